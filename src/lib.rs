@@ -1,0 +1,18 @@
+//! threeway: a kernel-bypass TCP handshake engine and connection-rate load tester.
+//!
+//! Layers, with one-way dependencies (see ARCHITECTURE.md):
+//!
+//! - [`wire`]: zero-copy packet views and `Repr` parse/emit (Ethernet, ARP, IPv4, IPv6, TCP).
+//! - [`tcp`]: the sans-IO handshake engine (no I/O, no clock reads; `now` is passed in).
+//! - [`xsk`]: our thin AF_XDP layer over `libc` and the XDP steering program loader;
+//!   the only module allowed `unsafe`.
+//! - [`worker`]: one pinned thread per NIC queue: RX ring -> engine -> TX ring.
+//! - [`report`]: counters, histograms and the human/machine output built from them.
+#![deny(unsafe_code)]
+
+pub mod wire;
+pub mod tcp;
+#[allow(unsafe_code)]
+pub mod xsk;
+pub mod worker;
+pub mod report;

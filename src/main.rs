@@ -1,0 +1,3 @@
+fn main() {
+    println!("threeway {}", env!("CARGO_PKG_VERSION"));
+}
