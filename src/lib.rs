@@ -8,11 +8,19 @@
 //!   the only module allowed `unsafe`.
 //! - [`worker`]: one pinned thread per NIC queue: RX ring -> engine -> TX ring.
 //! - [`report`]: counters, histograms and the human/machine output built from them.
+//! - [`run`]: command line -> plan -> session (attach, workers, collection, summary).
+//! - [`topo`], [`kernel`]: lab topologies (netns + veth) and the kernel-socket baseline.
 #![deny(unsafe_code)]
 
+pub mod counters;
 pub mod wire;
 pub mod tcp;
 #[allow(unsafe_code)]
 pub mod xsk;
 pub mod worker;
 pub mod report;
+pub mod run;
+pub mod cli;
+pub mod kernel;
+pub mod topo;
+pub mod units;

@@ -1,3 +1,87 @@
-fn main() {
-    println!("threeway {}", env!("CARGO_PKG_VERSION"));
+//! The `threeway` binary: parse the command line, run, map failures to exit codes
+//! (0 ok, 2 usage, 3 environment, 99 assertion failed).
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+
+use threeway::cli::{CloseArg, Cli, Command, KernelCommand};
+use threeway::run::{self, RunError};
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { run::EXIT_USAGE as u8 } else { 0 });
+        }
+    };
+    match dispatch(cli.command) {
+        Ok(code) => ExitCode::from(code as u8),
+        Err(e) => {
+            eprintln!("threeway: {}", e.msg);
+            ExitCode::from(e.code as u8)
+        }
+    }
+}
+
+fn dispatch(cmd: Command) -> Result<i32, RunError> {
+    match cmd {
+        Command::Connect(a) => {
+            let plan = run::connect::plan(&a)?;
+            if a.dry_run {
+                run::connect::dry_run(&plan);
+                return Ok(0);
+            }
+            run::execute(plan)
+        }
+        Command::Serve(a) => run::execute(run::serve::plan(&a)?),
+        Command::Demo(a) => run::demo::run(&a),
+        Command::Kernel(k) => kernel(k),
+    }
+}
+
+fn kernel(k: KernelCommand) -> Result<i32, RunError> {
+    match k {
+        KernelCommand::Listen { addr, threads, duration } => {
+            let sa = run::net::parse_listen(&addr)?;
+            let l = threeway::kernel::Listener::start(sa.into(), threads)
+                .map_err(|e| RunError::env(format!("kernel listen on {sa}: {e}")))?;
+            let stop = Arc::new(AtomicBool::new(false));
+            for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+                let _ = signal_hook::flag::register(sig, stop.clone());
+            }
+            let start = Instant::now();
+            while !stop.load(Ordering::Relaxed) && duration.is_none_or(|d| start.elapsed() < d) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            println!("kernel listener {sa}: accepted {}", l.stop());
+            Ok(0)
+        }
+        KernelCommand::Connect { target, threads, duration, count, close, json } => {
+            let t = run::net::parse_target(&target)?;
+            let r = threeway::kernel::connect_loop(t.into(), threads, duration, count, close == CloseArg::Rst);
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"attempted": r.attempted, "established": r.established,
+                        "failed": r.failed, "elapsed_s": r.elapsed.as_secs_f64(), "cps": r.cps()})
+                );
+            } else {
+                println!(
+                    "kernel connect {t}: {} threads, attempted {} established {} failed {} in {:.2}s = {:.0} cps",
+                    threads,
+                    r.attempted,
+                    r.established,
+                    r.failed,
+                    r.elapsed.as_secs_f64(),
+                    r.cps()
+                );
+            }
+            Ok(0)
+        }
+    }
 }

@@ -1,1 +1,189 @@
-//! TODO
+//! Counters and histograms from the workers, merged by the main thread, and everything
+//! printed or written from them: the live line, the final summary, JSON, NDJSON, hlog,
+//! Prometheus, and `--assert` checks. Reads counters only, never engine internals.
+
+pub mod assert;
+pub mod hlog;
+pub mod json;
+pub mod prom;
+pub mod text;
+
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+
+use crate::tcp::{Latency, Stats};
+use crate::worker::{LoopCounters, Report};
+use crate::xsk::{XdpStatistics, XskCounters};
+
+/// Cumulative counters of all workers together.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Totals {
+    pub stats: Stats,
+    pub lp: LoopCounters,
+    pub xsk: XskCounters,
+    pub xdp: XdpStatistics,
+}
+
+impl Totals {
+    fn merge(&mut self, o: &Totals) {
+        self.stats.merge(&o.stats);
+        self.lp.merge(&o.lp);
+        self.xsk.merge(&o.xsk);
+        self.xdp.merge(&o.xdp);
+    }
+}
+
+/// Percentiles of one histogram, in ns.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Pcts {
+    pub count: u64,
+    pub p50: u64,
+    pub p75: u64,
+    pub p90: u64,
+    pub p99: u64,
+    pub p99_9: u64,
+    pub p99_99: u64,
+    pub max: u64,
+}
+
+impl Pcts {
+    pub fn of(h: &Histogram<u64>) -> Pcts {
+        if h.is_empty() {
+            return Pcts::default();
+        }
+        Pcts {
+            count: h.len(),
+            p50: h.value_at_quantile(0.50),
+            p75: h.value_at_quantile(0.75),
+            p90: h.value_at_quantile(0.90),
+            p99: h.value_at_quantile(0.99),
+            p99_9: h.value_at_quantile(0.999),
+            p99_99: h.value_at_quantile(0.9999),
+            max: h.max(),
+        }
+    }
+}
+
+/// One interval's view, produced by `Collector::tick`.
+pub struct Interval {
+    /// Seconds since the start, and the interval's length.
+    pub t: f64,
+    pub dt: f64,
+    pub totals: Totals,
+    /// `totals` minus the previous interval's totals.
+    pub delta: Totals,
+    /// Latency recorded during this interval.
+    pub latency: Latency,
+}
+
+/// Merges worker reports; keeps interval and whole-run (post-warmup) histograms.
+pub struct Collector {
+    per_worker: Vec<Totals>,
+    interval: Latency,
+    /// Since the end of the warm-up.
+    pub total: Latency,
+    prev: Totals,
+    prev_t: f64,
+    pub started: Instant,
+    warmup: Duration,
+    /// Totals and time when the warm-up ended (rate is measured from there).
+    pub measured_from: Option<(f64, Totals)>,
+    pub errors: Vec<String>,
+    pub finished: Vec<bool>,
+}
+
+impl Collector {
+    pub fn new(workers: usize, warmup: Duration) -> Collector {
+        Collector {
+            per_worker: vec![Totals::default(); workers],
+            interval: Latency::new(),
+            total: Latency::new(),
+            prev: Totals::default(),
+            prev_t: 0.0,
+            started: Instant::now(),
+            warmup,
+            measured_from: if warmup.is_zero() { Some((0.0, Totals::default())) } else { None },
+            errors: Vec::new(),
+            finished: vec![false; workers],
+        }
+    }
+
+    pub fn add(&mut self, r: Report) {
+        let w = r.worker;
+        self.per_worker[w] = Totals {
+            stats: r.stats,
+            lp: r.lp,
+            xsk: r.xsk,
+            xdp: r.xdp.unwrap_or(self.per_worker[w].xdp),
+        };
+        self.interval.merge(&r.latency);
+        if self.measured_from.is_some() {
+            self.total.merge(&r.latency);
+        }
+        if let Some(e) = r.error {
+            self.errors.push(format!("worker {w}: {e}"));
+        }
+        self.finished[w] |= r.last;
+    }
+
+    pub fn all_finished(&self) -> bool {
+        self.finished.iter().all(|f| *f)
+    }
+
+    pub fn totals(&self) -> Totals {
+        let mut t = Totals::default();
+        for w in &self.per_worker {
+            t.merge(w);
+        }
+        t
+    }
+
+    /// Closes the current interval.
+    pub fn tick(&mut self) -> Interval {
+        let t = self.started.elapsed().as_secs_f64();
+        let totals = self.totals();
+        let delta = totals.minus(&self.prev);
+        let latency = std::mem::replace(&mut self.interval, Latency::new());
+        let iv = Interval { t, dt: t - self.prev_t, totals, delta, latency };
+        if self.measured_from.is_none() && self.started.elapsed() >= self.warmup {
+            self.measured_from = Some((t, totals));
+        }
+        self.prev = totals;
+        self.prev_t = t;
+        iv
+    }
+
+    /// Seconds and totals of the measured (post-warmup) part of the run.
+    pub fn measured(&self) -> (f64, Totals) {
+        let t = self.started.elapsed().as_secs_f64();
+        let now = self.totals();
+        match self.measured_from {
+            Some((t0, base)) => (t - t0, now.minus(&base)),
+            None => (t, now),
+        }
+    }
+}
+
+impl Totals {
+    /// Counter-wise difference (gauges keep `self`'s value).
+    pub fn minus(&self, o: &Totals) -> Totals {
+        Totals {
+            stats: self.stats.minus(&o.stats),
+            lp: self.lp.minus(&o.lp),
+            xsk: self.xsk.minus(&o.xsk),
+            xdp: self.xdp.minus(&o.xdp),
+        }
+    }
+}
+
+/// Process CPU time (user + system) from /proc/self/stat, for CPU per connection.
+pub fn process_cpu() -> Duration {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return Duration::ZERO };
+    // Fields after the ")" of the command name: state is field 3; utime 14, stime 15.
+    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else { return Duration::ZERO };
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    let total = ticks(11) + ticks(12); // utime, stime (fields 14, 15 counted from 1)
+    Duration::from_millis(total * 10) // USER_HZ is 100 on Linux
+}

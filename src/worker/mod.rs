@@ -1,1 +1,248 @@
-//! TODO
+//! One pinned thread per NIC queue. Each owns its `Xsk` (UMEM, rings), its engine shard
+//! (connection table, timer wheel) and its counters; nothing is shared on the hot path but the
+//! hand-off queues. The loop: RX burst -> engine (or hand-off) -> hand-off inbox -> timers ->
+//! pacer -> flush TX/completions/FILL; every `report_every` a `Report` goes to the main thread.
+
+pub mod arp;
+pub mod handoff;
+pub mod pace;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::Sender;
+
+use crate::tcp::{Engine, Latency, Nanos, Role, Stats, Transmit, owner_of};
+use crate::xsk::{TxWriter, XdpStatistics, Xsk, XskCounters};
+use arp::{ArpResponder, ArpVerdict};
+use handoff::{HandoffFrame, Inbox};
+use pace::{Pace, Schedule};
+
+/// RX descriptors taken per burst.
+const RX_BATCH: usize = 64;
+/// Idle loop iterations before the worker blocks in `poll()` on its socket.
+const SPIN_BEFORE_WAIT: u32 = 64;
+
+/// Run-wide flags set by the main thread.
+#[derive(Default)]
+pub struct Control {
+    /// Stop opening new connections (duration reached, Ctrl-C).
+    pub stop_opening: AtomicBool,
+    /// Abort what is still open, send a final report and exit.
+    pub finish: AtomicBool,
+}
+
+/// Everything a worker needs; built by the main thread, moved into the worker thread.
+pub struct WorkerPlan {
+    pub id: usize,
+    pub role: Role,
+    pub core: Option<core_affinity::CoreId>,
+    pub engine: Engine,
+    pub xsk: Xsk,
+    /// Client only.
+    pub pace: Option<Pace>,
+    pub arp: ArpResponder,
+    pub inboxes: Vec<Inbox>,
+    pub reports: Sender<Report>,
+    pub report_every: Duration,
+    pub epoch: Instant,
+    pub control: Arc<Control>,
+}
+
+crate::counters! {
+    /// Counters of the worker loop itself.
+    pub struct LoopCounters {
+        pub handoff_out,
+        pub handoff_in,
+        /// The owner's inbox was full or the frame too big.
+        pub handoff_dropped,
+        pub arp_replies,
+        pub arp_malformed,
+        pub late_starts,
+        pub open_no_tuple,
+        pub open_table_full,
+        /// Time spent in iterations that did work, and in all iterations.
+        pub busy_ns,
+        pub loop_ns,
+    }
+}
+
+/// A worker's cumulative counters plus the latency recorded since its previous report.
+pub struct Report {
+    pub worker: usize,
+    pub stats: Stats,
+    pub latency: Latency,
+    pub xsk: XskCounters,
+    pub xdp: Option<XdpStatistics>,
+    pub lp: LoopCounters,
+    /// Last report of this worker: it has stopped.
+    pub last: bool,
+    /// The socket failed (device gone): the message says what happened.
+    pub error: Option<String>,
+}
+
+/// Adapts the AF_XDP TX writer to the engine's `Transmit`.
+struct XskTx<'a, 'b>(&'a mut TxWriter<'b>);
+
+impl Transmit for XskTx<'_, '_> {
+    fn buffer(&mut self) -> Option<&mut [u8]> {
+        self.0.buffer()
+    }
+    fn commit(&mut self, len: usize) {
+        self.0.commit(len)
+    }
+}
+
+/// Pins the thread (when asked) and runs the loop until `control.finish`.
+pub fn run(mut plan: WorkerPlan) {
+    if let Some(core) = plan.core {
+        core_affinity::set_for_current(core);
+    }
+    let mut sched = plan.pace.clone().map(Schedule::new);
+    let mut lp = LoopCounters::default();
+    let mut last_report = Instant::now();
+    let mut idle = 0u32;
+    let mut error = None;
+    loop {
+        let t0 = Instant::now();
+        let now = (t0 - plan.epoch).as_nanos() as Nanos;
+        let mut work = rx(&mut plan, now, &mut lp);
+        work += drain_inbox(&mut plan, now, &mut lp);
+        if plan.engine.poll_timeout().is_some_and(|t| t <= now) {
+            plan.engine.handle_timeout(now, &mut XskTx(&mut plan.xsk.tx()));
+            work += 1;
+        }
+        let stopping = plan.control.stop_opening.load(Ordering::Relaxed);
+        if let (Some(s), false) = (sched.as_mut(), stopping) {
+            work += open_due(&mut plan, s, now, &mut lp);
+        }
+        if let Err(e) = plan.xsk.flush() {
+            error = Some(e.to_string());
+        }
+        let t1 = Instant::now();
+        let spent = (t1 - t0).as_nanos() as u64;
+        lp.loop_ns += spent;
+        if work > 0 {
+            lp.busy_ns += spent;
+            idle = 0;
+        } else {
+            idle += 1;
+        }
+        let finish = plan.control.finish.load(Ordering::Relaxed) || error.is_some();
+        if finish || t1 - last_report >= plan.report_every {
+            if finish {
+                plan.engine.abort_all(now, &mut XskTx(&mut plan.xsk.tx()));
+                let _ = plan.xsk.flush();
+            }
+            lp.late_starts = sched.as_ref().map_or(0, |s| s.late);
+            send_report(&mut plan, &lp, finish, error.take());
+            last_report = t1;
+            if finish {
+                return;
+            }
+        }
+        if idle > SPIN_BEFORE_WAIT {
+            let wake = next_wake(&plan, sched.as_ref(), stopping, now);
+            plan.xsk.wait(wake.min(Duration::from_millis(1)));
+        }
+    }
+}
+
+/// How long the worker may block: until its next timer or intended start.
+fn next_wake(plan: &WorkerPlan, sched: Option<&Schedule>, stopping: bool, now: Nanos) -> Duration {
+    let mut t = plan.engine.poll_timeout().unwrap_or(Nanos::MAX);
+    if let (Some(s), false) = (sched, stopping) {
+        t = t.min(s.next_due().unwrap_or(Nanos::MAX));
+    }
+    Duration::from_nanos(t.saturating_sub(now))
+}
+
+fn rx(plan: &mut WorkerPlan, now: Nanos, lp: &mut LoopCounters) -> usize {
+    let WorkerPlan { id, role, engine, xsk, arp, inboxes, .. } = plan;
+    let workers = inboxes.len();
+    xsk.rx_burst(RX_BATCH, |frame, tx| {
+        match owner_of(*role, frame, workers) {
+            Some(owner) if owner != *id => {
+                lp.handoff_out += 1;
+                let pushed = HandoffFrame::copy_of(frame).map(|h| inboxes[owner].push(h).is_ok());
+                if pushed != Some(true) {
+                    lp.handoff_dropped += 1;
+                }
+            }
+            Some(_) => engine.handle_frame(now, frame, &mut XskTx(tx)),
+            None => reply_arp_or_engine(arp, engine, now, frame, tx, lp),
+        }
+    })
+}
+
+/// Frames with no owner: ARP for an emulated address, or anything else (the engine counts
+/// the drop reason).
+fn reply_arp_or_engine(
+    arp: &ArpResponder,
+    engine: &mut Engine,
+    now: Nanos,
+    frame: &[u8],
+    tx: &mut TxWriter<'_>,
+    lp: &mut LoopCounters,
+) {
+    let Some(buf) = tx.buffer() else {
+        engine.handle_frame(now, frame, &mut XskTx(tx));
+        return;
+    };
+    match arp.handle(frame, buf) {
+        ArpVerdict::Replied(len) => {
+            tx.commit(len);
+            lp.arp_replies += 1;
+        }
+        ArpVerdict::Ignored => engine.handle_frame(now, frame, &mut XskTx(tx)),
+        ArpVerdict::Malformed(_) => {
+            lp.arp_malformed += 1;
+            engine.handle_frame(now, frame, &mut XskTx(tx));
+        }
+    }
+}
+
+fn drain_inbox(plan: &mut WorkerPlan, now: Nanos, lp: &mut LoopCounters) -> usize {
+    let mut n = 0;
+    let inbox = plan.inboxes[plan.id].clone();
+    let mut tx = plan.xsk.tx();
+    while n < RX_BATCH {
+        let Some(h) = inbox.pop() else { break };
+        plan.engine.handle_frame(now, h.bytes(), &mut XskTx(&mut tx));
+        n += 1;
+    }
+    lp.handoff_in += n as u64;
+    n
+}
+
+fn open_due(plan: &mut WorkerPlan, s: &mut Schedule, now: Nanos, lp: &mut LoopCounters) -> usize {
+    let mut n = 0;
+    let mut tx = plan.xsk.tx();
+    while n < RX_BATCH {
+        let Some(intended) = s.due(now, plan.engine.active()) else { break };
+        s.issue(now, intended);
+        match plan.engine.open(now, intended, &mut XskTx(&mut tx)) {
+            Ok(()) => {}
+            Err(crate::tcp::OpenError::TableFull) => lp.open_table_full += 1,
+            Err(_) => lp.open_no_tuple += 1,
+        }
+        n += 1;
+    }
+    n
+}
+
+fn send_report(plan: &mut WorkerPlan, lp: &LoopCounters, last: bool, error: Option<String>) {
+    let report = Report {
+        worker: plan.id,
+        stats: *plan.engine.stats(),
+        latency: plan.engine.take_latency(),
+        xsk: plan.xsk.counters(),
+        xdp: plan.xsk.statistics().ok(),
+        lp: *lp,
+        last,
+        error,
+    };
+    let _ = plan.reports.send(report);
+}
+

@@ -1,0 +1,282 @@
+//! Command-line interface (clap). Parsing only: `run` turns these into a plan.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(name = "threeway", version, about = "Kernel-bypass (AF_XDP) TCP handshake load tester")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Open TCP connections at a target rate and report rate, outcomes and handshake latency.
+    #[command(after_help = "Examples:\n  \
+        threeway connect 198.18.0.2:80 --iface eth1 -r 100k -d 30s\n  \
+        threeway connect 198.18.0.2:80 --iface eth1 -r 1M -s 198.18.1.0/24 --close fin --json out.json\n  \
+        threeway connect 198.18.0.2:80 --iface eth1 -n 10k --assert 'p99<2ms' --assert 'fail<0.1%'")]
+    Connect(ConnectArgs),
+    /// Accept TCP connections at high rate (optionally with SYN cookies) and report.
+    #[command(after_help = "Examples:\n  \
+        threeway serve 80 --iface eth1\n  \
+        threeway serve 198.18.0.2:80 --iface eth1 --cookies auto --response @reply.http -d 60s")]
+    Serve(ServeArgs),
+    /// Build a throw-away netns + veth topology, run serve and connect across it, report, clean up.
+    #[command(after_help = "Examples:\n  \
+        threeway demo\n  \
+        threeway demo --peer kernel -r 20k -d 5s --json demo.json")]
+    Demo(DemoArgs),
+    /// Kernel-socket baseline (Linux connect/accept loops), for comparisons and tests.
+    #[command(subcommand)]
+    Kernel(KernelCommand),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct CommonArgs {
+    /// Network interface to attach to (e.g. eth1).
+    #[arg(short = 'i', long)]
+    pub iface: String,
+    /// Number of NIC queues (= workers) to use; default: all RX queues of the interface.
+    #[arg(short = 'q', long)]
+    pub queues: Option<u32>,
+    /// CPU cores for the workers, e.g. "2-5" or "2,4,6"; default: queue i on core i.
+    #[arg(long)]
+    pub cores: Option<String>,
+    /// XDP attach mode; generic is slow and only for diagnosis.
+    #[arg(long, value_enum, default_value_t = XdpModeArg::Native)]
+    pub xdp_mode: XdpModeArg,
+    /// AF_XDP zero-copy: auto tries it and falls back to copy mode.
+    #[arg(long, value_enum, default_value_t = ZeroCopyArg::Auto)]
+    pub zero_copy: ZeroCopyArg,
+    /// Run length (ms/s/m/h); serve: 0 = until Ctrl-C.
+    #[arg(short = 'd', long, value_parser = parse_duration)]
+    pub duration: Option<std::time::Duration>,
+    /// Live stats interval.
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    pub interval: std::time::Duration,
+    /// Initial retransmission timeout for SYN / SYN-ACK (RFC 6298: 1s).
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    pub rto: std::time::Duration,
+    /// Connection table capacity per worker.
+    #[arg(long, default_value = "262144", value_parser = parse_count)]
+    pub capacity: u64,
+    /// UMEM frames per queue.
+    #[arg(long, default_value_t = 8192)]
+    pub frames: u32,
+    /// Write the final summary as JSON.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// One JSON record per interval (totals and deltas); "-" = stdout.
+    #[arg(long)]
+    pub ndjson: Option<PathBuf>,
+    /// HdrHistogram interval log of handshake latency.
+    #[arg(long)]
+    pub hlog: Option<PathBuf>,
+    /// Serve Prometheus metrics on ADDR:PORT.
+    #[arg(long)]
+    pub metrics: Option<String>,
+    /// Exit 99 unless this holds, e.g. 'cps>=900k', 'p99<1ms', 'fail<0.1%'. Repeatable.
+    #[arg(long = "assert")]
+    pub asserts: Vec<String>,
+    /// Seed for ISNs and port order (default: random).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// No live line.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ConnectArgs {
+    /// Targets HOST:PORT (IPv4), used round-robin.
+    #[arg(required = true)]
+    pub targets: Vec<String>,
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Connections per second (k/M suffixes); 0 = as fast as --max-active allows.
+    #[arg(short = 'r', long, default_value = "1k", value_parser = parse_rate)]
+    pub rate: f64,
+    /// Stop after this many attempts (instead of, or with, --duration).
+    #[arg(short = 'n', long, value_parser = parse_count)]
+    pub count: Option<u64>,
+    /// Cap on concurrently open connections (closed loop when reached).
+    #[arg(long, value_parser = parse_count)]
+    pub max_active: Option<u64>,
+    /// Source addresses: CIDR, A-B range or address; repeatable. Default: the interface's.
+    #[arg(short = 's', long = "source")]
+    pub sources: Vec<String>,
+    /// Source port range.
+    #[arg(long, default_value = "1024-65535")]
+    pub sport: String,
+    /// How to end established connections.
+    #[arg(long, value_enum, default_value_t = CloseArg::Rst)]
+    pub close: CloseArg,
+    /// Keep connections established this long before closing.
+    #[arg(long, default_value = "0s", value_parser = parse_duration)]
+    pub hold: std::time::Duration,
+    /// TIME-WAIT length after a FIN close.
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    pub time_wait: std::time::Duration,
+    /// Bytes to send after the handshake: a string, or @file.
+    #[arg(long)]
+    pub request: Option<String>,
+    /// The response must start with these bytes (string or @file).
+    #[arg(long)]
+    pub expect: Option<String>,
+    /// SYN retransmissions before giving up (outcome timeout).
+    #[arg(long, default_value_t = 3)]
+    pub syn_retries: u8,
+    /// MSS option value; 0 = omit.
+    #[arg(long, default_value_t = 1460)]
+    pub mss: u16,
+    /// Window scale shift to offer.
+    #[arg(long, default_value_t = 7)]
+    pub wscale: u8,
+    #[arg(long)]
+    pub no_wscale: bool,
+    #[arg(long)]
+    pub no_sack: bool,
+    #[arg(long)]
+    pub no_ts: bool,
+    /// Exclude this first part of the run from rate and latency figures.
+    #[arg(long, default_value = "0s", value_parser = parse_duration)]
+    pub warmup: std::time::Duration,
+    /// After the run, wait this long for open handshakes to finish.
+    #[arg(long, default_value = "2s", value_parser = parse_duration)]
+    pub drain: std::time::Duration,
+    /// Next-hop MAC instead of resolving it through the kernel's neighbour table.
+    #[arg(long)]
+    pub dst_mac: Option<String>,
+    /// Print the plan (per-core rate, tuple headroom, memory) and exit.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// Listen on [ADDR:]PORT; repeatable (ADDR defaults to the interface's addresses).
+    #[arg(required = true)]
+    pub listen: Vec<String>,
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// SYN cookies.
+    #[arg(long, value_enum, default_value_t = CookiesArg::Auto)]
+    pub cookies: CookiesArg,
+    /// Auto mode switches to cookies above this many SYN-RECEIVED entries per worker.
+    #[arg(long, default_value_t = 4096)]
+    pub cookie_threshold: usize,
+    /// Bytes to answer a request with: a string, or @file.
+    #[arg(long)]
+    pub response: Option<String>,
+    /// fin: close after the response; none: wait for the client to close.
+    #[arg(long, value_enum, default_value_t = ServerCloseArg::None)]
+    pub close: ServerCloseArg,
+    #[arg(long, default_value_t = 3)]
+    pub synack_retries: u8,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DemoArgs {
+    /// Who accepts: threeway serve, or the Linux kernel's TCP stack.
+    #[arg(long, value_enum, default_value_t = PeerArg::Threeway)]
+    pub peer: PeerArg,
+    /// veth queues (= workers per side).
+    #[arg(short = 'q', long, default_value_t = 1)]
+    pub queues: u32,
+    #[arg(short = 'r', long, default_value = "20k", value_parser = parse_rate)]
+    pub rate: f64,
+    #[arg(short = 'd', long, default_value = "3s", value_parser = parse_duration)]
+    pub duration: std::time::Duration,
+    #[arg(long, value_enum, default_value_t = CloseArg::Rst)]
+    pub close: CloseArg,
+    /// Write the client's final summary as JSON.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Keep the live line off.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(Subcommand, Debug, Clone)]
+pub enum KernelCommand {
+    /// Accept on kernel sockets (SO_REUSEPORT, one listener per thread) and close.
+    Listen {
+        /// [ADDR:]PORT
+        addr: String,
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+        #[arg(short = 'd', long, value_parser = parse_duration)]
+        duration: Option<std::time::Duration>,
+    },
+    /// connect()+close loops on kernel sockets; prints connections/s.
+    Connect {
+        /// HOST:PORT
+        target: String,
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+        #[arg(short = 'd', long, default_value = "3s", value_parser = parse_duration)]
+        duration: std::time::Duration,
+        #[arg(short = 'n', long, value_parser = parse_count)]
+        count: Option<u64>,
+        /// rst: SO_LINGER 0 close; fin: normal close.
+        #[arg(long, value_enum, default_value_t = CloseArg::Rst)]
+        close: CloseArg,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum XdpModeArg {
+    Native,
+    Generic,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ZeroCopyArg {
+    Auto,
+    On,
+    Off,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CloseArg {
+    Rst,
+    Fin,
+    None,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ServerCloseArg {
+    Fin,
+    None,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CookiesArg {
+    Never,
+    Always,
+    Auto,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PeerArg {
+    Threeway,
+    Kernel,
+}
+
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    crate::units::parse_duration(s)
+}
+
+fn parse_rate(s: &str) -> Result<f64, String> {
+    crate::units::parse_rate(s)
+}
+
+fn parse_count(s: &str) -> Result<u64, String> {
+    crate::units::parse_count(s)
+}

@@ -1,0 +1,112 @@
+//! Machine output: the `--json` summary and `--ndjson` interval records. Base units, the unit
+//! in the key (`latency_ns`), monotonic totals plus interval deltas.
+
+use serde_json::{Map, Value, json};
+
+use crate::tcp::{DropReason, Role};
+
+use super::summary::Summary;
+use super::{Interval, Pcts, Totals};
+
+fn pcts(p: &Pcts) -> Value {
+    json!({"count": p.count, "p50": p.p50, "p75": p.p75, "p90": p.p90, "p99": p.p99,
+           "p99_9": p.p99_9, "p99_99": p.p99_99, "max": p.max})
+}
+
+fn counters(fields: Vec<(&'static str, u64)>) -> Value {
+    Value::Object(fields.into_iter().map(|(k, v)| (k.to_string(), json!(v))).collect())
+}
+
+fn drops(t: &Totals) -> Value {
+    let m: Map<String, Value> = DropReason::ALL
+        .iter()
+        .filter(|r| t.stats.drops[**r as usize] > 0)
+        .map(|r| (r.as_str().to_string(), json!(t.stats.drops[*r as usize])))
+        .collect();
+    Value::Object(m)
+}
+
+pub fn summary(s: &Summary) -> Value {
+    let st = &s.totals.stats;
+    let failed: Map<String, Value> =
+        s.failed_by_reason().into_iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
+    let config: Map<String, Value> =
+        s.config.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+    let mut v = json!({
+        "role": match s.role { Role::Client => "client", Role::Server => "server" },
+        "version": env!("CARGO_PKG_VERSION"),
+        "duration_s": s.duration_s,
+        "wall_s": s.wall_s,
+        "target_cps": s.target_cps,
+        "cps": s.cps,
+        "attempted": s.attempted(),
+        "established": s.established(),
+        "failed": failed,
+        "failed_total": s.failed(),
+        "active": s.active(),
+        "closed": st.outcomes[crate::tcp::Outcome::Closed as usize],
+        "syn_retransmits": st.syn_retransmits,
+        "handshake_latency_ns": pcts(match s.role { Role::Client => &s.connect, Role::Server => &s.accept }),
+        "rtt_ns": pcts(&s.rtt),
+        "drops": drops(&s.totals),
+        "workers": s.workers,
+        "cpu_s": s.cpu_s,
+        "cpu_busy": s.busy(),
+        "cpu_us_per_conn": s.cpu_us_per_conn(),
+        "counters": {
+            "engine": counters(st.fields()),
+            "worker": counters(s.totals.lp.fields()),
+            "xsk": counters(s.totals.xsk.fields()),
+            "xdp": counters(s.totals.xdp.fields()),
+        },
+        "errors": s.errors,
+        "config": config,
+    });
+    if s.role == Role::Server {
+        v["accepted"] = json!(st.accepted);
+        v["syn_received"] = json!(st.syn_received);
+        v["cookies_sent"] = json!(st.cookies_sent);
+        v["cookies_accepted"] = json!(st.cookies_accepted);
+        v["synack_retransmits"] = json!(st.synack_retransmits);
+    }
+    v
+}
+
+/// One NDJSON record: wall-clock epoch, elapsed, totals and deltas.
+pub fn interval(role: Role, iv: &Interval, target_cps: f64) -> Value {
+    let epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0);
+    let (t, d) = (&iv.totals.stats, &iv.delta.stats);
+    let lat = match role {
+        Role::Client => Pcts::of(&iv.latency.connect),
+        Role::Server => Pcts::of(&iv.latency.accept),
+    };
+    json!({
+        "ts": epoch,
+        "t": iv.t,
+        "dt": iv.dt,
+        "target_cps": target_cps,
+        "cps": match role { Role::Client => d.established, Role::Server => d.accepted } as f64 / iv.dt.max(1e-9),
+        "attempted": d.attempted,
+        "established": d.established,
+        "accepted": d.accepted,
+        "failed": d.handshake_failed.iter().sum::<u64>(),
+        "syn_retransmits": d.syn_retransmits,
+        "active": t.active,
+        "late_starts": iv.delta.lp.late_starts,
+        "handshake_latency_ns": pcts(&lat),
+        "tx_frames": d.tx_frames,
+        "rx_frames": d.rx_frames,
+        "cpu_busy": iv.delta.lp.busy_ns as f64 / iv.delta.lp.loop_ns.max(1) as f64,
+        "totals": {
+            "attempted": t.attempted,
+            "established": t.established,
+            "accepted": t.accepted,
+            "failed": t.handshake_failed.iter().sum::<u64>(),
+            "tx_frames": t.tx_frames,
+            "rx_frames": t.rx_frames,
+        },
+    })
+}

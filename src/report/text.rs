@@ -1,0 +1,198 @@
+//! Human output: the effective configuration, the live line, the final summary.
+
+use std::fmt::Write;
+
+use crate::tcp::{Outcome, Role};
+use crate::units::{fmt_ns, fmt_si};
+
+use super::summary::Summary;
+use super::{Interval, Pcts};
+
+/// `key=value` lines (neper style), so a run can be reproduced from its output.
+pub fn config_block(config: &[(String, String)]) -> String {
+    let mut s = String::new();
+    for (k, v) in config {
+        let _ = writeln!(s, "{k}={v}");
+    }
+    s
+}
+
+/// One line per interval.
+pub fn live_line(role: Role, iv: &Interval, target_cps: f64) -> String {
+    let d = &iv.delta;
+    let t = &iv.totals;
+    let dt = iv.dt.max(1e-9);
+    let lat = match role {
+        Role::Client => Pcts::of(&iv.latency.connect),
+        Role::Server => Pcts::of(&iv.latency.accept),
+    };
+    let cpu = d.lp.busy_ns as f64 / d.lp.loop_ns.max(1) as f64 * 100.0;
+    let pps = format!(
+        "pps tx {} rx {}",
+        fmt_si(d.stats.tx_frames as f64 / dt),
+        fmt_si(d.stats.rx_frames as f64 / dt)
+    );
+    let common = format!(
+        "{pps}  ring-full {}  handoff {}  drops {}  cpu {cpu:.0}%",
+        d.xsk.no_free_frame + d.xsk.tx_ring_full + d.xdp.rx_ring_full,
+        d.lp.handoff_out,
+        d.stats.drops.iter().sum::<u64>(),
+    );
+    match role {
+        Role::Client => {
+            let failed: Vec<String> = Outcome::ALL
+                .iter()
+                .filter(|o| **o != Outcome::Closed && d.stats.handshake_failed[**o as usize] > 0)
+                .map(|o| format!("{} {}", short(*o), d.stats.handshake_failed[*o as usize]))
+                .collect();
+            let nfail: u64 = d.stats.handshake_failed.iter().sum();
+            let target = if target_cps > 0.0 { format!("/{}", fmt_si(target_cps)) } else { String::new() };
+            format!(
+                "[{:>5.1}s] cps {}{target}  est {}  fail {nfail}{}  active {}  synrtx {}  conn p50 {} p99 {}  {common}  late {}",
+                iv.t,
+                fmt_si(d.stats.established as f64 / dt),
+                fmt_si(t.stats.established as f64),
+                if failed.is_empty() { String::new() } else { format!(" ({})", failed.join(" ")) },
+                fmt_si(t.stats.active as f64),
+                d.stats.syn_retransmits,
+                fmt_ns(lat.p50),
+                fmt_ns(lat.p99),
+                d.lp.late_starts,
+            )
+        }
+        Role::Server => format!(
+            "[{:>5.1}s] accept/s {}  accepted {}  syn-recv {}  cookies {}  active {}  synack-rtx {}  acc p50 {} p99 {}  {common}",
+            iv.t,
+            fmt_si(d.stats.accepted as f64 / dt),
+            fmt_si(t.stats.accepted as f64),
+            fmt_si(d.stats.syn_received as f64),
+            d.stats.cookies_sent,
+            fmt_si(t.stats.active as f64),
+            d.stats.synack_retransmits,
+            fmt_ns(lat.p50),
+            fmt_ns(lat.p99),
+        ),
+    }
+}
+
+fn short(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Closed => "closed",
+        Outcome::Refused => "refused",
+        Outcome::Timeout => "tmo",
+        Outcome::Reset => "rst",
+        Outcome::ProtocolError => "proto",
+    }
+}
+
+/// wrk2-style percentile block.
+pub fn percentile_block(title: &str, p: &Pcts) -> String {
+    if p.count == 0 {
+        return format!("{title}: no samples\n");
+    }
+    format!(
+        "{title} ({} samples):\n  50.000% {:>9}  75.000% {:>9}  90.000% {:>9}  99.000% {:>9}\n  99.900% {:>9}  99.990% {:>9} 100.000% {:>9}\n",
+        p.count,
+        fmt_ns(p.p50),
+        fmt_ns(p.p75),
+        fmt_ns(p.p90),
+        fmt_ns(p.p99),
+        fmt_ns(p.p99_9),
+        fmt_ns(p.p99_99),
+        fmt_ns(p.max)
+    )
+}
+
+pub fn summary(s: &Summary) -> String {
+    let mut o = String::new();
+    let st = &s.totals.stats;
+    let lp = &s.totals.lp;
+    let gen_issues = lp.late_starts + s.totals.xsk.no_free_frame + s.totals.xsk.tx_ring_full;
+    let generator = format!(
+        "[generator {}: late {}, ring-full {}, cpu {:.0}%]",
+        if gen_issues == 0 { "OK" } else { "LIMITED" },
+        lp.late_starts,
+        s.totals.xsk.no_free_frame + s.totals.xsk.tx_ring_full,
+        s.busy() * 100.0
+    );
+    match s.role {
+        Role::Client => {
+            let rate = if s.target_cps > 0.0 {
+                let pct = s.cps / s.target_cps * 100.0;
+                let why = if pct >= 99.0 {
+                    String::new()
+                } else if gen_issues > 0 {
+                    "  (missed: generator-bound)".into()
+                } else if st.syn_retransmits > 0 || s.failed() > 0 {
+                    "  (missed: target-bound: SYN retransmits / failures)".into()
+                } else {
+                    "  (missed)".into()
+                };
+                format!("target {} cps  achieved {} ({pct:.1}%){why}", fmt_si(s.target_cps), fmt_si(s.cps))
+            } else {
+                format!("achieved {} cps (unpaced)", fmt_si(s.cps))
+            };
+            let _ = writeln!(o, "Rate:        {rate}  {generator}");
+            let reasons: Vec<String> = s
+                .failed_by_reason()
+                .iter()
+                .filter(|(_, n)| *n > 0)
+                .map(|(r, n)| format!("{r} {}", fmt_si(*n as f64)))
+                .collect();
+            let _ = writeln!(
+                o,
+                "Connections: attempted {}  established {}  failed {} ({:.2}%){}  active {}  closed {}",
+                fmt_si(s.attempted() as f64),
+                fmt_si(s.established() as f64),
+                fmt_si(s.failed() as f64),
+                s.fail_ratio() * 100.0,
+                if reasons.is_empty() { String::new() } else { format!(": {}", reasons.join(", ")) },
+                s.active(),
+                fmt_si(st.outcomes[Outcome::Closed as usize] as f64),
+            );
+            let _ = writeln!(o, "Retransmits: SYN {}", st.syn_retransmits);
+            o.push_str(&percentile_block("Handshake latency (SYN->SYN-ACK, from intended start)", &s.connect));
+            o.push_str(&percentile_block("SYN->SYN-ACK RTT (from the first SYN sent)", &s.rtt));
+        }
+        Role::Server => {
+            let _ = writeln!(o, "Rate:        accepted {} per second  {generator}", fmt_si(s.cps));
+            let _ = writeln!(
+                o,
+                "Connections: SYN received {}  accepted {}  cookies sent {} accepted {}  SYN-ACK retransmits {}  active {}",
+                fmt_si(st.syn_received as f64),
+                fmt_si(st.accepted as f64),
+                st.cookies_sent,
+                st.cookies_accepted,
+                st.synack_retransmits,
+                st.active,
+            );
+            o.push_str(&percentile_block("Accept latency (SYN -> final ACK)", &s.accept));
+        }
+    }
+    let drops: Vec<String> = crate::tcp::DropReason::ALL
+        .iter()
+        .filter(|r| st.drops[**r as usize] > 0)
+        .map(|r| format!("{} {}", r.as_str(), st.drops[*r as usize]))
+        .collect();
+    let _ = writeln!(
+        o,
+        "Packets:     tx {}  rx {}  hand-off {} (dropped {})  drops: {}",
+        fmt_si(st.tx_frames as f64),
+        fmt_si(st.rx_frames as f64),
+        fmt_si(lp.handoff_out as f64),
+        lp.handoff_dropped,
+        if drops.is_empty() { "none".to_string() } else { drops.join(", ") }
+    );
+    let _ = writeln!(
+        o,
+        "CPU:         {} workers, {:.0}% busy, {:.2}s CPU, {:.2} us CPU per connection",
+        s.workers,
+        s.busy() * 100.0,
+        s.cpu_s,
+        s.cpu_us_per_conn()
+    );
+    for e in &s.errors {
+        let _ = writeln!(o, "Error:       {e}");
+    }
+    o
+}

@@ -1,0 +1,242 @@
+//! `threeway connect`: the client plan (tuples, pacing, next hop, steering) and the dry run.
+
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use crate::cli::{CloseArg, ConnectArgs};
+use crate::tcp::{CloseMode, CookieMode, EngineConfig, Role, SynOptions};
+use crate::wire::{ChecksumMode, MacAddr};
+use crate::worker::pace::Pace;
+use crate::xsk::SteerConfig;
+
+use super::{Plan, RunError, net};
+
+/// Reads `value` as a literal string, or as the contents of a file when it starts with `@`.
+pub fn bytes_arg(flag: &str, value: &Option<String>) -> Result<Vec<u8>, RunError> {
+    match value.as_deref() {
+        None => Ok(Vec::new()),
+        Some(v) => match v.strip_prefix('@') {
+            Some(path) => std::fs::read(path).map_err(|e| RunError::usage(format!("{flag} @{path}: {e}"))),
+            None => Ok(v.replace("\\r", "\r").replace("\\n", "\n").into_bytes()),
+        },
+    }
+}
+
+/// A 16-byte key: derived from `seed` (reproducible runs) or from the kernel's RNG.
+pub fn secret(seed: Option<u64>) -> [u8; 16] {
+    let mut key = [0u8; 16];
+    match seed {
+        Some(mut s) => {
+            for chunk in key.chunks_mut(8) {
+                s = s.wrapping_add(0x9e37_79b9_7f4a_7c15);
+                let mut z = s;
+                z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+                z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+                chunk.copy_from_slice(&(z ^ (z >> 31)).to_le_bytes());
+            }
+        }
+        None => {
+            if let Ok(b) = std::fs::read("/proc/sys/kernel/random/uuid") {
+                for (i, x) in b.iter().enumerate() {
+                    key[i % 16] ^= x.wrapping_mul(i as u8 | 1);
+                }
+            }
+            let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+            for (i, x) in t.as_nanos().to_le_bytes().iter().enumerate() {
+                key[i] ^= x;
+            }
+        }
+    }
+    key
+}
+
+pub fn plan(a: &ConnectArgs) -> Result<Plan, RunError> {
+    let c = &a.common;
+    let targets: Vec<_> = a.targets.iter().map(|t| net::parse_target(t)).collect::<Result<_, _>>()?;
+    let (sport_lo, sport_hi) = net::parse_port_range(&a.sport)?;
+    let asserts = super::parse_asserts(&c.asserts)?;
+    if a.count.is_none() && c.duration.is_some_and(|d| d.is_zero()) {
+        return Err(RunError::usage("--duration 0 needs --count: a client run must end"));
+    }
+    let request = bytes_arg("--request", &a.request)?;
+    let expect = bytes_arg("--expect", &a.expect)?;
+    if !a.dry_run {
+        super::check_environment(&c.iface)?;
+    }
+    let (queues, cores) = if a.dry_run && !std::path::Path::new(&format!("/sys/class/net/{}", c.iface)).exists() {
+        (c.queues.unwrap_or(1), (0..c.queues.unwrap_or(1) as usize).collect())
+    } else {
+        super::queues_and_cores(c)?
+    };
+    let own = if a.dry_run { net::iface_ipv4(&c.iface).unwrap_or_default() } else { net::iface_ipv4(&c.iface)? };
+    let sources = if a.sources.is_empty() {
+        own.first().map(|a| vec![*a]).ok_or_else(|| {
+            RunError::env(format!("{} has no IPv4 address: add one or pass -s/--source", c.iface))
+        })?
+    } else {
+        net::parse_sources(&a.sources)?
+    };
+    let emulated: Vec<Ipv4Addr> = sources.iter().filter(|s| !own.contains(s)).copied().collect();
+    let ports_per_worker = (sport_hi - sport_lo) as u64 / queues as u64 + 1;
+    let tuple_space = sources.len() as u64 * ports_per_worker * queues as u64 * targets.len() as u64;
+    let time_wait = if a.close == CloseArg::Fin { a.time_wait } else { Duration::ZERO };
+    let tuple_busy_s = 0.1 + a.hold.as_secs_f64() + time_wait.as_secs_f64();
+    let tuple_need = a.rate * tuple_busy_s;
+    let headroom_pct = tuple_need / tuple_space.max(1) as f64 * 100.0;
+
+    let (hop_mac, hop) = if a.dry_run {
+        (MacAddr::ZERO, *targets[0].ip())
+    } else {
+        let hop = net::next_hop(*targets[0].ip(), &c.iface)?;
+        for t in &targets[1..] {
+            if net::next_hop(*t.ip(), &c.iface)? != hop {
+                return Err(RunError::usage("all targets must share one next hop (run one threeway per next hop)"));
+            }
+        }
+        let mac = match &a.dst_mac {
+            Some(m) => m.parse().map_err(|_| RunError::usage(format!("--dst-mac '{m}' is not aa:bb:cc:dd:ee:ff")))?,
+            None => net::resolve_mac(hop, &c.iface, Duration::from_secs(2))?,
+        };
+        (mac, hop)
+    };
+    let local_mac = if a.dry_run {
+        MacAddr::ZERO
+    } else {
+        MacAddr(crate::xsk::iface::mac(&c.iface).map_err(|e| RunError::env(e.to_string()))?)
+    };
+    let capacity = c.capacity as usize;
+    let max_active = a.max_active.map_or(capacity, |m| (m as usize).div_ceil(queues as usize)).min(capacity);
+    let duration = match (c.duration, a.count) {
+        (Some(d), _) => Some(d),
+        (None, Some(_)) => None,
+        (None, None) => Some(Duration::from_secs(10)),
+    };
+    let secret = secret(c.seed);
+    let syn_options = SynOptions {
+        mss: (a.mss != 0).then_some(a.mss),
+        wscale: (!a.no_wscale).then_some(a.wscale),
+        sack_permitted: !a.no_sack,
+        timestamps: !a.no_ts,
+    };
+    let close = match a.close {
+        CloseArg::Rst => CloseMode::Rst,
+        CloseArg::Fin => CloseMode::Fin,
+        CloseArg::None => CloseMode::None,
+    };
+    let rto = c.rto.as_nanos() as u64;
+    let q = queues as usize;
+    let engines = (0..q)
+        .map(|w| EngineConfig {
+            role: Role::Client,
+            local_mac,
+            peer_mac: hop_mac,
+            vlan: None,
+            sources: sources.clone(),
+            sport_lo,
+            sport_hi,
+            port_stride: queues as u16,
+            port_offset: w as u16,
+            destinations: targets.clone(),
+            listen: Vec::new(),
+            cookies: CookieMode::Never,
+            cookie_threshold: 0,
+            syn_options,
+            rto,
+            rto_max: rto.saturating_mul(64).max(60_000_000_000),
+            syn_retries: a.syn_retries,
+            synack_retries: 0,
+            close,
+            server_fin: false,
+            hold: a.hold.as_nanos() as u64,
+            time_wait: a.time_wait.as_nanos() as u64,
+            request: request.clone(),
+            response: Vec::new(),
+            expect: expect.clone(),
+            data_timeout: rto.saturating_mul(8),
+            capacity,
+            secret,
+            checksum: ChecksumMode::Verify,
+            ttl: 64,
+        })
+        .collect();
+    let per_worker = a.rate / q as f64;
+    let until = duration.map_or(u64::MAX, |d| d.as_nanos() as u64);
+    let paces = (0..q)
+        .map(|w| Pace {
+            rate: per_worker,
+            start: if a.rate > 0.0 { (w as f64 * 1e9 / a.rate) as u64 } else { 0 },
+            until,
+            count: a.count.map(|n| n / q as u64 + u64::from((w as u64) < n % q as u64)),
+            max_active,
+        })
+        .collect();
+    let steer = SteerConfig {
+        addrs_v4: sources.iter().take(16).copied().collect(),
+        addrs_v6: Vec::new(),
+        port_lo: sport_lo,
+        port_hi: sport_hi,
+        listen_ports: Vec::new(),
+        arp_v4: emulated.iter().take(16).copied().collect(),
+    };
+    let mut config: Vec<(String, String)> = vec![
+        ("version".into(), env!("CARGO_PKG_VERSION").into()),
+        ("role".into(), "client".into()),
+        ("iface".into(), c.iface.clone()),
+        ("queues".into(), queues.to_string()),
+        ("cores".into(), cores.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(",")),
+        ("targets".into(), a.targets.join(",")),
+        ("sources".into(), format!("{} ({}..{})", sources.len(), sources[0], sources[sources.len() - 1])),
+        ("emulated_sources".into(), emulated.len().to_string()),
+        ("sport".into(), format!("{sport_lo}-{sport_hi}")),
+        ("rate".into(), a.rate.to_string()),
+        ("rate_per_worker".into(), format!("{per_worker:.1}")),
+        ("duration".into(), duration.map_or("none".into(), |d| format!("{d:?}"))),
+        ("count".into(), a.count.map_or("none".into(), |n| n.to_string())),
+        ("max_active".into(), (max_active * q).to_string()),
+        ("close".into(), format!("{:?}", a.close).to_lowercase()),
+        ("hold".into(), format!("{:?}", a.hold)),
+        ("time_wait".into(), format!("{:?}", a.time_wait)),
+        ("rto".into(), format!("{:?}", c.rto)),
+        ("syn_retries".into(), a.syn_retries.to_string()),
+        ("syn_options".into(), format!("{syn_options:?}")),
+        ("request_bytes".into(), request.len().to_string()),
+        ("expect_bytes".into(), expect.len().to_string()),
+        ("warmup".into(), format!("{:?}", a.warmup)),
+        ("drain".into(), format!("{:?}", a.drain)),
+        ("capacity_per_worker".into(), capacity.to_string()),
+        ("umem_frames_per_queue".into(), c.frames.to_string()),
+        ("next_hop".into(), hop.to_string()),
+        ("next_hop_mac".into(), hop_mac.to_string()),
+        ("seed".into(), c.seed.map_or("random".into(), |s| s.to_string())),
+        ("tuple_space".into(), tuple_space.to_string()),
+        ("tuple_headroom".into(), format!("{headroom_pct:.2}% of tuples busy at the target rate")),
+    ];
+    if headroom_pct > 50.0 {
+        config.push(("warning".into(), "tuple space over 50% busy: add source addresses (-s) or ports (--sport)".into()));
+    }
+    let tcb = std::mem::size_of::<crate::tcp::Tcb>();
+    let mem = q as u64 * (capacity as u64 * (tcb as u64 + 8) + c.frames as u64 * 2048);
+    config.push(("memory_estimate_bytes".into(), mem.to_string()));
+    Ok(Plan {
+        role: Role::Client,
+        common: c.clone(),
+        queues,
+        cores,
+        engines,
+        paces: Some(paces),
+        steer,
+        arp_addrs: emulated,
+        target_cps: a.rate,
+        duration,
+        drain: a.drain.max(time_wait + a.hold),
+        warmup: a.warmup,
+        config,
+        asserts,
+    })
+}
+
+/// `--dry-run`: print the plan and exit.
+pub fn dry_run(p: &Plan) {
+    println!("{}", crate::report::text::config_block(&p.config).trim_end());
+    println!("dry run: nothing was attached or sent");
+}

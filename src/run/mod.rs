@@ -1,0 +1,323 @@
+//! Turns a parsed command line into a running session: XDP attach, one AF_XDP socket and one
+//! pinned worker per queue, the collection loop (live line, NDJSON, hlog, metrics), the drain,
+//! and the final summary with `--assert` checks. `connect`, `serve` and `demo` build on it.
+
+pub mod connect;
+pub mod demo;
+pub mod net;
+pub mod serve;
+
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::cli::{CommonArgs, XdpModeArg, ZeroCopyArg};
+use crate::report::assert::Assertion;
+use crate::report::hlog::HlogBuffer;
+use crate::report::summary::Summary;
+use crate::report::{Collector, Pcts, json, prom, text};
+use crate::tcp::{Engine, EngineConfig, Role};
+use crate::worker::arp::ArpResponder;
+use crate::worker::pace::Pace;
+use crate::worker::{Control, WorkerPlan, handoff};
+use crate::xsk::{Steer, SteerConfig, Xsk, XskConfig, XdpAttachMode, ZeroCopy};
+
+/// Exit codes: 0 ok, 2 usage/config, 3 environment, 99 an `--assert` failed.
+pub const EXIT_USAGE: i32 = 2;
+pub const EXIT_ENV: i32 = 3;
+pub const EXIT_ASSERT: i32 = 99;
+
+/// A failure that ends the program with `code`; `msg` says what failed and what to do.
+#[derive(Debug)]
+pub struct RunError {
+    pub code: i32,
+    pub msg: String,
+}
+
+impl RunError {
+    pub fn usage(msg: impl Into<String>) -> RunError {
+        RunError { code: EXIT_USAGE, msg: msg.into() }
+    }
+    pub fn env(msg: impl Into<String>) -> RunError {
+        RunError { code: EXIT_ENV, msg: msg.into() }
+    }
+}
+
+impl std::fmt::Display for RunError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.msg)
+    }
+}
+
+/// Everything a session needs, built by `connect` or `serve`.
+pub struct Plan {
+    pub role: Role,
+    pub common: CommonArgs,
+    pub queues: u32,
+    pub cores: Vec<usize>,
+    /// One per worker (queue).
+    pub engines: Vec<EngineConfig>,
+    /// Client: one per worker.
+    pub paces: Option<Vec<Pace>>,
+    pub steer: SteerConfig,
+    pub arp_addrs: Vec<std::net::Ipv4Addr>,
+    pub target_cps: f64,
+    /// None = until Ctrl-C.
+    pub duration: Option<Duration>,
+    pub drain: Duration,
+    pub warmup: Duration,
+    pub config: Vec<(String, String)>,
+    pub asserts: Vec<Assertion>,
+}
+
+/// Checks that we can do what a session needs, with a message saying what to do.
+pub fn check_environment(iface: &str) -> Result<(), RunError> {
+    // SAFETY-free check: effective uid via /proc (no libc call outside xsk).
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let euid = status
+        .lines()
+        .find(|l| l.starts_with("Uid:"))
+        .and_then(|l| l.split_whitespace().nth(2))
+        .unwrap_or("0");
+    if euid != "0" {
+        return Err(RunError::env(
+            "threeway needs root (or CAP_NET_ADMIN + CAP_BPF + CAP_NET_RAW + CAP_IPC_LOCK): run it with sudo",
+        ));
+    }
+    if !std::path::Path::new(&format!("/sys/class/net/{iface}")).exists() {
+        return Err(RunError::env(format!(
+            "no such interface '{iface}' in this network namespace; list them with `ip link`"
+        )));
+    }
+    Ok(())
+}
+
+/// Queue count and worker cores for `common`.
+pub fn queues_and_cores(common: &CommonArgs) -> Result<(u32, Vec<usize>), RunError> {
+    let (rxq, txq) = crate::xsk::iface::queue_count(&common.iface).map_err(|e| RunError::env(e.to_string()))?;
+    let avail = rxq.min(txq).max(1);
+    let queues = common.queues.unwrap_or(avail);
+    if queues == 0 || queues > avail {
+        return Err(RunError::usage(format!(
+            "--queues {queues}: {} has {rxq} RX and {txq} TX queues; use 1..={avail} (or raise them: ethtool -L {} combined N)",
+            common.iface, common.iface
+        )));
+    }
+    let ncpu = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let cores = match &common.cores {
+        Some(list) => net::parse_cores(list)?,
+        None => (0..queues as usize).map(|q| q % ncpu).collect(),
+    };
+    if cores.len() < queues as usize {
+        return Err(RunError::usage(format!("--cores lists {} cores for {queues} queues", cores.len())));
+    }
+    if let Some(c) = cores.iter().find(|c| **c >= ncpu) {
+        return Err(RunError::usage(format!("--cores: core {c} does not exist (this machine has {ncpu})")));
+    }
+    Ok((queues, cores))
+}
+
+pub fn parse_asserts(list: &[String]) -> Result<Vec<Assertion>, RunError> {
+    list.iter().map(|a| Assertion::parse(a).map_err(RunError::usage)).collect()
+}
+
+/// Runs the session and returns the exit code (0 or 99) after printing the summary.
+pub fn execute(mut plan: Plan) -> Result<i32, RunError> {
+    let c = plan.common.clone();
+    let mode = match c.xdp_mode {
+        XdpModeArg::Native => XdpAttachMode::Native,
+        XdpModeArg::Generic => {
+            eprintln!("warning: generic (SKB) XDP mode is slow and for diagnosis only");
+            XdpAttachMode::Generic
+        }
+    };
+    let mut steer = Steer::attach(&c.iface, mode, &plan.steer).map_err(|e| RunError::env(e.to_string()))?;
+    let mut xsks = Vec::new();
+    for q in 0..plan.queues {
+        let cfg = XskConfig {
+            ifname: c.iface.clone(),
+            queue_id: q,
+            frame_count: c.frames,
+            zero_copy: match c.zero_copy {
+                ZeroCopyArg::Auto => ZeroCopy::Auto,
+                ZeroCopyArg::On => ZeroCopy::On,
+                ZeroCopyArg::Off => ZeroCopy::Off,
+            },
+            ..XskConfig::default()
+        };
+        let xsk = Xsk::open(&cfg).map_err(|e| RunError::env(e.to_string()))?;
+        steer.register(q, xsk.fd()).map_err(|e| RunError::env(e.to_string()))?;
+        xsks.push(xsk);
+    }
+    plan.config.push(("xdp_mode".into(), format!("{:?}", c.xdp_mode).to_lowercase()));
+    plan.config.push(("xsk_mode".into(), xsks[0].mode().to_string()));
+    plan.config.push(("xsk_tx_budget".into(), xsks[0].tx_budget().to_string()));
+    let queue_map: Vec<String> =
+        (0..plan.queues as usize).map(|q| format!("q{q}->cpu{}", plan.cores[q])).collect();
+    plan.config.push(("queue_core_map".into(), queue_map.join(",")));
+    eprint!("{}", text::config_block(&plan.config));
+
+    let control = Arc::new(Control::default());
+    let interrupted = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, interrupted.clone())
+            .map_err(|e| RunError::env(format!("cannot install signal handler: {e}")))?;
+    }
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let inboxes = handoff::inboxes(plan.queues as usize, 4096);
+    let epoch = Instant::now();
+    let core_ids = core_affinity::get_core_ids().unwrap_or_default();
+    let mut handles = Vec::new();
+    let local_mac = crate::wire::MacAddr(crate::xsk::iface::mac(&c.iface).map_err(|e| RunError::env(e.to_string()))?);
+    for (w, xsk) in xsks.into_iter().enumerate() {
+        let engine = Engine::new(plan.engines[w].clone()).map_err(RunError::usage)?;
+        let worker = WorkerPlan {
+            id: w,
+            role: plan.role,
+            core: core_ids.iter().find(|id| id.id == plan.cores[w]).copied(),
+            engine,
+            xsk,
+            pace: plan.paces.as_ref().map(|p| p[w].clone()),
+            arp: ArpResponder { mac: local_mac, addrs: plan.arp_addrs.clone() },
+            inboxes: inboxes.clone(),
+            reports: tx.clone(),
+            report_every: Duration::from_millis(100).min(c.interval),
+            epoch,
+            control: control.clone(),
+        };
+        handles.push(
+            std::thread::Builder::new()
+                .name(format!("tw-worker-{w}"))
+                .spawn(move || crate::worker::run(worker))
+                .map_err(|e| RunError::env(format!("cannot start worker thread: {e}")))?,
+        );
+    }
+    drop(tx);
+    let cpu0 = crate::report::process_cpu();
+    let outcome = collect(&plan, &c, &control, &interrupted, &rx, handles.len());
+    for h in handles {
+        let _ = h.join();
+    }
+    drop(steer);
+    let (collector, hlog) = outcome?;
+    let cpu = (crate::report::process_cpu() - cpu0).as_secs_f64();
+    finish(&plan, &c, &collector, &hlog, cpu)
+}
+
+/// The main thread's loop: merge reports, print intervals, decide when to stop.
+fn collect(
+    plan: &Plan,
+    c: &CommonArgs,
+    control: &Control,
+    interrupted: &AtomicBool,
+    rx: &crossbeam_channel::Receiver<crate::worker::Report>,
+    workers: usize,
+) -> Result<(Collector, HlogBuffer), RunError> {
+    let mut col = Collector::new(workers, plan.warmup);
+    let mut hlog = HlogBuffer::default();
+    let mut ndjson = open_ndjson(c)?;
+    let metrics = c.metrics.as_deref().map(prom::serve).transpose().map_err(RunError::env)?;
+    let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let mut next_tick = col.started + c.interval;
+    let mut stop_at: Option<Instant> = None;
+    let mut finish_sent = false;
+    loop {
+        match rx.recv_timeout(Duration::from_millis(20)) {
+            Ok(r) => col.add(r),
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
+            Err(_) => {}
+        }
+        let now = Instant::now();
+        if now >= next_tick {
+            let iv = col.tick();
+            let start = Duration::from_secs_f64((iv.t - iv.dt).max(0.0));
+            let len = Duration::from_secs_f64(iv.dt);
+            hlog.push(start, len, "connect", &iv.latency.connect);
+            hlog.push(start, len, "rtt", &iv.latency.rtt);
+            hlog.push(start, len, "accept", &iv.latency.accept);
+            if !c.quiet {
+                let line = text::live_line(plan.role, &iv, plan.target_cps);
+                if tty { eprint!("\r\x1b[2K{line}") } else { eprintln!("{line}") }
+            }
+            if let Some(f) = ndjson.as_mut() {
+                let _ = writeln!(f, "{}", json::interval(plan.role, &iv, plan.target_cps));
+            }
+            if let Some(page) = &metrics {
+                let text = prom::render(&iv.totals, &Pcts::of(&col.total.connect));
+                if let Ok(mut p) = page.lock() {
+                    *p = text;
+                }
+            }
+            next_tick += c.interval;
+        }
+        let elapsed = now - col.started;
+        let over = plan.duration.is_some_and(|d| !d.is_zero() && elapsed >= d);
+        let sig = interrupted.load(Ordering::Relaxed);
+        if (over || sig || !col.errors.is_empty()) && stop_at.is_none() {
+            control.stop_opening.store(true, Ordering::Relaxed);
+            let drain = if sig || !col.errors.is_empty() { Duration::ZERO } else { plan.drain };
+            stop_at = Some(now + drain);
+        }
+        if let Some(t) = stop_at
+            && !finish_sent
+        {
+            // Reports lag by up to 100 ms: only trust "nothing active" a little after the stop.
+            let settled = now + plan.drain >= t + Duration::from_millis(250);
+            let drained = plan.role == Role::Client && settled && col.totals().stats.active == 0;
+            if now >= t || drained {
+                control.finish.store(true, Ordering::Relaxed);
+                finish_sent = true;
+            }
+        }
+        if col.all_finished() {
+            break;
+        }
+    }
+    if tty && !c.quiet {
+        eprintln!();
+    }
+    if let Some(e) = col.errors.first() {
+        eprintln!("error: {e}");
+    }
+    Ok((col, hlog))
+}
+
+fn open_ndjson(c: &CommonArgs) -> Result<Option<Box<dyn Write>>, RunError> {
+    match c.ndjson.as_deref() {
+        None => Ok(None),
+        Some(p) if p.as_os_str() == "-" => Ok(Some(Box::new(std::io::stdout()))),
+        Some(p) => std::fs::File::create(p)
+            .map(|f| Some(Box::new(std::io::LineWriter::new(f)) as Box<dyn Write>))
+            .map_err(|e| RunError::env(format!("--ndjson {}: {e}", p.display()))),
+    }
+}
+
+/// Prints the summary, writes JSON/hlog, checks assertions; returns the exit code.
+fn finish(plan: &Plan, c: &CommonArgs, col: &Collector, hlog: &HlogBuffer, cpu: f64) -> Result<i32, RunError> {
+    let s = Summary::build(plan.role, col, plan.target_cps, cpu, plan.config.clone());
+    print!("{}", text::summary(&s));
+    let mut failed = false;
+    if !plan.asserts.is_empty() {
+        let mut parts = Vec::new();
+        for a in &plan.asserts {
+            let (ok, v) = a.check(&s);
+            failed |= !ok;
+            parts.push(format!("{} {} (measured {v:.4})", a.text, if ok { "ok" } else { "FAILED" }));
+        }
+        println!("Assertions:  {}  -> exit {}", parts.join("  "), if failed { EXIT_ASSERT } else { 0 });
+    }
+    if let Some(p) = &c.json {
+        let text = serde_json::to_string_pretty(&json::summary(&s)).unwrap_or_default();
+        std::fs::write(p, text + "\n").map_err(|e| RunError::env(format!("--json {}: {e}", p.display())))?;
+    }
+    if let Some(p) = &c.hlog {
+        let started = SystemTime::now() - col.started.elapsed();
+        let mut f = std::fs::File::create(p).map_err(|e| RunError::env(format!("--hlog {}: {e}", p.display())))?;
+        hlog.write(&mut f, started).map_err(RunError::env)?;
+    }
+    if !col.errors.is_empty() {
+        return Err(RunError::env(format!("run ended early: {}", col.errors.join("; "))));
+    }
+    Ok(if failed { EXIT_ASSERT } else { 0 })
+}

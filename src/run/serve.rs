@@ -1,0 +1,119 @@
+//! `threeway serve`: the acceptor plan.
+
+use std::net::Ipv4Addr;
+
+use crate::cli::{CookiesArg, ServeArgs, ServerCloseArg};
+use crate::tcp::{CloseMode, CookieMode, EngineConfig, Role, SynOptions};
+use crate::wire::{ChecksumMode, MacAddr};
+use crate::xsk::SteerConfig;
+
+use super::connect::{bytes_arg, secret};
+use super::{Plan, RunError, net};
+
+pub fn plan(a: &ServeArgs) -> Result<Plan, RunError> {
+    let c = &a.common;
+    let listen: Vec<_> = a.listen.iter().map(|l| net::parse_listen(l)).collect::<Result<_, _>>()?;
+    let asserts = super::parse_asserts(&c.asserts)?;
+    let response = bytes_arg("--response", &a.response)?;
+    super::check_environment(&c.iface)?;
+    let (queues, cores) = super::queues_and_cores(c)?;
+    let own = net::iface_ipv4(&c.iface)?;
+    let mut addrs: Vec<Ipv4Addr> = listen.iter().map(|l| *l.ip()).filter(|ip| !ip.is_unspecified()).collect();
+    if listen.iter().any(|l| l.ip().is_unspecified()) {
+        addrs.extend(own.iter().copied());
+    }
+    addrs.sort();
+    addrs.dedup();
+    if addrs.is_empty() {
+        return Err(RunError::env(format!("{} has no IPv4 address to listen on: add one or give ADDR:PORT", c.iface)));
+    }
+    let emulated: Vec<Ipv4Addr> = addrs.iter().filter(|a| !own.contains(a)).copied().collect();
+    let mut ports: Vec<u16> = listen.iter().map(|l| l.port()).collect();
+    ports.sort();
+    ports.dedup();
+    if ports.len() > 8 {
+        return Err(RunError::usage("at most 8 distinct listen ports"));
+    }
+    let local_mac = MacAddr(crate::xsk::iface::mac(&c.iface).map_err(|e| RunError::env(e.to_string()))?);
+    let rto = c.rto.as_nanos() as u64;
+    let cookies = match a.cookies {
+        CookiesArg::Never => CookieMode::Never,
+        CookiesArg::Always => CookieMode::Always,
+        CookiesArg::Auto => CookieMode::Auto,
+    };
+    let secret = secret(c.seed);
+    let engine = EngineConfig {
+        role: Role::Server,
+        local_mac,
+        peer_mac: MacAddr::ZERO,
+        vlan: None,
+        sources: Vec::new(),
+        sport_lo: 0,
+        sport_hi: 0,
+        port_stride: 1,
+        port_offset: 0,
+        destinations: Vec::new(),
+        listen: listen.clone(),
+        cookies,
+        cookie_threshold: a.cookie_threshold,
+        syn_options: SynOptions::default(),
+        rto,
+        rto_max: rto.saturating_mul(64).max(60_000_000_000),
+        syn_retries: 0,
+        synack_retries: a.synack_retries,
+        close: CloseMode::None,
+        server_fin: a.close == ServerCloseArg::Fin,
+        hold: 0,
+        time_wait: 1_000_000_000,
+        request: Vec::new(),
+        response: response.clone(),
+        expect: Vec::new(),
+        data_timeout: rto.saturating_mul(8),
+        capacity: c.capacity as usize,
+        secret,
+        checksum: ChecksumMode::Verify,
+        ttl: 64,
+    };
+    let steer = SteerConfig {
+        addrs_v4: addrs.iter().take(16).copied().collect(),
+        addrs_v6: Vec::new(),
+        port_lo: ports[0],
+        port_hi: ports[0],
+        listen_ports: ports.clone(),
+        arp_v4: emulated.clone(),
+    };
+    let config = vec![
+        ("version".into(), env!("CARGO_PKG_VERSION").into()),
+        ("role".into(), "server".into()),
+        ("iface".into(), c.iface.clone()),
+        ("queues".into(), queues.to_string()),
+        ("cores".into(), cores.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(",")),
+        ("listen".into(), a.listen.join(",")),
+        ("addresses".into(), addrs.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(",")),
+        ("cookies".into(), format!("{:?}", a.cookies).to_lowercase()),
+        ("cookie_threshold".into(), a.cookie_threshold.to_string()),
+        ("response_bytes".into(), response.len().to_string()),
+        ("close".into(), format!("{:?}", a.close).to_lowercase()),
+        ("rto".into(), format!("{:?}", c.rto)),
+        ("synack_retries".into(), a.synack_retries.to_string()),
+        ("duration".into(), c.duration.map_or("until Ctrl-C".into(), |d| format!("{d:?}"))),
+        ("capacity_per_worker".into(), c.capacity.to_string()),
+        ("seed".into(), c.seed.map_or("random".into(), |s| s.to_string())),
+    ];
+    Ok(Plan {
+        role: Role::Server,
+        common: c.clone(),
+        queues,
+        cores,
+        engines: vec![engine; queues as usize],
+        paces: None,
+        steer,
+        arp_addrs: emulated,
+        target_cps: 0.0,
+        duration: c.duration.filter(|d| !d.is_zero()),
+        drain: std::time::Duration::ZERO,
+        warmup: std::time::Duration::ZERO,
+        config,
+        asserts,
+    })
+}

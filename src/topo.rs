@@ -1,0 +1,135 @@
+//! Throw-away lab topologies: two network namespaces joined by a veth pair, addresses from the
+//! benchmarking range 198.18.0.0/15 (RFC 2544). Used by `demo`, the benchmark and the tests.
+//! Everything is removed on drop, also when the caller panics.
+
+use std::net::Ipv4Addr;
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// One side of the pair.
+#[derive(Clone, Debug)]
+pub struct Side {
+    pub netns: String,
+    pub iface: String,
+    pub addr: Ipv4Addr,
+}
+
+pub struct VethPair {
+    pub a: Side,
+    pub b: Side,
+    pub queues: u32,
+}
+
+/// Runs a command, returning stdout, or an error naming the command and its stderr.
+pub fn sh(cmd: &[&str]) -> Result<String, String> {
+    let out: Output = Command::new(cmd[0])
+        .args(&cmd[1..])
+        .output()
+        .map_err(|e| format!("cannot run {}: {e} (is iproute2 installed?)", cmd[0]))?;
+    if !out.status.success() {
+        return Err(format!(
+            "`{}` failed: {}",
+            cmd.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+impl VethPair {
+    /// Creates `<prefix>-<pid>-<n>-a` / `-b` namespaces, veth `tw0` (a) <-> `tw1` (b) with
+    /// `queues` RX and TX queues each, 198.18.0.1/24 (a) and 198.18.0.2/24 (b), checksum
+    /// offload off on both ends (a kernel peer would otherwise send partial checksums).
+    pub fn create(prefix: &str, queues: u32) -> Result<VethPair, String> {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let base = format!("{prefix}-{}-{n}", std::process::id());
+        let pair = VethPair {
+            a: Side { netns: format!("{base}-a"), iface: "tw0".into(), addr: Ipv4Addr::new(198, 18, 0, 1) },
+            b: Side { netns: format!("{base}-b"), iface: "tw1".into(), addr: Ipv4Addr::new(198, 18, 0, 2) },
+            queues,
+        };
+        // From here on, Drop removes whatever was made.
+        sh(&["ip", "netns", "add", &pair.a.netns])?;
+        sh(&["ip", "netns", "add", &pair.b.netns])?;
+        let q = queues.to_string();
+        sh(&[
+            "ip", "link", "add", "tw0", "netns", &pair.a.netns, "numtxqueues", &q, "numrxqueues", &q,
+            "type", "veth", "peer", "name", "tw1", "netns", &pair.b.netns, "numtxqueues", &q,
+            "numrxqueues", &q,
+        ])?;
+        for side in [&pair.a, &pair.b] {
+            let addr = format!("{}/24", side.addr);
+            pair.exec(side, &["ip", "link", "set", "lo", "up"])?;
+            pair.exec(side, &["ip", "addr", "add", &addr, "dev", &side.iface])?;
+            pair.exec(side, &["ip", "link", "set", &side.iface, "up"])?;
+            pair.exec(side, &["ethtool", "-K", &side.iface, "tx", "off", "tso", "off", "gso", "off", "gro", "off"])?;
+        }
+        Ok(pair)
+    }
+
+    /// Runs `cmd` inside `side`'s namespace.
+    pub fn exec(&self, side: &Side, cmd: &[&str]) -> Result<String, String> {
+        let mut full = vec!["ip", "netns", "exec", side.netns.as_str()];
+        full.extend_from_slice(cmd);
+        sh(&full)
+    }
+
+    /// A `Command` for a program run inside `side`'s namespace.
+    pub fn command(&self, side: &Side, program: &str) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &side.netns, program]);
+        c
+    }
+
+    /// `ip link show` of the side's interface (to check for a leftover XDP program).
+    pub fn link_show(&self, side: &Side) -> String {
+        self.exec(side, &["ip", "link", "show", "dev", &side.iface]).unwrap_or_default()
+    }
+
+    /// Reads a counter from the namespace's /proc/net/snmp or /proc/net/netstat, e.g.
+    /// ("Tcp", "PassiveOpens") or ("TcpExt", "SyncookiesSent").
+    pub fn snmp(&self, side: &Side, group: &str, name: &str) -> Result<u64, String> {
+        for file in ["/proc/net/snmp", "/proc/net/netstat"] {
+            let text = self.exec(side, &["cat", file])?;
+            if let Some(v) = snmp_value(&text, group, name) {
+                return Ok(v);
+            }
+        }
+        Err(format!("counter {group}:{name} not found in /proc/net/snmp or netstat"))
+    }
+}
+
+/// Finds `name` in the header/value line pair of `group` ("Tcp: RtoAlgorithm ...").
+pub fn snmp_value(text: &str, group: &str, name: &str) -> Option<u64> {
+    let prefix = format!("{group}:");
+    let mut lines = text.lines().filter(|l| l.starts_with(&prefix));
+    while let (Some(h), Some(v)) = (lines.next(), lines.next()) {
+        let idx = h.split_whitespace().position(|k| k == name)?;
+        return v.split_whitespace().nth(idx)?.parse().ok();
+    }
+    None
+}
+
+impl Drop for VethPair {
+    fn drop(&mut self) {
+        // Deleting a namespace deletes the veth end inside it, and with it the peer.
+        for ns in [&self.a.netns, &self.b.netns] {
+            let _ = Command::new("ip").args(["netns", "del", ns]).output();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::snmp_value;
+
+    #[test]
+    fn reads_snmp_counters() {
+        let t = "Ip: Forwarding DefaultTTL\nIp: 1 64\nTcp: RtoAlgorithm ActiveOpens PassiveOpens\nTcp: 1 17 42\n";
+        assert_eq!(snmp_value(t, "Tcp", "PassiveOpens"), Some(42));
+        assert_eq!(snmp_value(t, "Tcp", "ActiveOpens"), Some(17));
+        assert_eq!(snmp_value(t, "Tcp", "Nope"), None);
+    }
+}

@@ -1,0 +1,118 @@
+//! Answers ARP requests for emulated source addresses (ones the kernel does not own; the XDP
+//! program steers those requests to us). Everything else ARP stays with the kernel.
+
+use std::net::Ipv4Addr;
+
+use crate::wire::{
+    ArpOp, ArpPacket, ArpRepr, EtherType, EthernetFrame, EthernetRepr, MacAddr, WireError,
+};
+
+pub struct ArpResponder {
+    pub mac: MacAddr,
+    pub addrs: Vec<Ipv4Addr>,
+}
+
+/// What happened to an ARP frame.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ArpVerdict {
+    /// A reply of this many bytes was written.
+    Replied(usize),
+    /// Not a request for one of our emulated addresses.
+    Ignored,
+    Malformed(WireError),
+}
+
+impl ArpResponder {
+    /// Handles `frame` (any EtherType); writes a reply into `out` when it is a request for
+    /// one of `addrs`.
+    pub fn handle(&self, frame: &[u8], out: &mut [u8]) -> ArpVerdict {
+        let eth = match EthernetFrame::new_checked(frame).and_then(|f| {
+            let r = EthernetRepr::parse(&f)?;
+            Ok((r, f))
+        }) {
+            Ok(v) => v,
+            Err(e) => return ArpVerdict::Malformed(e),
+        };
+        let (eth_repr, eth_frame) = eth;
+        if eth_repr.ethertype != EtherType::ARP {
+            return ArpVerdict::Ignored;
+        }
+        let req = match ArpPacket::new_checked(eth_frame.payload()).and_then(|p| ArpRepr::parse(&p))
+        {
+            Ok(r) => r,
+            Err(e) => return ArpVerdict::Malformed(e),
+        };
+        if req.op != ArpOp::Request || !self.addrs.contains(&req.target_ip) {
+            return ArpVerdict::Ignored;
+        }
+        let reply_eth = EthernetRepr {
+            dst: req.sender_mac,
+            src: self.mac,
+            vlan: eth_repr.vlan,
+            ethertype: EtherType::ARP,
+        };
+        let reply = ArpRepr {
+            op: ArpOp::Reply,
+            sender_mac: self.mac,
+            sender_ip: req.target_ip,
+            target_mac: req.sender_mac,
+            target_ip: req.sender_ip,
+        };
+        let len = reply_eth.buffer_len() + reply.buffer_len();
+        if out.len() < len {
+            return ArpVerdict::Malformed(WireError::Truncated);
+        }
+        let mut f = EthernetFrame::new_unchecked(&mut out[..len]);
+        reply_eth.emit(&mut f);
+        reply.emit(&mut ArpPacket::new_unchecked(f.payload_mut()));
+        ArpVerdict::Replied(len)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(target: Ipv4Addr) -> Vec<u8> {
+        let eth = EthernetRepr {
+            dst: MacAddr::BROADCAST,
+            src: MacAddr([2, 0, 0, 0, 0, 2]),
+            vlan: None,
+            ethertype: EtherType::ARP,
+        };
+        let arp = ArpRepr {
+            op: ArpOp::Request,
+            sender_mac: MacAddr([2, 0, 0, 0, 0, 2]),
+            sender_ip: Ipv4Addr::new(198, 18, 0, 2),
+            target_mac: MacAddr::ZERO,
+            target_ip: target,
+        };
+        let mut buf = vec![0u8; 42];
+        let mut f = EthernetFrame::new_unchecked(&mut buf[..]);
+        eth.emit(&mut f);
+        arp.emit(&mut ArpPacket::new_unchecked(f.payload_mut()));
+        buf
+    }
+
+    #[test]
+    fn answers_only_for_emulated_addresses() {
+        let r = ArpResponder {
+            mac: MacAddr([2, 0, 0, 0, 0, 1]),
+            addrs: vec![Ipv4Addr::new(198, 18, 1, 7)],
+        };
+        let mut out = [0u8; 64];
+        assert_eq!(r.handle(&request(Ipv4Addr::new(198, 18, 0, 1)), &mut out), ArpVerdict::Ignored);
+        let ArpVerdict::Replied(n) = r.handle(&request(Ipv4Addr::new(198, 18, 1, 7)), &mut out)
+        else {
+            panic!("no reply");
+        };
+        let f = EthernetFrame::new_checked(&out[..n]).unwrap();
+        assert_eq!(f.dst(), MacAddr([2, 0, 0, 0, 0, 2]));
+        let a = ArpRepr::parse(&ArpPacket::new_checked(f.payload()).unwrap()).unwrap();
+        assert_eq!(a.op, ArpOp::Reply);
+        assert_eq!(a.sender_ip, Ipv4Addr::new(198, 18, 1, 7));
+        assert_eq!(a.sender_mac, MacAddr([2, 0, 0, 0, 0, 1]));
+        assert_eq!(a.target_ip, Ipv4Addr::new(198, 18, 0, 2));
+        assert!(matches!(r.handle(&[0u8; 5], &mut out), ArpVerdict::Malformed(_)));
+    }
+}
