@@ -6,6 +6,7 @@ pub mod assert;
 pub mod hlog;
 pub mod json;
 pub mod prom;
+pub mod summary;
 pub mod text;
 
 use std::time::{Duration, Instant};
@@ -186,4 +187,14 @@ pub fn process_cpu() -> Duration {
     let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
     let total = ticks(11) + ticks(12); // utime, stime (fields 14, 15 counted from 1)
     Duration::from_millis(total * 10) // USER_HZ is 100 on Linux
+}
+
+/// Peak resident set size (VmHWM) of this process, in bytes.
+pub fn peak_rss_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
 }
