@@ -153,6 +153,12 @@ pub struct ConnectArgs {
     /// Print the plan (per-core rate, tuple headroom, memory) and exit.
     #[arg(long)]
     pub dry_run: bool,
+    /// Instance i of N (0-based): slice i of the rate, the count and the source-port range.
+    #[arg(long)]
+    pub segment: Option<String>,
+    /// Start opening at this Unix time (seconds, fractions allowed), e.g. $(($(date +%s)+10)).
+    #[arg(long)]
+    pub start_at: Option<f64>,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -54,6 +54,13 @@ pub fn plan(a: &ConnectArgs) -> Result<Plan, RunError> {
     let c = &a.common;
     let targets: Vec<_> = a.targets.iter().map(|t| net::parse_target(t)).collect::<Result<_, _>>()?;
     let (sport_lo, sport_hi) = net::parse_port_range(&a.sport)?;
+    let (seg, nseg) = match &a.segment {
+        Some(s) => parse_segment(s)?,
+        None => (0, 1),
+    };
+    let (sport_lo, sport_hi) = segment_ports(sport_lo, sport_hi, seg, nseg)?;
+    let rate = a.rate / nseg as f64;
+    let count = a.count.map(|n| n / nseg as u64 + u64::from((seg as u64) < n % nseg as u64));
     let asserts = super::parse_asserts(&c.asserts)?;
     if a.count.is_none() && c.duration.is_some_and(|d| d.is_zero()) {
         return Err(RunError::usage("--duration 0 needs --count: a client run must end"));
@@ -81,7 +88,7 @@ pub fn plan(a: &ConnectArgs) -> Result<Plan, RunError> {
     let tuple_space = sources.len() as u64 * ports_per_worker * queues as u64 * targets.len() as u64;
     let time_wait = if a.close == CloseArg::Fin { a.time_wait } else { Duration::ZERO };
     let tuple_busy_s = 0.1 + a.hold.as_secs_f64() + time_wait.as_secs_f64();
-    let tuple_need = a.rate * tuple_busy_s;
+    let tuple_need = rate * tuple_busy_s;
     let headroom_pct = tuple_need / tuple_space.max(1) as f64 * 100.0;
 
     let (hop_mac, hop) = if a.dry_run {
@@ -159,14 +166,14 @@ pub fn plan(a: &ConnectArgs) -> Result<Plan, RunError> {
             ttl: 64,
         })
         .collect();
-    let per_worker = a.rate / q as f64;
+    let per_worker = rate / q as f64;
     let until = duration.map_or(u64::MAX, |d| d.as_nanos() as u64);
     let paces = (0..q)
         .map(|w| Pace {
             rate: per_worker,
-            start: if a.rate > 0.0 { (w as f64 * 1e9 / a.rate) as u64 } else { 0 },
+            start: if rate > 0.0 { (w as f64 * 1e9 / rate) as u64 } else { 0 },
             until,
-            count: a.count.map(|n| n / q as u64 + u64::from((w as u64) < n % q as u64)),
+            count: count.map(|n| n / q as u64 + u64::from((w as u64) < n % q as u64)),
             max_active,
         })
         .collect();
@@ -188,10 +195,12 @@ pub fn plan(a: &ConnectArgs) -> Result<Plan, RunError> {
         ("sources".into(), format!("{} ({}..{})", sources.len(), sources[0], sources[sources.len() - 1])),
         ("emulated_sources".into(), emulated.len().to_string()),
         ("sport".into(), format!("{sport_lo}-{sport_hi}")),
-        ("rate".into(), a.rate.to_string()),
+        ("rate".into(), rate.to_string()),
+        ("segment".into(), format!("{seg}/{nseg}")),
+        ("start_at".into(), a.start_at.map_or("now".into(), |t| format!("{t:.3}"))),
         ("rate_per_worker".into(), format!("{per_worker:.1}")),
         ("duration".into(), duration.map_or("none".into(), |d| format!("{d:?}"))),
-        ("count".into(), a.count.map_or("none".into(), |n| n.to_string())),
+        ("count".into(), count.map_or("none".into(), |n| n.to_string())),
         ("max_active".into(), (max_active * q).to_string()),
         ("close".into(), format!("{:?}", a.close).to_lowercase()),
         ("hold".into(), format!("{:?}", a.hold)),
@@ -226,7 +235,8 @@ pub fn plan(a: &ConnectArgs) -> Result<Plan, RunError> {
         paces: Some(paces),
         steer,
         arp_addrs: emulated,
-        target_cps: a.rate,
+        target_cps: rate,
+        start_at: a.start_at,
         duration,
         drain: a.drain.max(time_wait + a.hold),
         warmup: a.warmup,
@@ -235,8 +245,47 @@ pub fn plan(a: &ConnectArgs) -> Result<Plan, RunError> {
     })
 }
 
+/// "i/N" with i < N.
+fn parse_segment(s: &str) -> Result<(u16, u16), RunError> {
+    let bad = || RunError::usage(format!("--segment '{s}' is not i/N with 0 <= i < N (e.g. 0/3)"));
+    let (i, n) = s.split_once('/').ok_or_else(bad)?;
+    let (i, n): (u16, u16) = (i.parse().map_err(|_| bad())?, n.parse().map_err(|_| bad())?);
+    if n == 0 || i >= n {
+        return Err(bad());
+    }
+    Ok((i, n))
+}
+
+/// Slice `seg` of `nseg` contiguous, disjoint slices of the port range.
+fn segment_ports(lo: u16, hi: u16, seg: u16, nseg: u16) -> Result<(u16, u16), RunError> {
+    let span = (hi - lo) as u32 + 1;
+    let per = span / nseg as u32;
+    if per == 0 {
+        return Err(RunError::usage(format!("--sport {lo}-{hi} is too small for {nseg} segments")));
+    }
+    let first = lo as u32 + seg as u32 * per;
+    let last = if seg + 1 == nseg { hi as u32 } else { first + per - 1 };
+    Ok((first as u16, last as u16))
+}
+
 /// `--dry-run`: print the plan and exit.
 pub fn dry_run(p: &Plan) {
     println!("{}", crate::report::text::config_block(&p.config).trim_end());
     println!("dry run: nothing was attached or sent");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_split_ports_disjointly() {
+        let parts: Vec<_> = (0..3).map(|i| segment_ports(1024, 65535, i, 3).unwrap()).collect();
+        assert_eq!(parts[0].0, 1024);
+        assert_eq!(parts[2].1, 65535);
+        assert_eq!(parts[0].1 + 1, parts[1].0);
+        assert_eq!(parts[1].1 + 1, parts[2].0);
+        assert!(parse_segment("3/3").is_err());
+        assert_eq!(parse_segment("1/3").unwrap(), (1, 3));
+    }
 }

@@ -63,6 +63,8 @@ pub struct Plan {
     pub steer: SteerConfig,
     pub arp_addrs: Vec<std::net::Ipv4Addr>,
     pub target_cps: f64,
+    /// Unix time to start at (`--start-at`), for runs split over hosts.
+    pub start_at: Option<f64>,
     /// None = until Ctrl-C.
     pub duration: Option<Duration>,
     pub drain: Duration,
@@ -158,6 +160,9 @@ pub fn execute(mut plan: Plan) -> Result<i32, RunError> {
     plan.config.push(("queue_core_map".into(), queue_map.join(",")));
     eprint!("{}", text::config_block(&plan.config));
 
+    if let Some(t) = plan.start_at {
+        wait_until(t)?;
+    }
     let control = Arc::new(Control::default());
     let interrupted = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
@@ -205,6 +210,21 @@ pub fn execute(mut plan: Plan) -> Result<i32, RunError> {
     finish(&plan, &c, &collector, &hlog, cpu)
 }
 
+/// Sleeps until Unix time `t` (`--start-at`); refuses a time more than a day away.
+fn wait_until(t: f64) -> Result<(), RunError> {
+    let now = SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
+    if t - now > 86_400.0 {
+        return Err(RunError::usage(format!("--start-at {t} is more than a day away")));
+    }
+    if t > now {
+        eprintln!("waiting {:.3}s for --start-at {t:.3}", t - now);
+        std::thread::sleep(Duration::from_secs_f64(t - now));
+    } else {
+        eprintln!("warning: --start-at {t:.3} is {:.3}s in the past; starting now", now - t);
+    }
+    Ok(())
+}
+
 /// The main thread's loop: merge reports, print intervals, decide when to stop.
 fn collect(
     plan: &Plan,
@@ -230,25 +250,7 @@ fn collect(
         }
         let now = Instant::now();
         if now >= next_tick {
-            let iv = col.tick();
-            let start = Duration::from_secs_f64((iv.t - iv.dt).max(0.0));
-            let len = Duration::from_secs_f64(iv.dt);
-            hlog.push(start, len, "connect", &iv.latency.connect);
-            hlog.push(start, len, "rtt", &iv.latency.rtt);
-            hlog.push(start, len, "accept", &iv.latency.accept);
-            if !c.quiet {
-                let line = text::live_line(plan.role, &iv, plan.target_cps);
-                if tty { eprint!("\r\x1b[2K{line}") } else { eprintln!("{line}") }
-            }
-            if let Some(f) = ndjson.as_mut() {
-                let _ = writeln!(f, "{}", json::interval(plan.role, &iv, plan.target_cps));
-            }
-            if let Some(page) = &metrics {
-                let text = prom::render(&iv.totals, &Pcts::of(&col.total.connect));
-                if let Ok(mut p) = page.lock() {
-                    *p = text;
-                }
-            }
+            emit_interval(plan, c, &mut col, &mut hlog, &mut ndjson, metrics.as_ref(), tty);
             next_tick += c.interval;
         }
         let elapsed = now - col.started;
@@ -274,6 +276,8 @@ fn collect(
             break;
         }
     }
+    // The last, partial interval (drain included), so NDJSON and hlog add up to the totals.
+    emit_interval(plan, c, &mut col, &mut hlog, &mut ndjson, metrics.as_ref(), tty);
     if tty && !c.quiet {
         eprintln!();
     }
@@ -281,6 +285,41 @@ fn collect(
         eprintln!("error: {e}");
     }
     Ok((col, hlog))
+}
+
+/// Closes an interval: live line, NDJSON record, hlog entries, metrics page.
+fn emit_interval(
+    plan: &Plan,
+    c: &CommonArgs,
+    col: &mut Collector,
+    hlog: &mut HlogBuffer,
+    ndjson: &mut Option<Box<dyn Write>>,
+    metrics: Option<&prom::Page>,
+    tty: bool,
+) {
+    let iv = col.tick();
+    let start = Duration::from_secs_f64((iv.t - iv.dt).max(0.0));
+    let len = Duration::from_secs_f64(iv.dt);
+    hlog.push(start, len, "connect", &iv.latency.connect);
+    hlog.push(start, len, "rtt", &iv.latency.rtt);
+    hlog.push(start, len, "accept", &iv.latency.accept);
+    if !c.quiet {
+        let line = text::live_line(plan.role, &iv, plan.target_cps);
+        if tty {
+            eprint!("\r\x1b[2K{line}")
+        } else {
+            eprintln!("{line}")
+        }
+    }
+    if let Some(f) = ndjson.as_mut() {
+        let _ = writeln!(f, "{}", json::interval(plan.role, &iv, plan.target_cps));
+    }
+    if let Some(page) = metrics {
+        let text = prom::render(&iv.totals, &Pcts::of(&col.total.connect));
+        if let Ok(mut p) = page.lock() {
+            *p = text;
+        }
+    }
 }
 
 fn open_ndjson(c: &CommonArgs) -> Result<Option<Box<dyn Write>>, RunError> {

@@ -110,6 +110,7 @@ pub fn plan(a: &ServeArgs) -> Result<Plan, RunError> {
         steer,
         arp_addrs: emulated,
         target_cps: 0.0,
+        start_at: None,
         duration: c.duration.filter(|d| !d.is_zero()),
         drain: std::time::Duration::ZERO,
         warmup: std::time::Duration::ZERO,
