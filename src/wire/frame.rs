@@ -1,7 +1,11 @@
 //! Whole frames: Ethernet (+VLAN) / IPv4|IPv6 / TCP, parsed and emitted in one call.
 //! This is what the engine uses on the packet path.
 
-use super::{EthernetRepr, Ipv4Repr, Ipv6Repr, Result, TcpRepr};
+use super::ipv4::PROTO_TCP;
+use super::{
+    EtherType, EthernetFrame, EthernetRepr, Ipv4Packet, Ipv4Repr, Ipv6Packet, Ipv6Repr, Result,
+    TcpPacket, TcpRepr, WireError, checksum,
+};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ChecksumMode {
@@ -29,16 +33,184 @@ impl<'a> TcpFrame<'a> {
     /// Ethernet -> IP -> TCP. Errors: `UnknownEtherType` (incl. ARP), `NotTcp`, `Fragment`,
     /// `Ipv6ExtHeader`, and every length/option/checksum error of the layers.
     pub fn parse(frame: &'a [u8], mode: ChecksumMode) -> Result<TcpFrame<'a>> {
-        todo!()
+        let verify = mode == ChecksumMode::Verify;
+        let eth_view = EthernetFrame::new_checked(frame)?;
+        let eth = EthernetRepr::parse(&eth_view)?;
+        let l3 = frame
+            .get(eth_view.header_len()..)
+            .ok_or(WireError::Truncated)?;
+        let (ip, segment, pseudo) = match eth.ethertype {
+            EtherType::IPV4 => {
+                let pkt = Ipv4Packet::new_checked(l3)?;
+                let ip = Ipv4Repr::parse(&pkt, verify)?;
+                if ip.protocol != PROTO_TCP {
+                    return Err(WireError::NotTcp);
+                }
+                let seg = l3
+                    .get(pkt.header_len()..usize::from(pkt.total_len()))
+                    .ok_or(WireError::BadLength)?;
+                let pseudo = checksum::pseudo_ipv4(ip.src, ip.dst, PROTO_TCP, seg.len() as u32);
+                (IpRepr::V4(ip), seg, pseudo)
+            }
+            EtherType::IPV6 => {
+                let pkt = Ipv6Packet::new_checked(l3)?;
+                let ip = Ipv6Repr::parse(&pkt)?;
+                if ip.next_header != PROTO_TCP {
+                    return Err(WireError::NotTcp);
+                }
+                let seg = l3
+                    .get(IPV6_HEADER_LEN..IPV6_HEADER_LEN + usize::from(ip.payload_len))
+                    .ok_or(WireError::BadLength)?;
+                let pseudo = checksum::pseudo_ipv6(&ip.src, &ip.dst, PROTO_TCP, seg.len() as u32);
+                (IpRepr::V6(ip), seg, pseudo)
+            }
+            _ => return Err(WireError::UnknownEtherType),
+        };
+        let tcp = TcpRepr::parse_segment(segment)?;
+        if verify && checksum::transport(pseudo, segment) != 0 {
+            return Err(WireError::BadChecksum);
+        }
+        Ok(TcpFrame { eth, ip, tcp })
+    }
+    fn ip_header_len(&self) -> usize {
+        match self.ip {
+            IpRepr::V4(ref r) => r.buffer_len(),
+            IpRepr::V6(ref r) => r.buffer_len(),
+        }
     }
     /// Total frame length `emit` writes.
     pub fn buffer_len(&self) -> usize {
-        todo!()
+        self.eth.buffer_len() + self.ip_header_len() + self.tcp.buffer_len()
     }
     /// Writes the whole frame into `buf[..buffer_len()]`, computing the IP payload length /
     /// total length from `tcp`, the IPv4 header checksum and the TCP checksum. The
     /// `payload_len` in `ip` is ignored. Returns the length; `Truncated` if `buf` is short.
+    ///
+    /// Also ignored (written as what a TCP frame needs): `eth.ethertype` (IPv4/IPv6 from
+    /// `ip`) and the IP protocol / next header (6). `BadLength` if the segment does not fit
+    /// the IP length field.
     pub fn emit(&self, buf: &mut [u8]) -> Result<usize> {
-        todo!()
+        let total = self.buffer_len();
+        let buf = buf.get_mut(..total).ok_or(WireError::Truncated)?;
+        let seg_len = self.tcp.buffer_len();
+        let seg_len16 = u16::try_from(seg_len).map_err(|_| WireError::BadLength)?;
+        let mut eth = self.eth;
+        eth.ethertype = match self.ip {
+            IpRepr::V4(_) => EtherType::IPV4,
+            IpRepr::V6(_) => EtherType::IPV6,
+        };
+        let eh = eth.buffer_len();
+        let ih = self.ip_header_len();
+        let (eth_buf, rest) = buf.split_at_mut(eh);
+        let (ip_buf, seg_buf) = rest.split_at_mut(ih);
+        eth.emit(&mut EthernetFrame::new_unchecked(eth_buf));
+        let pseudo = match self.ip {
+            IpRepr::V4(r) => {
+                if usize::from(seg_len16) + ih > usize::from(u16::MAX) {
+                    return Err(WireError::BadLength);
+                }
+                let r = Ipv4Repr {
+                    payload_len: seg_len16,
+                    protocol: PROTO_TCP,
+                    ..r
+                };
+                r.emit(&mut Ipv4Packet::new_unchecked(ip_buf));
+                checksum::pseudo_ipv4(r.src, r.dst, PROTO_TCP, seg_len as u32)
+            }
+            IpRepr::V6(r) => {
+                let r = Ipv6Repr {
+                    payload_len: seg_len16,
+                    next_header: PROTO_TCP,
+                    ..r
+                };
+                r.emit(&mut Ipv6Packet::new_unchecked(ip_buf));
+                checksum::pseudo_ipv6(&r.src, &r.dst, PROTO_TCP, seg_len as u32)
+            }
+        };
+        let mut tcp = TcpPacket::new_unchecked(seg_buf);
+        self.tcp.emit(&mut tcp);
+        let sum = checksum::transport(pseudo, tcp.into_inner());
+        let mut tcp = TcpPacket::new_unchecked(&mut buf[eh + ih..]);
+        tcp.set_checksum(sum);
+        Ok(total)
+    }
+}
+
+const IPV6_HEADER_LEN: usize = 40;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::{MacAddr, SeqNum, TcpFlags, TcpOptions};
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
+    fn tcp(payload: &[u8]) -> TcpRepr<'_> {
+        TcpRepr {
+            src_port: 40000,
+            dst_port: 80,
+            seq: SeqNum(0xfffffff0),
+            ack: SeqNum(7),
+            flags: TcpFlags(TcpFlags::PSH | TcpFlags::ACK),
+            window: 502,
+            urgent: 0,
+            options: TcpOptions {
+                timestamps: Some((5, 6)),
+                ..TcpOptions::default()
+            },
+            payload,
+        }
+    }
+
+    fn eth(vlan: Option<u16>) -> EthernetRepr {
+        EthernetRepr {
+            dst: MacAddr([2, 0, 0, 0, 0, 2]),
+            src: MacAddr([2, 0, 0, 0, 0, 1]),
+            vlan,
+            ethertype: 0,
+        }
+    }
+
+    #[test]
+    fn roundtrip_v4_and_v6() {
+        let v4 = IpRepr::V4(Ipv4Repr {
+            src: Ipv4Addr::new(198, 18, 0, 1),
+            dst: Ipv4Addr::new(198, 18, 0, 2),
+            protocol: PROTO_TCP,
+            payload_len: 0,
+            ttl: 64,
+            ident: 0x1234,
+            dont_frag: true,
+            dscp_ecn: 0,
+        });
+        let v6 = IpRepr::V6(Ipv6Repr {
+            src: "2001:2::1".parse::<Ipv6Addr>().unwrap(),
+            dst: "2001:2::2".parse::<Ipv6Addr>().unwrap(),
+            next_header: PROTO_TCP,
+            payload_len: 0,
+            hop_limit: 64,
+            traffic_class: 0,
+            flow_label: 0xabcde,
+        });
+        for (ip, vlan) in [(v4, None), (v4, Some(5)), (v6, None), (v6, Some(0xe00a))] {
+            let f = TcpFrame {
+                eth: eth(vlan),
+                ip,
+                tcp: tcp(b"hello"),
+            };
+            let mut buf = [0u8; 200];
+            let n = f.emit(&mut buf).unwrap();
+            assert_eq!(n, f.buffer_len());
+            let p = TcpFrame::parse(&buf[..n], ChecksumMode::Verify).unwrap();
+            assert_eq!(p.tcp, f.tcp);
+            assert_eq!(p.eth.vlan, vlan);
+            assert_eq!(f.emit(&mut buf[..n - 1]), Err(WireError::Truncated));
+            let mut bad = buf;
+            bad[n - 1] ^= 1;
+            assert_eq!(
+                TcpFrame::parse(&bad[..n], ChecksumMode::Verify),
+                Err(WireError::BadChecksum)
+            );
+            assert!(TcpFrame::parse(&bad[..n], ChecksumMode::Trust).is_ok());
+        }
     }
 }

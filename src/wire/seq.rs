@@ -25,6 +25,8 @@ impl SeqNum {
         self.0.wrapping_sub(lo.0) < len
     }
 
+    /// Not `std::ops::Add`: deliberate, so wrapping math reads explicitly at call sites.
+    #[allow(clippy::should_implement_trait)]
     #[inline]
     pub fn add(self, n: u32) -> SeqNum {
         SeqNum(self.0.wrapping_add(n))
