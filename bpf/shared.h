@@ -1,5 +1,55 @@
-/* Structures shared between the XDP program and threeway (src/xsk/steer.rs mirrors them). */
+/* Structures shared between the XDP program and threeway.
+ * src/xsk/steer.rs mirrors them (#[repr(C)]) and pins the same layout in a unit test;
+ * the _Static_asserts below pin it on the C side. */
 #ifndef THREEWAY_SHARED_H
 #define THREEWAY_SHARED_H
 #include <linux/types.h>
+
+#define TW_MAX_V4 16
+#define TW_MAX_V6 4
+#define TW_MAX_ARP 16
+#define TW_MAX_LISTEN 8
+#define TW_MAX_QUEUES 64
+
+/* tw_steer_cfg.flags */
+#define TW_CFG_ENABLED 1u
+
+/* Steering configuration: ARRAY map "tw_cfg", one entry (key 0).
+ * Addresses are stored in network byte order exactly as they appear on the wire;
+ * ports in host byte order. A port range with port_lo == 0 is empty. */
+struct tw_steer_cfg {
+	__u32 v4_addrs[TW_MAX_V4];      /*   0: our IPv4 addresses (network order) */
+	__u32 arp_v4[TW_MAX_ARP];       /*  64: emulated IPv4 addresses: their ARP comes to us */
+	__u8 v6_addrs[TW_MAX_V6][16];   /* 128: our IPv6 addresses */
+	__u16 listen_ports[TW_MAX_LISTEN]; /* 192: extra individual ports (host order) */
+	__u16 port_lo;                  /* 208: local port range, inclusive (host order) */
+	__u16 port_hi;                  /* 210 */
+	__u8 n_v4;                      /* 212 */
+	__u8 n_arp;                     /* 213 */
+	__u8 n_v6;                      /* 214 */
+	__u8 n_listen;                  /* 215 */
+	__u32 flags;                    /* 216: TW_CFG_* */
+	__u32 _pad;                     /* 220 */
+};
+
+_Static_assert(sizeof(struct tw_steer_cfg) == 224, "tw_steer_cfg size");
+_Static_assert(__builtin_offsetof(struct tw_steer_cfg, arp_v4) == 64, "arp_v4");
+_Static_assert(__builtin_offsetof(struct tw_steer_cfg, v6_addrs) == 128, "v6_addrs");
+_Static_assert(__builtin_offsetof(struct tw_steer_cfg, listen_ports) == 192, "listen_ports");
+_Static_assert(__builtin_offsetof(struct tw_steer_cfg, port_lo) == 208, "port_lo");
+_Static_assert(__builtin_offsetof(struct tw_steer_cfg, n_v4) == 212, "n_v4");
+_Static_assert(__builtin_offsetof(struct tw_steer_cfg, flags) == 216, "flags");
+
+/* Per-CPU counters: PERCPU_ARRAY map "tw_stats", one __u64 per index. */
+enum tw_stat {
+	TW_STAT_REDIRECTED = 0,     /* TCP frames redirected to an XSK */
+	TW_STAT_ARP_REDIRECTED = 1, /* ARP for an emulated address redirected to an XSK */
+	TW_STAT_NO_SOCKET = 2,      /* ours, but no XSK in tw_xsks at rx_queue_index: dropped */
+	TW_STAT_PASSED = 3,         /* not ours: XDP_PASS to the kernel */
+	TW_STAT_PASSED_FRAG = 4,    /* IPv4 fragment: XDP_PASS */
+	TW_STAT_PARSE_ERROR = 5,    /* truncated or malformed header: XDP_PASS */
+	TW_STAT_DISABLED = 6,       /* no config or not enabled: XDP_PASS */
+	TW_STAT_MAX = 8,
+};
+
 #endif

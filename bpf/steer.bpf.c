@@ -1,12 +1,178 @@
-/* Placeholder: the datapath issue replaces this with the steering program. */
+/* threeway XDP steering program.
+ *
+ * Frames for our addresses and ports go to the AF_XDP socket bound on the receiving queue
+ * (tw_xsks[rx_queue_index]); when no socket is there they are DROPPED, not passed, so the
+ * kernel never answers (RSTs) our peers during start-up or restart. ARP for emulated
+ * addresses (cfg.arp_v4) goes to the socket too. Everything else (the kernel's own ARP,
+ * ICMP, other ports such as SSH, IPv4 fragments, IPv6 with extension headers) is passed.
+ */
 #include <linux/bpf.h>
+#include <linux/in.h>
 #include <bpf/bpf_helpers.h>
 #include "shared.h"
+#include "parsing.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_XSKMAP);
+	__uint(max_entries, TW_MAX_QUEUES);
+	__type(key, __u32);
+	__type(value, __u32);
+} tw_xsks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tw_steer_cfg);
+} tw_cfg SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TW_STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} tw_stats SEC(".maps");
+
+static __always_inline void count(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&tw_stats, &idx);
+	if (v)
+		*v += 1; /* per-CPU slot: no atomics needed */
+}
+
+static __always_inline int pass(__u32 idx)
+{
+	count(idx);
+	return XDP_PASS;
+}
+
+static __always_inline int to_socket(struct xdp_md *ctx, __u32 idx)
+{
+	int act = bpf_redirect_map(&tw_xsks, ctx->rx_queue_index, XDP_DROP);
+	count(act == XDP_REDIRECT ? idx : TW_STAT_NO_SOCKET);
+	return act;
+}
+
+static __always_inline int v4_is_ours(const struct tw_steer_cfg *cfg, __u32 addr)
+{
+#pragma unroll
+	for (int i = 0; i < TW_MAX_V4; i++) {
+		if (i >= cfg->n_v4)
+			break;
+		if (cfg->v4_addrs[i] == addr)
+			return 1;
+	}
+	return 0;
+}
+
+static __always_inline int arp_is_ours(const struct tw_steer_cfg *cfg, __u32 addr)
+{
+#pragma unroll
+	for (int i = 0; i < TW_MAX_ARP; i++) {
+		if (i >= cfg->n_arp)
+			break;
+		if (cfg->arp_v4[i] == addr)
+			return 1;
+	}
+	return 0;
+}
+
+static __always_inline int v6_is_ours(const struct tw_steer_cfg *cfg, const struct in6_addr *a)
+{
+	__u64 hi, lo;
+	__builtin_memcpy(&hi, &a->in6_u.u6_addr8[0], 8);
+	__builtin_memcpy(&lo, &a->in6_u.u6_addr8[8], 8);
+#pragma unroll
+	for (int i = 0; i < TW_MAX_V6; i++) {
+		if (i >= cfg->n_v6)
+			break;
+		__u64 chi, clo;
+		__builtin_memcpy(&chi, &cfg->v6_addrs[i][0], 8);
+		__builtin_memcpy(&clo, &cfg->v6_addrs[i][8], 8);
+		if (chi == hi && clo == lo)
+			return 1;
+	}
+	return 0;
+}
+
+static __always_inline int port_is_ours(const struct tw_steer_cfg *cfg, __u16 port)
+{
+	if (cfg->port_lo != 0 && port >= cfg->port_lo && port <= cfg->port_hi)
+		return 1;
+#pragma unroll
+	for (int i = 0; i < TW_MAX_LISTEN; i++) {
+		if (i >= cfg->n_listen)
+			break;
+		if (cfg->listen_ports[i] == port)
+			return 1;
+	}
+	return 0;
+}
 
 SEC("xdp")
 int tw_steer(struct xdp_md *ctx)
 {
-    return XDP_PASS;
+	__u32 zero = 0;
+	const struct tw_steer_cfg *cfg = bpf_map_lookup_elem(&tw_cfg, &zero);
+	if (!cfg || !(cfg->flags & TW_CFG_ENABLED))
+		return pass(TW_STAT_DISABLED);
+
+	struct cursor c = {
+		.pos = (void *)(long)ctx->data,
+		.end = (void *)(long)ctx->data_end,
+	};
+	__be16 proto = parse_eth(&c);
+	if (!proto)
+		return pass(TW_STAT_PARSE_ERROR);
+
+	if (proto == bpf_htons(ETH_P_IP)) {
+		struct iphdr *ip = parse_ipv4(&c);
+		if (!ip)
+			return pass(TW_STAT_PARSE_ERROR);
+		if (ip->protocol != IPPROTO_TCP || !v4_is_ours(cfg, ip->daddr))
+			return pass(TW_STAT_PASSED);
+		if (ip->frag_off & bpf_htons(0x3fff)) /* MF or offset: reassembly is the kernel's */
+			return pass(TW_STAT_PASSED_FRAG);
+		struct tcphdr *tcp = parse_tcp(&c);
+		if (!tcp)
+			return pass(TW_STAT_PARSE_ERROR);
+		if (!port_is_ours(cfg, bpf_ntohs(tcp->dest)))
+			return pass(TW_STAT_PASSED);
+		return to_socket(ctx, TW_STAT_REDIRECTED);
+	}
+
+	if (proto == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr *ip6 = parse_ipv6(&c);
+		if (!ip6)
+			return pass(TW_STAT_PARSE_ERROR);
+		if (ip6->nexthdr != IPPROTO_TCP || !v6_is_ours(cfg, &ip6->daddr))
+			return pass(TW_STAT_PASSED);
+		struct tcphdr *tcp = parse_tcp(&c);
+		if (!tcp)
+			return pass(TW_STAT_PARSE_ERROR);
+		if (!port_is_ours(cfg, bpf_ntohs(tcp->dest)))
+			return pass(TW_STAT_PASSED);
+		return to_socket(ctx, TW_STAT_REDIRECTED);
+	}
+
+	if (proto == bpf_htons(ETH_P_ARP)) {
+		if (cfg->n_arp == 0)
+			return pass(TW_STAT_PASSED);
+		struct tw_arp *arp = parse_arp(&c);
+		if (!arp)
+			return pass(TW_STAT_PARSE_ERROR);
+		if (arp->htype != bpf_htons(1) || arp->ptype != bpf_htons(ETH_P_IP) ||
+		    arp->hlen != 6 || arp->plen != 4)
+			return pass(TW_STAT_PASSED);
+		__u32 tpa;
+		__builtin_memcpy(&tpa, arp->tpa, 4);
+		/* Requests for an emulated address, and replies to one (its own resolutions). */
+		if (!arp_is_ours(cfg, tpa))
+			return pass(TW_STAT_PASSED);
+		return to_socket(ctx, TW_STAT_ARP_REDIRECTED);
+	}
+
+	return pass(TW_STAT_PASSED);
 }
 
 char _license[] SEC("license") = "Dual MIT/GPL";

@@ -13,6 +13,30 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 
 use crate::wire::{ChecksumMode, MacAddr};
 
+mod active_open;
+mod close;
+pub mod cookie;
+mod engine;
+mod established;
+pub mod isn;
+mod output;
+mod passive_open;
+mod stats;
+mod table;
+mod tcb;
+mod timer;
+mod tuple;
+
+#[cfg(test)]
+mod tests;
+
+pub use engine::{Engine, MAX_DATA};
+pub use stats::{DropReason, LATENCY_MAX, Latency, Stats};
+pub use tcb::State;
+
+/// `size_of` of one TCB (reported by the bench).
+pub const TCB_BYTES: usize = std::mem::size_of::<tcb::Tcb>();
+
 /// Nanoseconds on the caller's monotonic clock.
 pub type Nanos = u64;
 
@@ -159,7 +183,55 @@ pub enum OpenError {
 
 /// The worker that owns `frame` among `workers` (hand-off routing), or `None` if the frame is
 /// not a TCP frame we can route (then any worker may handle it; it will be dropped/counted).
-/// Client: the local (destination) port modulo `workers`; server: a hash of the 4-tuple.
+/// Client: the local (destination) port modulo `workers`; server: a hash of the 4-tuple
+/// (symmetric: both directions of a connection map to the same worker).
 pub fn owner_of(role: Role, frame: &[u8], workers: usize) -> Option<usize> {
-    todo!("{role:?} {} {workers}", frame.len())
+    if workers == 0 {
+        return None;
+    }
+    let (mut off, mut ethertype) = (14usize, be16(frame, 12)?);
+    if ethertype == 0x8100 {
+        ethertype = be16(frame, 16)?;
+        off = 18;
+    }
+    let (tcp, addr_mix) = match ethertype {
+        0x0800 => {
+            let ihl = (*frame.get(off)? & 0x0f) as usize * 4;
+            if *frame.get(off)? >> 4 != 4 || ihl < 20 || *frame.get(off + 9)? != 6 {
+                return None;
+            }
+            let src = be32(frame, off + 12)?;
+            let dst = be32(frame, off + 16)?;
+            (off + ihl, (src ^ dst) as u64)
+        }
+        0x86dd => {
+            if *frame.get(off + 6)? != 6 {
+                return None;
+            }
+            let mut x = 0u64;
+            for i in 0..8 {
+                x ^= be32(frame, off + 8 + 4 * i)? as u64;
+            }
+            (off + 40, x)
+        }
+        _ => return None,
+    };
+    let sport = be16(frame, tcp)?;
+    let dport = be16(frame, tcp + 2)?;
+    match role {
+        Role::Client => Some(dport as usize % workers),
+        Role::Server => {
+            let x = addr_mix << 16 ^ (sport ^ dport) as u64;
+            let h = (x.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32) as usize;
+            Some(h % workers)
+        }
+    }
+}
+
+fn be16(b: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))
+}
+
+fn be32(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_be_bytes([*b.get(at)?, *b.get(at + 1)?, *b.get(at + 2)?, *b.get(at + 3)?]))
 }

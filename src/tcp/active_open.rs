@@ -1,0 +1,182 @@
+//! Client side: `open` (CLOSED -> SYN-SENT), SYN-SENT processing (RFC 9293 3.10.7.3) and
+//! segments for tuples of ours that have no connection.
+
+use crate::wire::{SeqNum, TcpRepr};
+
+use super::engine::{Engine, Verdict};
+use super::isn::isn;
+use super::stats::{DropReason, record};
+use super::table::{Key, Slot};
+use super::tcb::{State, Tcb, ctl, decode_lag, encode_lag, opt};
+use super::timer::Wheel;
+use super::{Nanos, OpenError, Outcome, Transmit};
+
+/// Most tuples `open` probes before reporting `NoTuple`.
+const MAX_PROBES: u64 = 1024;
+
+impl Engine {
+    pub(crate) fn active_open(
+        &mut self,
+        now: Nanos,
+        intended: Nanos,
+        tx: &mut impl Transmit,
+    ) -> Result<(), OpenError> {
+        let Some(tuples) = self.tuples.as_mut() else {
+            return Err(OpenError::NotClient);
+        };
+        if self.table.is_full() {
+            self.stats.open_table_full += 1;
+            return Err(OpenError::TableFull);
+        }
+        let space = tuples.space();
+        let mut found = None;
+        if (self.table.len() as u64) < space {
+            for _ in 0..space.min(MAX_PROBES) {
+                let k = tuples.current();
+                tuples.advance();
+                let h = self.table.hash(&k);
+                if self.table.find(&k, h).is_none() {
+                    found = Some((k, h));
+                    break;
+                }
+            }
+        }
+        let Some((key, h)) = found else {
+            self.stats.open_no_tuple += 1;
+            return Err(OpenError::NoTuple);
+        };
+        let iss = SeqNum(isn(self.isn_key, &key, now));
+        let mut tcb = Tcb {
+            key,
+            snd_una: iss,
+            snd_nxt: iss.add(1),
+            iss,
+            aux: encode_lag(now.saturating_sub(intended)),
+            start: now,
+            state: State::SynSent,
+            ..Tcb::default()
+        };
+        Wheel::init(&mut tcb);
+        let Some(slot) = self.table.insert(h, tcb) else {
+            self.stats.open_table_full += 1;
+            return Err(OpenError::TableFull);
+        };
+        self.stats.attempted += 1;
+        self.stats.active += 1;
+        self.send_syn(now, slot, tx);
+        let rto = self.rto(0);
+        self.arm(slot, now + rto);
+        Ok(())
+    }
+
+    /// SYN-SENT (RFC 9293 3.10.7.3).
+    pub(crate) fn syn_sent(
+        &mut self,
+        now: Nanos,
+        slot: Slot,
+        h: u32,
+        seg: &TcpRepr<'_>,
+        tx: &mut impl Transmit,
+    ) -> Verdict {
+        let t = *self.table.get(slot);
+        let fl = seg.flags;
+        if fl.ack() && seg.ack != t.snd_nxt {
+            if !fl.rst() {
+                self.send_rst_for(&t.key, seg, tx);
+            }
+            return Err(DropReason::AckNotAcceptable);
+        }
+        if fl.rst() {
+            if !fl.ack() {
+                return Err(DropReason::RstInvalid);
+            }
+            self.finish(slot, h, Outcome::Refused);
+            return Ok(());
+        }
+        if !fl.syn() || !fl.ack() {
+            // A pure ACK of our SYN, or a simultaneous open (not supported).
+            return Err(DropReason::UnexpectedState);
+        }
+        let sent_at = t.start;
+        let intended = sent_at.saturating_sub(decode_lag(t.aux));
+        record(&mut self.lat.connect, now.saturating_sub(intended));
+        record(&mut self.lat.rtt, now.saturating_sub(sent_at));
+        let o = &seg.options;
+        let s = self.p.syn;
+        let mut bits = 0u8;
+        if s.timestamps && o.timestamps.is_some() {
+            bits |= opt::TS;
+        }
+        if s.sack_permitted && o.sack_permitted {
+            bits |= opt::SACK;
+        }
+        if let (Some(_), Some(ws)) = (s.wscale, o.wscale) {
+            bits |= opt::WS | ws.min(14) << opt::WS_SHIFT;
+        }
+        {
+            let t = self.table.get_mut(slot);
+            t.irs = seg.seq;
+            t.rcv_nxt = seg.seq.add(1);
+            t.snd_una = seg.ack;
+            t.snd_wnd = seg.window;
+            t.opts = bits;
+            t.aux = o.timestamps.map_or(0, |(v, _)| v);
+            t.state = State::Established;
+            t.start = now;
+            t.reset_retries();
+        }
+        self.stats.established += 1;
+        if self.p.data.is_empty() {
+            self.send_ack(now, slot, tx);
+            self.client_done(now, slot, h, tx);
+        } else {
+            let len = self.p.data.len() as u32;
+            let from = {
+                let t = self.table.get_mut(slot);
+                let from = t.snd_nxt;
+                t.snd_nxt = from.add(len);
+                from
+            };
+            self.stats.bytes_out += len as u64;
+            self.send_from(now, slot, from, tx);
+            let at = now + self.rto(0);
+            self.arm(slot, at.min(now + self.p.data_timeout));
+        }
+        Ok(())
+    }
+
+    /// The request/response phase is over: hold, or close now.
+    pub(crate) fn client_done(&mut self, now: Nanos, slot: Slot, h: u32, tx: &mut impl Transmit) {
+        {
+            let t = self.table.get_mut(slot);
+            t.ctl |= ctl::DONE;
+            t.start = now;
+            t.reset_retries();
+        }
+        if self.p.hold > 0 {
+            let at = now + self.p.hold;
+            self.arm(slot, at);
+        } else if self.p.close == super::CloseMode::None {
+            self.disarm(slot);
+        } else {
+            self.close_now(now, slot, h, tx);
+        }
+    }
+
+    /// Client: a segment for one of our tuples with no TCB (RFC 9293 3.10.7.1, CLOSED).
+    pub(crate) fn client_no_tcb(
+        &mut self,
+        key: &Key,
+        seg: &TcpRepr<'_>,
+        tx: &mut impl Transmit,
+    ) -> Verdict {
+        let ours = self.tuples.as_ref().is_some_and(|t| t.owns(key.local_ip, key.local_port));
+        if !ours {
+            return Err(DropReason::NotOurs);
+        }
+        if !seg.flags.rst() {
+            self.send_rst_for(key, seg, tx);
+        }
+        Err(DropReason::NoConnection)
+    }
+}

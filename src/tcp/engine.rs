@@ -1,0 +1,387 @@
+//! [`Engine`]: configuration, the public entry points and frame dispatch.
+//!
+//! Per-state processing lives in `active_open.rs` (SYN-SENT), `passive_open.rs` (LISTEN and
+//! cookies), `established.rs` (synchronized states) and `close.rs` (timers, close, abort).
+
+use std::net::Ipv4Addr;
+
+use crate::wire::{ChecksumMode, IpRepr, MacAddr, TcpFlags, TcpFrame};
+
+use super::isn::SipKey;
+use super::stats::{DropReason, Latency, Stats};
+use super::table::{Key, MAX_CAPACITY, Slot, Table};
+use super::tcb::State;
+use super::timer::Wheel;
+use super::tuple::Tuples;
+use super::{
+    CloseMode, CookieMode, EngineConfig, Nanos, OpenError, Outcome, Role, SynOptions, Transmit,
+};
+
+/// Largest request/response the engine sends (one segment under a 1460-byte MSS with TS).
+pub const MAX_DATA: usize = 1448;
+
+/// What happened to one received frame: processed, or dropped for one reason.
+pub(crate) type Verdict = Result<(), DropReason>;
+
+/// Configuration kept on the packet path.
+pub(crate) struct Params {
+    pub role: Role,
+    pub local_mac: MacAddr,
+    pub peer_mac: MacAddr,
+    pub vlan: Option<u16>,
+    pub ttl: u8,
+    pub checksum: ChecksumMode,
+    pub listen: Vec<(u32, u16)>,
+    pub cookies: CookieMode,
+    pub cookie_threshold: u64,
+    pub syn: SynOptions,
+    pub rto: Nanos,
+    pub rto_max: Nanos,
+    pub syn_retries: u8,
+    pub synack_retries: u8,
+    pub close: CloseMode,
+    pub server_fin: bool,
+    pub hold: Nanos,
+    pub time_wait: Nanos,
+    pub data_timeout: Nanos,
+    /// Our payload: the request (client) or the response (server).
+    pub data: Vec<u8>,
+    pub expect: Vec<u8>,
+}
+
+/// The sans-IO handshake engine of one worker (client or server).
+pub struct Engine {
+    pub(crate) p: Params,
+    pub(crate) table: Table,
+    pub(crate) wheel: Wheel,
+    pub(crate) tuples: Option<Tuples>,
+    pub(crate) isn_key: SipKey,
+    pub(crate) cookie_key: SipKey,
+    pub(crate) stats: Stats,
+    pub(crate) lat: Latency,
+    /// Destination MAC for frames not answering a frame (server with `peer_mac` ZERO).
+    pub(crate) reply_mac: MacAddr,
+}
+
+/// Receive window we advertise and accept into (RCV.WND), unscaled.
+pub(crate) const RCV_WND: u32 = 0xffff;
+
+impl Engine {
+    pub fn new(cfg: EngineConfig) -> Result<Engine, String> {
+        let c = cfg;
+        if c.capacity == 0 || c.capacity > MAX_CAPACITY {
+            return Err(format!("capacity must be in 1..={MAX_CAPACITY}, got {}", c.capacity));
+        }
+        if c.rto == 0 {
+            return Err("rto must be > 0".into());
+        }
+        if c.rto_max < c.rto {
+            return Err(format!("rto_max ({} ns) must be >= rto ({} ns)", c.rto_max, c.rto));
+        }
+        if c.syn_retries > 15 || c.synack_retries > 15 {
+            return Err("syn_retries and synack_retries must be <= 15".into());
+        }
+        if c.data_timeout == 0 {
+            return Err("data_timeout must be > 0".into());
+        }
+        if c.ttl == 0 {
+            return Err("ttl must be > 0".into());
+        }
+        if c.syn_options.wscale.is_some_and(|w| w > 14) {
+            return Err("syn_options.wscale must be <= 14 (RFC 7323)".into());
+        }
+        if c.syn_options.mss.is_some_and(|m| m < 64) {
+            return Err("syn_options.mss must be >= 64".into());
+        }
+        let (tuples, data) = match c.role {
+            Role::Client => {
+                let t = Tuples::new(
+                    &c.sources,
+                    &c.destinations,
+                    c.sport_lo,
+                    c.sport_hi,
+                    c.port_stride,
+                    c.port_offset,
+                )?;
+                if c.request.len() > MAX_DATA {
+                    return Err(format!("request is {} bytes, at most {MAX_DATA}", c.request.len()));
+                }
+                if c.request.is_empty() && !c.expect.is_empty() {
+                    return Err("expect is set but request is empty (no response to check)".into());
+                }
+                (Some(t), c.request)
+            }
+            Role::Server => {
+                if c.listen.is_empty() {
+                    return Err("server needs at least one listen address".into());
+                }
+                if c.response.len() > MAX_DATA {
+                    return Err(format!(
+                        "response is {} bytes, at most {MAX_DATA}",
+                        c.response.len()
+                    ));
+                }
+                (None, c.response)
+            }
+        };
+        let secret = SipKey::from_bytes(&c.secret);
+        let table_key = secret.derive(3);
+        let table = Table::new(c.capacity, [table_key.0, table_key.1, secret.derive(4).0])?;
+        // Tick ~ rto / 8, between 1 us and 1 ms (power of two ns).
+        let shift = (63 - (c.rto / 8).max(1).leading_zeros()).clamp(10, 20);
+        Ok(Engine {
+            p: Params {
+                role: c.role,
+                local_mac: c.local_mac,
+                peer_mac: c.peer_mac,
+                vlan: c.vlan,
+                ttl: c.ttl,
+                checksum: c.checksum,
+                listen: c.listen.iter().map(|l| (u32::from(*l.ip()), l.port())).collect(),
+                cookies: c.cookies,
+                cookie_threshold: c.cookie_threshold as u64,
+                syn: c.syn_options,
+                rto: c.rto,
+                rto_max: c.rto_max,
+                syn_retries: c.syn_retries,
+                synack_retries: c.synack_retries,
+                close: c.close,
+                server_fin: c.server_fin,
+                hold: c.hold,
+                time_wait: c.time_wait,
+                data_timeout: c.data_timeout,
+                data,
+                expect: c.expect,
+            },
+            table,
+            wheel: Wheel::new(shift, 0),
+            tuples,
+            isn_key: secret.derive(1),
+            cookie_key: secret.derive(2),
+            stats: Stats::default(),
+            lat: Latency::new(),
+            reply_mac: c.peer_mac,
+        })
+    }
+
+    /// Processes one received Ethernet frame.
+    pub fn handle_frame(&mut self, now: Nanos, frame: &[u8], tx: &mut impl Transmit) {
+        self.stats.rx_frames += 1;
+        match self.frame(now, frame, tx) {
+            Ok(()) => self.stats.rx_processed += 1,
+            Err(r) => self.stats.drops[r as usize] += 1,
+        }
+    }
+
+    fn frame(&mut self, now: Nanos, frame: &[u8], tx: &mut impl Transmit) -> Verdict {
+        let f = TcpFrame::parse(frame, self.p.checksum)?;
+        let ip = match f.ip {
+            IpRepr::V4(ip) => ip,
+            IpRepr::V6(_) => return Err(DropReason::UnsupportedIpv6),
+        };
+        let seg = &f.tcp;
+        let fl = seg.flags;
+        if fl.0 & (TcpFlags::SYN | TcpFlags::ACK | TcpFlags::RST) == 0
+            || fl.has(TcpFlags::SYN | TcpFlags::FIN)
+            || fl.has(TcpFlags::SYN | TcpFlags::RST)
+        {
+            return Err(DropReason::BadFlags);
+        }
+        if self.p.peer_mac == MacAddr::ZERO {
+            self.reply_mac = f.eth.src;
+        }
+        let key = Key {
+            local_ip: u32::from(ip.dst),
+            remote_ip: u32::from(ip.src),
+            local_port: seg.dst_port,
+            remote_port: seg.src_port,
+        };
+        let h = self.table.hash(&key);
+        match self.table.find(&key, h) {
+            Some(slot) => {
+                if self.table.get(slot).state == State::SynSent {
+                    self.syn_sent(now, slot, h, seg, tx)
+                } else {
+                    self.synchronized(now, slot, h, seg, tx)
+                }
+            }
+            None => match self.p.role {
+                Role::Client => self.client_no_tcb(&key, seg, tx),
+                Role::Server => self.server_no_tcb(now, &key, h, seg, tx),
+            },
+        }
+    }
+
+    /// Client: starts one connection whose open-loop schedule said `intended` (for
+    /// coordinated-omission-correct connect latency); the SYN goes out now.
+    pub fn open(
+        &mut self,
+        now: Nanos,
+        intended: Nanos,
+        tx: &mut impl Transmit,
+    ) -> Result<(), OpenError> {
+        self.active_open(now, intended, tx)
+    }
+
+    /// When `handle_timeout` should next be called (a lower bound; cheap).
+    pub fn poll_timeout(&self) -> Option<Nanos> {
+        self.wheel.next_deadline()
+    }
+
+    /// Runs every timer due at `now` (retransmissions, give-ups, hold, TIME-WAIT).
+    pub fn handle_timeout(&mut self, now: Nanos, tx: &mut impl Transmit) {
+        self.wheel.advance(self.table.tcbs_mut(), now);
+        while let Some(slot) = self.wheel.pop_expired(self.table.tcbs_mut()) {
+            self.on_timer(now, slot, tx);
+        }
+    }
+
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// Live connections (not TIME-WAIT; SYN-RECEIVED included).
+    pub fn active(&self) -> usize {
+        self.stats.active as usize
+    }
+
+    /// TCBs in the table (live + TIME-WAIT).
+    pub fn tcbs(&self) -> usize {
+        self.table.len()
+    }
+
+    /// Swaps out the interval histograms.
+    pub fn take_latency(&mut self) -> Latency {
+        std::mem::take(&mut self.lat)
+    }
+
+    /// How many distinct client tuples this engine can use (0 for a server).
+    pub fn tuple_space(&self) -> u64 {
+        self.tuples.as_ref().map_or(0, |t| t.space())
+    }
+
+    /// Bytes held by the connection table (slab + index).
+    pub fn table_bytes(&self) -> usize {
+        self.table.memory_bytes()
+    }
+
+    pub fn role(&self) -> Role {
+        self.p.role
+    }
+
+    /// State of the connection on `key` (tests and debugging).
+    pub fn state_of(&self, local: (Ipv4Addr, u16), remote: (Ipv4Addr, u16)) -> Option<&'static str> {
+        let key = Key {
+            local_ip: u32::from(local.0),
+            remote_ip: u32::from(remote.0),
+            local_port: local.1,
+            remote_port: remote.1,
+        };
+        self.table.find(&key, self.table.hash(&key)).map(|s| self.table.get(s).state.as_str())
+    }
+
+    /// Checks the accounting identities (see `stats.rs`) and the table against the gauges.
+    /// Scans the table: for tests, not for the packet path.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        let s = &self.stats;
+        if s.rx_frames != s.rx_processed + s.total_drops() {
+            return Err(format!(
+                "rx_frames {} != processed {} + drops {}",
+                s.rx_frames,
+                s.rx_processed,
+                s.total_drops()
+            ));
+        }
+        let ended = s.total_outcomes() + s.active + s.aborted;
+        match self.p.role {
+            Role::Client => {
+                if s.attempted != ended {
+                    return Err(format!(
+                        "attempted {} != outcomes {} + active {} + aborted {}",
+                        s.attempted,
+                        s.total_outcomes(),
+                        s.active,
+                        s.aborted
+                    ));
+                }
+            }
+            Role::Server => {
+                let pending = s.cookies_sent.checked_sub(s.cookies_accepted).ok_or(format!(
+                    "cookies_accepted {} > cookies_sent {}",
+                    s.cookies_accepted, s.cookies_sent
+                ))?;
+                if s.syn_received != ended + s.accept_failed + pending {
+                    return Err(format!(
+                        "syn_received {} != outcomes {} + active {} + aborted {} + \
+                         accept_failed {} + cookies pending {}",
+                        s.syn_received,
+                        s.total_outcomes(),
+                        s.active,
+                        s.aborted,
+                        s.accept_failed,
+                        pending
+                    ));
+                }
+            }
+        }
+        let (mut half, mut tw) = (0u64, 0u64);
+        for (slot, _) in self.table.slots() {
+            match self.table.get(slot).state {
+                State::SynReceived => half += 1,
+                State::TimeWait => tw += 1,
+                _ => {}
+            }
+        }
+        if self.table.len() as u64 != s.active + s.time_wait {
+            return Err(format!(
+                "table holds {} TCBs, active {} + time_wait {}",
+                self.table.len(),
+                s.active,
+                s.time_wait
+            ));
+        }
+        if half != s.half_open || tw != s.time_wait {
+            return Err(format!(
+                "table: {half} SYN-RECEIVED / {tw} TIME-WAIT, gauges {} / {}",
+                s.half_open, s.time_wait
+            ));
+        }
+        if self.wheel.armed() > self.table.len() {
+            return Err(format!("{} timers armed for {} TCBs", self.wheel.armed(), self.table.len()));
+        }
+        Ok(())
+    }
+
+    /// Retransmission timeout after `retries` retransmissions (doubling, capped).
+    #[inline]
+    pub(crate) fn rto(&self, retries: u8) -> Nanos {
+        self.p.rto.saturating_mul(1 << retries.min(40)).min(self.p.rto_max)
+    }
+
+    #[inline]
+    pub(crate) fn arm(&mut self, slot: Slot, at: Nanos) {
+        self.wheel.arm(self.table.tcbs_mut(), slot, at);
+    }
+
+    #[inline]
+    pub(crate) fn disarm(&mut self, slot: Slot) {
+        self.wheel.cancel(self.table.tcbs_mut(), slot);
+    }
+
+    /// Ends a live connection with `o` and frees its TCB.
+    pub(crate) fn finish(&mut self, slot: Slot, h: u32, o: Outcome) {
+        self.stats.outcomes[o as usize] += 1;
+        self.release(slot, h);
+    }
+
+    /// Frees a live (non-TIME-WAIT) TCB, fixing the gauges.
+    pub(crate) fn release(&mut self, slot: Slot, h: u32) {
+        if self.table.get(slot).state == State::SynReceived {
+            self.stats.half_open -= 1;
+        }
+        self.stats.active -= 1;
+        self.disarm(slot);
+        self.table.remove(slot, h);
+    }
+}
+

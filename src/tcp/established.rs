@@ -1,0 +1,302 @@
+//! Synchronized states (SYN-RECEIVED onwards), RFC 9293 3.10.7.4 with RFC 5961:
+//! sequence check, RST, SYN, ACK, data, FIN, then what the application does next.
+
+use crate::wire::TcpRepr;
+
+use super::engine::{Engine, RCV_WND, Verdict};
+use super::stats::{DropReason, record};
+use super::table::Slot;
+use super::tcb::{State, ctl, opt};
+use super::{CloseMode, Nanos, Outcome, Role, Transmit};
+
+impl Engine {
+    pub(crate) fn synchronized(
+        &mut self,
+        now: Nanos,
+        slot: Slot,
+        h: u32,
+        seg: &TcpRepr<'_>,
+        tx: &mut impl Transmit,
+    ) -> Verdict {
+        let t = *self.table.get(slot);
+        let fl = seg.flags;
+        let state = t.state;
+
+        // SYN (not RST: SYN+RST is filtered earlier).
+        if fl.syn() {
+            if state == State::SynReceived && !fl.ack() && seg.seq == t.irs {
+                self.resend_synack(now, slot, tx);
+                return Err(DropReason::DuplicateSyn);
+            }
+            if state == State::TimeWait
+                && self.p.role == Role::Server
+                && !fl.ack()
+                && seg.seq.after(t.rcv_nxt)
+            {
+                // RFC 9293 3.10.7.4 / RFC 6191: a new incarnation may reuse a TIME-WAIT tuple.
+                self.stats.time_wait -= 1;
+                self.disarm(slot);
+                self.table.remove(slot, h);
+                let key = t.key;
+                return self.passive_open(now, &key, h, seg, tx);
+            }
+            return self.challenge(now, slot, tx);
+        }
+
+        // 1. Sequence number acceptable?
+        let seg_len = seg.payload.len() as u32 + fl.fin() as u32;
+        let ok = seg.seq.in_window(t.rcv_nxt, RCV_WND)
+            || (seg_len > 0 && seg.seq.add(seg_len - 1).in_window(t.rcv_nxt, RCV_WND));
+        if !ok {
+            if fl.rst() {
+                return Err(DropReason::RstInvalid);
+            }
+            self.send_ack(now, slot, tx);
+            return Err(DropReason::OutOfWindow);
+        }
+
+        // 2. RST (RFC 5961 §3).
+        if fl.rst() {
+            if seg.seq != t.rcv_nxt {
+                return self.challenge(now, slot, tx);
+            }
+            match state {
+                State::TimeWait => return Err(DropReason::UnexpectedState), // RFC 1337
+                State::SynReceived => {
+                    self.stats.accept_failed += 1;
+                    self.release(slot, h);
+                }
+                _ => self.finish(slot, h, Outcome::Reset),
+            }
+            return Ok(());
+        }
+
+        // 5. ACK (set: segments with none of SYN/ACK/RST were filtered out).
+        if state == State::SynReceived {
+            if !(seg.ack.after(t.snd_una) && !seg.ack.after(t.snd_nxt)) {
+                self.send_rst_for(&t.key, seg, tx);
+                return Err(DropReason::AckNotAcceptable);
+            }
+            self.stats.accepted += 1;
+            self.stats.half_open -= 1;
+            record(&mut self.lat.accept, now.saturating_sub(t.start));
+            let t = self.table.get_mut(slot);
+            t.state = State::Established;
+            t.start = now;
+            t.reset_retries();
+        }
+        if seg.ack.after(t.snd_nxt) {
+            self.send_ack(now, slot, tx);
+            return Err(DropReason::AckNotAcceptable);
+        }
+        let (state, fin_acked) = {
+            let t = self.table.get_mut(slot);
+            if seg.ack.after(t.snd_una) {
+                t.snd_una = seg.ack;
+                t.reset_retries();
+            }
+            t.snd_wnd = seg.window;
+            if let (true, Some((v, _))) = (t.has(opt::TS), seg.options.timestamps) {
+                t.aux = v;
+            }
+            (t.state, t.state.fin_sent() && t.snd_una == t.snd_nxt)
+        };
+        match state {
+            State::FinWait1 if fin_acked => {
+                let t = self.table.get_mut(slot);
+                t.state = State::FinWait2;
+                t.start = now;
+                let at = now + self.p.data_timeout;
+                self.arm(slot, at);
+            }
+            State::Closing if fin_acked => {
+                self.enter_time_wait(now, slot, h);
+                return Ok(());
+            }
+            State::LastAck if fin_acked => {
+                self.finish(slot, h, Outcome::Closed);
+                return Ok(());
+            }
+            _ => {}
+        }
+
+        // 7. Data: only in order (no reassembly); overlap with old bytes is trimmed.
+        let mut need_ack = false;
+        let mut new_data = 0u32;
+        let state = self.table.get(slot).state;
+        if !seg.payload.is_empty()
+            && matches!(state, State::Established | State::FinWait1 | State::FinWait2)
+        {
+            let t = *self.table.get(slot);
+            let off = t.rcv_nxt.diff(seg.seq);
+            if seg.seq.after(t.rcv_nxt) {
+                self.send_ack(now, slot, tx);
+                return Err(DropReason::OutOfOrder);
+            }
+            if (off as usize) < seg.payload.len() {
+                let fresh = &seg.payload[off as usize..];
+                new_data = fresh.len() as u32;
+                if self.p.role == Role::Client
+                    && t.ctl & ctl::DONE == 0
+                    && !self.response_matches(t.received_data(), fresh)
+                {
+                    self.send_reset(slot, tx);
+                    self.finish(slot, h, Outcome::ProtocolError);
+                    return Ok(());
+                }
+                self.table.get_mut(slot).rcv_nxt = t.rcv_nxt.add(new_data);
+                self.stats.bytes_in += new_data as u64;
+            }
+            need_ack = true;
+        }
+
+        // 8. FIN.
+        if fl.fin() {
+            let t = *self.table.get(slot);
+            let fin_seq = seg.seq.add(seg.payload.len() as u32);
+            if fin_seq == t.rcv_nxt && !t.state.fin_received() {
+                self.table.get_mut(slot).rcv_nxt = fin_seq.add(1);
+                let next = match t.state {
+                    State::FinWait1 => State::Closing,
+                    State::FinWait2 => {
+                        self.send_ack(now, slot, tx);
+                        self.enter_time_wait(now, slot, h);
+                        return Ok(());
+                    }
+                    _ => State::CloseWait,
+                };
+                self.table.get_mut(slot).state = next;
+                need_ack = true;
+            } else if t.state.fin_received() {
+                need_ack = true; // retransmitted FIN
+                if t.state == State::TimeWait {
+                    let at = now + self.p.time_wait;
+                    self.arm(slot, at);
+                }
+            }
+        }
+
+        match self.p.role {
+            Role::Client => self.client_after(now, slot, h, new_data, need_ack, tx),
+            Role::Server => self.server_after(now, slot, new_data, need_ack, tx),
+        }
+        Ok(())
+    }
+
+    /// RFC 5961 challenge ACK; the segment is dropped.
+    fn challenge(&mut self, now: Nanos, slot: Slot, tx: &mut impl Transmit) -> Verdict {
+        self.stats.challenge_acks += 1;
+        self.send_ack(now, slot, tx);
+        Err(DropReason::Challenged)
+    }
+
+    /// Do response bytes `fresh`, starting at response offset `at`, match `expect`?
+    fn response_matches(&self, at: u32, fresh: &[u8]) -> bool {
+        let at = at as usize;
+        let exp = &self.p.expect;
+        if at >= exp.len() {
+            return true;
+        }
+        let n = fresh.len().min(exp.len() - at);
+        fresh[..n] == exp[at..at + n]
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn client_after(
+        &mut self,
+        now: Nanos,
+        slot: Slot,
+        h: u32,
+        new_data: u32,
+        need_ack: bool,
+        tx: &mut impl Transmit,
+    ) {
+        let t = *self.table.get(slot);
+        if t.ctl & ctl::DONE == 0 && !self.p.data.is_empty() {
+            let got = t.received_data() as usize;
+            if new_data > 0 && got >= self.p.expect.len().max(1) {
+                self.stats.responses_ok += 1;
+                if self.p.hold > 0 || self.p.close == CloseMode::None {
+                    self.send_ack(now, slot, tx); // else the FIN or RST that follows
+                }
+                self.client_done(now, slot, h, tx);
+                return;
+            }
+            if t.state.fin_received() {
+                // The server closed before a complete response.
+                self.send_reset(slot, tx);
+                self.finish(slot, h, Outcome::ProtocolError);
+                return;
+            }
+        }
+        if need_ack {
+            self.send_ack(now, slot, tx);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn server_after(
+        &mut self,
+        now: Nanos,
+        slot: Slot,
+        new_data: u32,
+        need_ack: bool,
+        tx: &mut impl Transmit,
+    ) {
+        let t = *self.table.get(slot);
+        let respond = new_data > 0 && t.ctl & ctl::RESPONDED == 0;
+        let close = t.state == State::CloseWait || (respond && self.p.server_fin);
+        if respond || close {
+            let from = t.snd_nxt;
+            let mut sent_something = false;
+            {
+                let t = self.table.get_mut(slot);
+                if respond {
+                    t.ctl |= ctl::RESPONDED;
+                    let len = self.p.data.len() as u32;
+                    t.snd_nxt = t.snd_nxt.add(len);
+                    self.stats.bytes_out += len as u64;
+                    sent_something = len > 0;
+                }
+                if close && !t.state.fin_sent() {
+                    t.state = match t.state {
+                        State::CloseWait => State::LastAck,
+                        _ => State::FinWait1,
+                    };
+                    t.snd_nxt = t.snd_nxt.add(1);
+                    sent_something = true;
+                }
+                t.start = now;
+                t.reset_retries();
+            }
+            self.send_from(now, slot, from, tx);
+            if sent_something {
+                let at = now + self.rto(0);
+                self.arm(slot, at);
+            } else {
+                self.server_idle(now, slot);
+            }
+            return;
+        }
+        if need_ack {
+            self.send_ack(now, slot, tx);
+        }
+        if new_data > 0 || t.state == State::Established {
+            let t = self.table.get(slot);
+            if t.snd_una == t.snd_nxt && t.state == State::Established {
+                self.server_idle(now, slot);
+            }
+        }
+    }
+
+    /// Server with nothing outstanding: idle timeout (`data_timeout`) unless `close` is None.
+    pub(crate) fn server_idle(&mut self, now: Nanos, slot: Slot) {
+        if self.p.close == CloseMode::None {
+            self.disarm(slot);
+        } else {
+            self.table.get_mut(slot).start = now;
+            let at = now + self.p.data_timeout;
+            self.arm(slot, at);
+        }
+    }
+}

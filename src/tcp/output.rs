@@ -1,0 +1,176 @@
+//! Building our segments and writing them into `Transmit` buffers.
+
+use std::net::Ipv4Addr;
+use std::ops::Range;
+
+use crate::wire::{
+    EtherType, EthernetRepr, IpRepr, Ipv4Repr, MacAddr, SeqNum, TcpFlags, TcpFrame, TcpOptions,
+    TcpRepr, ipv4::PROTO_TCP,
+};
+
+use super::engine::{Engine, RCV_WND};
+use super::table::{Key, Slot};
+use super::tcb::{Tcb, opt};
+use super::{Nanos, Transmit};
+
+const SYN: u8 = TcpFlags::SYN;
+const ACK: u8 = TcpFlags::ACK;
+const RST: u8 = TcpFlags::RST;
+const FIN: u8 = TcpFlags::FIN;
+const PSH: u8 = TcpFlags::PSH;
+
+/// Our timestamp clock (TSval): milliseconds of the caller's clock.
+#[inline]
+pub(crate) fn ts_now(now: Nanos) -> u32 {
+    (now / 1_000_000) as u32
+}
+
+impl Engine {
+    /// Writes one frame for `k`; counts `tx_frames` or `tx_full`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn emit(
+        &mut self,
+        tx: &mut impl Transmit,
+        k: &Key,
+        flags: u8,
+        seq: SeqNum,
+        ack: SeqNum,
+        options: TcpOptions,
+        data: Range<usize>,
+    ) {
+        let Some(buf) = tx.buffer() else {
+            self.stats.tx_full += 1;
+            return;
+        };
+        let dst = if self.p.peer_mac == MacAddr::ZERO { self.reply_mac } else { self.p.peer_mac };
+        let frame = TcpFrame {
+            eth: EthernetRepr {
+                dst,
+                src: self.p.local_mac,
+                vlan: self.p.vlan,
+                ethertype: EtherType::IPV4,
+            },
+            ip: IpRepr::V4(Ipv4Repr {
+                src: Ipv4Addr::from(k.local_ip),
+                dst: Ipv4Addr::from(k.remote_ip),
+                protocol: PROTO_TCP,
+                payload_len: 0,
+                ttl: self.p.ttl,
+                ident: 0,
+                dont_frag: true,
+                dscp_ecn: 0,
+            }),
+            tcp: TcpRepr {
+                src_port: k.local_port,
+                dst_port: k.remote_port,
+                seq,
+                ack: if flags & ACK != 0 { ack } else { SeqNum(0) },
+                flags: TcpFlags(flags),
+                window: RCV_WND as u16,
+                urgent: 0,
+                options,
+                payload: self.p.data.get(data).unwrap_or(&[]),
+            },
+        };
+        match frame.emit(buf) {
+            Ok(len) => {
+                tx.commit(len);
+                self.stats.tx_frames += 1;
+            }
+            Err(_) => self.stats.tx_full += 1,
+        }
+    }
+
+    /// Timestamp option for a non-SYN segment of `t`.
+    #[inline]
+    fn ts_opt(t: &Tcb, now: Nanos) -> TcpOptions {
+        TcpOptions {
+            timestamps: t.has(opt::TS).then_some((ts_now(now), t.aux)),
+            ..TcpOptions::default()
+        }
+    }
+
+    /// Client SYN (first transmission or retransmission).
+    pub(crate) fn send_syn(&mut self, now: Nanos, slot: Slot, tx: &mut impl Transmit) {
+        let t = *self.table.get(slot);
+        let s = self.p.syn;
+        let o = TcpOptions {
+            mss: s.mss,
+            wscale: s.wscale,
+            sack_permitted: s.sack_permitted,
+            timestamps: s.timestamps.then_some((ts_now(now), 0)),
+        };
+        self.emit(tx, &t.key, SYN, t.iss, SeqNum(0), o, 0..0);
+    }
+
+    /// SYN-ACK with the options negotiated in `opts` bits (`tsecr` echoes the SYN's TSval).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn send_synack(
+        &mut self,
+        now: Nanos,
+        tx: &mut impl Transmit,
+        k: &Key,
+        iss: SeqNum,
+        rcv_nxt: SeqNum,
+        opts: u8,
+        tsecr: u32,
+    ) {
+        let o = TcpOptions {
+            mss: self.p.syn.mss,
+            wscale: if opts & opt::WS != 0 { self.p.syn.wscale } else { None },
+            sack_permitted: opts & opt::SACK != 0,
+            timestamps: (opts & opt::TS != 0).then_some((ts_now(now), tsecr)),
+        };
+        self.emit(tx, k, SYN | ACK, iss, rcv_nxt, o, 0..0);
+    }
+
+    /// SYN-ACK retransmission / duplicate-SYN answer for a SYN-RECEIVED TCB.
+    pub(crate) fn resend_synack(&mut self, now: Nanos, slot: Slot, tx: &mut impl Transmit) {
+        let t = *self.table.get(slot);
+        self.send_synack(now, tx, &t.key, t.iss, t.rcv_nxt, t.opts, t.aux);
+    }
+
+    /// Everything from `from` to SND.NXT: our data bytes, then our FIN if it lies in that
+    /// range. `from == snd_nxt` gives a pure ACK.
+    pub(crate) fn send_from(&mut self, now: Nanos, slot: Slot, from: SeqNum, tx: &mut impl Transmit) {
+        let t = *self.table.get(slot);
+        let sent = t.sent_data() as usize;
+        let off = (from.diff(t.iss).wrapping_sub(1) as usize).min(sent);
+        let fin = t.state.fin_sent() && from != t.snd_nxt;
+        let mut flags = ACK;
+        if off < sent {
+            flags |= PSH;
+        }
+        if fin {
+            flags |= FIN;
+        }
+        let seq = t.iss.add(1 + off as u32);
+        self.emit(tx, &t.key, flags, seq, t.rcv_nxt, Self::ts_opt(&t, now), off..sent);
+    }
+
+    /// `<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>` (also the RFC 5961 challenge ACK).
+    #[inline]
+    pub(crate) fn send_ack(&mut self, now: Nanos, slot: Slot, tx: &mut impl Transmit) {
+        let nxt = self.table.get(slot).snd_nxt;
+        self.send_from(now, slot, nxt, tx);
+    }
+
+    /// `<SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK>`: we reset a connection of ours.
+    pub(crate) fn send_reset(&mut self, slot: Slot, tx: &mut impl Transmit) {
+        let t = *self.table.get(slot);
+        self.stats.rsts_sent += 1;
+        self.emit(tx, &t.key, RST | ACK, t.snd_nxt, t.rcv_nxt, TcpOptions::default(), 0..0);
+    }
+
+    /// RST answering a segment that has no connection (RFC 9293 3.10.7.1):
+    /// `<SEQ=SEG.ACK><CTL=RST>` if it had an ACK, else `<SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>`.
+    pub(crate) fn send_rst_for(&mut self, k: &Key, seg: &TcpRepr<'_>, tx: &mut impl Transmit) {
+        self.stats.rsts_sent += 1;
+        if seg.flags.ack() {
+            self.emit(tx, k, RST, seg.ack, SeqNum(0), TcpOptions::default(), 0..0);
+        } else {
+            let len = seg.payload.len() as u32 + seg.flags.syn() as u32 + seg.flags.fin() as u32;
+            self.emit(tx, k, RST | ACK, SeqNum(0), seg.seq.add(len), TcpOptions::default(), 0..0);
+        }
+    }
+}

@@ -1,0 +1,296 @@
+//! Counters ([`Stats`]), drop reasons ([`DropReason`]) and latency histograms ([`Latency`]).
+//!
+//! Identities that hold at every instant (checked by `Engine::check_invariants`):
+//! - `rx_frames == rx_processed + sum(drops)`: every received frame is either processed or
+//!   dropped for exactly one reason.
+//! - client: `attempted == sum(outcomes) + active + aborted`.
+//! - server: `syn_received == sum(outcomes) + accept_failed + active + aborted +
+//!   (cookies_sent - cookies_accepted)`, where `active` counts SYN-RECEIVED TCBs too and
+//!   `cookies_sent - cookies_accepted` are cookies not (yet) returned by a valid ACK.
+//! - server: `accepted + accept_failed + half_open == syn_received - cookies_sent +
+//!   cookies_accepted` (TCB path: every SYN-RECEIVED ends accepted or failed).
+
+use hdrhistogram::Histogram;
+
+use crate::wire::WireError;
+
+use super::Outcome;
+
+/// Why an inbound frame was dropped. Wire errors map 1:1, then engine reasons.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum DropReason {
+    Truncated,
+    UnknownEtherType,
+    BadArp,
+    BadIpVersion,
+    BadIhl,
+    BadLength,
+    Fragment,
+    Ipv6ExtHeader,
+    NotTcp,
+    BadDataOffset,
+    BadOptionLen,
+    BadChecksum,
+    /// IPv6 TCP: the engine is IPv4 only for now.
+    UnsupportedIpv6,
+    /// Destination address/port is not one of ours (or another worker's port).
+    NotOurs,
+    /// No connection for the tuple (an RST answers it unless it is an RST itself).
+    NoConnection,
+    /// ACK outside what we sent (SYN-SENT, SYN-RECEIVED, or past SND.NXT).
+    AckNotAcceptable,
+    /// Sequence number outside the receive window (answered by an ACK).
+    OutOfWindow,
+    /// Data that does not start at RCV.NXT (answered by an ACK; no reassembly).
+    OutOfOrder,
+    /// RST outside the window (RFC 5961 §3) or without an acceptable ACK in SYN-SENT.
+    RstInvalid,
+    /// Answered by a challenge ACK (RFC 5961: in-window RST, SYN on a synchronized tuple).
+    Challenged,
+    /// SYN+FIN, SYN+RST, or none of SYN/ACK/RST.
+    BadFlags,
+    /// ACK to no connection whose SYN cookie did not validate.
+    CookieInvalid,
+    /// New connection but the table is full.
+    TableFull,
+    /// Segment the current state does not take (e.g. RST in TIME-WAIT, SYN in SYN-SENT).
+    UnexpectedState,
+    /// Retransmitted SYN in SYN-RECEIVED (the SYN-ACK is retransmitted).
+    DuplicateSyn,
+}
+
+impl DropReason {
+    pub const COUNT: usize = 25;
+    pub const ALL: [DropReason; DropReason::COUNT] = [
+        DropReason::Truncated,
+        DropReason::UnknownEtherType,
+        DropReason::BadArp,
+        DropReason::BadIpVersion,
+        DropReason::BadIhl,
+        DropReason::BadLength,
+        DropReason::Fragment,
+        DropReason::Ipv6ExtHeader,
+        DropReason::NotTcp,
+        DropReason::BadDataOffset,
+        DropReason::BadOptionLen,
+        DropReason::BadChecksum,
+        DropReason::UnsupportedIpv6,
+        DropReason::NotOurs,
+        DropReason::NoConnection,
+        DropReason::AckNotAcceptable,
+        DropReason::OutOfWindow,
+        DropReason::OutOfOrder,
+        DropReason::RstInvalid,
+        DropReason::Challenged,
+        DropReason::BadFlags,
+        DropReason::CookieInvalid,
+        DropReason::TableFull,
+        DropReason::UnexpectedState,
+        DropReason::DuplicateSyn,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DropReason::Truncated => "truncated",
+            DropReason::UnknownEtherType => "unknown_ethertype",
+            DropReason::BadArp => "bad_arp",
+            DropReason::BadIpVersion => "bad_ip_version",
+            DropReason::BadIhl => "bad_ihl",
+            DropReason::BadLength => "bad_length",
+            DropReason::Fragment => "fragment",
+            DropReason::Ipv6ExtHeader => "ipv6_ext_header",
+            DropReason::NotTcp => "not_tcp",
+            DropReason::BadDataOffset => "bad_data_offset",
+            DropReason::BadOptionLen => "bad_option_len",
+            DropReason::BadChecksum => "bad_checksum",
+            DropReason::UnsupportedIpv6 => "unsupported_ipv6",
+            DropReason::NotOurs => "not_ours",
+            DropReason::NoConnection => "no_connection",
+            DropReason::AckNotAcceptable => "ack_not_acceptable",
+            DropReason::OutOfWindow => "out_of_window",
+            DropReason::OutOfOrder => "out_of_order",
+            DropReason::RstInvalid => "rst_invalid",
+            DropReason::Challenged => "challenged",
+            DropReason::BadFlags => "bad_flags",
+            DropReason::CookieInvalid => "cookie_invalid",
+            DropReason::TableFull => "table_full",
+            DropReason::UnexpectedState => "unexpected_state",
+            DropReason::DuplicateSyn => "duplicate_syn",
+        }
+    }
+}
+
+impl From<WireError> for DropReason {
+    fn from(e: WireError) -> DropReason {
+        match e {
+            WireError::Truncated => DropReason::Truncated,
+            WireError::UnknownEtherType => DropReason::UnknownEtherType,
+            WireError::BadArp => DropReason::BadArp,
+            WireError::BadIpVersion => DropReason::BadIpVersion,
+            WireError::BadIhl => DropReason::BadIhl,
+            WireError::BadLength => DropReason::BadLength,
+            WireError::Fragment => DropReason::Fragment,
+            WireError::Ipv6ExtHeader => DropReason::Ipv6ExtHeader,
+            WireError::NotTcp => DropReason::NotTcp,
+            WireError::BadDataOffset => DropReason::BadDataOffset,
+            WireError::BadOptionLen => DropReason::BadOptionLen,
+            WireError::BadChecksum => DropReason::BadChecksum,
+        }
+    }
+}
+
+/// Plain counters of one engine; `merge` sums engines (gauges included).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Client: connections opened (SYN queued).
+    pub attempted: u64,
+    /// Client: handshakes completed (acceptable SYN-ACK).
+    pub established: u64,
+    /// Server: handshakes completed (final ACK, TCB or cookie).
+    pub accepted: u64,
+    /// Server: SYNs that started a passive open (SYN-RECEIVED TCB or cookie SYN-ACK).
+    pub syn_received: u64,
+    pub syn_retransmits: u64,
+    pub synack_retransmits: u64,
+    /// Data and FIN retransmissions.
+    pub data_retransmits: u64,
+    pub cookies_sent: u64,
+    pub cookies_accepted: u64,
+    pub cookies_rejected: u64,
+    pub challenge_acks: u64,
+    pub rsts_sent: u64,
+    pub rx_frames: u64,
+    /// Frames that were processed (not dropped).
+    pub rx_processed: u64,
+    pub tx_frames: u64,
+    /// `Transmit::buffer` had no room (the frame was lost; retransmission recovers).
+    pub tx_full: u64,
+    /// Indexed by `Outcome as usize` (server: outcomes of accepted connections).
+    pub outcomes: [u64; 5],
+    /// Indexed by `DropReason as usize`.
+    pub drops: [u64; DropReason::COUNT],
+    /// Gauge: live connections (not TIME-WAIT), SYN-RECEIVED included.
+    pub active: u64,
+    /// Gauge: SYN-RECEIVED TCBs.
+    pub half_open: u64,
+    /// Gauge: TCBs in TIME-WAIT.
+    pub time_wait: u64,
+    /// Connections ended by `abort_all` (no outcome).
+    pub aborted: u64,
+    /// Server: SYN-RECEIVED TCBs that ended without the final ACK (RST or retries exhausted).
+    pub accept_failed: u64,
+    /// Client: `open` found no free tuple.
+    pub open_no_tuple: u64,
+    /// Client: `open` found the table full.
+    pub open_table_full: u64,
+    /// Payload bytes received in order / sent (first transmissions only).
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    /// Client: responses that matched `expect`.
+    pub responses_ok: u64,
+}
+
+impl Stats {
+    pub fn merge(&mut self, o: &Stats) {
+        macro_rules! add {
+            ($($f:ident),*) => { $( self.$f += o.$f; )* };
+        }
+        add!(
+            attempted, established, accepted, syn_received, syn_retransmits, synack_retransmits,
+            data_retransmits, cookies_sent, cookies_accepted, cookies_rejected, challenge_acks,
+            rsts_sent, rx_frames, rx_processed, tx_frames, tx_full, active, half_open, time_wait,
+            aborted, accept_failed, open_no_tuple, open_table_full, bytes_in, bytes_out,
+            responses_ok
+        );
+        for (a, b) in self.outcomes.iter_mut().zip(o.outcomes.iter()) {
+            *a += b;
+        }
+        for (a, b) in self.drops.iter_mut().zip(o.drops.iter()) {
+            *a += b;
+        }
+    }
+
+    /// `open_no_tuple + open_table_full`.
+    pub fn open_errors(&self) -> u64 {
+        self.open_no_tuple + self.open_table_full
+    }
+
+    pub fn outcome(&self, o: Outcome) -> u64 {
+        self.outcomes[o as usize]
+    }
+
+    pub fn drop_count(&self, r: DropReason) -> u64 {
+        self.drops[r as usize]
+    }
+
+    pub fn total_outcomes(&self) -> u64 {
+        self.outcomes.iter().sum()
+    }
+
+    pub fn total_drops(&self) -> u64 {
+        self.drops.iter().sum()
+    }
+}
+
+/// Interval latency histograms, nanoseconds (1 ns ..= 60 s, 3 significant figures).
+#[derive(Clone, Debug)]
+pub struct Latency {
+    /// Client: intended start -> SYN-ACK arrival (coordinated-omission correct).
+    pub connect: Histogram<u64>,
+    /// Client: first SYN sent -> SYN-ACK arrival.
+    pub rtt: Histogram<u64>,
+    /// Server: SYN received -> final ACK (not recorded for cookie connections).
+    pub accept: Histogram<u64>,
+}
+
+/// Highest value the histograms hold.
+pub const LATENCY_MAX: u64 = 60_000_000_000;
+
+impl Latency {
+    pub fn new() -> Latency {
+        Latency { connect: histogram(), rtt: histogram(), accept: histogram() }
+    }
+}
+
+impl Default for Latency {
+    fn default() -> Self {
+        Latency::new()
+    }
+}
+
+fn histogram() -> Histogram<u64> {
+    // Constant, valid bounds: this cannot fail.
+    let mut h = Histogram::new_with_bounds(1, LATENCY_MAX, 3).expect("valid histogram bounds");
+    h.auto(false);
+    h
+}
+
+/// Records `v` clamped to the histogram range; never panics.
+#[inline]
+pub(crate) fn record(h: &mut Histogram<u64>, v: u64) {
+    h.saturating_record(v.clamp(1, LATENCY_MAX));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drop_reasons_are_indexed_in_order() {
+        for (i, r) in DropReason::ALL.iter().enumerate() {
+            assert_eq!(*r as usize, i);
+        }
+        let names: std::collections::HashSet<_> =
+            DropReason::ALL.iter().map(|r| r.as_str()).collect();
+        assert_eq!(names.len(), DropReason::COUNT);
+    }
+
+    #[test]
+    fn record_clamps() {
+        let mut l = Latency::new();
+        record(&mut l.rtt, 0);
+        record(&mut l.rtt, u64::MAX);
+        assert_eq!(l.rtt.len(), 2);
+    }
+}

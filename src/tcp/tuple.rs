@@ -1,0 +1,133 @@
+//! Client tuple chooser over `sources x ports x destinations`.
+//!
+//! Tuples are visited in a fixed cyclic order (destination fastest, then source, then port),
+//! so connections reuse a tuple only after the whole space has been used once; `open` skips
+//! tuples still in the table (active or TIME-WAIT).
+
+use std::net::{Ipv4Addr, SocketAddrV4};
+
+use super::table::Key;
+
+pub struct Tuples {
+    sources: Vec<u32>,
+    dests: Vec<(u32, u16)>,
+    lo: u16,
+    hi: u16,
+    stride: u16,
+    offset: u16,
+    /// First port >= lo with `port % stride == offset`, and how many such ports <= hi.
+    p0: u16,
+    nports: u32,
+    si: usize,
+    di: usize,
+    pi: u32,
+}
+
+impl Tuples {
+    pub fn new(
+        sources: &[Ipv4Addr],
+        dests: &[SocketAddrV4],
+        lo: u16,
+        hi: u16,
+        stride: u16,
+        offset: u16,
+    ) -> Result<Tuples, String> {
+        if sources.is_empty() {
+            return Err("client needs at least one source address".into());
+        }
+        if dests.is_empty() {
+            return Err("client needs at least one destination".into());
+        }
+        if lo == 0 || lo > hi {
+            return Err(format!("source port range {lo}..={hi} is empty or starts at 0"));
+        }
+        if stride == 0 || offset >= stride {
+            return Err(format!("port_offset ({offset}) must be < port_stride ({stride}), stride >= 1"));
+        }
+        let first = lo as u32 + ((offset as u32 + stride as u32 - lo as u32 % stride as u32) % stride as u32);
+        if first > hi as u32 {
+            return Err(format!("no port in {lo}..={hi} with port % {stride} == {offset}"));
+        }
+        let nports = (hi as u32 - first) / stride as u32 + 1;
+        Ok(Tuples {
+            sources: sources.iter().map(|&a| u32::from(a)).collect(),
+            dests: dests.iter().map(|d| (u32::from(*d.ip()), d.port())).collect(),
+            lo,
+            hi,
+            stride,
+            offset,
+            p0: first as u16,
+            nports,
+            si: 0,
+            di: 0,
+            pi: 0,
+        })
+    }
+
+    /// Number of distinct tuples.
+    pub fn space(&self) -> u64 {
+        self.sources.len() as u64 * self.nports as u64 * self.dests.len() as u64
+    }
+
+    #[inline]
+    pub fn current(&self) -> Key {
+        let (rip, rport) = self.dests[self.di];
+        Key {
+            local_ip: self.sources[self.si],
+            remote_ip: rip,
+            local_port: (self.p0 as u32 + self.pi * self.stride as u32) as u16,
+            remote_port: rport,
+        }
+    }
+
+    #[inline]
+    pub fn advance(&mut self) {
+        self.di += 1;
+        if self.di == self.dests.len() {
+            self.di = 0;
+            self.si += 1;
+            if self.si == self.sources.len() {
+                self.si = 0;
+                self.pi += 1;
+                if self.pi == self.nports {
+                    self.pi = 0;
+                }
+            }
+        }
+    }
+
+    /// Is (`ip`, `port`) one of our local endpoints?
+    pub fn owns(&self, ip: u32, port: u16) -> bool {
+        port >= self.lo
+            && port <= self.hi
+            && port % self.stride == self.offset
+            && self.sources.contains(&ip)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stride_and_space() {
+        let s = [Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2)];
+        let d = [SocketAddrV4::new(Ipv4Addr::new(10, 0, 1, 1), 80)];
+        let mut t = Tuples::new(&s, &d, 1000, 1010, 4, 3).unwrap();
+        // ports 1003, 1007 -> 2 ports x 2 sources x 1 dest
+        assert_eq!(t.space(), 4);
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..4 {
+            let k = t.current();
+            assert_eq!(k.local_port % 4, 3);
+            assert!(t.owns(k.local_ip, k.local_port));
+            seen.insert(k);
+            t.advance();
+        }
+        assert_eq!(seen.len(), 4);
+        assert_eq!(t.current(), Tuples::new(&s, &d, 1000, 1010, 4, 3).unwrap().current());
+        assert!(!t.owns(u32::from(s[0]), 1004));
+        assert!(Tuples::new(&s, &d, 1000, 1002, 4, 3).is_err());
+        assert!(Tuples::new(&s, &d, 1000, 1010, 4, 4).is_err());
+    }
+}

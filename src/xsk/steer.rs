@@ -1,0 +1,470 @@
+//! Loader for the XDP steering program (`bpf/steer.bpf.c`), built by `build.rs`.
+//!
+//! The program redirects TCP frames for our addresses and ports (and ARP for emulated
+//! addresses) to the XSK bound on the receiving queue, drops them when none is bound, and
+//! passes everything else to the kernel. It is attached through a bpf_link where the kernel
+//! supports it (5.9+): the link dies with the process, so a crash leaves nothing attached.
+//! (aya falls back to a netlink attach when `bpf_link_create` answers EINVAL; that one
+//! outlives a SIGKILL. Dropping `Steer` detaches either.)
+
+use std::io;
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::os::fd::RawFd;
+
+use aya::Ebpf;
+use aya::maps::{Array, PerCpuArray, XskMap};
+use aya::programs::{ProgramError, Xdp, XdpMode};
+
+use super::error::SteerError;
+use super::iface;
+
+static STEER_OBJ: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/steer.bpf.o"));
+
+const PROG: &str = "tw_steer";
+const MAP_XSKS: &str = "tw_xsks";
+const MAP_CFG: &str = "tw_cfg";
+const MAP_STATS: &str = "tw_stats";
+
+/// Limits of `struct tw_steer_cfg` and `tw_xsks` (bpf/shared.h).
+pub const MAX_V4: usize = 16;
+pub const MAX_V6: usize = 4;
+pub const MAX_ARP: usize = 16;
+pub const MAX_LISTEN: usize = 8;
+pub const MAX_QUEUES: u32 = 64;
+const CFG_ENABLED: u32 = 1;
+
+/// Mirror of `struct tw_steer_cfg` (bpf/shared.h); layout pinned by a test here and by
+/// `_Static_assert`s there.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct RawSteerCfg {
+    v4_addrs: [u32; MAX_V4],
+    arp_v4: [u32; MAX_ARP],
+    v6_addrs: [[u8; 16]; MAX_V6],
+    listen_ports: [u16; MAX_LISTEN],
+    port_lo: u16,
+    port_hi: u16,
+    n_v4: u8,
+    n_arp: u8,
+    n_v6: u8,
+    n_listen: u8,
+    flags: u32,
+    _pad: u32,
+}
+
+// Safety: `RawSteerCfg` is `repr(C)`, made only of integers and integer arrays, with no
+// implicit padding (explicit `_pad`; size and offsets pinned by `raw_cfg_layout`), so every
+// byte of it is initialised and every bit pattern is a valid value.
+unsafe impl aya::Pod for RawSteerCfg {}
+
+/// Counter indices of `enum tw_stat` (bpf/shared.h).
+const STAT_REDIRECTED: u32 = 0;
+const STAT_ARP_REDIRECTED: u32 = 1;
+const STAT_NO_SOCKET: u32 = 2;
+const STAT_PASSED: u32 = 3;
+const STAT_PASSED_FRAG: u32 = 4;
+const STAT_PARSE_ERROR: u32 = 5;
+const STAT_DISABLED: u32 = 6;
+
+/// What the steering program treats as ours.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SteerConfig {
+    /// Our local IPv4 addresses (at most 16).
+    pub addrs_v4: Vec<Ipv4Addr>,
+    /// Our local IPv6 addresses (at most 4).
+    pub addrs_v6: Vec<Ipv6Addr>,
+    /// Our local TCP port range, inclusive (client source ports or server listen ports;
+    /// one port: lo == hi). `port_lo == 0`: no range.
+    pub port_lo: u16,
+    pub port_hi: u16,
+    /// Extra individual ports (at most 8).
+    pub listen_ports: Vec<u16>,
+    /// Emulated IPv4 addresses whose ARP (requests and replies) comes to us (at most 16).
+    pub arp_v4: Vec<Ipv4Addr>,
+}
+
+impl SteerConfig {
+    pub(crate) fn to_raw(&self) -> Result<RawSteerCfg, SteerError> {
+        let too_many = |what: &str, n: usize, max: usize| {
+            SteerError::new(
+                "steering configuration",
+                None,
+                Some(format!("{n} {what}, the XDP program holds at most {max}")),
+                None,
+            )
+        };
+        if self.addrs_v4.len() > MAX_V4 {
+            return Err(too_many("IPv4 addresses", self.addrs_v4.len(), MAX_V4));
+        }
+        if self.addrs_v6.len() > MAX_V6 {
+            return Err(too_many("IPv6 addresses", self.addrs_v6.len(), MAX_V6));
+        }
+        if self.arp_v4.len() > MAX_ARP {
+            return Err(too_many("ARP addresses", self.arp_v4.len(), MAX_ARP));
+        }
+        if self.listen_ports.len() > MAX_LISTEN {
+            return Err(too_many(
+                "listen ports",
+                self.listen_ports.len(),
+                MAX_LISTEN,
+            ));
+        }
+        if self.port_lo > self.port_hi {
+            return Err(SteerError::new(
+                "steering configuration",
+                None,
+                Some(format!(
+                    "port range {}..={} is reversed",
+                    self.port_lo, self.port_hi
+                )),
+                None,
+            ));
+        }
+        let mut r = RawSteerCfg {
+            v4_addrs: [0; MAX_V4],
+            arp_v4: [0; MAX_ARP],
+            v6_addrs: [[0; 16]; MAX_V6],
+            listen_ports: [0; MAX_LISTEN],
+            port_lo: self.port_lo,
+            port_hi: self.port_hi,
+            n_v4: self.addrs_v4.len() as u8,
+            n_arp: self.arp_v4.len() as u8,
+            n_v6: self.addrs_v6.len() as u8,
+            n_listen: self.listen_ports.len() as u8,
+            flags: CFG_ENABLED,
+            _pad: 0,
+        };
+        // Network order as on the wire: the program compares the raw 32-bit header word.
+        for (d, a) in r.v4_addrs.iter_mut().zip(&self.addrs_v4) {
+            *d = u32::from_ne_bytes(a.octets());
+        }
+        for (d, a) in r.arp_v4.iter_mut().zip(&self.arp_v4) {
+            *d = u32::from_ne_bytes(a.octets());
+        }
+        for (d, a) in r.v6_addrs.iter_mut().zip(&self.addrs_v6) {
+            *d = a.octets();
+        }
+        r.listen_ports[..self.listen_ports.len()].copy_from_slice(&self.listen_ports);
+        Ok(r)
+    }
+}
+
+/// Where the program runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum XdpAttachMode {
+    /// In the driver (the one to use; veth supports it).
+    Native,
+    /// Generic (SKB) mode: slow, and off by one queue on veth; for diagnosis.
+    Generic,
+}
+
+impl XdpAttachMode {
+    fn name(self) -> &'static str {
+        match self {
+            XdpAttachMode::Native => "native",
+            XdpAttachMode::Generic => "generic",
+        }
+    }
+}
+
+/// Steering program counters, summed over CPUs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SteerCounters {
+    /// TCP frames redirected to an XSK.
+    pub redirected: u64,
+    /// ARP frames for emulated addresses redirected to an XSK.
+    pub arp_redirected: u64,
+    /// Ours, but no XSK registered on the receiving queue: dropped.
+    pub dropped_no_socket: u64,
+    /// Not ours: passed to the kernel.
+    pub passed: u64,
+    /// IPv4 fragments for us: passed to the kernel.
+    pub passed_fragments: u64,
+    /// Truncated or malformed headers: passed.
+    pub parse_errors: u64,
+    /// Frames seen while no configuration was set: passed.
+    pub unconfigured: u64,
+}
+
+/// The attached steering program. Dropping it detaches the program.
+pub struct Steer {
+    ebpf: Ebpf,
+    ifname: String,
+    mode: XdpAttachMode,
+}
+
+/// The errno behind an aya error, searching its source chain.
+fn errno_of(e: &(dyn std::error::Error + 'static)) -> Option<i32> {
+    let mut cur = Some(e);
+    while let Some(e) = cur {
+        if let Some(io) = e.downcast_ref::<io::Error>()
+            && let Some(n) = io.raw_os_error()
+        {
+            return Some(n);
+        }
+        if let Some(nl) = e.downcast_ref::<aya::sys::NetlinkError>()
+            && let Some(n) = nl.raw_os_error()
+        {
+            return Some(n);
+        }
+        if let Some(ProgramError::LoadError { io_error, .. }) = e.downcast_ref::<ProgramError>() {
+            return io_error.raw_os_error();
+        }
+        if let Some(ProgramError::SyscallError(s)) = e.downcast_ref::<ProgramError>() {
+            return s.io_error.raw_os_error();
+        }
+        cur = e.source();
+    }
+    None
+}
+
+/// The error text with its sources, for the "why" part.
+fn chain_text(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let t = c.to_string();
+        if !s.contains(&t) {
+            s.push_str(": ");
+            s.push_str(&t);
+        }
+        cur = c.source();
+    }
+    s
+}
+
+fn steer_err(
+    what: String,
+    e: &(dyn std::error::Error + 'static),
+    hint: Option<String>,
+) -> SteerError {
+    let errno = errno_of(e);
+    let why = Some(chain_text(e));
+    SteerError::new(what, errno.map(io::Error::from_raw_os_error), why, hint)
+}
+
+impl Steer {
+    /// Loads the program, writes `cfg`, and attaches it to `ifname` (in the calling thread's
+    /// network namespace).
+    pub fn attach(
+        ifname: &str,
+        mode: XdpAttachMode,
+        cfg: &SteerConfig,
+    ) -> Result<Steer, SteerError> {
+        let raw = cfg.to_raw()?;
+        iface::index(ifname).map_err(|e| {
+            SteerError::new(
+                format!("XDP attach on {ifname}"),
+                e.errno().map(io::Error::from_raw_os_error),
+                Some("no such interface in this network namespace".into()),
+                Some("check the name with `ip link`".into()),
+            )
+        })?;
+        let ebpf = Ebpf::load(STEER_OBJ).map_err(|e| {
+            let hint = matches!(errno_of(&e), Some(libc::EPERM)).then(|| {
+                "run as root (CAP_NET_ADMIN, CAP_BPF, CAP_NET_RAW); check RLIMIT_MEMLOCK on old kernels".into()
+            });
+            steer_err("loading the XDP steering object (maps)".into(), &e, hint)
+        })?;
+        let mut steer = Steer {
+            ebpf,
+            ifname: ifname.into(),
+            mode,
+        };
+        // Configure before attaching: the program never runs unconfigured.
+        steer.write_cfg(&raw)?;
+        let prog: &mut Xdp = steer
+            .ebpf
+            .program_mut(PROG)
+            .ok_or_else(|| {
+                SteerError::new(
+                    "finding the XDP program",
+                    None,
+                    Some(format!("`{PROG}` missing from steer.bpf.o")),
+                    None,
+                )
+            })?
+            .try_into()
+            .map_err(|e: ProgramError| steer_err("finding the XDP program".into(), &e, None))?;
+        prog.load().map_err(|e| {
+            let hint = match errno_of(&e) {
+                Some(libc::EPERM) => {
+                    Some("run as root (CAP_NET_ADMIN, CAP_BPF, CAP_NET_RAW)".into())
+                }
+                _ => Some("the verifier rejected bpf/steer.bpf.c: see the log above".into()),
+            };
+            steer_err("loading the XDP steering program".into(), &e, hint)
+        })?;
+        let aya_mode = match mode {
+            XdpAttachMode::Native => XdpMode::Driver,
+            XdpAttachMode::Generic => XdpMode::Skb,
+        };
+        prog.attach(ifname, aya_mode).map_err(|e| {
+            let what = format!("XDP attach on {ifname} in {} mode", mode.name());
+            let hint = match errno_of(&e) {
+                Some(libc::EBUSY) | Some(libc::EEXIST) => Some(format!(
+                    "another XDP program is attached to {ifname}: `ip link set dev {ifname} xdp off`"
+                )),
+                Some(libc::EOPNOTSUPP) | Some(libc::EINVAL) if mode == XdpAttachMode::Native => {
+                    Some("the driver lacks native XDP; try --xdp-mode generic".into())
+                }
+                Some(libc::ENOSPC) => Some(
+                    "veth: this end has fewer RX queues than its peer has TX queues; \
+                     create the pair with equal numtxqueues/numrxqueues"
+                        .into(),
+                ),
+                Some(libc::E2BIG) | Some(libc::ERANGE) => {
+                    Some("the MTU is too large for XDP on this driver; lower it (1500) or try --xdp-mode generic".into())
+                }
+                Some(libc::EPERM) => Some("run as root (CAP_NET_ADMIN, CAP_BPF, CAP_NET_RAW)".into()),
+                _ => None,
+            };
+            steer_err(what, &e, hint)
+        })?;
+        Ok(steer)
+    }
+
+    fn write_cfg(&mut self, raw: &RawSteerCfg) -> Result<(), SteerError> {
+        let map = self.ebpf.map_mut(MAP_CFG).ok_or_else(|| missing(MAP_CFG))?;
+        let mut arr: Array<_, RawSteerCfg> = Array::try_from(map)
+            .map_err(|e| steer_err(format!("opening map {MAP_CFG}"), &e, None))?;
+        arr.set(0, raw, 0)
+            .map_err(|e| steer_err(format!("writing map {MAP_CFG}"), &e, None))
+    }
+
+    /// Puts `xsk_fd` (an `Xsk` bound on this interface and `queue`) in the XSKMAP.
+    pub fn register(&mut self, queue: u32, xsk_fd: RawFd) -> Result<(), SteerError> {
+        let what = format!(
+            "registering the AF_XDP socket of {} queue {queue}",
+            self.ifname
+        );
+        if queue >= MAX_QUEUES {
+            return Err(SteerError::new(
+                what,
+                None,
+                Some(format!("the XDP program supports queues 0..{MAX_QUEUES}")),
+                None,
+            ));
+        }
+        let map = self
+            .ebpf
+            .map_mut(MAP_XSKS)
+            .ok_or_else(|| missing(MAP_XSKS))?;
+        let mut xsks = XskMap::try_from(map).map_err(|e| steer_err(what.clone(), &e, None))?;
+        xsks.set(queue, xsk_fd, 0)
+            .map_err(|e| steer_err(what, &e, None))
+    }
+
+    /// Removes the socket of `queue` (its frames are then dropped until one is registered).
+    pub fn unregister(&mut self, queue: u32) -> Result<(), SteerError> {
+        let what = format!("unregistering {} queue {queue}", self.ifname);
+        let map = self
+            .ebpf
+            .map_mut(MAP_XSKS)
+            .ok_or_else(|| missing(MAP_XSKS))?;
+        let mut xsks = XskMap::try_from(map).map_err(|e| steer_err(what.clone(), &e, None))?;
+        xsks.unset(queue).map_err(|e| steer_err(what, &e, None))
+    }
+
+    /// Rewrites the configuration map (no reload, no detach).
+    pub fn configure(&mut self, cfg: &SteerConfig) -> Result<(), SteerError> {
+        let raw = cfg.to_raw()?;
+        self.write_cfg(&raw)
+    }
+
+    /// Program counters summed over CPUs.
+    pub fn counters(&self) -> Result<SteerCounters, SteerError> {
+        let map = self.ebpf.map(MAP_STATS).ok_or_else(|| missing(MAP_STATS))?;
+        let stats: PerCpuArray<_, u64> = PerCpuArray::try_from(map)
+            .map_err(|e| steer_err(format!("opening map {MAP_STATS}"), &e, None))?;
+        let get = |i: u32| -> Result<u64, SteerError> {
+            let v = stats
+                .get(&i, 0)
+                .map_err(|e| steer_err(format!("reading map {MAP_STATS}"), &e, None))?;
+            Ok(v.iter().sum())
+        };
+        Ok(SteerCounters {
+            redirected: get(STAT_REDIRECTED)?,
+            arp_redirected: get(STAT_ARP_REDIRECTED)?,
+            dropped_no_socket: get(STAT_NO_SOCKET)?,
+            passed: get(STAT_PASSED)?,
+            passed_fragments: get(STAT_PASSED_FRAG)?,
+            parse_errors: get(STAT_PARSE_ERROR)?,
+            unconfigured: get(STAT_DISABLED)?,
+        })
+    }
+
+    pub fn ifname(&self) -> &str {
+        &self.ifname
+    }
+
+    pub fn mode(&self) -> XdpAttachMode {
+        self.mode
+    }
+}
+
+fn missing(name: &str) -> SteerError {
+    SteerError::new(
+        "opening the steering maps",
+        None,
+        Some(format!("map `{name}` missing from steer.bpf.o")),
+        None,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::mem::{offset_of, size_of};
+
+    #[test]
+    fn xsk_steer_raw_cfg_layout() {
+        // Must match bpf/shared.h (its _Static_asserts pin the same numbers).
+        assert_eq!(size_of::<RawSteerCfg>(), 224);
+        assert_eq!(offset_of!(RawSteerCfg, v4_addrs), 0);
+        assert_eq!(offset_of!(RawSteerCfg, arp_v4), 64);
+        assert_eq!(offset_of!(RawSteerCfg, v6_addrs), 128);
+        assert_eq!(offset_of!(RawSteerCfg, listen_ports), 192);
+        assert_eq!(offset_of!(RawSteerCfg, port_lo), 208);
+        assert_eq!(offset_of!(RawSteerCfg, port_hi), 210);
+        assert_eq!(offset_of!(RawSteerCfg, n_v4), 212);
+        assert_eq!(offset_of!(RawSteerCfg, n_arp), 213);
+        assert_eq!(offset_of!(RawSteerCfg, n_v6), 214);
+        assert_eq!(offset_of!(RawSteerCfg, n_listen), 215);
+        assert_eq!(offset_of!(RawSteerCfg, flags), 216);
+        assert_eq!(offset_of!(RawSteerCfg, _pad), 220);
+    }
+
+    #[test]
+    fn xsk_steer_cfg_encoding_and_limits() {
+        let cfg = SteerConfig {
+            addrs_v4: vec![Ipv4Addr::new(198, 18, 0, 2)],
+            port_lo: 40000,
+            port_hi: 40999,
+            listen_ports: vec![80, 443],
+            arp_v4: vec![Ipv4Addr::new(198, 18, 0, 9)],
+            ..Default::default()
+        };
+        let r = cfg.to_raw().unwrap();
+        assert_eq!(r.v4_addrs[0].to_ne_bytes(), [198, 18, 0, 2]);
+        assert_eq!((r.n_v4, r.n_arp, r.n_v6, r.n_listen), (1, 1, 0, 2));
+        assert_eq!(&r.listen_ports[..2], &[80, 443]);
+        assert_eq!(r.flags, CFG_ENABLED);
+        let bad = SteerConfig {
+            addrs_v4: vec![Ipv4Addr::LOCALHOST; 17],
+            ..Default::default()
+        };
+        assert!(bad.to_raw().unwrap_err().to_string().contains("at most 16"));
+        let rev = SteerConfig {
+            port_lo: 5,
+            port_hi: 4,
+            ..Default::default()
+        };
+        assert!(rev.to_raw().is_err());
+    }
+
+    #[test]
+    fn xsk_steer_object_is_embedded() {
+        assert!(STEER_OBJ.starts_with(b"\x7fELF"));
+    }
+}

@@ -1,0 +1,156 @@
+//! Constants missing from `libc` and thin syscall wrappers returning `io::Result`.
+
+use std::io;
+use std::mem::{MaybeUninit, size_of};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+/// `XDP_MAX_TX_SKB_BUDGET` (Linux 6.17+): per-`sendto` descriptor budget in copy mode,
+/// range [32, TX ring size]. Not in libc 0.2.191.
+pub const XDP_MAX_TX_SKB_BUDGET: libc::c_int = 9;
+
+/// The kernel's copy-mode TX budget when `XDP_MAX_TX_SKB_BUDGET` is not set or not supported.
+pub const DEFAULT_TX_BUDGET: u32 = 32;
+
+/// The last OS error as an `io::Error`.
+fn last() -> io::Error {
+    io::Error::last_os_error()
+}
+
+/// `socket(AF_XDP, SOCK_RAW | SOCK_CLOEXEC, 0)`.
+pub fn xdp_socket() -> io::Result<OwnedFd> {
+    // Safety: plain syscall with constant arguments; no pointers involved.
+    let fd = unsafe { libc::socket(libc::AF_XDP, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return Err(last());
+    }
+    // Safety: `fd` was just returned by socket(2), is valid and owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// `setsockopt(fd, level, name, &value, sizeof value)`.
+pub fn setsockopt<T: Copy>(
+    fd: &impl AsRawFd,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: &T,
+) -> io::Result<()> {
+    // Safety: `value` is a live reference to `size_of::<T>()` readable bytes for the whole call;
+    // the kernel only reads them.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            level,
+            name,
+            (value as *const T).cast(),
+            size_of::<T>() as libc::socklen_t,
+        )
+    };
+    if rc < 0 { Err(last()) } else { Ok(()) }
+}
+
+/// `getsockopt` into a zero-initialised `T`; returns the value and the length the kernel wrote.
+///
+/// Only for plain-old-data UAPI structs (every bit pattern, including all zeroes, is valid).
+pub fn getsockopt<T: Copy>(
+    fd: &impl AsRawFd,
+    level: libc::c_int,
+    name: libc::c_int,
+) -> io::Result<(T, usize)> {
+    let mut value = MaybeUninit::<T>::zeroed();
+    let mut len = size_of::<T>() as libc::socklen_t;
+    // Safety: `value` provides `len` writable bytes and `len` is a valid in/out length; the
+    // kernel writes at most `len` bytes.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd.as_raw_fd(),
+            level,
+            name,
+            value.as_mut_ptr().cast(),
+            &mut len,
+        )
+    };
+    if rc < 0 {
+        return Err(last());
+    }
+    // Safety: `value` was zero-initialised and T is a C POD struct of integers (callers in
+    // this module use only libc's xdp_* structs and u32), so every byte pattern is valid.
+    Ok((unsafe { value.assume_init() }, len as usize))
+}
+
+/// `bind(fd, sockaddr_xdp)`.
+pub fn bind_xdp(fd: &impl AsRawFd, addr: &libc::sockaddr_xdp) -> io::Result<()> {
+    // Safety: `addr` is a live, fully initialised sockaddr_xdp and the length matches it.
+    let rc = unsafe {
+        libc::bind(
+            fd.as_raw_fd(),
+            (addr as *const libc::sockaddr_xdp).cast(),
+            size_of::<libc::sockaddr_xdp>() as libc::socklen_t,
+        )
+    };
+    if rc < 0 { Err(last()) } else { Ok(()) }
+}
+
+/// TX kick: `sendto(fd, NULL, 0, MSG_DONTWAIT, NULL, 0)`.
+pub fn kick_tx(fd: RawFd) -> io::Result<()> {
+    // Safety: a zero-length send with null buffer and address is the documented AF_XDP kick;
+    // the kernel dereferences neither pointer.
+    let rc = unsafe {
+        libc::sendto(
+            fd,
+            std::ptr::null(),
+            0,
+            libc::MSG_DONTWAIT,
+            std::ptr::null(),
+            0,
+        )
+    };
+    if rc < 0 { Err(last()) } else { Ok(()) }
+}
+
+/// RX wakeup: `recvfrom(fd, NULL, 0, MSG_DONTWAIT, NULL, NULL)`.
+pub fn wake_rx(fd: RawFd) -> io::Result<()> {
+    // Safety: a zero-length receive with null buffer and address is the documented AF_XDP
+    // wakeup; the kernel writes through neither pointer.
+    let rc = unsafe {
+        libc::recvfrom(
+            fd,
+            std::ptr::null_mut(),
+            0,
+            libc::MSG_DONTWAIT,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+        )
+    };
+    if rc < 0 { Err(last()) } else { Ok(()) }
+}
+
+/// Symbolic name of an errno value, for error messages.
+pub fn errno_name(errno: i32) -> &'static str {
+    match errno {
+        libc::EPERM => "EPERM",
+        libc::ENOENT => "ENOENT",
+        libc::EINTR => "EINTR",
+        libc::EIO => "EIO",
+        libc::ENXIO => "ENXIO",
+        libc::EBADF => "EBADF",
+        libc::EAGAIN => "EAGAIN",
+        libc::ENOMEM => "ENOMEM",
+        libc::EACCES => "EACCES",
+        libc::EFAULT => "EFAULT",
+        libc::EBUSY => "EBUSY",
+        libc::EEXIST => "EEXIST",
+        libc::ENODEV => "ENODEV",
+        libc::EINVAL => "EINVAL",
+        libc::ENOSPC => "ENOSPC",
+        libc::E2BIG => "E2BIG",
+        libc::ERANGE => "ERANGE",
+        libc::ENOPROTOOPT => "ENOPROTOOPT",
+        libc::EPROTONOSUPPORT => "EPROTONOSUPPORT",
+        libc::EOPNOTSUPP => "EOPNOTSUPP",
+        libc::EAFNOSUPPORT => "EAFNOSUPPORT",
+        libc::EADDRINUSE => "EADDRINUSE",
+        libc::ENETDOWN => "ENETDOWN",
+        libc::ENOBUFS => "ENOBUFS",
+        _ => "errno",
+    }
+}
