@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Parser, Debug)]
-#[command(name = "threeway", version, about = "Kernel-bypass (AF_XDP) TCP handshake load tester")]
+#[command(
+    name = "threeway",
+    version,
+    about = "Kernel-bypass (AF_XDP) TCP handshake load tester"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -63,7 +63,12 @@ pub fn connect_loop(
     }
     let attempted = attempted.load(Ordering::Relaxed);
     let established = established.load(Ordering::Relaxed);
-    ConnectResult { attempted, established, failed: attempted - established, elapsed: start.elapsed() }
+    ConnectResult {
+        attempted,
+        established,
+        failed: attempted - established,
+        elapsed: start.elapsed(),
+    }
 }
 
 /// A kernel listener: `threads` SO_REUSEPORT sockets, each accepting and closing (after
@@ -104,7 +109,11 @@ impl Listener {
                 }
             }));
         }
-        Ok(Listener { stop, accepted, handles })
+        Ok(Listener {
+            stop,
+            accepted,
+            handles,
+        })
     }
 
     pub fn accepted(&self) -> u64 {

@@ -12,15 +12,15 @@
 //! - [`topo`], [`kernel`]: lab topologies (netns + veth) and the kernel-socket baseline.
 #![deny(unsafe_code)]
 
+pub mod cli;
 pub mod counters;
-pub mod wire;
-pub mod tcp;
-#[allow(unsafe_code)]
-pub mod xsk;
-pub mod worker;
+pub mod kernel;
 pub mod report;
 pub mod run;
-pub mod cli;
-pub mod kernel;
+pub mod tcp;
 pub mod topo;
 pub mod units;
+pub mod wire;
+pub mod worker;
+#[allow(unsafe_code)]
+pub mod xsk;

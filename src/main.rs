@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 
-use threeway::cli::{CloseArg, Cli, Command, KernelCommand};
+use threeway::cli::{Cli, CloseArg, Command, KernelCommand};
 use threeway::run::{self, RunError};
 
 fn main() -> ExitCode {
@@ -16,7 +16,11 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { run::EXIT_USAGE as u8 } else { 0 });
+            return ExitCode::from(if e.use_stderr() {
+                run::EXIT_USAGE as u8
+            } else {
+                0
+            });
         }
     };
     match dispatch(cli.command) {
@@ -46,7 +50,11 @@ fn dispatch(cmd: Command) -> Result<i32, RunError> {
 
 fn kernel(k: KernelCommand) -> Result<i32, RunError> {
     match k {
-        KernelCommand::Listen { addr, threads, duration } => {
+        KernelCommand::Listen {
+            addr,
+            threads,
+            duration,
+        } => {
             let sa = run::net::parse_listen(&addr)?;
             let l = threeway::kernel::Listener::start(sa.into(), threads)
                 .map_err(|e| RunError::env(format!("kernel listen on {sa}: {e}")))?;
@@ -61,9 +69,22 @@ fn kernel(k: KernelCommand) -> Result<i32, RunError> {
             println!("kernel listener {sa}: accepted {}", l.stop());
             Ok(0)
         }
-        KernelCommand::Connect { target, threads, duration, count, close, json } => {
+        KernelCommand::Connect {
+            target,
+            threads,
+            duration,
+            count,
+            close,
+            json,
+        } => {
             let t = run::net::parse_target(&target)?;
-            let r = threeway::kernel::connect_loop(t.into(), threads, duration, count, close == CloseArg::Rst);
+            let r = threeway::kernel::connect_loop(
+                t.into(),
+                threads,
+                duration,
+                count,
+                close == CloseArg::Rst,
+            );
             if json {
                 println!(
                     "{}",

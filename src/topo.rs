@@ -46,8 +46,16 @@ impl VethPair {
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let base = format!("{prefix}-{}-{n}", std::process::id());
         let pair = VethPair {
-            a: Side { netns: format!("{base}-a"), iface: "tw0".into(), addr: Ipv4Addr::new(198, 18, 0, 1) },
-            b: Side { netns: format!("{base}-b"), iface: "tw1".into(), addr: Ipv4Addr::new(198, 18, 0, 2) },
+            a: Side {
+                netns: format!("{base}-a"),
+                iface: "tw0".into(),
+                addr: Ipv4Addr::new(198, 18, 0, 1),
+            },
+            b: Side {
+                netns: format!("{base}-b"),
+                iface: "tw1".into(),
+                addr: Ipv4Addr::new(198, 18, 0, 2),
+            },
             queues,
         };
         // From here on, Drop removes whatever was made.
@@ -55,16 +63,49 @@ impl VethPair {
         sh(&["ip", "netns", "add", &pair.b.netns])?;
         let q = queues.to_string();
         sh(&[
-            "ip", "link", "add", "tw0", "netns", &pair.a.netns, "numtxqueues", &q, "numrxqueues", &q,
-            "type", "veth", "peer", "name", "tw1", "netns", &pair.b.netns, "numtxqueues", &q,
-            "numrxqueues", &q,
+            "ip",
+            "link",
+            "add",
+            "tw0",
+            "netns",
+            &pair.a.netns,
+            "numtxqueues",
+            &q,
+            "numrxqueues",
+            &q,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "tw1",
+            "netns",
+            &pair.b.netns,
+            "numtxqueues",
+            &q,
+            "numrxqueues",
+            &q,
         ])?;
         for side in [&pair.a, &pair.b] {
             let addr = format!("{}/24", side.addr);
             pair.exec(side, &["ip", "link", "set", "lo", "up"])?;
             pair.exec(side, &["ip", "addr", "add", &addr, "dev", &side.iface])?;
             pair.exec(side, &["ip", "link", "set", &side.iface, "up"])?;
-            pair.exec(side, &["ethtool", "-K", &side.iface, "tx", "off", "tso", "off", "gso", "off", "gro", "off"])?;
+            pair.exec(
+                side,
+                &[
+                    "ethtool",
+                    "-K",
+                    &side.iface,
+                    "tx",
+                    "off",
+                    "tso",
+                    "off",
+                    "gso",
+                    "off",
+                    "gro",
+                    "off",
+                ],
+            )?;
         }
         Ok(pair)
     }
@@ -85,7 +126,8 @@ impl VethPair {
 
     /// `ip link show` of the side's interface (to check for a leftover XDP program).
     pub fn link_show(&self, side: &Side) -> String {
-        self.exec(side, &["ip", "link", "show", "dev", &side.iface]).unwrap_or_default()
+        self.exec(side, &["ip", "link", "show", "dev", &side.iface])
+            .unwrap_or_default()
     }
 
     /// Reads a counter from the namespace's /proc/net/snmp or /proc/net/netstat, e.g.
@@ -97,7 +139,9 @@ impl VethPair {
                 return Ok(v);
             }
         }
-        Err(format!("counter {group}:{name} not found in /proc/net/snmp or netstat"))
+        Err(format!(
+            "counter {group}:{name} not found in /proc/net/snmp or netstat"
+        ))
     }
 }
 

@@ -39,7 +39,11 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         "ns" => 1e-9,
         "m" | "min" => 60.0,
         "h" => 3600.0,
-        _ => return Err(format!("'{s}': unknown duration unit '{unit}' (use ns, us, ms, s, m, h)")),
+        _ => {
+            return Err(format!(
+                "'{s}': unknown duration unit '{unit}' (use ns, us, ms, s, m, h)"
+            ));
+        }
     };
     match num.parse::<f64>() {
         Ok(v) if v >= 0.0 && v.is_finite() => Ok(Duration::from_secs_f64(v * secs)),

@@ -21,12 +21,23 @@ fn usage_errors_exit_2() {
         vec!["connect", "-i", "lo"],
         vec!["connect", "nohost", "-i", "lo", "--dry-run"],
         vec!["serve", "80", "-i", "lo", "--cookies", "sometimes"],
-        vec!["connect", "198.18.0.2:80", "-i", "lo", "--assert", "speed>1", "--dry-run"],
+        vec![
+            "connect",
+            "198.18.0.2:80",
+            "-i",
+            "lo",
+            "--assert",
+            "speed>1",
+            "--dry-run",
+        ],
         vec!["frobnicate"],
     ] {
         let o = threeway(&args);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));
-        assert!(!o.stderr.is_empty(), "{args:?}: a usage error says what is wrong");
+        assert!(
+            !o.stderr.is_empty(),
+            "{args:?}: a usage error says what is wrong"
+        );
     }
 }
 
@@ -35,7 +46,10 @@ fn help_has_examples() {
     for sub in ["connect", "serve", "demo"] {
         let o = threeway(&[sub, "--help"]);
         assert_eq!(o.status.code(), Some(0));
-        assert!(String::from_utf8_lossy(&o.stdout).contains("Examples:"), "{sub} --help");
+        assert!(
+            String::from_utf8_lossy(&o.stdout).contains("Examples:"),
+            "{sub} --help"
+        );
     }
 }
 
@@ -44,20 +58,51 @@ fn environment_errors_exit_3() {
     require_root();
     let o = threeway(&["connect", "198.18.0.2:80", "-i", "tw-no-such-if", "-n", "1"]);
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("no such interface"), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("no such interface"),
+        "{}",
+        text(&o)
+    );
     // Next hop that never answers ARP.
     let p = pair("twt-e3", 1);
-    let o = run_in(&p, &p.a, &["connect", "198.18.0.99:80", "-i", "tw0", "-n", "1"], Duration::from_secs(30));
+    let o = run_in(
+        &p,
+        &p.a,
+        &["connect", "198.18.0.99:80", "-i", "tw0", "-n", "1"],
+        Duration::from_secs(30),
+    );
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("did not answer ARP"), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("did not answer ARP"),
+        "{}",
+        text(&o)
+    );
 }
 
 #[test]
 fn dry_run_prints_the_plan() {
-    let o = threeway(&["connect", "198.18.0.2:80", "-i", "tw-dry", "-q", "2", "-r", "100k", "-s", "198.18.1.0/24", "--dry-run"]);
+    let o = threeway(&[
+        "connect",
+        "198.18.0.2:80",
+        "-i",
+        "tw-dry",
+        "-q",
+        "2",
+        "-r",
+        "100k",
+        "-s",
+        "198.18.1.0/24",
+        "--dry-run",
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let s = String::from_utf8_lossy(&o.stdout);
-    for key in ["rate_per_worker=50000.0", "tuple_space=", "tuple_headroom=", "memory_estimate_bytes=", "sources=254"] {
+    for key in [
+        "rate_per_worker=50000.0",
+        "tuple_space=",
+        "tuple_headroom=",
+        "memory_estimate_bytes=",
+        "sources=254",
+    ] {
         assert!(s.contains(key), "missing {key} in:\n{s}");
     }
 }
@@ -73,33 +118,76 @@ fn files_and_assertions() {
         &p,
         &p.a,
         &[
-            "connect", &listen, "-i", "tw0", "-r", "2k", "-d", "2s", "--interval", "500ms", "--rto", "200ms",
-            "--json", j.to_str().unwrap(), "--ndjson", nd.to_str().unwrap(), "--hlog", hl.to_str().unwrap(),
-            "--assert", "cps>=100", "--assert", "fail<5%",
+            "connect",
+            &listen,
+            "-i",
+            "tw0",
+            "-r",
+            "2k",
+            "-d",
+            "2s",
+            "--interval",
+            "500ms",
+            "--rto",
+            "200ms",
+            "--json",
+            j.to_str().unwrap(),
+            "--ndjson",
+            nd.to_str().unwrap(),
+            "--hlog",
+            hl.to_str().unwrap(),
+            "--assert",
+            "cps>=100",
+            "--assert",
+            "fail<5%",
         ],
         Duration::from_secs(60),
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let s = String::from_utf8_lossy(&out.stdout);
-    assert!(s.contains("50.000%") && s.contains("Assertions:"), "summary:\n{s}");
+    assert!(
+        s.contains("50.000%") && s.contains("Assertions:"),
+        "summary:\n{s}"
+    );
     let v = read_json(&j);
-    for key in ["role", "duration_s", "attempted", "established", "failed", "cps", "handshake_latency_ns", "config"] {
+    for key in [
+        "role",
+        "duration_s",
+        "attempted",
+        "established",
+        "failed",
+        "cps",
+        "handshake_latency_ns",
+        "config",
+    ] {
         assert!(!v[key].is_null(), "json lacks {key}: {v}");
     }
     for key in ["p50", "p90", "p99", "p99_9", "max"] {
-        assert!(v["handshake_latency_ns"][key].as_u64().unwrap() > 0, "latency {key}");
+        assert!(
+            v["handshake_latency_ns"][key].as_u64().unwrap() > 0,
+            "latency {key}"
+        );
     }
     let est = v["established"].as_u64().unwrap();
     assert!(est > 1000, "{v}");
     let failed = v["failed_total"].as_u64().unwrap();
-    assert_eq!(v["attempted"].as_u64().unwrap(), est + failed + v["active"].as_u64().unwrap());
+    assert_eq!(
+        v["attempted"].as_u64().unwrap(),
+        est + failed + v["active"].as_u64().unwrap()
+    );
     // NDJSON: one record per interval, deltas sum to the total.
     let nd_text = std::fs::read_to_string(&nd).unwrap();
-    let recs: Vec<serde_json::Value> = nd_text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let recs: Vec<serde_json::Value> = nd_text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert!(recs.len() >= 3, "{nd_text}");
     let last = recs.last().unwrap();
     assert!(last["totals"]["established"].as_u64().unwrap() <= est);
-    let sum: u64 = recs.iter().map(|r| r["established"].as_u64().unwrap()).sum();
+    let sum: u64 = recs
+        .iter()
+        .map(|r| r["established"].as_u64().unwrap())
+        .sum();
     assert_eq!(sum, last["totals"]["established"].as_u64().unwrap());
     // hlog: read back; the connect histograms add up to the established count.
     let log = std::fs::read(&hl).unwrap();
@@ -120,7 +208,10 @@ fn files_and_assertions() {
     let out = run_in(
         &p,
         &p.a,
-        &["connect", &listen, "-i", "tw0", "-n", "200", "-r", "1k", "--rto", "200ms", "--quiet", "--assert", "cps>=10G"],
+        &[
+            "connect", &listen, "-i", "tw0", "-n", "200", "-r", "1k", "--rto", "200ms", "--quiet",
+            "--assert", "cps>=10G",
+        ],
         Duration::from_secs(60),
     );
     assert_eq!(out.status.code(), Some(99), "{}", text(&out));
@@ -133,7 +224,19 @@ fn files_and_assertions() {
 fn demo_writes_reconciling_json() {
     require_root();
     let j = tmp("demo.json");
-    let o = Command::new(bin()).args(["demo", "-d", "2s", "-r", "5k", "--quiet", "--json", j.to_str().unwrap()]).output().unwrap();
+    let o = Command::new(bin())
+        .args([
+            "demo",
+            "-d",
+            "2s",
+            "-r",
+            "5k",
+            "--quiet",
+            "--json",
+            j.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let v = read_json(&j);
     let est = v["established"].as_u64().unwrap();

@@ -14,14 +14,32 @@ const LIMIT: Duration = Duration::from_secs(90);
 fn client_to_kernel_listener_10k() {
     let p = pair("twt-ck", 1);
     let listen = format!("{}:{PORT}", p.b.addr);
-    let mut server = p.command(&p.b, bin()).args(["kernel", "listen", &listen, "--threads", "2"]).spawn().unwrap();
+    let mut server = p
+        .command(&p.b, bin())
+        .args(["kernel", "listen", &listen, "--threads", "2"])
+        .spawn()
+        .unwrap();
     wait_listening(&p, &p.b, PORT);
     let before = p.snmp(&p.b, "Tcp", "PassiveOpens").unwrap();
     let json = tmp("ck.json");
     let out = run_in(
         &p,
         &p.a,
-        &["connect", &listen, "-i", "tw0", "-n", "10000", "-r", "4k", "--rto", "200ms", "--quiet", "--json", json.to_str().unwrap()],
+        &[
+            "connect",
+            &listen,
+            "-i",
+            "tw0",
+            "-n",
+            "10000",
+            "-r",
+            "4k",
+            "--rto",
+            "200ms",
+            "--quiet",
+            "--json",
+            json.to_str().unwrap(),
+        ],
         LIMIT,
     );
     signal(&server, "-INT");
@@ -32,7 +50,11 @@ fn client_to_kernel_listener_10k() {
     assert_eq!(j["attempted"], 10000, "{}", text(&out));
     assert_eq!(est, 10000, "{}", text(&out));
     let after = p.snmp(&p.b, "Tcp", "PassiveOpens").unwrap();
-    assert_eq!(after - before, est, "kernel PassiveOpens must grow by our established count");
+    assert_eq!(
+        after - before,
+        est,
+        "kernel PassiveOpens must grow by our established count"
+    );
 }
 
 #[test]
@@ -40,10 +62,38 @@ fn kernel_clients_to_threeway_server_10k() {
     let p = pair("twt-ks", 1);
     let listen = format!("{}:{PORT}", p.b.addr);
     let json = tmp("ks.json");
-    let mut server = spawn_in(&p, &p.b, &["serve", &listen, "-i", "tw1", "--quiet", "--json", json.to_str().unwrap()]);
+    let mut server = spawn_in(
+        &p,
+        &p.b,
+        &[
+            "serve",
+            &listen,
+            "-i",
+            "tw1",
+            "--quiet",
+            "--json",
+            json.to_str().unwrap(),
+        ],
+    );
     wait_attached(&p, &p.b, &mut server);
     let before = p.snmp(&p.a, "Tcp", "ActiveOpens").unwrap();
-    let out = run_in(&p, &p.a, &["kernel", "connect", &listen, "-n", "10000", "--threads", "2", "-d", "60s", "--json"], LIMIT);
+    let out = run_in(
+        &p,
+        &p.a,
+        &[
+            "kernel",
+            "connect",
+            &listen,
+            "-n",
+            "10000",
+            "--threads",
+            "2",
+            "-d",
+            "60s",
+            "--json",
+        ],
+        LIMIT,
+    );
     assert!(out.status.success(), "{}", text(&out));
     let k: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let opens = p.snmp(&p.a, "Tcp", "ActiveOpens").unwrap() - before;
@@ -54,20 +104,60 @@ fn kernel_clients_to_threeway_server_10k() {
     let j = read_json(&json);
     assert_eq!(k["established"], 10000, "kernel client: {k}");
     assert_eq!(opens, 10000, "kernel ActiveOpens");
-    assert_eq!(j["accepted"].as_u64().unwrap(), opens, "our accept count vs kernel ActiveOpens\n{}", text(&sout));
+    assert_eq!(
+        j["accepted"].as_u64().unwrap(),
+        opens,
+        "our accept count vs kernel ActiveOpens\n{}",
+        text(&sout)
+    );
 }
 
 fn threeway_pair(queues: u32) -> (serde_json::Value, serde_json::Value) {
     let p = pair(&format!("twt-tt{queues}"), queues);
     let listen = format!("{}:{PORT}", p.b.addr);
-    let (cj, sj) = (tmp(&format!("tt{queues}c.json")), tmp(&format!("tt{queues}s.json")));
+    let (cj, sj) = (
+        tmp(&format!("tt{queues}c.json")),
+        tmp(&format!("tt{queues}s.json")),
+    );
     let q = queues.to_string();
-    let mut server = spawn_in(&p, &p.b, &["serve", &listen, "-i", "tw1", "-q", &q, "--quiet", "--rto", "200ms", "--json", sj.to_str().unwrap()]);
+    let mut server = spawn_in(
+        &p,
+        &p.b,
+        &[
+            "serve",
+            &listen,
+            "-i",
+            "tw1",
+            "-q",
+            &q,
+            "--quiet",
+            "--rto",
+            "200ms",
+            "--json",
+            sj.to_str().unwrap(),
+        ],
+    );
     wait_attached(&p, &p.b, &mut server);
     let out = run_in(
         &p,
         &p.a,
-        &["connect", &listen, "-i", "tw0", "-q", &q, "-n", "20000", "-r", "10k", "--rto", "200ms", "--quiet", "--json", cj.to_str().unwrap()],
+        &[
+            "connect",
+            &listen,
+            "-i",
+            "tw0",
+            "-q",
+            &q,
+            "-n",
+            "20000",
+            "-r",
+            "10k",
+            "--rto",
+            "200ms",
+            "--quiet",
+            "--json",
+            cj.to_str().unwrap(),
+        ],
         LIMIT,
     );
     signal(&server, "-INT");
@@ -82,7 +172,10 @@ fn threeway_to_threeway_one_queue() {
     let (c, s) = threeway_pair(1);
     assert_eq!(c["attempted"], 20000);
     assert_eq!(c["established"], 20000, "{c}");
-    assert_eq!(s["accepted"], c["established"], "server accepts = client established");
+    assert_eq!(
+        s["accepted"], c["established"],
+        "server accepts = client established"
+    );
 }
 
 #[test]
@@ -101,25 +194,73 @@ fn containment_and_no_xdp_left_behind() {
     let p = pair("twt-cn", 1);
     let listen = format!("{}:{PORT}", p.b.addr);
     // A kernel TCP service on another port of the same interface.
-    let mut other = p.command(&p.b, bin()).args(["kernel", "listen", &format!("{}:9000", p.b.addr), "--threads", "1"]).spawn().unwrap();
+    let mut other = p
+        .command(&p.b, bin())
+        .args([
+            "kernel",
+            "listen",
+            &format!("{}:9000", p.b.addr),
+            "--threads",
+            "1",
+        ])
+        .spawn()
+        .unwrap();
     wait_listening(&p, &p.b, 9000);
     let mut server = spawn_in(&p, &p.b, &["serve", &listen, "-i", "tw1", "--quiet"]);
     wait_attached(&p, &p.b, &mut server);
-    p.exec(&p.a, &["ping", "-c", "3", "-i", "0.2", "-W", "2", &p.b.addr.to_string()]).expect("ping through XDP");
-    let out = run_in(&p, &p.a, &["kernel", "connect", &format!("{}:9000", p.b.addr), "-n", "50", "--threads", "1", "--json"], LIMIT);
+    p.exec(
+        &p.a,
+        &[
+            "ping",
+            "-c",
+            "3",
+            "-i",
+            "0.2",
+            "-W",
+            "2",
+            &p.b.addr.to_string(),
+        ],
+    )
+    .expect("ping through XDP");
+    let out = run_in(
+        &p,
+        &p.a,
+        &[
+            "kernel",
+            "connect",
+            &format!("{}:9000", p.b.addr),
+            "-n",
+            "50",
+            "--threads",
+            "1",
+            "--json",
+        ],
+        LIMIT,
+    );
     let k: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(k["established"], 50, "kernel service on another port must keep working");
+    assert_eq!(
+        k["established"], 50,
+        "kernel service on another port must keep working"
+    );
     signal(&server, "-INT");
     let sout = wait_output(server, LIMIT);
     assert!(sout.status.success(), "{}", text(&sout));
-    assert!(!p.link_show(&p.b).contains("xdp"), "XDP left after a normal exit: {}", p.link_show(&p.b));
+    assert!(
+        !p.link_show(&p.b).contains("xdp"),
+        "XDP left after a normal exit: {}",
+        p.link_show(&p.b)
+    );
     // SIGKILL: the bpf_link dies with the process.
     let mut server = spawn_in(&p, &p.b, &["serve", &listen, "-i", "tw1", "--quiet"]);
     wait_attached(&p, &p.b, &mut server);
     server.kill().unwrap();
     server.wait().unwrap();
     std::thread::sleep(Duration::from_millis(200));
-    assert!(!p.link_show(&p.b).contains("xdp"), "XDP left after SIGKILL: {}", p.link_show(&p.b));
+    assert!(
+        !p.link_show(&p.b).contains("xdp"),
+        "XDP left after SIGKILL: {}",
+        p.link_show(&p.b)
+    );
     signal(&other, "-INT");
     let _ = other.wait();
 }

@@ -26,25 +26,43 @@ pub const METRICS: &str = "cps, established, attempted, failed, fail (ratio, e.g
 impl Assertion {
     pub fn parse(text: &str) -> Result<Assertion, String> {
         let t = text.replace(' ', "");
-        let (pos, op, oplen) = [(">=", Op::Ge), ("<=", Op::Le), ("==", Op::Eq), (">", Op::Gt), ("<", Op::Lt)]
-            .iter()
-            .find_map(|(s, op)| t.find(s).map(|p| (p, *op, s.len())))
-            .ok_or_else(|| format!("--assert '{text}': no comparison (use >=, <=, >, <, ==)"))?;
+        let (pos, op, oplen) = [
+            (">=", Op::Ge),
+            ("<=", Op::Le),
+            ("==", Op::Eq),
+            (">", Op::Gt),
+            ("<", Op::Lt),
+        ]
+        .iter()
+        .find_map(|(s, op)| t.find(s).map(|p| (p, *op, s.len())))
+        .ok_or_else(|| format!("--assert '{text}': no comparison (use >=, <=, >, <, ==)"))?;
         let metric = t[..pos].to_ascii_lowercase().replace("errors", "fail");
         let raw = &t[pos + oplen..];
         let value = match metric.as_str() {
             "fail" => match raw.strip_suffix('%') {
-                Some(p) => p.parse::<f64>().map(|v| v / 100.0).map_err(|e| e.to_string()),
+                Some(p) => p
+                    .parse::<f64>()
+                    .map(|v| v / 100.0)
+                    .map_err(|e| e.to_string()),
                 None => raw.parse::<f64>().map_err(|e| e.to_string()),
             },
             m if m.starts_with('p') || m == "max" => {
                 crate::units::parse_duration(raw).map(|d| d.as_nanos() as f64)
             }
             "cps" | "established" | "attempted" | "failed" => crate::units::parse_rate(raw),
-            _ => return Err(format!("--assert '{text}': unknown metric '{metric}' (one of: {METRICS})")),
+            _ => {
+                return Err(format!(
+                    "--assert '{text}': unknown metric '{metric}' (one of: {METRICS})"
+                ));
+            }
         }
         .map_err(|e| format!("--assert '{text}': bad value '{raw}': {e}"))?;
-        Ok(Assertion { text: text.to_string(), metric, op, value })
+        Ok(Assertion {
+            text: text.to_string(),
+            metric,
+            op,
+            value,
+        })
     }
 
     /// The measured value, or None when the metric is unknown.
@@ -72,7 +90,9 @@ impl Assertion {
 
     /// (holds, measured value).
     pub fn check(&self, s: &Summary) -> (bool, f64) {
-        let Some(v) = self.measure(s) else { return (false, f64::NAN) };
+        let Some(v) = self.measure(s) else {
+            return (false, f64::NAN);
+        };
         let ok = match self.op {
             Op::Ge => v >= self.value,
             Op::Le => v <= self.value,
@@ -91,9 +111,15 @@ mod tests {
     #[test]
     fn parses() {
         let a = Assertion::parse("cps>=900k").unwrap();
-        assert_eq!((a.metric.as_str(), a.op, a.value), ("cps", Op::Ge, 900_000.0));
+        assert_eq!(
+            (a.metric.as_str(), a.op, a.value),
+            ("cps", Op::Ge, 900_000.0)
+        );
         let a = Assertion::parse("p99 < 1ms").unwrap();
-        assert_eq!((a.metric.as_str(), a.op, a.value), ("p99", Op::Lt, 1_000_000.0));
+        assert_eq!(
+            (a.metric.as_str(), a.op, a.value),
+            ("p99", Op::Lt, 1_000_000.0)
+        );
         let a = Assertion::parse("errors<0.1%").unwrap();
         assert_eq!((a.metric.as_str(), a.op), ("fail", Op::Lt));
         assert!((a.value - 0.001).abs() < 1e-12);

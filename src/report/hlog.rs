@@ -29,9 +29,12 @@ impl HlogBuffer {
         builder.with_start_time(started);
         builder.with_base_time(started);
         builder.with_max_value_divisor(1e6);
-        let mut log = builder.begin_log_with(w, &mut ser).map_err(|e| format!("hlog: {e}"))?;
+        let mut log = builder
+            .begin_log_with(w, &mut ser)
+            .map_err(|e| format!("hlog: {e}"))?;
         for (start, len, tag, h) in &self.entries {
-            log.write_histogram(h, *start, *len, Tag::new(tag)).map_err(|e| format!("hlog: {e:?}"))?;
+            log.write_histogram(h, *start, *len, Tag::new(tag))
+                .map_err(|e| format!("hlog: {e:?}"))?;
         }
         Ok(())
     }

@@ -13,8 +13,13 @@ fn pcts(p: &Pcts) -> Value {
            "p99_9": p.p99_9, "p99_99": p.p99_99, "max": p.max})
 }
 
-fn counters(fields: Vec<(&'static str, u64)>) -> Value {
-    Value::Object(fields.into_iter().map(|(k, v)| (k.to_string(), json!(v))).collect())
+fn counters<K: Into<String>>(fields: Vec<(K, u64)>) -> Value {
+    Value::Object(
+        fields
+            .into_iter()
+            .map(|(k, v)| (k.into(), json!(v)))
+            .collect(),
+    )
 }
 
 fn drops(t: &Totals) -> Value {
@@ -28,10 +33,16 @@ fn drops(t: &Totals) -> Value {
 
 pub fn summary(s: &Summary) -> Value {
     let st = &s.totals.stats;
-    let failed: Map<String, Value> =
-        s.failed_by_reason().into_iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
-    let config: Map<String, Value> =
-        s.config.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+    let failed: Map<String, Value> = s
+        .failed_by_reason()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), json!(v)))
+        .collect();
+    let config: Map<String, Value> = s
+        .config
+        .iter()
+        .map(|(k, v)| (k.clone(), json!(v)))
+        .collect();
     let mut v = json!({
         "role": match s.role { Role::Client => "client", Role::Server => "server" },
         "version": env!("CARGO_PKG_VERSION"),
@@ -55,7 +66,7 @@ pub fn summary(s: &Summary) -> Value {
         "cpu_us_per_conn": s.cpu_us_per_conn(),
         "peak_rss_bytes": super::peak_rss_bytes(),
         "counters": {
-            "engine": counters(st.fields()),
+            "engine": counters(super::stats_view::fields(st)),
             "worker": counters(s.totals.lp.fields()),
             "xsk": counters(s.totals.xsk.fields()),
             "xdp": counters(s.totals.xdp.fields()),
@@ -93,7 +104,7 @@ pub fn interval(role: Role, iv: &Interval, target_cps: f64) -> Value {
         "attempted": d.attempted,
         "established": d.established,
         "accepted": d.accepted,
-        "failed": d.handshake_failed.iter().sum::<u64>(),
+        "failed": crate::report::stats_view::handshake_failed(&d).iter().sum::<u64>(),
         "syn_retransmits": d.syn_retransmits,
         "active": t.active,
         "late_starts": iv.delta.lp.late_starts,
@@ -105,7 +116,7 @@ pub fn interval(role: Role, iv: &Interval, target_cps: f64) -> Value {
             "attempted": t.attempted,
             "established": t.established,
             "accepted": t.accepted,
-            "failed": t.handshake_failed.iter().sum::<u64>(),
+            "failed": crate::report::stats_view::handshake_failed(&t).iter().sum::<u64>(),
             "tx_frames": t.tx_frames,
             "rx_frames": t.rx_frames,
         },

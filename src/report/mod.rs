@@ -6,6 +6,7 @@ pub mod assert;
 pub mod hlog;
 pub mod json;
 pub mod prom;
+pub mod stats_view;
 pub mod summary;
 pub mod text;
 
@@ -104,7 +105,11 @@ impl Collector {
             prev_t: 0.0,
             started: Instant::now(),
             warmup,
-            measured_from: if warmup.is_zero() { Some((0.0, Totals::default())) } else { None },
+            measured_from: if warmup.is_zero() {
+                Some((0.0, Totals::default()))
+            } else {
+                None
+            },
             errors: Vec::new(),
             finished: vec![false; workers],
         }
@@ -118,9 +123,9 @@ impl Collector {
             xsk: r.xsk,
             xdp: r.xdp.unwrap_or(self.per_worker[w].xdp),
         };
-        self.interval.merge(&r.latency);
+        stats_view::merge_latency(&mut self.interval, &r.latency);
         if self.measured_from.is_some() {
-            self.total.merge(&r.latency);
+            stats_view::merge_latency(&mut self.total, &r.latency);
         }
         if let Some(e) = r.error {
             self.errors.push(format!("worker {w}: {e}"));
@@ -146,7 +151,13 @@ impl Collector {
         let totals = self.totals();
         let delta = totals.minus(&self.prev);
         let latency = std::mem::replace(&mut self.interval, Latency::new());
-        let iv = Interval { t, dt: t - self.prev_t, totals, delta, latency };
+        let iv = Interval {
+            t,
+            dt: t - self.prev_t,
+            totals,
+            delta,
+            latency,
+        };
         if self.measured_from.is_none() && self.started.elapsed() >= self.warmup {
             self.measured_from = Some((t, totals));
         }
@@ -170,7 +181,7 @@ impl Totals {
     /// Counter-wise difference (gauges keep `self`'s value).
     pub fn minus(&self, o: &Totals) -> Totals {
         Totals {
-            stats: self.stats.minus(&o.stats),
+            stats: stats_view::minus(&self.stats, &o.stats),
             lp: self.lp.minus(&o.lp),
             xsk: self.xsk.minus(&o.xsk),
             xdp: self.xdp.minus(&o.xdp),
@@ -180,9 +191,13 @@ impl Totals {
 
 /// Process CPU time (user + system) from /proc/self/stat, for CPU per connection.
 pub fn process_cpu() -> Duration {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return Duration::ZERO };
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return Duration::ZERO;
+    };
     // Fields after the ")" of the command name: state is field 3; utime 14, stime 15.
-    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else { return Duration::ZERO };
+    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
+        return Duration::ZERO;
+    };
     let f: Vec<&str> = rest.split_whitespace().collect();
     let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
     let total = ticks(11) + ticks(12); // utime, stime (fields 14, 15 counted from 1)

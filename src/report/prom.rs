@@ -39,19 +39,54 @@ pub fn render(t: &Totals, handshake: &Pcts) -> String {
     let st = &t.stats;
     let mut o = String::new();
     let mut counter = |name: &str, help: &str, v: u64| {
-        let _ = write!(o, "# HELP threeway_{name} {help}\n# TYPE threeway_{name} counter\nthreeway_{name} {v}\n");
+        let _ = write!(
+            o,
+            "# HELP threeway_{name} {help}\n# TYPE threeway_{name} counter\nthreeway_{name} {v}\n"
+        );
     };
-    counter("connections_attempted_total", "Connection attempts (SYNs opened).", st.attempted);
-    counter("connections_established_total", "Client handshakes completed.", st.established);
-    counter("connections_accepted_total", "Server handshakes completed.", st.accepted);
-    counter("syn_retransmits_total", "SYN retransmissions.", st.syn_retransmits);
-    let _ = write!(o, "# HELP threeway_connect_failures_total Attempts that never established, by reason.\n# TYPE threeway_connect_failures_total counter\n");
+    counter(
+        "connections_attempted_total",
+        "Connection attempts (SYNs opened).",
+        st.attempted,
+    );
+    counter(
+        "connections_established_total",
+        "Client handshakes completed.",
+        st.established,
+    );
+    counter(
+        "connections_accepted_total",
+        "Server handshakes completed.",
+        st.accepted,
+    );
+    counter(
+        "syn_retransmits_total",
+        "SYN retransmissions.",
+        st.syn_retransmits,
+    );
+    let _ = write!(
+        o,
+        "# HELP threeway_connect_failures_total Attempts that never established, by reason.\n# TYPE threeway_connect_failures_total counter\n"
+    );
     for r in Outcome::ALL.iter().filter(|r| **r != Outcome::Closed) {
-        let _ = writeln!(o, "threeway_connect_failures_total{{reason=\"{}\"}} {}", r.as_str(), st.handshake_failed[*r as usize]);
+        let _ = writeln!(
+            o,
+            "threeway_connect_failures_total{{reason=\"{}\"}} {}",
+            r.as_str(),
+            crate::report::stats_view::handshake_failed(&st)[*r as usize]
+        );
     }
-    let _ = write!(o, "# HELP threeway_dropped_packets_total Inbound packets dropped, by reason.\n# TYPE threeway_dropped_packets_total counter\n");
+    let _ = write!(
+        o,
+        "# HELP threeway_dropped_packets_total Inbound packets dropped, by reason.\n# TYPE threeway_dropped_packets_total counter\n"
+    );
     for r in DropReason::ALL {
-        let _ = writeln!(o, "threeway_dropped_packets_total{{reason=\"{}\"}} {}", r.as_str(), st.drops[r as usize]);
+        let _ = writeln!(
+            o,
+            "threeway_dropped_packets_total{{reason=\"{}\"}} {}",
+            r.as_str(),
+            st.drops[r as usize]
+        );
     }
     let _ = write!(
         o,
@@ -63,11 +98,27 @@ pub fn render(t: &Totals, handshake: &Pcts) -> String {
         "# HELP threeway_active_connections Open connections.\n# TYPE threeway_active_connections gauge\nthreeway_active_connections {}\n",
         st.active
     );
-    let _ = write!(o, "# HELP threeway_handshake_duration_seconds Handshake latency quantiles since start.\n# TYPE threeway_handshake_duration_seconds summary\n");
-    for (q, v) in [("0.5", handshake.p50), ("0.9", handshake.p90), ("0.99", handshake.p99), ("0.999", handshake.p99_9)] {
-        let _ = writeln!(o, "threeway_handshake_duration_seconds{{quantile=\"{q}\"}} {}", v as f64 / 1e9);
+    let _ = write!(
+        o,
+        "# HELP threeway_handshake_duration_seconds Handshake latency quantiles since start.\n# TYPE threeway_handshake_duration_seconds summary\n"
+    );
+    for (q, v) in [
+        ("0.5", handshake.p50),
+        ("0.9", handshake.p90),
+        ("0.99", handshake.p99),
+        ("0.999", handshake.p99_9),
+    ] {
+        let _ = writeln!(
+            o,
+            "threeway_handshake_duration_seconds{{quantile=\"{q}\"}} {}",
+            v as f64 / 1e9
+        );
     }
-    let _ = writeln!(o, "threeway_handshake_duration_seconds_count {}", handshake.count);
+    let _ = writeln!(
+        o,
+        "threeway_handshake_duration_seconds_count {}",
+        handshake.count
+    );
     let _ = write!(
         o,
         "# HELP threeway_build_info Version.\n# TYPE threeway_build_info gauge\nthreeway_build_info{{version=\"{}\"}} 1\n",

@@ -71,7 +71,12 @@ impl Summary {
         Outcome::ALL
             .iter()
             .filter(|o| **o != Outcome::Closed)
-            .map(|o| (o.as_str(), self.totals.stats.handshake_failed[*o as usize]))
+            .map(|o| {
+                (
+                    o.as_str(),
+                    crate::report::stats_view::handshake_failed(&self.totals.stats)[*o as usize],
+                )
+            })
             .collect()
     }
 
@@ -81,7 +86,8 @@ impl Summary {
 
     /// Attempts still in the handshake (attempted = established + failed + active).
     pub fn active(&self) -> u64 {
-        self.attempted().saturating_sub(self.established() + self.failed())
+        self.attempted()
+            .saturating_sub(self.established() + self.failed())
     }
 
     /// Failure ratio of attempts.

@@ -42,17 +42,36 @@ pub fn live_line(role: Role, iv: &Interval, target_cps: f64) -> String {
         Role::Client => {
             let failed: Vec<String> = Outcome::ALL
                 .iter()
-                .filter(|o| **o != Outcome::Closed && d.stats.handshake_failed[**o as usize] > 0)
-                .map(|o| format!("{} {}", short(*o), d.stats.handshake_failed[*o as usize]))
+                .filter(|o| {
+                    **o != Outcome::Closed
+                        && crate::report::stats_view::handshake_failed(&d.stats)[**o as usize] > 0
+                })
+                .map(|o| {
+                    format!(
+                        "{} {}",
+                        short(*o),
+                        crate::report::stats_view::handshake_failed(&d.stats)[*o as usize]
+                    )
+                })
                 .collect();
-            let nfail: u64 = d.stats.handshake_failed.iter().sum();
-            let target = if target_cps > 0.0 { format!("/{}", fmt_si(target_cps)) } else { String::new() };
+            let nfail: u64 = crate::report::stats_view::handshake_failed(&d.stats)
+                .iter()
+                .sum();
+            let target = if target_cps > 0.0 {
+                format!("/{}", fmt_si(target_cps))
+            } else {
+                String::new()
+            };
             format!(
                 "[{:>5.1}s] cps {}{target}  est {}  fail {nfail}{}  active {}  synrtx {}  conn p50 {} p99 {}  {common}  late {}",
                 iv.t,
                 fmt_si(d.stats.established as f64 / dt),
                 fmt_si(t.stats.established as f64),
-                if failed.is_empty() { String::new() } else { format!(" ({})", failed.join(" ")) },
+                if failed.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", failed.join(" "))
+                },
                 fmt_si(t.stats.active as f64),
                 d.stats.syn_retransmits,
                 fmt_ns(lat.p50),
@@ -128,7 +147,11 @@ pub fn summary(s: &Summary) -> String {
                 } else {
                     "  (missed)".into()
                 };
-                format!("target {} cps  achieved {} ({pct:.1}%){why}", fmt_si(s.target_cps), fmt_si(s.cps))
+                format!(
+                    "target {} cps  achieved {} ({pct:.1}%){why}",
+                    fmt_si(s.target_cps),
+                    fmt_si(s.cps)
+                )
             } else {
                 format!("achieved {} cps (unpaced)", fmt_si(s.cps))
             };
@@ -146,16 +169,30 @@ pub fn summary(s: &Summary) -> String {
                 fmt_si(s.established() as f64),
                 fmt_si(s.failed() as f64),
                 s.fail_ratio() * 100.0,
-                if reasons.is_empty() { String::new() } else { format!(": {}", reasons.join(", ")) },
+                if reasons.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", reasons.join(", "))
+                },
                 s.active(),
                 fmt_si(st.outcomes[Outcome::Closed as usize] as f64),
             );
             let _ = writeln!(o, "Retransmits: SYN {}", st.syn_retransmits);
-            o.push_str(&percentile_block("Handshake latency (SYN->SYN-ACK, from intended start)", &s.connect));
-            o.push_str(&percentile_block("SYN->SYN-ACK RTT (from the first SYN sent)", &s.rtt));
+            o.push_str(&percentile_block(
+                "Handshake latency (SYN->SYN-ACK, from intended start)",
+                &s.connect,
+            ));
+            o.push_str(&percentile_block(
+                "SYN->SYN-ACK RTT (from the first SYN sent)",
+                &s.rtt,
+            ));
         }
         Role::Server => {
-            let _ = writeln!(o, "Rate:        accepted {} per second  {generator}", fmt_si(s.cps));
+            let _ = writeln!(
+                o,
+                "Rate:        accepted {} per second  {generator}",
+                fmt_si(s.cps)
+            );
             let _ = writeln!(
                 o,
                 "Connections: SYN received {}  accepted {}  cookies sent {} accepted {}  SYN-ACK retransmits {}  active {}",
@@ -166,7 +203,10 @@ pub fn summary(s: &Summary) -> String {
                 st.synack_retransmits,
                 st.active,
             );
-            o.push_str(&percentile_block("Accept latency (SYN -> final ACK)", &s.accept));
+            o.push_str(&percentile_block(
+                "Accept latency (SYN -> final ACK)",
+                &s.accept,
+            ));
         }
     }
     let drops: Vec<String> = crate::tcp::DropReason::ALL
@@ -181,7 +221,11 @@ pub fn summary(s: &Summary) -> String {
         fmt_si(st.rx_frames as f64),
         fmt_si(lp.handoff_out as f64),
         lp.handoff_dropped,
-        if drops.is_empty() { "none".to_string() } else { drops.join(", ") }
+        if drops.is_empty() {
+            "none".to_string()
+        } else {
+            drops.join(", ")
+        }
     );
     let _ = writeln!(
         o,

@@ -16,7 +16,9 @@ pub fn bytes_arg(flag: &str, value: &Option<String>) -> Result<Vec<u8>, RunError
     match value.as_deref() {
         None => Ok(Vec::new()),
         Some(v) => match v.strip_prefix('@') {
-            Some(path) => std::fs::read(path).map_err(|e| RunError::usage(format!("{flag} @{path}: {e}"))),
+            Some(path) => {
+                std::fs::read(path).map_err(|e| RunError::usage(format!("{flag} @{path}: {e}")))
+            }
             None => Ok(v.replace("\\r", "\r").replace("\\n", "\n").into_bytes()),
         },
     }
@@ -41,7 +43,9 @@ pub fn secret(seed: Option<u64>) -> [u8; 16] {
                     key[i % 16] ^= x.wrapping_mul(i as u8 | 1);
                 }
             }
-            let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+            let t = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default();
             for (i, x) in t.as_nanos().to_le_bytes().iter().enumerate() {
                 key[i] ^= x;
             }
@@ -52,7 +56,11 @@ pub fn secret(seed: Option<u64>) -> [u8; 16] {
 
 pub fn plan(a: &ConnectArgs) -> Result<Plan, RunError> {
     let c = &a.common;
-    let targets: Vec<_> = a.targets.iter().map(|t| net::parse_target(t)).collect::<Result<_, _>>()?;
+    let targets: Vec<_> = a
+        .targets
+        .iter()
+        .map(|t| net::parse_target(t))
+        .collect::<Result<_, _>>()?;
     let (sport_lo, sport_hi) = net::parse_port_range(&a.sport)?;
     let (seg, nseg) = match &a.segment {
         Some(s) => parse_segment(s)?,
@@ -60,33 +68,57 @@ pub fn plan(a: &ConnectArgs) -> Result<Plan, RunError> {
     };
     let (sport_lo, sport_hi) = segment_ports(sport_lo, sport_hi, seg, nseg)?;
     let rate = a.rate / nseg as f64;
-    let count = a.count.map(|n| n / nseg as u64 + u64::from((seg as u64) < n % nseg as u64));
+    let count = a
+        .count
+        .map(|n| n / nseg as u64 + u64::from((seg as u64) < n % nseg as u64));
     let asserts = super::parse_asserts(&c.asserts)?;
     if a.count.is_none() && c.duration.is_some_and(|d| d.is_zero()) {
-        return Err(RunError::usage("--duration 0 needs --count: a client run must end"));
+        return Err(RunError::usage(
+            "--duration 0 needs --count: a client run must end",
+        ));
     }
     let request = bytes_arg("--request", &a.request)?;
     let expect = bytes_arg("--expect", &a.expect)?;
     if !a.dry_run {
         super::check_environment(&c.iface)?;
     }
-    let (queues, cores) = if a.dry_run && !std::path::Path::new(&format!("/sys/class/net/{}", c.iface)).exists() {
-        (c.queues.unwrap_or(1), (0..c.queues.unwrap_or(1) as usize).collect())
+    let (queues, cores) =
+        if a.dry_run && !std::path::Path::new(&format!("/sys/class/net/{}", c.iface)).exists() {
+            (
+                c.queues.unwrap_or(1),
+                (0..c.queues.unwrap_or(1) as usize).collect(),
+            )
+        } else {
+            super::queues_and_cores(c)?
+        };
+    let own = if a.dry_run {
+        net::iface_ipv4(&c.iface).unwrap_or_default()
     } else {
-        super::queues_and_cores(c)?
+        net::iface_ipv4(&c.iface)?
     };
-    let own = if a.dry_run { net::iface_ipv4(&c.iface).unwrap_or_default() } else { net::iface_ipv4(&c.iface)? };
     let sources = if a.sources.is_empty() {
         own.first().map(|a| vec![*a]).ok_or_else(|| {
-            RunError::env(format!("{} has no IPv4 address: add one or pass -s/--source", c.iface))
+            RunError::env(format!(
+                "{} has no IPv4 address: add one or pass -s/--source",
+                c.iface
+            ))
         })?
     } else {
         net::parse_sources(&a.sources)?
     };
-    let emulated: Vec<Ipv4Addr> = sources.iter().filter(|s| !own.contains(s)).copied().collect();
+    let emulated: Vec<Ipv4Addr> = sources
+        .iter()
+        .filter(|s| !own.contains(s))
+        .copied()
+        .collect();
     let ports_per_worker = (sport_hi - sport_lo) as u64 / queues as u64 + 1;
-    let tuple_space = sources.len() as u64 * ports_per_worker * queues as u64 * targets.len() as u64;
-    let time_wait = if a.close == CloseArg::Fin { a.time_wait } else { Duration::ZERO };
+    let tuple_space =
+        sources.len() as u64 * ports_per_worker * queues as u64 * targets.len() as u64;
+    let time_wait = if a.close == CloseArg::Fin {
+        a.time_wait
+    } else {
+        Duration::ZERO
+    };
     let tuple_busy_s = 0.1 + a.hold.as_secs_f64() + time_wait.as_secs_f64();
     let tuple_need = rate * tuple_busy_s;
     let headroom_pct = tuple_need / tuple_space.max(1) as f64 * 100.0;
@@ -97,11 +129,15 @@ pub fn plan(a: &ConnectArgs) -> Result<Plan, RunError> {
         let hop = net::next_hop(*targets[0].ip(), &c.iface)?;
         for t in &targets[1..] {
             if net::next_hop(*t.ip(), &c.iface)? != hop {
-                return Err(RunError::usage("all targets must share one next hop (run one threeway per next hop)"));
+                return Err(RunError::usage(
+                    "all targets must share one next hop (run one threeway per next hop)",
+                ));
             }
         }
         let mac = match &a.dst_mac {
-            Some(m) => m.parse().map_err(|_| RunError::usage(format!("--dst-mac '{m}' is not aa:bb:cc:dd:ee:ff")))?,
+            Some(m) => m.parse().map_err(|_| {
+                RunError::usage(format!("--dst-mac '{m}' is not aa:bb:cc:dd:ee:ff"))
+            })?,
             None => net::resolve_mac(hop, &c.iface, Duration::from_secs(2))?,
         };
         (mac, hop)
@@ -112,7 +148,10 @@ pub fn plan(a: &ConnectArgs) -> Result<Plan, RunError> {
         MacAddr(crate::xsk::iface::mac(&c.iface).map_err(|e| RunError::env(e.to_string()))?)
     };
     let capacity = c.capacity as usize;
-    let max_active = a.max_active.map_or(capacity, |m| (m as usize).div_ceil(queues as usize)).min(capacity);
+    let max_active = a
+        .max_active
+        .map_or(capacity, |m| (m as usize).div_ceil(queues as usize))
+        .min(capacity);
     let duration = match (c.duration, a.count) {
         (Some(d), _) => Some(d),
         (None, Some(_)) => None,
@@ -171,7 +210,11 @@ pub fn plan(a: &ConnectArgs) -> Result<Plan, RunError> {
     let paces = (0..q)
         .map(|w| Pace {
             rate: per_worker,
-            start: if rate > 0.0 { (w as f64 * 1e9 / rate) as u64 } else { 0 },
+            start: if rate > 0.0 {
+                (w as f64 * 1e9 / rate) as u64
+            } else {
+                0
+            },
             until,
             count: count.map(|n| n / q as u64 + u64::from((w as u64) < n % q as u64)),
             max_active,
@@ -190,17 +233,41 @@ pub fn plan(a: &ConnectArgs) -> Result<Plan, RunError> {
         ("role".into(), "client".into()),
         ("iface".into(), c.iface.clone()),
         ("queues".into(), queues.to_string()),
-        ("cores".into(), cores.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(",")),
+        (
+            "cores".into(),
+            cores
+                .iter()
+                .map(|c| c.to_string())
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
         ("targets".into(), a.targets.join(",")),
-        ("sources".into(), format!("{} ({}..{})", sources.len(), sources[0], sources[sources.len() - 1])),
+        (
+            "sources".into(),
+            format!(
+                "{} ({}..{})",
+                sources.len(),
+                sources[0],
+                sources[sources.len() - 1]
+            ),
+        ),
         ("emulated_sources".into(), emulated.len().to_string()),
         ("sport".into(), format!("{sport_lo}-{sport_hi}")),
         ("rate".into(), rate.to_string()),
         ("segment".into(), format!("{seg}/{nseg}")),
-        ("start_at".into(), a.start_at.map_or("now".into(), |t| format!("{t:.3}"))),
+        (
+            "start_at".into(),
+            a.start_at.map_or("now".into(), |t| format!("{t:.3}")),
+        ),
         ("rate_per_worker".into(), format!("{per_worker:.1}")),
-        ("duration".into(), duration.map_or("none".into(), |d| format!("{d:?}"))),
-        ("count".into(), count.map_or("none".into(), |n| n.to_string())),
+        (
+            "duration".into(),
+            duration.map_or("none".into(), |d| format!("{d:?}")),
+        ),
+        (
+            "count".into(),
+            count.map_or("none".into(), |n| n.to_string()),
+        ),
         ("max_active".into(), (max_active * q).to_string()),
         ("close".into(), format!("{:?}", a.close).to_lowercase()),
         ("hold".into(), format!("{:?}", a.hold)),
@@ -216,14 +283,23 @@ pub fn plan(a: &ConnectArgs) -> Result<Plan, RunError> {
         ("umem_frames_per_queue".into(), c.frames.to_string()),
         ("next_hop".into(), hop.to_string()),
         ("next_hop_mac".into(), hop_mac.to_string()),
-        ("seed".into(), c.seed.map_or("random".into(), |s| s.to_string())),
+        (
+            "seed".into(),
+            c.seed.map_or("random".into(), |s| s.to_string()),
+        ),
         ("tuple_space".into(), tuple_space.to_string()),
-        ("tuple_headroom".into(), format!("{headroom_pct:.2}% of tuples busy at the target rate")),
+        (
+            "tuple_headroom".into(),
+            format!("{headroom_pct:.2}% of tuples busy at the target rate"),
+        ),
     ];
     if headroom_pct > 50.0 {
-        config.push(("warning".into(), "tuple space over 50% busy: add source addresses (-s) or ports (--sport)".into()));
+        config.push((
+            "warning".into(),
+            "tuple space over 50% busy: add source addresses (-s) or ports (--sport)".into(),
+        ));
     }
-    let tcb = std::mem::size_of::<crate::tcp::Tcb>();
+    let tcb = 64; // TCB <= 64 B, asserted by a test in tcp/
     let mem = q as u64 * (capacity as u64 * (tcb as u64 + 8) + c.frames as u64 * 2048);
     config.push(("memory_estimate_bytes".into(), mem.to_string()));
     Ok(Plan {
@@ -247,7 +323,11 @@ pub fn plan(a: &ConnectArgs) -> Result<Plan, RunError> {
 
 /// "i/N" with i < N.
 fn parse_segment(s: &str) -> Result<(u16, u16), RunError> {
-    let bad = || RunError::usage(format!("--segment '{s}' is not i/N with 0 <= i < N (e.g. 0/3)"));
+    let bad = || {
+        RunError::usage(format!(
+            "--segment '{s}' is not i/N with 0 <= i < N (e.g. 0/3)"
+        ))
+    };
     let (i, n) = s.split_once('/').ok_or_else(bad)?;
     let (i, n): (u16, u16) = (i.parse().map_err(|_| bad())?, n.parse().map_err(|_| bad())?);
     if n == 0 || i >= n {
@@ -261,16 +341,25 @@ fn segment_ports(lo: u16, hi: u16, seg: u16, nseg: u16) -> Result<(u16, u16), Ru
     let span = (hi - lo) as u32 + 1;
     let per = span / nseg as u32;
     if per == 0 {
-        return Err(RunError::usage(format!("--sport {lo}-{hi} is too small for {nseg} segments")));
+        return Err(RunError::usage(format!(
+            "--sport {lo}-{hi} is too small for {nseg} segments"
+        )));
     }
     let first = lo as u32 + seg as u32 * per;
-    let last = if seg + 1 == nseg { hi as u32 } else { first + per - 1 };
+    let last = if seg + 1 == nseg {
+        hi as u32
+    } else {
+        first + per - 1
+    };
     Ok((first as u16, last as u16))
 }
 
 /// `--dry-run`: print the plan and exit.
 pub fn dry_run(p: &Plan) {
-    println!("{}", crate::report::text::config_block(&p.config).trim_end());
+    println!(
+        "{}",
+        crate::report::text::config_block(&p.config).trim_end()
+    );
     println!("dry run: nothing was attached or sent");
 }
 
@@ -280,7 +369,9 @@ mod tests {
 
     #[test]
     fn segments_split_ports_disjointly() {
-        let parts: Vec<_> = (0..3).map(|i| segment_ports(1024, 65535, i, 3).unwrap()).collect();
+        let parts: Vec<_> = (0..3)
+            .map(|i| segment_ports(1024, 65535, i, 3).unwrap())
+            .collect();
         assert_eq!(parts[0].0, 1024);
         assert_eq!(parts[2].1, 65535);
         assert_eq!(parts[0].1 + 1, parts[1].0);

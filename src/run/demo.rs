@@ -21,16 +21,28 @@ pub fn run(a: &DemoArgs) -> Result<i32, RunError> {
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         let _ = signal_hook::flag::register(sig, interrupted.clone());
     }
-    let exe = std::env::current_exe().map_err(|e| RunError::env(format!("cannot find own binary: {e}")))?;
+    let exe = std::env::current_exe()
+        .map_err(|e| RunError::env(format!("cannot find own binary: {e}")))?;
     let exe = exe.to_string_lossy().into_owned();
     let pair = VethPair::create("twdemo", a.queues).map_err(|e| {
-        RunError::env(format!("cannot build the demo topology: {e} (needs root, iproute2 and ethtool)"))
+        RunError::env(format!(
+            "cannot build the demo topology: {e} (needs root, iproute2 and ethtool)"
+        ))
     })?;
     println!(
         "demo: {} {} ({}) <-> {} {} ({}), veth with {} queue(s); peer: {:?}",
-        pair.a.netns, pair.a.iface, pair.a.addr, pair.b.netns, pair.b.iface, pair.b.addr, a.queues, a.peer
+        pair.a.netns,
+        pair.a.iface,
+        pair.a.addr,
+        pair.b.netns,
+        pair.b.iface,
+        pair.b.addr,
+        a.queues,
+        a.peer
     );
-    let ncpu = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let ncpu = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
     let cores = |rev: bool| -> String {
         (0..a.queues as usize)
             .map(|q| if rev { ncpu - 1 - q % ncpu } else { q % ncpu }.to_string())
@@ -41,7 +53,14 @@ pub fn run(a: &DemoArgs) -> Result<i32, RunError> {
     let mut server: Child = match a.peer {
         PeerArg::Threeway => pair
             .command(&pair.b, &exe)
-            .args(["serve", &listen, "-i", &pair.b.iface, "--queues", &a.queues.to_string()])
+            .args([
+                "serve",
+                &listen,
+                "-i",
+                &pair.b.iface,
+                "--queues",
+                &a.queues.to_string(),
+            ])
             .args(["--cores", &cores(true), "--rto", "200ms", "--quiet"])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -60,24 +79,48 @@ pub fn run(a: &DemoArgs) -> Result<i32, RunError> {
         Ok(()) => {
             let mut client = pair.command(&pair.a, &exe);
             client
-                .args(["connect", &listen, "-i", &pair.a.iface, "--queues", &a.queues.to_string()])
+                .args([
+                    "connect",
+                    &listen,
+                    "-i",
+                    &pair.a.iface,
+                    "--queues",
+                    &a.queues.to_string(),
+                ])
                 .args(["--cores", &cores(false), "-r", &a.rate.to_string()])
-                .args(["-d", &format!("{}ms", a.duration.as_millis()), "--rto", "200ms", "--drain", "1s"])
-                .args(["--close", &format!("{:?}", a.close).to_lowercase(), "--time-wait", "200ms"]);
+                .args([
+                    "-d",
+                    &format!("{}ms", a.duration.as_millis()),
+                    "--rto",
+                    "200ms",
+                    "--drain",
+                    "1s",
+                ])
+                .args([
+                    "--close",
+                    &format!("{:?}", a.close).to_lowercase(),
+                    "--time-wait",
+                    "200ms",
+                ]);
             if let Some(j) = &a.json {
                 client.arg("--json").arg(j);
             }
             if a.quiet {
                 client.arg("--quiet");
             }
-            println!("\n== client: threeway connect {listen} -r {} -d {:?} ==", a.rate, a.duration);
+            println!(
+                "\n== client: threeway connect {listen} -r {} -d {:?} ==",
+                a.rate, a.duration
+            );
             client
                 .status()
                 .map(|s| s.code().unwrap_or(super::EXIT_ENV))
                 .map_err(|e| RunError::env(format!("cannot start the client side: {e}")))
         }
     };
-    let _ = Command::new("kill").args(["-INT", &server.id().to_string()]).status();
+    let _ = Command::new("kill")
+        .args(["-INT", &server.id().to_string()])
+        .status();
     let out = wait_with_timeout(server, Duration::from_secs(10));
     println!("\n== server ({:?}) ==", a.peer);
     print!("{out}");
@@ -99,7 +142,9 @@ fn wait_ready(pair: &VethPair, peer: PeerArg, server: &mut Child) -> Result<(), 
             if let Some(mut e) = server.stderr.take() {
                 let _ = std::io::Read::read_to_string(&mut e, &mut err);
             }
-            return Err(RunError::env(format!("the server side exited ({status}) before the run:\n{err}")));
+            return Err(RunError::env(format!(
+                "the server side exited ({status}) before the run:\n{err}"
+            )));
         }
         let ok = match peer {
             PeerArg::Threeway => pair.link_show(&pair.b).contains("xdp"),
@@ -128,7 +173,11 @@ fn wait_with_timeout(mut child: Child, limit: Duration) -> String {
     }
     let _ = child.kill();
     match child.wait_with_output() {
-        Ok(o) => format!("{}{}", String::from_utf8_lossy(&o.stderr), String::from_utf8_lossy(&o.stdout)),
+        Ok(o) => format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stderr),
+            String::from_utf8_lossy(&o.stdout)
+        ),
         Err(e) => format!("(no output: {e})\n"),
     }
 }

@@ -21,7 +21,7 @@ use crate::tcp::{Engine, EngineConfig, Role};
 use crate::worker::arp::ArpResponder;
 use crate::worker::pace::Pace;
 use crate::worker::{Control, WorkerPlan, handoff};
-use crate::xsk::{Steer, SteerConfig, Xsk, XskConfig, XdpAttachMode, ZeroCopy};
+use crate::xsk::{Steer, SteerConfig, XdpAttachMode, Xsk, XskConfig, ZeroCopy};
 
 /// Exit codes: 0 ok, 2 usage/config, 3 environment, 99 an `--assert` failed.
 pub const EXIT_USAGE: i32 = 2;
@@ -37,10 +37,16 @@ pub struct RunError {
 
 impl RunError {
     pub fn usage(msg: impl Into<String>) -> RunError {
-        RunError { code: EXIT_USAGE, msg: msg.into() }
+        RunError {
+            code: EXIT_USAGE,
+            msg: msg.into(),
+        }
     }
     pub fn env(msg: impl Into<String>) -> RunError {
-        RunError { code: EXIT_ENV, msg: msg.into() }
+        RunError {
+            code: EXIT_ENV,
+            msg: msg.into(),
+        }
     }
 }
 
@@ -97,7 +103,8 @@ pub fn check_environment(iface: &str) -> Result<(), RunError> {
 
 /// Queue count and worker cores for `common`.
 pub fn queues_and_cores(common: &CommonArgs) -> Result<(u32, Vec<usize>), RunError> {
-    let (rxq, txq) = crate::xsk::iface::queue_count(&common.iface).map_err(|e| RunError::env(e.to_string()))?;
+    let (rxq, txq) =
+        crate::xsk::iface::queue_count(&common.iface).map_err(|e| RunError::env(e.to_string()))?;
     let avail = rxq.min(txq).max(1);
     let queues = common.queues.unwrap_or(avail);
     if queues == 0 || queues > avail {
@@ -106,22 +113,31 @@ pub fn queues_and_cores(common: &CommonArgs) -> Result<(u32, Vec<usize>), RunErr
             common.iface, common.iface
         )));
     }
-    let ncpu = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let ncpu = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
     let cores = match &common.cores {
         Some(list) => net::parse_cores(list)?,
         None => (0..queues as usize).map(|q| q % ncpu).collect(),
     };
     if cores.len() < queues as usize {
-        return Err(RunError::usage(format!("--cores lists {} cores for {queues} queues", cores.len())));
+        return Err(RunError::usage(format!(
+            "--cores lists {} cores for {queues} queues",
+            cores.len()
+        )));
     }
     if let Some(c) = cores.iter().find(|c| **c >= ncpu) {
-        return Err(RunError::usage(format!("--cores: core {c} does not exist (this machine has {ncpu})")));
+        return Err(RunError::usage(format!(
+            "--cores: core {c} does not exist (this machine has {ncpu})"
+        )));
     }
     Ok((queues, cores))
 }
 
 pub fn parse_asserts(list: &[String]) -> Result<Vec<Assertion>, RunError> {
-    list.iter().map(|a| Assertion::parse(a).map_err(RunError::usage)).collect()
+    list.iter()
+        .map(|a| Assertion::parse(a).map_err(RunError::usage))
+        .collect()
 }
 
 /// Runs the session and returns the exit code (0 or 99) after printing the summary.
@@ -134,7 +150,8 @@ pub fn execute(mut plan: Plan) -> Result<i32, RunError> {
             XdpAttachMode::Generic
         }
     };
-    let mut steer = Steer::attach(&c.iface, mode, &plan.steer).map_err(|e| RunError::env(e.to_string()))?;
+    let mut steer =
+        Steer::attach(&c.iface, mode, &plan.steer).map_err(|e| RunError::env(e.to_string()))?;
     let mut xsks = Vec::new();
     for q in 0..plan.queues {
         let cfg = XskConfig {
@@ -149,15 +166,24 @@ pub fn execute(mut plan: Plan) -> Result<i32, RunError> {
             ..XskConfig::default()
         };
         let xsk = Xsk::open(&cfg).map_err(|e| RunError::env(e.to_string()))?;
-        steer.register(q, xsk.fd()).map_err(|e| RunError::env(e.to_string()))?;
+        steer
+            .register(q, xsk.fd())
+            .map_err(|e| RunError::env(e.to_string()))?;
         xsks.push(xsk);
     }
-    plan.config.push(("xdp_mode".into(), format!("{:?}", c.xdp_mode).to_lowercase()));
-    plan.config.push(("xsk_mode".into(), xsks[0].mode().to_string()));
-    plan.config.push(("xsk_tx_budget".into(), xsks[0].tx_budget().to_string()));
-    let queue_map: Vec<String> =
-        (0..plan.queues as usize).map(|q| format!("q{q}->cpu{}", plan.cores[q])).collect();
-    plan.config.push(("queue_core_map".into(), queue_map.join(",")));
+    plan.config.push((
+        "xdp_mode".into(),
+        format!("{:?}", c.xdp_mode).to_lowercase(),
+    ));
+    plan.config
+        .push(("xsk_mode".into(), xsks[0].mode().to_string()));
+    plan.config
+        .push(("xsk_tx_budget".into(), xsks[0].tx_budget().to_string()));
+    let queue_map: Vec<String> = (0..plan.queues as usize)
+        .map(|q| format!("q{q}->cpu{}", plan.cores[q]))
+        .collect();
+    plan.config
+        .push(("queue_core_map".into(), queue_map.join(",")));
     eprint!("{}", text::config_block(&plan.config));
 
     if let Some(t) = plan.start_at {
@@ -174,7 +200,9 @@ pub fn execute(mut plan: Plan) -> Result<i32, RunError> {
     let epoch = Instant::now();
     let core_ids = core_affinity::get_core_ids().unwrap_or_default();
     let mut handles = Vec::new();
-    let local_mac = crate::wire::MacAddr(crate::xsk::iface::mac(&c.iface).map_err(|e| RunError::env(e.to_string()))?);
+    let local_mac = crate::wire::MacAddr(
+        crate::xsk::iface::mac(&c.iface).map_err(|e| RunError::env(e.to_string()))?,
+    );
     for (w, xsk) in xsks.into_iter().enumerate() {
         let engine = Engine::new(plan.engines[w].clone()).map_err(RunError::usage)?;
         let worker = WorkerPlan {
@@ -184,7 +212,10 @@ pub fn execute(mut plan: Plan) -> Result<i32, RunError> {
             engine,
             xsk,
             pace: plan.paces.as_ref().map(|p| p[w].clone()),
-            arp: ArpResponder { mac: local_mac, addrs: plan.arp_addrs.clone() },
+            arp: ArpResponder {
+                mac: local_mac,
+                addrs: plan.arp_addrs.clone(),
+            },
             inboxes: inboxes.clone(),
             reports: tx.clone(),
             report_every: Duration::from_millis(100).min(c.interval),
@@ -212,15 +243,23 @@ pub fn execute(mut plan: Plan) -> Result<i32, RunError> {
 
 /// Sleeps until Unix time `t` (`--start-at`); refuses a time more than a day away.
 fn wait_until(t: f64) -> Result<(), RunError> {
-    let now = SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
+    let now = SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0);
     if t - now > 86_400.0 {
-        return Err(RunError::usage(format!("--start-at {t} is more than a day away")));
+        return Err(RunError::usage(format!(
+            "--start-at {t} is more than a day away"
+        )));
     }
     if t > now {
         eprintln!("waiting {:.3}s for --start-at {t:.3}", t - now);
         std::thread::sleep(Duration::from_secs_f64(t - now));
     } else {
-        eprintln!("warning: --start-at {t:.3} is {:.3}s in the past; starting now", now - t);
+        eprintln!(
+            "warning: --start-at {t:.3} is {:.3}s in the past; starting now",
+            now - t
+        );
     }
     Ok(())
 }
@@ -237,7 +276,12 @@ fn collect(
     let mut col = Collector::new(workers, plan.warmup);
     let mut hlog = HlogBuffer::default();
     let mut ndjson = open_ndjson(c)?;
-    let metrics = c.metrics.as_deref().map(prom::serve).transpose().map_err(RunError::env)?;
+    let metrics = c
+        .metrics
+        .as_deref()
+        .map(prom::serve)
+        .transpose()
+        .map_err(RunError::env)?;
     let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let mut next_tick = col.started + c.interval;
     let mut stop_at: Option<Instant> = None;
@@ -250,7 +294,15 @@ fn collect(
         }
         let now = Instant::now();
         if now >= next_tick {
-            emit_interval(plan, c, &mut col, &mut hlog, &mut ndjson, metrics.as_ref(), tty);
+            emit_interval(
+                plan,
+                c,
+                &mut col,
+                &mut hlog,
+                &mut ndjson,
+                metrics.as_ref(),
+                tty,
+            );
             next_tick += c.interval;
         }
         let elapsed = now - col.started;
@@ -258,7 +310,11 @@ fn collect(
         let sig = interrupted.load(Ordering::Relaxed);
         if (over || sig || !col.errors.is_empty()) && stop_at.is_none() {
             control.stop_opening.store(true, Ordering::Relaxed);
-            let drain = if sig || !col.errors.is_empty() { Duration::ZERO } else { plan.drain };
+            let drain = if sig || !col.errors.is_empty() {
+                Duration::ZERO
+            } else {
+                plan.drain
+            };
             stop_at = Some(now + drain);
         }
         if let Some(t) = stop_at
@@ -277,7 +333,15 @@ fn collect(
         }
     }
     // The last, partial interval (drain included), so NDJSON and hlog add up to the totals.
-    emit_interval(plan, c, &mut col, &mut hlog, &mut ndjson, metrics.as_ref(), tty);
+    emit_interval(
+        plan,
+        c,
+        &mut col,
+        &mut hlog,
+        &mut ndjson,
+        metrics.as_ref(),
+        tty,
+    );
     if tty && !c.quiet {
         eprintln!();
     }
@@ -333,7 +397,13 @@ fn open_ndjson(c: &CommonArgs) -> Result<Option<Box<dyn Write>>, RunError> {
 }
 
 /// Prints the summary, writes JSON/hlog, checks assertions; returns the exit code.
-fn finish(plan: &Plan, c: &CommonArgs, col: &Collector, hlog: &HlogBuffer, cpu: f64) -> Result<i32, RunError> {
+fn finish(
+    plan: &Plan,
+    c: &CommonArgs,
+    col: &Collector,
+    hlog: &HlogBuffer,
+    cpu: f64,
+) -> Result<i32, RunError> {
     let s = Summary::build(plan.role, col, plan.target_cps, cpu, plan.config.clone());
     print!("{}", text::summary(&s));
     let mut failed = false;
@@ -342,21 +412,34 @@ fn finish(plan: &Plan, c: &CommonArgs, col: &Collector, hlog: &HlogBuffer, cpu: 
         for a in &plan.asserts {
             let (ok, v) = a.check(&s);
             failed |= !ok;
-            parts.push(format!("{} {} (measured {v:.4})", a.text, if ok { "ok" } else { "FAILED" }));
+            parts.push(format!(
+                "{} {} (measured {v:.4})",
+                a.text,
+                if ok { "ok" } else { "FAILED" }
+            ));
         }
-        println!("Assertions:  {}  -> exit {}", parts.join("  "), if failed { EXIT_ASSERT } else { 0 });
+        println!(
+            "Assertions:  {}  -> exit {}",
+            parts.join("  "),
+            if failed { EXIT_ASSERT } else { 0 }
+        );
     }
     if let Some(p) = &c.json {
         let text = serde_json::to_string_pretty(&json::summary(&s)).unwrap_or_default();
-        std::fs::write(p, text + "\n").map_err(|e| RunError::env(format!("--json {}: {e}", p.display())))?;
+        std::fs::write(p, text + "\n")
+            .map_err(|e| RunError::env(format!("--json {}: {e}", p.display())))?;
     }
     if let Some(p) = &c.hlog {
         let started = SystemTime::now() - col.started.elapsed();
-        let mut f = std::fs::File::create(p).map_err(|e| RunError::env(format!("--hlog {}: {e}", p.display())))?;
+        let mut f = std::fs::File::create(p)
+            .map_err(|e| RunError::env(format!("--hlog {}: {e}", p.display())))?;
         hlog.write(&mut f, started).map_err(RunError::env)?;
     }
     if !col.errors.is_empty() {
-        return Err(RunError::env(format!("run ended early: {}", col.errors.join("; "))));
+        return Err(RunError::env(format!(
+            "run ended early: {}",
+            col.errors.join("; ")
+        )));
     }
     Ok(if failed { EXIT_ASSERT } else { 0 })
 }

@@ -12,10 +12,15 @@ use super::RunError;
 /// "198.18.0.2:80" (IPv6 targets are refused with a clear message).
 pub fn parse_target(s: &str) -> Result<SocketAddrV4, RunError> {
     if s.starts_with('[') {
-        return Err(RunError::usage(format!("target '{s}': IPv6 targets are not supported yet; use an IPv4 HOST:PORT")));
+        return Err(RunError::usage(format!(
+            "target '{s}': IPv6 targets are not supported yet; use an IPv4 HOST:PORT"
+        )));
     }
-    s.parse::<SocketAddrV4>()
-        .map_err(|_| RunError::usage(format!("target '{s}' is not HOST:PORT (e.g. 198.18.0.2:80)")))
+    s.parse::<SocketAddrV4>().map_err(|_| {
+        RunError::usage(format!(
+            "target '{s}' is not HOST:PORT (e.g. 198.18.0.2:80)"
+        ))
+    })
 }
 
 /// "[ADDR:]PORT"; a bare port listens on `0.0.0.0` (every local address).
@@ -23,8 +28,11 @@ pub fn parse_listen(s: &str) -> Result<SocketAddrV4, RunError> {
     if let Ok(port) = s.parse::<u16>() {
         return Ok(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port));
     }
-    s.parse::<SocketAddrV4>()
-        .map_err(|_| RunError::usage(format!("listen '{s}' is not [ADDR:]PORT (e.g. 80 or 198.18.0.2:80)")))
+    s.parse::<SocketAddrV4>().map_err(|_| {
+        RunError::usage(format!(
+            "listen '{s}' is not [ADDR:]PORT (e.g. 80 or 198.18.0.2:80)"
+        ))
+    })
 }
 
 /// "1024-65535" or "5000".
@@ -52,11 +60,17 @@ pub fn parse_sources(specs: &[String]) -> Result<Vec<Ipv4Addr>, RunError> {
             let a: Ipv4Addr = a.parse().map_err(|_| bad())?;
             let len: u32 = len.parse().map_err(|_| bad())?;
             if !(8..=32).contains(&len) {
-                return Err(RunError::usage(format!("source '{s}': prefix length must be 8..32")));
+                return Err(RunError::usage(format!(
+                    "source '{s}': prefix length must be 8..32"
+                )));
             }
             let base = u32::from(a) & (u32::MAX << (32 - len));
             let size = 1u64 << (32 - len);
-            let (first, last) = if len >= 31 { (0, size - 1) } else { (1, size - 2) };
+            let (first, last) = if len >= 31 {
+                (0, size - 1)
+            } else {
+                (1, size - 2)
+            };
             out.extend((first..=last).map(|i| Ipv4Addr::from(base + i as u32)));
         } else if let Some((a, b)) = s.split_once('-') {
             let a: u32 = a.parse::<Ipv4Addr>().map_err(|_| bad())?.into();
@@ -79,7 +93,8 @@ pub fn parse_cores(s: &str) -> Result<Vec<usize>, RunError> {
     for part in s.split(',') {
         match part.split_once('-') {
             Some((a, b)) => {
-                let (a, b): (usize, usize) = (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
+                let (a, b): (usize, usize) =
+                    (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
                 if a > b {
                     return Err(bad());
                 }
@@ -105,8 +120,21 @@ pub fn iface_ipv4(iface: &str) -> Result<Vec<Ipv4Addr>, RunError> {
 
 /// The next hop towards `dst` through `iface`: the gateway, or `dst` itself when on-link.
 pub fn next_hop(dst: Ipv4Addr, iface: &str) -> Result<Ipv4Addr, RunError> {
-    let out = sh(&["ip", "-o", "-4", "route", "get", &dst.to_string(), "oif", iface])
-        .map_err(|e| RunError::env(format!("no route to {dst} via {iface}: {e}; add an address/route on {iface}")))?;
+    let out = sh(&[
+        "ip",
+        "-o",
+        "-4",
+        "route",
+        "get",
+        &dst.to_string(),
+        "oif",
+        iface,
+    ])
+    .map_err(|e| {
+        RunError::env(format!(
+            "no route to {dst} via {iface}: {e}; add an address/route on {iface}"
+        ))
+    })?;
     let words: Vec<&str> = out.split_whitespace().collect();
     Ok(words
         .windows(2)
@@ -156,15 +184,31 @@ mod tests {
 
     #[test]
     fn parses_user_input() {
-        assert_eq!(parse_target("198.18.0.2:80").unwrap(), "198.18.0.2:80".parse().unwrap());
-        assert!(parse_target("[2001:2::1]:80").unwrap_err().msg.contains("IPv6"));
+        assert_eq!(
+            parse_target("198.18.0.2:80").unwrap(),
+            "198.18.0.2:80".parse().unwrap()
+        );
+        assert!(
+            parse_target("[2001:2::1]:80")
+                .unwrap_err()
+                .msg
+                .contains("IPv6")
+        );
         assert!(parse_target("host").is_err());
         assert_eq!(parse_listen("80").unwrap(), "0.0.0.0:80".parse().unwrap());
         assert_eq!(parse_port_range("1024-2047").unwrap(), (1024, 2047));
         assert!(parse_port_range("9-1").is_err());
         assert_eq!(parse_sources(&["198.18.1.0/30".into()]).unwrap().len(), 2);
-        assert_eq!(parse_sources(&["198.18.1.7/32".into()]).unwrap(), vec![Ipv4Addr::new(198, 18, 1, 7)]);
-        assert_eq!(parse_sources(&["198.18.1.1-198.18.1.3".into()]).unwrap().len(), 3);
+        assert_eq!(
+            parse_sources(&["198.18.1.7/32".into()]).unwrap(),
+            vec![Ipv4Addr::new(198, 18, 1, 7)]
+        );
+        assert_eq!(
+            parse_sources(&["198.18.1.1-198.18.1.3".into()])
+                .unwrap()
+                .len(),
+            3
+        );
         assert_eq!(parse_cores("0-2,5").unwrap(), vec![0, 1, 2, 5]);
     }
 }

@@ -12,20 +12,31 @@ use super::{Plan, RunError, net};
 
 pub fn plan(a: &ServeArgs) -> Result<Plan, RunError> {
     let c = &a.common;
-    let listen: Vec<_> = a.listen.iter().map(|l| net::parse_listen(l)).collect::<Result<_, _>>()?;
+    let listen: Vec<_> = a
+        .listen
+        .iter()
+        .map(|l| net::parse_listen(l))
+        .collect::<Result<_, _>>()?;
     let asserts = super::parse_asserts(&c.asserts)?;
     let response = bytes_arg("--response", &a.response)?;
     super::check_environment(&c.iface)?;
     let (queues, cores) = super::queues_and_cores(c)?;
     let own = net::iface_ipv4(&c.iface)?;
-    let mut addrs: Vec<Ipv4Addr> = listen.iter().map(|l| *l.ip()).filter(|ip| !ip.is_unspecified()).collect();
+    let mut addrs: Vec<Ipv4Addr> = listen
+        .iter()
+        .map(|l| *l.ip())
+        .filter(|ip| !ip.is_unspecified())
+        .collect();
     if listen.iter().any(|l| l.ip().is_unspecified()) {
         addrs.extend(own.iter().copied());
     }
     addrs.sort();
     addrs.dedup();
     if addrs.is_empty() {
-        return Err(RunError::env(format!("{} has no IPv4 address to listen on: add one or give ADDR:PORT", c.iface)));
+        return Err(RunError::env(format!(
+            "{} has no IPv4 address to listen on: add one or give ADDR:PORT",
+            c.iface
+        )));
     }
     let emulated: Vec<Ipv4Addr> = addrs.iter().filter(|a| !own.contains(a)).copied().collect();
     let mut ports: Vec<u16> = listen.iter().map(|l| l.port()).collect();
@@ -34,7 +45,8 @@ pub fn plan(a: &ServeArgs) -> Result<Plan, RunError> {
     if ports.len() > 8 {
         return Err(RunError::usage("at most 8 distinct listen ports"));
     }
-    let local_mac = MacAddr(crate::xsk::iface::mac(&c.iface).map_err(|e| RunError::env(e.to_string()))?);
+    let local_mac =
+        MacAddr(crate::xsk::iface::mac(&c.iface).map_err(|e| RunError::env(e.to_string()))?);
     let rto = c.rto.as_nanos() as u64;
     let cookies = match a.cookies {
         CookiesArg::Never => CookieMode::Never,
@@ -87,18 +99,39 @@ pub fn plan(a: &ServeArgs) -> Result<Plan, RunError> {
         ("role".into(), "server".into()),
         ("iface".into(), c.iface.clone()),
         ("queues".into(), queues.to_string()),
-        ("cores".into(), cores.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(",")),
+        (
+            "cores".into(),
+            cores
+                .iter()
+                .map(|c| c.to_string())
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
         ("listen".into(), a.listen.join(",")),
-        ("addresses".into(), addrs.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(",")),
+        (
+            "addresses".into(),
+            addrs
+                .iter()
+                .map(|a| a.to_string())
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
         ("cookies".into(), format!("{:?}", a.cookies).to_lowercase()),
         ("cookie_threshold".into(), a.cookie_threshold.to_string()),
         ("response_bytes".into(), response.len().to_string()),
         ("close".into(), format!("{:?}", a.close).to_lowercase()),
         ("rto".into(), format!("{:?}", c.rto)),
         ("synack_retries".into(), a.synack_retries.to_string()),
-        ("duration".into(), c.duration.map_or("until Ctrl-C".into(), |d| format!("{d:?}"))),
+        (
+            "duration".into(),
+            c.duration
+                .map_or("until Ctrl-C".into(), |d| format!("{d:?}")),
+        ),
         ("capacity_per_worker".into(), c.capacity.to_string()),
-        ("seed".into(), c.seed.map_or("random".into(), |s| s.to_string())),
+        (
+            "seed".into(),
+            c.seed.map_or("random".into(), |s| s.to_string()),
+        ),
     ];
     Ok(Plan {
         role: Role::Server,

@@ -125,7 +125,10 @@ impl Engine {
         let mut new_data = 0u32;
         let state = self.table.get(slot).state;
         if !seg.payload.is_empty()
-            && matches!(state, State::Established | State::FinWait1 | State::FinWait2)
+            && matches!(
+                state,
+                State::Established | State::FinWait1 | State::FinWait2
+            )
         {
             let t = *self.table.get(slot);
             let off = t.rcv_nxt.diff(seg.seq);

@@ -101,7 +101,10 @@ mod tests {
             addrs: vec![Ipv4Addr::new(198, 18, 1, 7)],
         };
         let mut out = [0u8; 64];
-        assert_eq!(r.handle(&request(Ipv4Addr::new(198, 18, 0, 1)), &mut out), ArpVerdict::Ignored);
+        assert_eq!(
+            r.handle(&request(Ipv4Addr::new(198, 18, 0, 1)), &mut out),
+            ArpVerdict::Ignored
+        );
         let ArpVerdict::Replied(n) = r.handle(&request(Ipv4Addr::new(198, 18, 1, 7)), &mut out)
         else {
             panic!("no reply");
@@ -113,6 +116,9 @@ mod tests {
         assert_eq!(a.sender_ip, Ipv4Addr::new(198, 18, 1, 7));
         assert_eq!(a.sender_mac, MacAddr([2, 0, 0, 0, 0, 1]));
         assert_eq!(a.target_ip, Ipv4Addr::new(198, 18, 0, 2));
-        assert!(matches!(r.handle(&[0u8; 5], &mut out), ArpVerdict::Malformed(_)));
+        assert!(matches!(
+            r.handle(&[0u8; 5], &mut out),
+            ArpVerdict::Malformed(_)
+        ));
     }
 }

@@ -22,7 +22,10 @@ impl HandoffFrame {
         }
         let mut data = [0u8; HANDOFF_MAX];
         data[..frame.len()].copy_from_slice(frame);
-        Some(HandoffFrame { len: frame.len() as u16, data })
+        Some(HandoffFrame {
+            len: frame.len() as u16,
+            data,
+        })
     }
 
     pub fn bytes(&self) -> &[u8] {
@@ -34,5 +37,7 @@ pub type Inbox = Arc<ArrayQueue<HandoffFrame>>;
 
 /// One inbox per worker.
 pub fn inboxes(workers: usize, depth: usize) -> Vec<Inbox> {
-    (0..workers).map(|_| Arc::new(ArrayQueue::new(depth))).collect()
+    (0..workers)
+        .map(|_| Arc::new(ArrayQueue::new(depth)))
+        .collect()
 }

@@ -110,7 +110,8 @@ pub fn run(mut plan: WorkerPlan) {
         let mut work = rx(&mut plan, now, &mut lp);
         work += drain_inbox(&mut plan, now, &mut lp);
         if plan.engine.poll_timeout().is_some_and(|t| t <= now) {
-            plan.engine.handle_timeout(now, &mut XskTx(&mut plan.xsk.tx()));
+            plan.engine
+                .handle_timeout(now, &mut XskTx(&mut plan.xsk.tx()));
             work += 1;
         }
         let stopping = plan.control.stop_opening.load(Ordering::Relaxed);
@@ -159,7 +160,15 @@ fn next_wake(plan: &WorkerPlan, sched: Option<&Schedule>, stopping: bool, now: N
 }
 
 fn rx(plan: &mut WorkerPlan, now: Nanos, lp: &mut LoopCounters) -> usize {
-    let WorkerPlan { id, role, engine, xsk, arp, inboxes, .. } = plan;
+    let WorkerPlan {
+        id,
+        role,
+        engine,
+        xsk,
+        arp,
+        inboxes,
+        ..
+    } = plan;
     let workers = inboxes.len();
     xsk.rx_burst(RX_BATCH, |frame, tx| {
         match owner_of(*role, frame, workers) {
@@ -209,7 +218,8 @@ fn drain_inbox(plan: &mut WorkerPlan, now: Nanos, lp: &mut LoopCounters) -> usiz
     let mut tx = plan.xsk.tx();
     while n < RX_BATCH {
         let Some(h) = inbox.pop() else { break };
-        plan.engine.handle_frame(now, h.bytes(), &mut XskTx(&mut tx));
+        plan.engine
+            .handle_frame(now, h.bytes(), &mut XskTx(&mut tx));
         n += 1;
     }
     lp.handoff_in += n as u64;
@@ -220,7 +230,9 @@ fn open_due(plan: &mut WorkerPlan, s: &mut Schedule, now: Nanos, lp: &mut LoopCo
     let mut n = 0;
     let mut tx = plan.xsk.tx();
     while n < RX_BATCH {
-        let Some(intended) = s.due(now, plan.engine.active()) else { break };
+        let Some(intended) = s.due(now, plan.engine.active()) else {
+            break;
+        };
         s.issue(now, intended);
         match plan.engine.open(now, intended, &mut XskTx(&mut tx)) {
             Ok(()) => {}
@@ -245,4 +257,3 @@ fn send_report(plan: &mut WorkerPlan, lp: &LoopCounters, last: bool, error: Opti
     };
     let _ = plan.reports.send(report);
 }
-

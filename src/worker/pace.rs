@@ -24,7 +24,11 @@ pub struct Pace {
 impl Pace {
     /// Nanoseconds between intended starts (0 when unpaced).
     pub fn interval(&self) -> f64 {
-        if self.rate > 0.0 { 1e9 / self.rate } else { 0.0 }
+        if self.rate > 0.0 {
+            1e9 / self.rate
+        } else {
+            0.0
+        }
     }
 }
 
@@ -38,7 +42,11 @@ pub struct Schedule {
 
 impl Schedule {
     pub fn new(pace: Pace) -> Schedule {
-        Schedule { pace, issued: 0, late: 0 }
+        Schedule {
+            pace,
+            issued: 0,
+            late: 0,
+        }
     }
 
     pub fn issued(&self) -> u64 {
@@ -92,7 +100,13 @@ mod tests {
     use super::*;
 
     fn pace(rate: f64) -> Pace {
-        Pace { rate, start: 1_000, until: 1_000 + 1_000_000_000, count: None, max_active: 10 }
+        Pace {
+            rate,
+            start: 1_000,
+            until: 1_000 + 1_000_000_000,
+            count: None,
+            max_active: 10,
+        }
     }
 
     #[test]
@@ -111,7 +125,10 @@ mod tests {
 
     #[test]
     fn cap_count_and_end() {
-        let mut s = Schedule::new(Pace { count: Some(2), ..pace(1000.0) });
+        let mut s = Schedule::new(Pace {
+            count: Some(2),
+            ..pace(1000.0)
+        });
         assert_eq!(s.due(1_000, 10), None, "active cap");
         s.issue(1_000, 1_000);
         s.issue(1_001_000, 1_001_000);

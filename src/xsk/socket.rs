@@ -13,50 +13,52 @@ use super::{BindMode, XskConfig, ZeroCopy, iface, sys};
 
 type Desc = libc::xdp_desc;
 
-/// The six kernel counters of `XDP_STATISTICS`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct XdpStatistics {
-    /// Dropped for reasons other than an invalid descriptor (e.g. frame larger than the UMEM frame).
-    pub rx_dropped: u64,
-    pub rx_invalid_descs: u64,
-    pub tx_invalid_descs: u64,
-    /// Dropped because the RX ring was full (we were too slow).
-    pub rx_ring_full: u64,
-    /// Times the kernel found the FILL ring empty.
-    pub rx_fill_ring_empty_descs: u64,
-    /// Times the kernel found the TX ring empty on a kick.
-    pub tx_ring_empty_descs: u64,
+crate::counters! {
+    /// The six kernel counters of `XDP_STATISTICS`.
+    pub struct XdpStatistics {
+        /// Dropped for reasons other than an invalid descriptor (e.g. frame larger than the UMEM frame).
+        pub rx_dropped,
+        pub rx_invalid_descs,
+        pub tx_invalid_descs,
+        /// Dropped because the RX ring was full (we were too slow).
+        pub rx_ring_full,
+        /// Times the kernel found the FILL ring empty.
+        pub rx_fill_ring_empty_descs,
+        /// Times the kernel found the TX ring empty on a kick.
+        pub tx_ring_empty_descs,
+    }
 }
 
-/// Our own counters (user-space side of the socket).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct XskCounters {
-    /// Frames taken from the RX ring.
-    pub rx: u64,
-    /// Descriptors submitted to the TX ring.
-    pub tx: u64,
-    /// TX completions reaped (frames back in the pool).
-    pub tx_completed: u64,
-    /// `sendto` kicks.
-    pub tx_kicks: u64,
-    /// `recvfrom` wakeups (FILL need_wakeup set).
-    pub rx_wakeups: u64,
-    /// Kicks/wakeups that failed with something other than EAGAIN (EBUSY, ENOBUFS, ENETDOWN...).
-    pub kick_errors: u64,
-    /// Kicks answered EAGAIN (copy-mode budget used up, completion ring full, driver busy).
-    pub kick_eagain: u64,
-    /// `TxWriter::buffer` found no free frame.
-    pub no_free_frame: u64,
-    /// `TxWriter::commit` found the TX ring full even after a kick: frame dropped.
-    pub tx_ring_full: u64,
-    /// `TxWriter::commit` with a length of 0 or more than a frame: frame dropped.
-    pub tx_bad_len: u64,
-    /// RX descriptors pointing outside their frame (skipped, frame recycled).
-    pub rx_invalid: u64,
-    /// RX frames that found no FILL slot (kept in the pool until the next refill).
-    pub fill_short: u64,
-    /// Addresses returned by the kernel that the frame pool refused (must stay 0).
-    pub frame_errors: u64,
+crate::counters! {
+    /// Our own counters (user-space side of the socket).
+    pub struct XskCounters {
+        /// Frames taken from the RX ring.
+        pub rx,
+        /// Descriptors submitted to the TX ring.
+        pub tx,
+        /// TX completions reaped (frames back in the pool).
+        pub tx_completed,
+        /// `sendto` kicks.
+        pub tx_kicks,
+        /// `recvfrom` wakeups (FILL need_wakeup set).
+        pub rx_wakeups,
+        /// Kicks/wakeups that failed with something other than EAGAIN (EBUSY, ENOBUFS, ENETDOWN...).
+        pub kick_errors,
+        /// Kicks answered EAGAIN (copy-mode budget used up, completion ring full, driver busy).
+        pub kick_eagain,
+        /// `TxWriter::buffer` found no free frame.
+        pub no_free_frame,
+        /// `TxWriter::commit` found the TX ring full even after a kick: frame dropped.
+        pub tx_ring_full,
+        /// `TxWriter::commit` with a length of 0 or more than a frame: frame dropped.
+        pub tx_bad_len,
+        /// RX descriptors pointing outside their frame (skipped, frame recycled).
+        pub rx_invalid,
+        /// RX frames that found no FILL slot (kept in the pool until the next refill).
+        pub fill_short,
+        /// Addresses returned by the kernel that the frame pool refused (must stay 0).
+        pub frame_errors,
+    }
 }
 
 /// TX ring, completion ring and the frame pool: what a `TxWriter` needs.
@@ -523,6 +525,12 @@ impl Xsk {
     }
 
     /// Our counters.
+    /// Blocks until RX frames arrive or `timeout` passes (`poll(POLLIN)` on the socket), so an
+    /// idle worker does not spin. In copy mode `poll` also pushes pending TX.
+    pub fn wait(&self, timeout: Duration) {
+        sys::poll_in(self.fd(), timeout);
+    }
+
     pub fn counters(&self) -> XskCounters {
         self.counters
     }

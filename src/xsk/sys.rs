@@ -125,6 +125,20 @@ pub fn wake_rx(fd: RawFd) -> io::Result<()> {
 }
 
 /// Symbolic name of an errno value, for error messages.
+/// `poll(fd, POLLIN, timeout)`; errors and timeouts are both "nothing to do now".
+pub fn poll_in(fd: RawFd, timeout: std::time::Duration) {
+    let mut pfd = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
+    // Safety: `pfd` is a valid, initialised pollfd that lives across the call; nfds is 1.
+    unsafe {
+        libc::poll(&mut pfd, 1, ms);
+    }
+}
+
 pub fn errno_name(errno: i32) -> &'static str {
     match errno {
         libc::EPERM => "EPERM",

@@ -17,8 +17,17 @@ pub fn bin() -> &'static str {
 /// These tests need root (netns, veth, XDP). Fail loudly rather than pass silently.
 pub fn require_root() {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let euid = status.lines().find(|l| l.starts_with("Uid:")).unwrap().split_whitespace().nth(2).unwrap();
-    assert_eq!(euid, "0", "this test needs root (netns + veth + XDP); run the suite as root");
+    let euid = status
+        .lines()
+        .find(|l| l.starts_with("Uid:"))
+        .unwrap()
+        .split_whitespace()
+        .nth(2)
+        .unwrap();
+    assert_eq!(
+        euid, "0",
+        "this test needs root (netns + veth + XDP); run the suite as root"
+    );
 }
 
 pub fn pair(prefix: &str, queues: u32) -> VethPair {
@@ -75,7 +84,10 @@ pub fn wait_output(mut child: Child, limit: Duration) -> Output {
 
 /// Sends SIGINT (or another signal) to a child.
 pub fn signal(child: &Child, sig: &str) {
-    Command::new("kill").args([sig, &child.id().to_string()]).status().unwrap();
+    Command::new("kill")
+        .args([sig, &child.id().to_string()])
+        .status()
+        .unwrap();
 }
 
 /// Waits until `side`'s interface has an XDP program (threeway attached) or fails.
@@ -103,7 +115,9 @@ pub fn wait_attached(p: &VethPair, side: &Side, child: &mut Child) {
 pub fn wait_listening(p: &VethPair, side: &Side, port: u16) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
-        if p.exec(side, &["ss", "-Htln", &format!("sport = :{port}")]).is_ok_and(|s| !s.trim().is_empty()) {
+        if p.exec(side, &["ss", "-Htln", &format!("sport = :{port}")])
+            .is_ok_and(|s| !s.trim().is_empty())
+        {
             return;
         }
         std::thread::sleep(Duration::from_millis(50));
@@ -112,10 +126,15 @@ pub fn wait_listening(p: &VethPair, side: &Side, port: u16) {
 }
 
 pub fn read_json(path: &std::path::Path) -> serde_json::Value {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     serde_json::from_str(&text).unwrap()
 }
 
 pub fn text(o: &Output) -> String {
-    format!("stdout:\n{}\nstderr:\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "stdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
