@@ -80,12 +80,6 @@ impl Schedule {
         (t < self.pace.until).then_some(t)
     }
 
-    /// True when no more connections will be opened.
-    pub fn finished(&self, now: Nanos) -> bool {
-        self.pace.count.is_some_and(|c| self.issued >= c)
-            || now >= self.pace.until && self.next_due().is_none_or(|t| t >= self.pace.until)
-    }
-
     fn intended(&self, k: u64) -> Nanos {
         if self.pace.rate > 0.0 {
             self.pace.start + (k as f64 * self.pace.interval()) as Nanos
@@ -133,9 +127,9 @@ mod tests {
         s.issue(1_000, 1_000);
         s.issue(1_001_000, 1_001_000);
         assert_eq!(s.due(9_000_000, 0), None, "count reached");
-        assert!(s.finished(9_000_000));
+        assert_eq!(s.next_due(), None);
         let s = Schedule::new(pace(1.0));
-        assert!(!s.finished(0));
-        assert!(s.finished(2_000_000_000));
+        assert_eq!(s.due(2_000_000_000, 0), Some(1_000), "a late start is still due");
+        assert_eq!(Schedule::new(pace(1.0)).due(1_000 + 1_000_000_000, 0), Some(1_000));
     }
 }
