@@ -533,3 +533,67 @@ fn xsk_veth_detached_after_drop_and_sigkill() {
         "still attached after SIGKILL: {after}"
     );
 }
+
+// ---- error messages, EBUSY rebind, dead device ----
+
+#[test]
+fn xsk_veth_errors_rebind_and_dead_device() {
+    let Some(pair) = Pair::new() else { return };
+    let b = pair.b.clone();
+    let r = in_ns(&pair.b, move || {
+        let bad_queue = Xsk::open(&xsk_cfg("vB", 3)).err().unwrap().to_string();
+        let zc_cfg = XskConfig {
+            zero_copy: ZeroCopy::On,
+            ..xsk_cfg("vB", 0)
+        };
+        let zc = Xsk::open(&zc_cfg).err().unwrap().to_string();
+        let steer = Steer::attach("vB", XdpAttachMode::Native, &steer_cfg(IP_B)).unwrap();
+        let busy = Steer::attach("vB", XdpAttachMode::Native, &steer_cfg(IP_B))
+            .err()
+            .unwrap()
+            .to_string();
+        // Rebind right after close: the kernel releases the queue asynchronously (EBUSY).
+        drop(Xsk::open(&xsk_cfg("vB", 0)).unwrap());
+        let t = Instant::now();
+        let mut x = Xsk::open(&xsk_cfg("vB", 0)).unwrap();
+        let rebind = (x.bind_retries(), t.elapsed());
+        // Dead device: delete the link under the socket, then try to send.
+        run("ip", &["-n", &b, "link", "del", "vB"]);
+        let deadline = Instant::now() + Duration::from_secs(3);
+        let dead = loop {
+            let mut tx = x.tx();
+            if let Some(buf) = tx.buffer() {
+                let len = write_syn(buf, [2; 6], [4; 6], IP_B, IP_A, PORT_LO, 80, 1);
+                tx.commit(len);
+            }
+            drop(tx);
+            match x.flush() {
+                Err(e) => break Some((e.is_dead_device(), e.to_string())),
+                Ok(()) if Instant::now() > deadline => break None,
+                Ok(()) => std::thread::sleep(Duration::from_millis(10)),
+            }
+        };
+        drop(steer);
+        (bad_queue, zc, busy, rebind, dead)
+    })
+    .join()
+    .unwrap();
+    let (bad_queue, zc, busy, rebind, dead) = r;
+    println!("xsk_veth errors:\n  {bad_queue}\n  {zc}\n  {busy}");
+    println!(
+        "xsk_veth rebind after close: {} EBUSY retries, {:?}",
+        rebind.0, rebind.1
+    );
+    println!("xsk_veth dead device: {dead:?}");
+    assert!(
+        bad_queue.contains("EINVAL") && bad_queue.contains("use --queues 2"),
+        "{bad_queue}"
+    );
+    assert!(
+        zc.contains("EOPNOTSUPP") && zc.contains("zero-copy"),
+        "{zc}"
+    );
+    assert!(busy.contains("xdp off"), "{busy}");
+    let (is_dead, msg) = dead.expect("flush reported the deleted device");
+    assert!(is_dead, "{msg}");
+}

@@ -91,14 +91,14 @@ impl<T: Entry> RingMem<T> {
             ("consumer", off.consumer),
             ("flags", off.flags),
         ] {
-            if o % 4 != 0 || o.checked_add(4).is_none_or(|end| end > len) {
+            if !o.is_multiple_of(4) || o.checked_add(4).is_none_or(|end| end > len) {
                 return Err(inval(&format!(
                     "{name} word outside the mapping or misaligned"
                 )));
             }
         }
         let need = map_len::<T>(&off, size) as u64;
-        if off.desc % align_of::<T>() as u64 != 0 || need > len {
+        if !off.desc.is_multiple_of(align_of::<T>() as u64) || need > len {
             return Err(inval("descriptors outside the mapping or misaligned"));
         }
         let base = map.as_ptr();
@@ -540,7 +540,6 @@ mod tests {
         while expect < N {
             let pk = c.peek(1 + rng.below(64));
             if pk.is_empty() {
-                drop(pk);
                 std::thread::yield_now();
                 continue;
             }
@@ -627,7 +626,6 @@ mod tests {
         let got: Vec<u64> = (0..pk.len()).map(|i| pk.get(i)).collect();
         assert_eq!(got, [50, 51, 52, 60, 61]);
         // Not released: the same entries come back.
-        drop(pk);
         assert_eq!(c.peek(1).get(0), 50);
     }
 

@@ -167,6 +167,8 @@ pub struct Xsk {
     rx_owned: u32,
     /// First ENETDOWN of the current streak.
     netdown_since: Option<Instant>,
+    /// EBUSY answers bind retried through.
+    bind_retries: u32,
 }
 
 /// How long ENETDOWN may persist before `flush` reports a dead device.
@@ -297,7 +299,8 @@ impl Xsk {
         r.commit(n);
         fill.submit();
 
-        let mode = bind(&fd, ifindex, cfg, &at)?;
+        let mut bind_retries = 0;
+        let mode = bind(&fd, ifindex, cfg, &at, &mut bind_retries)?;
 
         let mut tx_budget = sys::DEFAULT_TX_BUDGET;
         if cfg.tx_budget > 0 {
@@ -332,6 +335,7 @@ impl Xsk {
             rx_target,
             rx_owned: n,
             netdown_since: None,
+            bind_retries,
         })
     }
 
@@ -527,6 +531,12 @@ impl Xsk {
         self.counters
     }
 
+    /// How many EBUSY answers `open` waited out (the queue's previous socket was still
+    /// being released).
+    pub fn bind_retries(&self) -> u32 {
+        self.bind_retries
+    }
+
     /// Submitted TX descriptors not yet completed by the kernel.
     pub fn tx_outstanding(&self) -> u32 {
         self.txs.outstanding
@@ -666,7 +676,13 @@ fn validate(cfg: &XskConfig) -> Result<(), XskError> {
     Ok(())
 }
 
-fn bind(fd: &OwnedFd, ifindex: u32, cfg: &XskConfig, at: &str) -> Result<BindMode, XskError> {
+fn bind(
+    fd: &OwnedFd,
+    ifindex: u32,
+    cfg: &XskConfig,
+    at: &str,
+    retries: &mut u32,
+) -> Result<BindMode, XskError> {
     let attempts: &[u16] = match cfg.zero_copy {
         ZeroCopy::Auto => &[libc::XDP_ZEROCOPY, libc::XDP_COPY],
         ZeroCopy::On => &[libc::XDP_ZEROCOPY],
@@ -681,7 +697,7 @@ fn bind(fd: &OwnedFd, ifindex: u32, cfg: &XskConfig, at: &str) -> Result<BindMod
             sxdp_queue_id: cfg.queue_id,
             sxdp_shared_umem_fd: 0,
         };
-        match bind_retry(fd, &sa) {
+        match bind_retry(fd, &sa, retries) {
             Ok(()) => {
                 last = None;
                 break;
@@ -712,12 +728,15 @@ fn bind(fd: &OwnedFd, ifindex: u32, cfg: &XskConfig, at: &str) -> Result<BindMod
 }
 
 /// bind(2), retrying EBUSY (the queue's previous socket is released asynchronously).
-fn bind_retry(fd: &OwnedFd, sa: &libc::sockaddr_xdp) -> io::Result<()> {
+fn bind_retry(fd: &OwnedFd, sa: &libc::sockaddr_xdp, retries: &mut u32) -> io::Result<()> {
     let mut backoff = EBUSY_BACKOFF_MS.iter();
     loop {
         match sys::bind_xdp(fd, sa) {
             Err(e) if e.raw_os_error() == Some(libc::EBUSY) => match backoff.next() {
-                Some(ms) => std::thread::sleep(Duration::from_millis(*ms)),
+                Some(ms) => {
+                    *retries += 1;
+                    std::thread::sleep(Duration::from_millis(*ms))
+                }
                 None => return Err(e),
             },
             r => return r,
