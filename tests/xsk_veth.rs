@@ -495,11 +495,30 @@ fn xsk_veth_detached_after_drop_and_sigkill() {
         let steer = Steer::attach("vB", XdpAttachMode::Native, &steer_cfg(IP_B)).unwrap();
         let with = run("ip", &["-n", &b, "link", "show", "dev", "vB"]);
         drop(steer);
-        (with, run("ip", &["-n", &b, "link", "show", "dev", "vB"]))
+        let without = run("ip", &["-n", &b, "link", "show", "dev", "vB"]);
+        let steer = Steer::attach("vB", XdpAttachMode::Generic, &steer_cfg(IP_B)).unwrap();
+        let generic = run("ip", &["-n", &b, "link", "show", "dev", "vB"]);
+        drop(steer);
+        (
+            with,
+            without,
+            generic,
+            run("ip", &["-n", &b, "link", "show", "dev", "vB"]),
+        )
     })
     .join()
     .unwrap();
     assert!(shown.0.contains("xdp"), "attached: {}", shown.0);
+    assert!(
+        shown.2.contains("xdpgeneric"),
+        "generic attach: {}",
+        shown.2
+    );
+    assert!(
+        !shown.3.contains("xdp"),
+        "still attached after drop (generic): {}",
+        shown.3
+    );
     assert!(
         !shown.1.contains("xdp"),
         "still attached after drop: {}",
@@ -786,4 +805,98 @@ fn xsk_veth_steering_rules() {
             .map(|(k, v)| (k.to_string(), v))
             .into();
     assert_eq!(kinds, want);
+}
+
+// ---- (f) replies emitted from the RX callback (the worker's path) ----
+
+#[test]
+fn xsk_veth_echo_from_rx_callback() {
+    let Some(pair) = Pair::new() else { return };
+    const N: u32 = 20_000;
+    let stop = Arc::new(AtomicBool::new(false));
+    let (mac_b_tx, mac_b_rx) = mpsc::channel();
+    let b = {
+        let stop = stop.clone();
+        in_ns(&pair.b, move || {
+            let mac_b = iface::mac("vB").unwrap();
+            let mut steer = Steer::attach("vB", XdpAttachMode::Native, &steer_cfg(IP_B)).unwrap();
+            let mut socks: Vec<Xsk> = (0..2)
+                .map(|q| Xsk::open(&xsk_cfg("vB", q)).unwrap())
+                .collect();
+            for (q, s) in socks.iter().enumerate() {
+                steer.register(q as u32, s.fd()).unwrap();
+            }
+            mac_b_tx.send(mac_b).unwrap();
+            let mut echoed = 0u32;
+            while !stop.load(Ordering::Relaxed) {
+                for s in socks.iter_mut() {
+                    s.rx_burst(128, |f, tx| {
+                        let Some((dport, seq)) = parse_syn(f) else {
+                            return;
+                        };
+                        let sport = u16::from_be_bytes([f[34], f[35]]);
+                        let mut mac_a = [0u8; 6];
+                        mac_a.copy_from_slice(&f[6..12]);
+                        if let Some(buf) = tx.buffer() {
+                            let len = write_syn(buf, mac_b, mac_a, IP_B, IP_A, dport, sport, seq);
+                            tx.commit(len);
+                            echoed += 1;
+                        }
+                    });
+                    s.flush().unwrap();
+                }
+            }
+            let c: Vec<_> = socks.iter().map(|s| s.counters()).collect();
+            (echoed, c)
+        })
+    };
+    let a = in_ns(&pair.a, move || {
+        let mac_a = iface::mac("vA").unwrap();
+        let mut steer = Steer::attach("vA", XdpAttachMode::Native, &steer_cfg(IP_A)).unwrap();
+        let mut socks: Vec<Xsk> = (0..2)
+            .map(|q| Xsk::open(&xsk_cfg("vA", q)).unwrap())
+            .collect();
+        for (q, s) in socks.iter().enumerate() {
+            steer.register(q as u32, s.fd()).unwrap();
+        }
+        let mac_b = mac_b_rx.recv().unwrap();
+        let mut seen = vec![false; N as usize];
+        let (mut sent, mut got, mut per_q) = (0u32, 0u32, [0u32; 2]);
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while got < N && Instant::now() < deadline {
+            let batch = (got + 512).saturating_sub(sent).min(N - sent).min(64);
+            let mut tx = socks[0].tx();
+            for _ in 0..batch {
+                let Some(buf) = tx.buffer() else { break };
+                let sport = PORT_LO + (sent % 1000) as u16;
+                let len = write_syn(buf, mac_a, mac_b, IP_A, IP_B, sport, PORT_LO + 500, sent);
+                tx.commit(len);
+                sent += 1;
+            }
+            drop(tx);
+            for (q, s) in socks.iter_mut().enumerate() {
+                let n = s.rx_burst(128, |f, _| {
+                    if let Some((dport, seq)) = parse_syn(f)
+                        && (PORT_LO..=PORT_HI).contains(&dport)
+                        && seq < N
+                        && !std::mem::replace(&mut seen[seq as usize], true)
+                    {
+                        got += 1;
+                    }
+                });
+                per_q[q] += n as u32;
+                s.flush().unwrap();
+            }
+        }
+        (sent, got, per_q)
+    });
+    let (sent, got, per_q) = a.join().unwrap();
+    stop.store(true, Ordering::Relaxed);
+    let (echoed, bc) = b.join().unwrap();
+    println!("xsk_veth echo: sent {sent}, echoed {echoed}, replies {got} (A per queue {per_q:?})");
+    assert_eq!((sent, echoed, got), (N, N, N), "B counters {bc:?}");
+    assert_eq!(
+        per_q[1], 0,
+        "B replied on its queue 0, which lands on A's queue 0"
+    );
 }
