@@ -265,28 +265,44 @@ impl Xsk {
             map_len::<Desc>(&off.rx.into(), ring),
             "RX",
         )?;
-        let rx = Consumer::<Desc>::new(m, o, ring).map_err(ring_err("RX"))?;
+        let rx = {
+            // Safety: this socket's RX ring, just mapped; this is its only user-space side.
+            unsafe { Consumer::<Desc>::new(m, o, ring) }
+        }
+        .map_err(ring_err("RX"))?;
         let (m, o) = map(
             libc::XDP_PGOFF_TX_RING as u64,
             off.tx.into(),
             map_len::<Desc>(&off.tx.into(), ring),
             "TX",
         )?;
-        let tx = Producer::<Desc>::new(m, o, ring).map_err(ring_err("TX"))?;
+        let tx = {
+            // Safety: this socket's TX ring, just mapped; this is its only user-space side.
+            unsafe { Producer::<Desc>::new(m, o, ring) }
+        }
+        .map_err(ring_err("TX"))?;
         let (m, o) = map(
             libc::XDP_UMEM_PGOFF_FILL_RING,
             off.fr.into(),
             map_len::<u64>(&off.fr.into(), fill_size),
             "FILL",
         )?;
-        let mut fill = Producer::<u64>::new(m, o, fill_size).map_err(ring_err("FILL"))?;
+        let mut fill = {
+            // Safety: this socket's FILL ring, just mapped; this is its only user-space side.
+            unsafe { Producer::<u64>::new(m, o, fill_size) }
+        }
+        .map_err(ring_err("FILL"))?;
         let (m, o) = map(
             libc::XDP_UMEM_PGOFF_COMPLETION_RING,
             off.cr.into(),
             map_len::<u64>(&off.cr.into(), ring),
             "COMP",
         )?;
-        let comp = Consumer::<u64>::new(m, o, ring).map_err(ring_err("COMPLETION"))?;
+        let comp = {
+            // Safety: this socket's COMPLETION ring, just mapped; this is its only user-space side.
+            unsafe { Consumer::<u64>::new(m, o, ring) }
+        }
+        .map_err(ring_err("COMPLETION"))?;
 
         // Prime FILL, leaving slack for the kernel's lazily published FILL consumer index.
         let mut pool = FramePool::full(cfg.frame_size, cfg.frame_count);
