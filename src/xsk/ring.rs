@@ -91,14 +91,14 @@ impl<T: Entry> RingMem<T> {
             ("consumer", off.consumer),
             ("flags", off.flags),
         ] {
-            if o % 4 != 0 || o.checked_add(4).is_none_or(|end| end > len) {
+            if !o.is_multiple_of(4) || o.checked_add(4).is_none_or(|end| end > len) {
                 return Err(inval(&format!(
                     "{name} word outside the mapping or misaligned"
                 )));
             }
         }
         let need = map_len::<T>(&off, size) as u64;
-        if off.desc % align_of::<T>() as u64 != 0 || need > len {
+        if !off.desc.is_multiple_of(align_of::<T>() as u64) || need > len {
             return Err(inval("descriptors outside the mapping or misaligned"));
         }
         let base = map.as_ptr();
@@ -182,7 +182,13 @@ pub struct Producer<T: Entry> {
 
 impl<T: Entry> Producer<T> {
     /// A producer over `map`; reads the current indices (all zero on a fresh socket).
-    pub fn new(map: Arc<Mmap>, off: RingOffsets, size: u32) -> io::Result<Self> {
+    /// Offsets and size are validated against the mapping.
+    ///
+    /// # Safety
+    /// No other user-space producer of the same ring may exist while this one lives (two
+    /// producers would write the same slots concurrently). The consumer side may be anyone
+    /// following the ring protocol (the kernel, or one `Consumer` in tests).
+    pub unsafe fn new(map: Arc<Mmap>, off: RingOffsets, size: u32) -> io::Result<Self> {
         let mem = RingMem::<T>::new(map, off, size)?;
         let prod = mem.producer().load(Ordering::Relaxed);
         let cons = mem.consumer().load(Ordering::Acquire);
@@ -318,8 +324,13 @@ pub struct Consumer<T: Entry> {
 }
 
 impl<T: Entry> Consumer<T> {
-    /// A consumer over `map`; reads the current indices.
-    pub fn new(map: Arc<Mmap>, off: RingOffsets, size: u32) -> io::Result<Self> {
+    /// A consumer over `map`; reads the current indices. Offsets and size are validated
+    /// against the mapping.
+    ///
+    /// # Safety
+    /// No other user-space consumer of the same ring may exist while this one lives (it
+    /// could release slots whose entries this one still reads).
+    pub unsafe fn new(map: Arc<Mmap>, off: RingOffsets, size: u32) -> io::Result<Self> {
         let mem = RingMem::<T>::new(map, off, size)?;
         let cons = mem.consumer().load(Ordering::Relaxed);
         let prod = mem.producer().load(Ordering::Acquire);
@@ -452,8 +463,10 @@ mod tests {
         mem.producer().store(start, Ordering::Relaxed);
         mem.consumer().store(start, Ordering::Relaxed);
         drop(mem);
-        let p = Producer::new(map.clone(), OFF, size).unwrap();
-        let c = Consumer::new(map.clone(), OFF, size).unwrap();
+        // Safety: exactly one producer and one consumer over this private mapping.
+        let p = unsafe { Producer::new(map.clone(), OFF, size) }.unwrap();
+        // Safety: as above.
+        let c = unsafe { Consumer::new(map.clone(), OFF, size) }.unwrap();
         (p, c, map)
     }
 
@@ -540,7 +553,6 @@ mod tests {
         while expect < N {
             let pk = c.peek(1 + rng.below(64));
             if pk.is_empty() {
-                drop(pk);
                 std::thread::yield_now();
                 continue;
             }
@@ -627,19 +639,22 @@ mod tests {
         let got: Vec<u64> = (0..pk.len()).map(|i| pk.get(i)).collect();
         assert_eq!(got, [50, 51, 52, 60, 61]);
         // Not released: the same entries come back.
-        drop(pk);
         assert_eq!(c.peek(1).get(0), 50);
     }
 
     #[test]
     fn xsk_ring_rejects_bad_layout() {
         let map = Arc::new(Mmap::anonymous(4096, false).unwrap());
-        assert!(Producer::<u64>::new(map.clone(), OFF, 12).is_err()); // not a power of two
-        assert!(Producer::<u64>::new(map.clone(), OFF, 1024).is_err()); // past the mapping
+        // Safety: each constructor fails validation, so no ring side is ever created.
+        unsafe {
+            assert!(Producer::<u64>::new(map.clone(), OFF, 12).is_err()); // not a power of two
+            assert!(Producer::<u64>::new(map.clone(), OFF, 1024).is_err()); // past the mapping
+        }
         let bad = RingOffsets {
             consumer: 66,
             ..OFF
         };
-        assert!(Consumer::<u64>::new(map, bad, 8).is_err()); // misaligned word
+        // Safety: validation fails; nothing is created.
+        assert!(unsafe { Consumer::<u64>::new(map, bad, 8) }.is_err()); // misaligned word
     }
 }

@@ -169,6 +169,8 @@ pub struct Xsk {
     rx_owned: u32,
     /// First ENETDOWN of the current streak.
     netdown_since: Option<Instant>,
+    /// EBUSY answers bind retried through.
+    bind_retries: u32,
 }
 
 /// How long ENETDOWN may persist before `flush` reports a dead device.
@@ -265,28 +267,44 @@ impl Xsk {
             map_len::<Desc>(&off.rx.into(), ring),
             "RX",
         )?;
-        let rx = Consumer::<Desc>::new(m, o, ring).map_err(ring_err("RX"))?;
+        let rx = {
+            // Safety: this socket's RX ring, just mapped; this is its only user-space side.
+            unsafe { Consumer::<Desc>::new(m, o, ring) }
+        }
+        .map_err(ring_err("RX"))?;
         let (m, o) = map(
             libc::XDP_PGOFF_TX_RING as u64,
             off.tx.into(),
             map_len::<Desc>(&off.tx.into(), ring),
             "TX",
         )?;
-        let tx = Producer::<Desc>::new(m, o, ring).map_err(ring_err("TX"))?;
+        let tx = {
+            // Safety: this socket's TX ring, just mapped; this is its only user-space side.
+            unsafe { Producer::<Desc>::new(m, o, ring) }
+        }
+        .map_err(ring_err("TX"))?;
         let (m, o) = map(
             libc::XDP_UMEM_PGOFF_FILL_RING,
             off.fr.into(),
             map_len::<u64>(&off.fr.into(), fill_size),
             "FILL",
         )?;
-        let mut fill = Producer::<u64>::new(m, o, fill_size).map_err(ring_err("FILL"))?;
+        let mut fill = {
+            // Safety: this socket's FILL ring, just mapped; this is its only user-space side.
+            unsafe { Producer::<u64>::new(m, o, fill_size) }
+        }
+        .map_err(ring_err("FILL"))?;
         let (m, o) = map(
             libc::XDP_UMEM_PGOFF_COMPLETION_RING,
             off.cr.into(),
             map_len::<u64>(&off.cr.into(), ring),
             "COMP",
         )?;
-        let comp = Consumer::<u64>::new(m, o, ring).map_err(ring_err("COMPLETION"))?;
+        let comp = {
+            // Safety: this socket's COMPLETION ring, just mapped; this is its only user-space side.
+            unsafe { Consumer::<u64>::new(m, o, ring) }
+        }
+        .map_err(ring_err("COMPLETION"))?;
 
         // Prime FILL, leaving slack for the kernel's lazily published FILL consumer index.
         let mut pool = FramePool::full(cfg.frame_size, cfg.frame_count);
@@ -299,7 +317,8 @@ impl Xsk {
         r.commit(n);
         fill.submit();
 
-        let mode = bind(&fd, ifindex, cfg, &at)?;
+        let mut bind_retries = 0;
+        let mode = bind(&fd, ifindex, cfg, &at, &mut bind_retries)?;
 
         let mut tx_budget = sys::DEFAULT_TX_BUDGET;
         if cfg.tx_budget > 0 {
@@ -334,6 +353,7 @@ impl Xsk {
             rx_target,
             rx_owned: n,
             netdown_since: None,
+            bind_retries,
         })
     }
 
@@ -535,6 +555,12 @@ impl Xsk {
         self.counters
     }
 
+    /// How many EBUSY answers `open` waited out (the queue's previous socket was still
+    /// being released).
+    pub fn bind_retries(&self) -> u32 {
+        self.bind_retries
+    }
+
     /// Submitted TX descriptors not yet completed by the kernel.
     pub fn tx_outstanding(&self) -> u32 {
         self.txs.outstanding
@@ -674,7 +700,13 @@ fn validate(cfg: &XskConfig) -> Result<(), XskError> {
     Ok(())
 }
 
-fn bind(fd: &OwnedFd, ifindex: u32, cfg: &XskConfig, at: &str) -> Result<BindMode, XskError> {
+fn bind(
+    fd: &OwnedFd,
+    ifindex: u32,
+    cfg: &XskConfig,
+    at: &str,
+    retries: &mut u32,
+) -> Result<BindMode, XskError> {
     let attempts: &[u16] = match cfg.zero_copy {
         ZeroCopy::Auto => &[libc::XDP_ZEROCOPY, libc::XDP_COPY],
         ZeroCopy::On => &[libc::XDP_ZEROCOPY],
@@ -689,7 +721,7 @@ fn bind(fd: &OwnedFd, ifindex: u32, cfg: &XskConfig, at: &str) -> Result<BindMod
             sxdp_queue_id: cfg.queue_id,
             sxdp_shared_umem_fd: 0,
         };
-        match bind_retry(fd, &sa) {
+        match bind_retry(fd, &sa, retries) {
             Ok(()) => {
                 last = None;
                 break;
@@ -720,12 +752,15 @@ fn bind(fd: &OwnedFd, ifindex: u32, cfg: &XskConfig, at: &str) -> Result<BindMod
 }
 
 /// bind(2), retrying EBUSY (the queue's previous socket is released asynchronously).
-fn bind_retry(fd: &OwnedFd, sa: &libc::sockaddr_xdp) -> io::Result<()> {
+fn bind_retry(fd: &OwnedFd, sa: &libc::sockaddr_xdp, retries: &mut u32) -> io::Result<()> {
     let mut backoff = EBUSY_BACKOFF_MS.iter();
     loop {
         match sys::bind_xdp(fd, sa) {
             Err(e) if e.raw_os_error() == Some(libc::EBUSY) => match backoff.next() {
-                Some(ms) => std::thread::sleep(Duration::from_millis(*ms)),
+                Some(ms) => {
+                    *retries += 1;
+                    std::thread::sleep(Duration::from_millis(*ms))
+                }
                 None => return Err(e),
             },
             r => return r,

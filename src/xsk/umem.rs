@@ -138,7 +138,7 @@ impl FramePool {
         // LIFO: the lowest frames are handed out first.
         let stack = (0..count as u64).rev().map(|i| i << shift).collect();
         let mut in_pool = vec![!0u64; (count as usize).div_ceil(64)];
-        if count % 64 != 0 {
+        if !count.is_multiple_of(64) {
             *in_pool.last_mut().unwrap() = (1u64 << (count % 64)) - 1;
         }
         FramePool {
