@@ -314,6 +314,7 @@ pub fn plan(a: &ConnectArgs) -> Result<Plan, RunError> {
         target_cps: rate,
         start_at: a.start_at,
         duration,
+        count,
         drain: a.drain.max(time_wait + a.hold),
         warmup: a.warmup,
         config,

@@ -71,8 +71,10 @@ pub struct Plan {
     pub target_cps: f64,
     /// Unix time to start at (`--start-at`), for runs split over hosts.
     pub start_at: Option<f64>,
-    /// None = until Ctrl-C.
+    /// None = until Ctrl-C (or `count`).
     pub duration: Option<Duration>,
+    /// Client: stop opening after this many attempts in total.
+    pub count: Option<u64>,
     pub drain: Duration,
     pub warmup: Duration,
     pub config: Vec<(String, String)>,
@@ -306,7 +308,10 @@ fn collect(
             next_tick += c.interval;
         }
         let elapsed = now - col.started;
-        let over = plan.duration.is_some_and(|d| !d.is_zero() && elapsed >= d);
+        let st = col.totals().stats;
+        let issued = st.attempted + st.open_no_tuple + st.open_table_full;
+        let over = plan.duration.is_some_and(|d| !d.is_zero() && elapsed >= d)
+            || plan.count.is_some_and(|n| issued >= n);
         let sig = interrupted.load(Ordering::Relaxed);
         if (over || sig || !col.errors.is_empty()) && stop_at.is_none() {
             control.stop_opening.store(true, Ordering::Relaxed);

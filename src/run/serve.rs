@@ -145,6 +145,7 @@ pub fn plan(a: &ServeArgs) -> Result<Plan, RunError> {
         target_cps: 0.0,
         start_at: None,
         duration: c.duration.filter(|d| !d.is_zero()),
+        count: None,
         drain: std::time::Duration::ZERO,
         warmup: std::time::Duration::ZERO,
         config,
