@@ -18,12 +18,19 @@ fn main() {
         .collect();
     sources.sort();
     for src in sources {
-        let name = src.file_name().unwrap().to_string_lossy().replace(".bpf.c", ".bpf.o");
+        let name = src
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .replace(".bpf.c", ".bpf.o");
         let obj = out.join(&name);
         if let Ok(dir) = env::var("BPF_OBJ_DIR") {
             let pre = Path::new(&dir).join(&name);
             std::fs::copy(&pre, &obj).unwrap_or_else(|e| {
-                panic!("BPF_OBJ_DIR is set but {} cannot be copied: {e}", pre.display())
+                panic!(
+                    "BPF_OBJ_DIR is set but {} cannot be copied: {e}",
+                    pre.display()
+                )
             });
             continue;
         }
@@ -33,7 +40,10 @@ fn main() {
 
 fn compile(src: &Path, obj: &Path) {
     let clang = env::var("BPF_CLANG").unwrap_or_else(|_| "clang".into());
-    let arch_inc = format!("-I/usr/include/{}-linux-gnu", env::var("CARGO_CFG_TARGET_ARCH").unwrap());
+    let arch_inc = format!(
+        "-I/usr/include/{}-linux-gnu",
+        env::var("CARGO_CFG_TARGET_ARCH").unwrap()
+    );
     let result = Command::new(&clang)
         .args(["-O2", "-g", "-target", "bpf", "-Wall", "-Werror"])
         .arg(arch_inc)
@@ -57,7 +67,10 @@ fn compile(src: &Path, obj: &Path) {
             } else {
                 "fix the BPF source above"
             };
-            panic!("\n\nclang -target bpf failed on {}:\n{stderr}\n{hint}\n", src.display());
+            panic!(
+                "\n\nclang -target bpf failed on {}:\n{stderr}\n{hint}\n",
+                src.display()
+            );
         }
         Ok(_) => {}
     }

@@ -10,9 +10,9 @@
 //! - [`report`]: counters, histograms and the human/machine output built from them.
 #![deny(unsafe_code)]
 
-pub mod wire;
+pub mod report;
 pub mod tcp;
+pub mod wire;
+pub mod worker;
 #[allow(unsafe_code)]
 pub mod xsk;
-pub mod worker;
-pub mod report;

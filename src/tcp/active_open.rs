@@ -170,7 +170,10 @@ impl Engine {
         seg: &TcpRepr<'_>,
         tx: &mut impl Transmit,
     ) -> Verdict {
-        let ours = self.tuples.as_ref().is_some_and(|t| t.owns(key.local_ip, key.local_port));
+        let ours = self
+            .tuples
+            .as_ref()
+            .is_some_and(|t| t.owns(key.local_ip, key.local_port));
         if !ours {
             return Err(DropReason::NotOurs);
         }

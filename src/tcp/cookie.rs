@@ -46,7 +46,11 @@ impl CookieOpts {
     pub fn negotiate(peer: &TcpOptions, ours: &super::SynOptions) -> CookieOpts {
         CookieOpts {
             mss: peer.mss.unwrap_or(536),
-            wscale: if ours.wscale.is_some() { peer.wscale.map(|w| w.min(14)) } else { None },
+            wscale: if ours.wscale.is_some() {
+                peer.wscale.map(|w| w.min(14))
+            } else {
+                None
+            },
             sack_permitted: peer.sack_permitted && ours.sack_permitted,
             timestamps: peer.timestamps.is_some() && ours.timestamps,
         }
@@ -107,31 +111,60 @@ mod tests {
     use super::*;
 
     const K: SipKey = SipKey(0x0123_4567, 0x89ab_cdef);
-    const T: Key = Key { local_ip: 0x0a00_0001, remote_ip: 0x0a00_0002, local_port: 80,
-                         remote_port: 40000 };
+    const T: Key = Key {
+        local_ip: 0x0a00_0001,
+        remote_ip: 0x0a00_0002,
+        local_port: 80,
+        remote_port: 40000,
+    };
 
     #[test]
     fn roundtrip_and_expiry() {
-        let o = CookieOpts { mss: 1460, wscale: Some(7), sack_permitted: true, timestamps: false };
+        let o = CookieOpts {
+            mss: 1460,
+            wscale: Some(7),
+            sack_permitted: true,
+            timestamps: false,
+        };
         let now = 5u64 << PERIOD_SHIFT;
         let c = encode(K, &T, 1000, now, &o);
         assert_eq!(decode(K, &T, 1000, c, now), Some(o));
         assert_eq!(decode(K, &T, 1000, c, now + (1 << PERIOD_SHIFT)), Some(o));
         assert_eq!(decode(K, &T, 1000, c, now + (2 << PERIOD_SHIFT)), None);
         assert_eq!(decode(K, &T, 1001, c, now), None);
-        assert_eq!(decode(K, &Key { remote_port: 40001, ..T }, 1000, c, now), None);
+        assert_eq!(
+            decode(
+                K,
+                &Key {
+                    remote_port: 40001,
+                    ..T
+                },
+                1000,
+                c,
+                now
+            ),
+            None
+        );
         assert_eq!(decode(K, &T, 1000, c ^ (1 << 20), now), None);
         assert_eq!(decode(SipKey(1, 1), &T, 1000, c, now), None);
     }
 
     #[test]
     fn mss_rounds_down_and_no_options() {
-        let o = CookieOpts { mss: 1400, wscale: None, sack_permitted: false, timestamps: true };
+        let o = CookieOpts {
+            mss: 1400,
+            wscale: None,
+            sack_permitted: false,
+            timestamps: true,
+        };
         let c = encode(K, &T, 7, 0, &o);
         let d = decode(K, &T, 7, c, 0).unwrap();
         assert_eq!(d, CookieOpts { mss: 1300, ..o });
         let low = CookieOpts { mss: 100, ..o };
-        assert_eq!(decode(K, &T, 7, encode(K, &T, 7, 0, &low), 0).unwrap().mss, 536);
+        assert_eq!(
+            decode(K, &T, 7, encode(K, &T, 7, 0, &low), 0).unwrap().mss,
+            536
+        );
     }
 
     #[test]

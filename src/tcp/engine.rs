@@ -70,13 +70,19 @@ impl Engine {
     pub fn new(cfg: EngineConfig) -> Result<Engine, String> {
         let c = cfg;
         if c.capacity == 0 || c.capacity > MAX_CAPACITY {
-            return Err(format!("capacity must be in 1..={MAX_CAPACITY}, got {}", c.capacity));
+            return Err(format!(
+                "capacity must be in 1..={MAX_CAPACITY}, got {}",
+                c.capacity
+            ));
         }
         if c.rto == 0 {
             return Err("rto must be > 0".into());
         }
         if c.rto_max < c.rto {
-            return Err(format!("rto_max ({} ns) must be >= rto ({} ns)", c.rto_max, c.rto));
+            return Err(format!(
+                "rto_max ({} ns) must be >= rto ({} ns)",
+                c.rto_max, c.rto
+            ));
         }
         if c.syn_retries > 15 || c.synack_retries > 15 {
             return Err("syn_retries and synack_retries must be <= 15".into());
@@ -104,7 +110,10 @@ impl Engine {
                     c.port_offset,
                 )?;
                 if c.request.len() > MAX_DATA {
-                    return Err(format!("request is {} bytes, at most {MAX_DATA}", c.request.len()));
+                    return Err(format!(
+                        "request is {} bytes, at most {MAX_DATA}",
+                        c.request.len()
+                    ));
                 }
                 if c.request.is_empty() && !c.expect.is_empty() {
                     return Err("expect is set but request is empty (no response to check)".into());
@@ -137,7 +146,11 @@ impl Engine {
                 vlan: c.vlan,
                 ttl: c.ttl,
                 checksum: c.checksum,
-                listen: c.listen.iter().map(|l| (u32::from(*l.ip()), l.port())).collect(),
+                listen: c
+                    .listen
+                    .iter()
+                    .map(|l| (u32::from(*l.ip()), l.port()))
+                    .collect(),
                 cookies: c.cookies,
                 cookie_threshold: c.cookie_threshold as u64,
                 syn: c.syn_options,
@@ -270,14 +283,20 @@ impl Engine {
     }
 
     /// State of the connection on `key` (tests and debugging).
-    pub fn state_of(&self, local: (Ipv4Addr, u16), remote: (Ipv4Addr, u16)) -> Option<&'static str> {
+    pub fn state_of(
+        &self,
+        local: (Ipv4Addr, u16),
+        remote: (Ipv4Addr, u16),
+    ) -> Option<&'static str> {
         let key = Key {
             local_ip: u32::from(local.0),
             remote_ip: u32::from(remote.0),
             local_port: local.1,
             remote_port: remote.1,
         };
-        self.table.find(&key, self.table.hash(&key)).map(|s| self.table.get(s).state.as_str())
+        self.table
+            .find(&key, self.table.hash(&key))
+            .map(|s| self.table.get(s).state.as_str())
     }
 
     /// Checks the accounting identities (see `stats.rs`) and the table against the gauges.
@@ -306,10 +325,13 @@ impl Engine {
                 }
             }
             Role::Server => {
-                let pending = s.cookies_sent.checked_sub(s.cookies_accepted).ok_or(format!(
-                    "cookies_accepted {} > cookies_sent {}",
-                    s.cookies_accepted, s.cookies_sent
-                ))?;
+                let pending = s
+                    .cookies_sent
+                    .checked_sub(s.cookies_accepted)
+                    .ok_or(format!(
+                        "cookies_accepted {} > cookies_sent {}",
+                        s.cookies_accepted, s.cookies_sent
+                    ))?;
                 if s.syn_received != ended + s.accept_failed + pending {
                     return Err(format!(
                         "syn_received {} != outcomes {} + active {} + aborted {} + \
@@ -347,7 +369,11 @@ impl Engine {
             ));
         }
         if self.wheel.armed() > self.table.len() {
-            return Err(format!("{} timers armed for {} TCBs", self.wheel.armed(), self.table.len()));
+            return Err(format!(
+                "{} timers armed for {} TCBs",
+                self.wheel.armed(),
+                self.table.len()
+            ));
         }
         Ok(())
     }
@@ -355,7 +381,10 @@ impl Engine {
     /// Retransmission timeout after `retries` retransmissions (doubling, capped).
     #[inline]
     pub(crate) fn rto(&self, retries: u8) -> Nanos {
-        self.p.rto.saturating_mul(1 << retries.min(40)).min(self.p.rto_max)
+        self.p
+            .rto
+            .saturating_mul(1 << retries.min(40))
+            .min(self.p.rto_max)
     }
 
     #[inline]
@@ -384,4 +413,3 @@ impl Engine {
         self.table.remove(slot, h);
     }
 }
-

@@ -144,8 +144,16 @@ mod tests {
     #[test]
     fn isn_depends_on_tuple_secret_and_clock() {
         let s = SipKey(1, 2);
-        let k = Key { local_ip: 1, remote_ip: 2, local_port: 3, remote_port: 4 };
-        let k2 = Key { remote_port: 5, ..k };
+        let k = Key {
+            local_ip: 1,
+            remote_ip: 2,
+            local_port: 3,
+            remote_port: 4,
+        };
+        let k2 = Key {
+            remote_port: 5,
+            ..k
+        };
         assert_ne!(isn(s, &k, 0), isn(s, &k2, 0));
         assert_ne!(isn(s, &k, 0), isn(SipKey(1, 3), &k, 0));
         assert_eq!(isn(s, &k, 4000 * 10), isn(s, &k, 0).wrapping_add(10));

@@ -88,7 +88,12 @@ pub struct SynOptions {
 
 impl Default for SynOptions {
     fn default() -> Self {
-        SynOptions { mss: Some(1460), wscale: Some(7), sack_permitted: true, timestamps: true }
+        SynOptions {
+            mss: Some(1460),
+            wscale: Some(7),
+            sack_permitted: true,
+            timestamps: true,
+        }
     }
 }
 
@@ -159,8 +164,13 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 5] =
-        [Outcome::Closed, Outcome::Refused, Outcome::Timeout, Outcome::Reset, Outcome::ProtocolError];
+    pub const ALL: [Outcome; 5] = [
+        Outcome::Closed,
+        Outcome::Refused,
+        Outcome::Timeout,
+        Outcome::Reset,
+        Outcome::ProtocolError,
+    ];
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Closed => "closed",
@@ -233,5 +243,10 @@ fn be16(b: &[u8], at: usize) -> Option<u16> {
 }
 
 fn be32(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_be_bytes([*b.get(at)?, *b.get(at + 1)?, *b.get(at + 2)?, *b.get(at + 3)?]))
+    Some(u32::from_be_bytes([
+        *b.get(at)?,
+        *b.get(at + 1)?,
+        *b.get(at + 2)?,
+        *b.get(at + 3)?,
+    ]))
 }

@@ -42,7 +42,11 @@ impl Engine {
             self.stats.tx_full += 1;
             return;
         };
-        let dst = if self.p.peer_mac == MacAddr::ZERO { self.reply_mac } else { self.p.peer_mac };
+        let dst = if self.p.peer_mac == MacAddr::ZERO {
+            self.reply_mac
+        } else {
+            self.p.peer_mac
+        };
         let frame = TcpFrame {
             eth: EthernetRepr {
                 dst,
@@ -117,7 +121,11 @@ impl Engine {
     ) {
         let o = TcpOptions {
             mss: self.p.syn.mss,
-            wscale: if opts & opt::WS != 0 { self.p.syn.wscale } else { None },
+            wscale: if opts & opt::WS != 0 {
+                self.p.syn.wscale
+            } else {
+                None
+            },
             sack_permitted: opts & opt::SACK != 0,
             timestamps: (opts & opt::TS != 0).then_some((ts_now(now), tsecr)),
         };
@@ -132,7 +140,13 @@ impl Engine {
 
     /// Everything from `from` to SND.NXT: our data bytes, then our FIN if it lies in that
     /// range. `from == snd_nxt` gives a pure ACK.
-    pub(crate) fn send_from(&mut self, now: Nanos, slot: Slot, from: SeqNum, tx: &mut impl Transmit) {
+    pub(crate) fn send_from(
+        &mut self,
+        now: Nanos,
+        slot: Slot,
+        from: SeqNum,
+        tx: &mut impl Transmit,
+    ) {
         let t = *self.table.get(slot);
         let sent = t.sent_data() as usize;
         let off = (from.diff(t.iss).wrapping_sub(1) as usize).min(sent);
@@ -144,8 +158,15 @@ impl Engine {
         if fin {
             flags |= FIN;
         }
-        let seq = t.iss.add(1 + off as u32);
-        self.emit(tx, &t.key, flags, seq, t.rcv_nxt, Self::ts_opt(&t, now), off..sent);
+        self.emit(
+            tx,
+            &t.key,
+            flags,
+            from,
+            t.rcv_nxt,
+            Self::ts_opt(&t, now),
+            off..sent,
+        );
     }
 
     /// `<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>` (also the RFC 5961 challenge ACK).
@@ -159,7 +180,15 @@ impl Engine {
     pub(crate) fn send_reset(&mut self, slot: Slot, tx: &mut impl Transmit) {
         let t = *self.table.get(slot);
         self.stats.rsts_sent += 1;
-        self.emit(tx, &t.key, RST | ACK, t.snd_nxt, t.rcv_nxt, TcpOptions::default(), 0..0);
+        self.emit(
+            tx,
+            &t.key,
+            RST | ACK,
+            t.snd_nxt,
+            t.rcv_nxt,
+            TcpOptions::default(),
+            0..0,
+        );
     }
 
     /// RST answering a segment that has no connection (RFC 9293 3.10.7.1):
@@ -170,7 +199,15 @@ impl Engine {
             self.emit(tx, k, RST, seg.ack, SeqNum(0), TcpOptions::default(), 0..0);
         } else {
             let len = seg.payload.len() as u32 + seg.flags.syn() as u32 + seg.flags.fin() as u32;
-            self.emit(tx, k, RST | ACK, SeqNum(0), seg.seq.add(len), TcpOptions::default(), 0..0);
+            self.emit(
+                tx,
+                k,
+                RST | ACK,
+                SeqNum(0),
+                seg.seq.add(len),
+                TcpOptions::default(),
+                0..0,
+            );
         }
     }
 }

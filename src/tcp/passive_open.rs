@@ -14,7 +14,10 @@ use super::{CookieMode, Nanos, Transmit};
 
 impl Engine {
     fn listening(&self, k: &Key) -> bool {
-        self.p.listen.iter().any(|&(ip, port)| port == k.local_port && (ip == 0 || ip == k.local_ip))
+        self.p
+            .listen
+            .iter()
+            .any(|&(ip, port)| port == k.local_port && (ip == 0 || ip == k.local_ip))
     }
 
     /// Server: a segment with no TCB.

@@ -197,10 +197,31 @@ impl Stats {
             ($($f:ident),*) => { $( self.$f += o.$f; )* };
         }
         add!(
-            attempted, established, accepted, syn_received, syn_retransmits, synack_retransmits,
-            data_retransmits, cookies_sent, cookies_accepted, cookies_rejected, challenge_acks,
-            rsts_sent, rx_frames, rx_processed, tx_frames, tx_full, active, half_open, time_wait,
-            aborted, accept_failed, open_no_tuple, open_table_full, bytes_in, bytes_out,
+            attempted,
+            established,
+            accepted,
+            syn_received,
+            syn_retransmits,
+            synack_retransmits,
+            data_retransmits,
+            cookies_sent,
+            cookies_accepted,
+            cookies_rejected,
+            challenge_acks,
+            rsts_sent,
+            rx_frames,
+            rx_processed,
+            tx_frames,
+            tx_full,
+            active,
+            half_open,
+            time_wait,
+            aborted,
+            accept_failed,
+            open_no_tuple,
+            open_table_full,
+            bytes_in,
+            bytes_out,
             responses_ok
         );
         for (a, b) in self.outcomes.iter_mut().zip(o.outcomes.iter()) {
@@ -249,7 +270,11 @@ pub const LATENCY_MAX: u64 = 60_000_000_000;
 
 impl Latency {
     pub fn new() -> Latency {
-        Latency { connect: histogram(), rtt: histogram(), accept: histogram() }
+        Latency {
+            connect: histogram(),
+            rtt: histogram(),
+            accept: histogram(),
+        }
     }
 }
 

@@ -44,14 +44,23 @@ fn fold_mul(a: u64, b: u64) -> u64 {
 impl Table {
     pub fn new(capacity: usize, seed: [u64; 3]) -> Result<Table, String> {
         if capacity == 0 || capacity > MAX_CAPACITY {
-            return Err(format!("capacity must be in 1..={MAX_CAPACITY}, got {capacity}"));
+            return Err(format!(
+                "capacity must be in 1..={MAX_CAPACITY}, got {capacity}"
+            ));
         }
         let size = (capacity + capacity / 2).next_power_of_two().max(8);
         let mut tcbs = vec![Tcb::default(); capacity];
         for (i, t) in tcbs.iter_mut().enumerate() {
             t.t_next = if i + 1 < capacity { i as u32 + 1 } else { NIL };
         }
-        Ok(Table { tcbs, index: vec![0; size], mask: size - 1, free: 0, len: 0, seed })
+        Ok(Table {
+            tcbs,
+            index: vec![0; size],
+            mask: size - 1,
+            free: 0,
+            len: 0,
+            seed,
+        })
     }
 
     /// Keyed hash of a tuple (one per packet).
@@ -174,7 +183,10 @@ impl Table {
     /// Some live slot and its hash, or `None` when empty.
     #[cfg(test)]
     pub fn any(&self) -> Option<(Slot, u32)> {
-        self.index.iter().find(|&&e| e != 0).map(|&e| ((e as u32).wrapping_sub(1), (e >> 32) as u32))
+        self.index
+            .iter()
+            .find(|&&e| e != 0)
+            .map(|&e| ((e as u32).wrapping_sub(1), (e >> 32) as u32))
     }
 
     /// Every live slot (not on the packet path: allocates).
@@ -192,12 +204,19 @@ mod tests {
     use super::*;
 
     fn key(i: u32) -> Key {
-        Key { local_ip: 0x0a00_0001, remote_ip: 0x0a00_0002 + (i >> 16), local_port: 80,
-              remote_port: i as u16 }
+        Key {
+            local_ip: 0x0a00_0001,
+            remote_ip: 0x0a00_0002 + (i >> 16),
+            local_port: 80,
+            remote_port: i as u16,
+        }
     }
 
     fn tcb(k: Key) -> Tcb {
-        Tcb { key: k, ..Tcb::default() }
+        Tcb {
+            key: k,
+            ..Tcb::default()
+        }
     }
 
     #[test]
@@ -212,7 +231,10 @@ mod tests {
             live.push_back((k, s));
             if live.len() == 1000 {
                 assert!(t.is_full());
-                assert!(t.insert(t.hash(&key(u32::MAX)), tcb(key(u32::MAX))).is_none());
+                assert!(
+                    t.insert(t.hash(&key(u32::MAX)), tcb(key(u32::MAX)))
+                        .is_none()
+                );
                 // remove every other old one, then the front
                 let (k, s) = live.pop_front().unwrap();
                 let h = t.hash(&k);

@@ -47,7 +47,10 @@ impl State {
     /// The peer's FIN has been received.
     #[inline]
     pub fn fin_received(self) -> bool {
-        matches!(self, State::CloseWait | State::Closing | State::LastAck | State::TimeWait)
+        matches!(
+            self,
+            State::CloseWait | State::Closing | State::LastAck | State::TimeWait
+        )
     }
 }
 
@@ -118,24 +121,36 @@ impl Tcb {
     /// Payload bytes sent so far (SND.NXT - ISS - 1, minus our FIN).
     #[inline]
     pub fn sent_data(&self) -> u32 {
-        self.snd_nxt.diff(self.iss).wrapping_sub(1 + self.state.fin_sent() as u32)
+        self.snd_nxt
+            .diff(self.iss)
+            .wrapping_sub(1 + self.state.fin_sent() as u32)
     }
     /// Payload bytes received in order so far (RCV.NXT - IRS - 1, minus the peer's FIN).
     #[inline]
     pub fn received_data(&self) -> u32 {
-        self.rcv_nxt.diff(self.irs).wrapping_sub(1 + self.state.fin_received() as u32)
+        self.rcv_nxt
+            .diff(self.irs)
+            .wrapping_sub(1 + self.state.fin_received() as u32)
     }
 }
 
 /// Lag up to 2^31 ns is kept exactly; beyond, in 1024 ns units (up to ~36 min).
 #[inline]
 pub fn encode_lag(lag: u64) -> u32 {
-    if lag < 1 << 31 { lag as u32 } else { (1 << 31) | (lag >> 10).min((1 << 31) - 1) as u32 }
+    if lag < 1 << 31 {
+        lag as u32
+    } else {
+        (1 << 31) | (lag >> 10).min((1 << 31) - 1) as u32
+    }
 }
 
 #[inline]
 pub fn decode_lag(v: u32) -> u64 {
-    if v & (1 << 31) == 0 { v as u64 } else { ((v & !(1 << 31)) as u64) << 10 }
+    if v & (1 << 31) == 0 {
+        v as u64
+    } else {
+        ((v & !(1 << 31)) as u64) << 10
+    }
 }
 
 #[cfg(test)]
@@ -144,7 +159,11 @@ mod tests {
 
     #[test]
     fn tcb_fits_a_cache_line() {
-        assert!(std::mem::size_of::<Tcb>() <= 64, "{}", std::mem::size_of::<Tcb>());
+        assert!(
+            std::mem::size_of::<Tcb>() <= 64,
+            "{}",
+            std::mem::size_of::<Tcb>()
+        );
     }
 
     #[test]

@@ -37,7 +37,13 @@ impl Wheel {
     /// `shift`: log2 of the tick length in ns.
     pub fn new(shift: u32, now: Nanos) -> Wheel {
         let cur = now >> shift;
-        Wheel { heads: vec![NIL; SLOTS + 1], shift, cur, hint: cur + 1, armed: 0 }
+        Wheel {
+            heads: vec![NIL; SLOTS + 1],
+            shift,
+            cur,
+            hint: cur + 1,
+            armed: 0,
+        }
     }
 
     pub fn armed(&self) -> usize {

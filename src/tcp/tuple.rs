@@ -39,19 +39,29 @@ impl Tuples {
             return Err("client needs at least one destination".into());
         }
         if lo == 0 || lo > hi {
-            return Err(format!("source port range {lo}..={hi} is empty or starts at 0"));
+            return Err(format!(
+                "source port range {lo}..={hi} is empty or starts at 0"
+            ));
         }
         if stride == 0 || offset >= stride {
-            return Err(format!("port_offset ({offset}) must be < port_stride ({stride}), stride >= 1"));
+            return Err(format!(
+                "port_offset ({offset}) must be < port_stride ({stride}), stride >= 1"
+            ));
         }
-        let first = lo as u32 + ((offset as u32 + stride as u32 - lo as u32 % stride as u32) % stride as u32);
+        let first = lo as u32
+            + ((offset as u32 + stride as u32 - lo as u32 % stride as u32) % stride as u32);
         if first > hi as u32 {
-            return Err(format!("no port in {lo}..={hi} with port % {stride} == {offset}"));
+            return Err(format!(
+                "no port in {lo}..={hi} with port % {stride} == {offset}"
+            ));
         }
         let nports = (hi as u32 - first) / stride as u32 + 1;
         Ok(Tuples {
             sources: sources.iter().map(|&a| u32::from(a)).collect(),
-            dests: dests.iter().map(|d| (u32::from(*d.ip()), d.port())).collect(),
+            dests: dests
+                .iter()
+                .map(|d| (u32::from(*d.ip()), d.port()))
+                .collect(),
             lo,
             hi,
             stride,
@@ -125,7 +135,10 @@ mod tests {
             t.advance();
         }
         assert_eq!(seen.len(), 4);
-        assert_eq!(t.current(), Tuples::new(&s, &d, 1000, 1010, 4, 3).unwrap().current());
+        assert_eq!(
+            t.current(),
+            Tuples::new(&s, &d, 1000, 1010, 4, 3).unwrap().current()
+        );
         assert!(!t.owns(u32::from(s[0]), 1004));
         assert!(Tuples::new(&s, &d, 1000, 1002, 4, 3).is_err());
         assert!(Tuples::new(&s, &d, 1000, 1010, 4, 4).is_err());
