@@ -70,11 +70,13 @@ const LOSSY: Net = Net {
     jitter: 200 * US,
 };
 
+/// (deliver at, tie-break, to server?, frame)
+type Event = (Nanos, u64, bool, Vec<u8>);
+
 struct Link {
     net: Net,
     rng: Rng,
-    /// (deliver at, tie-break, to server?, frame)
-    q: BinaryHeap<Reverse<(Nanos, u64, bool, Vec<u8>)>>,
+    q: BinaryHeap<Reverse<Event>>,
     n: u64,
     delivered: [u64; 2],
 }
