@@ -118,8 +118,76 @@ fn run(n: u64, checksum: ChecksumMode) -> (f64, u64) {
     (secs, c.established)
 }
 
+/// Micro-benchmarks of the wire layer as the engine uses it (`--micro`).
+fn micro() {
+    use threeway::wire::{
+        EtherType, EthernetRepr, IpRepr, Ipv4Repr, SeqNum, TcpFlags, TcpFrame, TcpOptions, TcpRepr,
+    };
+    let f = TcpFrame {
+        eth: EthernetRepr {
+            dst: MacAddr([2; 6]),
+            src: MacAddr([3; 6]),
+            vlan: None,
+            ethertype: EtherType::IPV4,
+        },
+        ip: IpRepr::V4(Ipv4Repr {
+            src: Ipv4Addr::new(10, 0, 0, 1),
+            dst: Ipv4Addr::new(10, 0, 0, 2),
+            protocol: 6,
+            payload_len: 0,
+            ttl: 64,
+            ident: 0,
+            dont_frag: true,
+            dscp_ecn: 0,
+        }),
+        tcp: TcpRepr {
+            src_port: 1234,
+            dst_port: 80,
+            seq: SeqNum(1),
+            ack: SeqNum(0),
+            flags: TcpFlags(TcpFlags::SYN),
+            window: 65535,
+            urgent: 0,
+            options: TcpOptions {
+                mss: Some(1460),
+                wscale: Some(7),
+                sack_permitted: true,
+                timestamps: Some((1, 0)),
+            },
+            payload: &[],
+        },
+    };
+    let mut buf = vec![0u8; MAX_FRAME];
+    let n = 10_000_000u32;
+    let t = Instant::now();
+    let mut len = 0;
+    for i in 0..n {
+        let mut g = f;
+        g.tcp.seq = SeqNum(i);
+        len = std::hint::black_box(g.emit(std::hint::black_box(&mut buf)).unwrap_or(0));
+    }
+    println!(
+        "  TcpFrame::emit SYN: {:.1} ns",
+        t.elapsed().as_nanos() as f64 / n as f64
+    );
+    let t = Instant::now();
+    let mut ok = 0;
+    for _ in 0..n {
+        let r = TcpFrame::parse(std::hint::black_box(&buf[..len]), ChecksumMode::Verify);
+        ok += std::hint::black_box(r).is_ok() as u32;
+    }
+    println!(
+        "  TcpFrame::parse SYN (verify): {:.1} ns ({ok})",
+        t.elapsed().as_nanos() as f64 / n as f64
+    );
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "--micro") {
+        micro();
+        return;
+    }
     let json = args.iter().any(|a| a == "--json");
     let n = args
         .iter()

@@ -20,6 +20,7 @@ use super::{
 
 mod close;
 mod cookies;
+mod fastpath;
 mod rfc5961;
 mod syn_received;
 mod syn_sent;
