@@ -263,7 +263,7 @@ fn reconcile(r: &Run, n: u64) {
 const N: u64 = 100_000;
 
 #[test]
-fn sim_rst_close_clean() {
+fn tcp_sim_rst_close_clean() {
     let r = simulate(N, CLEAN, 1, cfg(Role::Client), cfg(Role::Server));
     reconcile(&r, N);
     let (c, s) = (&r.client, &r.server);
@@ -278,7 +278,7 @@ fn sim_rst_close_clean() {
 }
 
 #[test]
-fn sim_rst_close_lossy_and_deterministic() {
+fn tcp_sim_rst_close_lossy_and_deterministic() {
     let r = simulate(N, LOSSY, 7, cfg(Role::Client), cfg(Role::Server));
     reconcile(&r, N);
     let (c, s) = (&r.client, &r.server);
@@ -310,7 +310,7 @@ fn http(role: Role) -> EngineConfig {
 }
 
 #[test]
-fn sim_request_response_fin_clean() {
+fn tcp_sim_request_response_fin_clean() {
     let r = simulate(N, CLEAN, 3, http(Role::Client), http(Role::Server));
     reconcile(&r, N);
     let (c, s) = (&r.client, &r.server);
@@ -327,7 +327,7 @@ fn sim_request_response_fin_clean() {
 }
 
 #[test]
-fn sim_request_response_fin_lossy() {
+fn tcp_sim_request_response_fin_lossy() {
     let r = simulate(N, LOSSY, 11, http(Role::Client), http(Role::Server));
     reconcile(&r, N);
     let c = &r.client;
@@ -337,7 +337,7 @@ fn sim_request_response_fin_lossy() {
 }
 
 #[test]
-fn sim_server_fin_and_cookies_lossy() {
+fn tcp_sim_server_fin_and_cookies_lossy() {
     let server = EngineConfig {
         server_fin: true,
         cookies: CookieMode::Always,
@@ -351,7 +351,7 @@ fn sim_server_fin_and_cookies_lossy() {
 }
 
 #[test]
-fn sim_cookies_clean_match_client() {
+fn tcp_sim_cookies_clean_match_client() {
     let server = EngineConfig {
         cookies: CookieMode::Always,
         ..cfg(Role::Server)

@@ -94,6 +94,15 @@ pub(crate) fn fast(frame: &[u8], verify: bool) -> Option<Rx<'_>> {
             timestamps: Some((be32(area, 4), be32(area, 8))),
             ..TcpOptions::default()
         },
+        // Linux SYN / SYN-ACK: MSS, SACK-permitted + TS, NOP + window scale.
+        20 if area[..2] == [2, 4] && area[4..8] == [4, 2, 8, 10] && area[16..19] == [1, 3, 3] => {
+            TcpOptions {
+                mss: Some(be16(area, 2)),
+                wscale: Some(area[19]),
+                sack_permitted: true,
+                timestamps: Some((be32(area, 8), be32(area, 12))),
+            }
+        }
         _ => TcpOptions::parse(area).ok()?,
     };
     if verify {
@@ -186,19 +195,38 @@ pub(crate) fn write(buf: &mut [u8], h: &Hdr, k: &Key, s: &Out<'_>) -> Option<usi
     seg[12] = (((20 + ol) / 4) as u8) << 4;
     seg[13] = s.flags;
     seg[14..16].copy_from_slice(&s.window.to_be_bytes());
-    seg[16..20].fill(0); // checksum (filled below) and urgent pointer
     write_options(&mut seg[20..20 + ol], &s.options);
     seg[20 + ol..].copy_from_slice(s.payload);
-    let pseudo = sum_pseudo(src, dst, tl as u32);
-    let csum = checksum::transport(pseudo, seg);
+    // TCP checksum from the field values (reading back the bytes just written would stall
+    // on store forwarding): pseudo-header + header words + options + payload.
+    let w32 = |v: u32| (v >> 16) + (v & 0xffff);
+    let mut acc = w32(src) + w32(dst) + PROTO_TCP as u32 + tl as u32;
+    acc += k.local_port as u32 + k.remote_port as u32 + w32(s.seq.0) + w32(s.ack.0);
+    acc += ((seg[12] as u32) << 8 | s.flags as u32) + s.window as u32;
+    acc += sum_options(&s.options) + checksum::sum(s.payload);
+    let csum = !checksum::fold(acc);
     seg[16..18].copy_from_slice(&csum.to_be_bytes());
+    seg[18..20].fill(0); // urgent pointer
     Some(total)
 }
 
+/// One's-complement sum (unfolded) of the words `write_options` writes.
 #[inline(always)]
-fn sum_pseudo(src: u32, dst: u32, len: u32) -> u32 {
-    let acc = (src >> 16) + (src & 0xffff) + (dst >> 16) + (dst & 0xffff) + PROTO_TCP as u32 + len;
-    checksum::fold(acc) as u32
+fn sum_options(o: &TcpOptions) -> u32 {
+    let mut acc = 0;
+    if let Some(mss) = o.mss {
+        acc += 0x0204 + mss as u32;
+    }
+    if let Some((val, ecr)) = o.timestamps {
+        acc += if o.sack_permitted { 0x0402 } else { 0x0101 } + 0x080a;
+        acc += (val >> 16) + (val & 0xffff) + (ecr >> 16) + (ecr & 0xffff);
+    } else if o.sack_permitted {
+        acc += 0x0101 + 0x0402;
+    }
+    if let Some(ws) = o.wscale {
+        acc += 0x0103 + 0x0300 + ws as u32;
+    }
+    acc
 }
 
 /// The option layout of `TcpOptions::emit` (Linux order).
