@@ -198,7 +198,7 @@ impl Engine {
             return Err(DropReason::BadFlags);
         }
         if self.p.peer_mac == MacAddr::ZERO {
-            self.reply_mac = f.src_mac;
+            self.reply_mac = fastpath::src_mac(frame);
         }
         let key = Key {
             local_ip: f.dst,

@@ -20,7 +20,6 @@ use super::table::Key;
 /// What the engine needs of a received IPv4 TCP frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Rx<'a> {
-    pub src_mac: MacAddr,
     pub src: u32,
     pub dst: u32,
     pub tcp: TcpRepr<'a>,
@@ -34,6 +33,16 @@ fn be16(b: &[u8], at: usize) -> u16 {
 #[inline(always)]
 fn be32(b: &[u8], at: usize) -> u32 {
     u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+/// The source MAC of a frame that parsed (at least 14 bytes).
+#[inline]
+pub(crate) fn src_mac(frame: &[u8]) -> MacAddr {
+    let mut m = [0u8; 6];
+    if let Some(s) = frame.get(6..12) {
+        m.copy_from_slice(s);
+    }
+    MacAddr(m)
 }
 
 /// Parses `frame` (fast path, else the wire layer). IPv6 is `UnsupportedIpv6`.
@@ -50,7 +59,6 @@ fn slow(frame: &[u8], mode: ChecksumMode) -> Result<Rx<'_>, DropReason> {
     let f = TcpFrame::parse(frame, mode)?;
     match f.ip {
         IpRepr::V4(ip) => Ok(Rx {
-            src_mac: f.eth.src,
             src: u32::from(ip.src),
             dst: u32::from(ip.dst),
             tcp: f.tcp,
@@ -111,10 +119,7 @@ pub(crate) fn fast(frame: &[u8], verify: bool) -> Option<Rx<'_>> {
             return None;
         }
     }
-    let mut mac = [0u8; 6];
-    mac.copy_from_slice(&frame[6..12]);
     Some(Rx {
-        src_mac: MacAddr(mac),
         src,
         dst,
         tcp: TcpRepr {
