@@ -5,8 +5,9 @@
 
 use std::net::Ipv4Addr;
 
-use crate::wire::{ChecksumMode, IpRepr, MacAddr, TcpFlags, TcpFrame};
+use crate::wire::{ChecksumMode, MacAddr, TcpFlags};
 
+use super::fastpath;
 use super::isn::SipKey;
 use super::stats::{DropReason, Latency, Stats};
 use super::table::{Key, MAX_CAPACITY, Slot, Table};
@@ -187,11 +188,7 @@ impl Engine {
     }
 
     fn frame(&mut self, now: Nanos, frame: &[u8], tx: &mut impl Transmit) -> Verdict {
-        let f = TcpFrame::parse(frame, self.p.checksum)?;
-        let ip = match f.ip {
-            IpRepr::V4(ip) => ip,
-            IpRepr::V6(_) => return Err(DropReason::UnsupportedIpv6),
-        };
+        let f = fastpath::parse(frame, self.p.checksum)?;
         let seg = &f.tcp;
         let fl = seg.flags;
         if fl.0 & (TcpFlags::SYN | TcpFlags::ACK | TcpFlags::RST) == 0
@@ -201,11 +198,11 @@ impl Engine {
             return Err(DropReason::BadFlags);
         }
         if self.p.peer_mac == MacAddr::ZERO {
-            self.reply_mac = f.eth.src;
+            self.reply_mac = fastpath::src_mac(frame);
         }
         let key = Key {
-            local_ip: u32::from(ip.dst),
-            remote_ip: u32::from(ip.src),
+            local_ip: f.dst,
+            remote_ip: f.src,
             local_port: seg.dst_port,
             remote_port: seg.src_port,
         };

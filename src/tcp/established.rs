@@ -52,6 +52,12 @@ impl Engine {
                 return Err(DropReason::RstInvalid);
             }
             self.send_ack(now, slot, tx);
+            if state == State::TimeWait && fl.fin() && seg.seq.add(seg_len) == t.rcv_nxt {
+                // Retransmitted FIN: ACK it again and restart the 2 MSL timer.
+                let at = now + self.p.time_wait;
+                self.arm(slot, at);
+                return Ok(());
+            }
             return Err(DropReason::OutOfWindow);
         }
 
@@ -73,7 +79,7 @@ impl Engine {
 
         // 5. ACK (set: segments with none of SYN/ACK/RST were filtered out).
         if state == State::SynReceived {
-            if !(seg.ack.after(t.snd_una) && !seg.ack.after(t.snd_nxt)) {
+            if !seg.ack.after(t.snd_una) || seg.ack.after(t.snd_nxt) {
                 self.send_rst_for(&t.key, seg, tx);
                 return Err(DropReason::AckNotAcceptable);
             }
@@ -171,11 +177,7 @@ impl Engine {
                 self.table.get_mut(slot).state = next;
                 need_ack = true;
             } else if t.state.fin_received() {
-                need_ack = true; // retransmitted FIN
-                if t.state == State::TimeWait {
-                    let at = now + self.p.time_wait;
-                    self.arm(slot, at);
-                }
+                need_ack = true; // retransmitted FIN overlapping new bytes
             }
         }
 

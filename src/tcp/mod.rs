@@ -18,6 +18,7 @@ mod close;
 pub mod cookie;
 mod engine;
 mod established;
+mod fastpath;
 pub mod isn;
 mod output;
 mod passive_open;

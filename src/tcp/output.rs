@@ -1,14 +1,11 @@
 //! Building our segments and writing them into `Transmit` buffers.
 
-use std::net::Ipv4Addr;
 use std::ops::Range;
 
-use crate::wire::{
-    EtherType, EthernetRepr, IpRepr, Ipv4Repr, MacAddr, SeqNum, TcpFlags, TcpFrame, TcpOptions,
-    TcpRepr, ipv4::PROTO_TCP,
-};
+use crate::wire::{MacAddr, SeqNum, TcpFlags, TcpOptions, TcpRepr};
 
 use super::engine::{Engine, RCV_WND};
+use super::fastpath::{Hdr, Out, write};
 use super::table::{Key, Slot};
 use super::tcb::{Tcb, opt};
 use super::{Nanos, Transmit};
@@ -42,46 +39,30 @@ impl Engine {
             self.stats.tx_full += 1;
             return;
         };
-        let dst = if self.p.peer_mac == MacAddr::ZERO {
-            self.reply_mac
-        } else {
-            self.p.peer_mac
-        };
-        let frame = TcpFrame {
-            eth: EthernetRepr {
-                dst,
-                src: self.p.local_mac,
-                vlan: self.p.vlan,
-                ethertype: EtherType::IPV4,
+        let hdr = Hdr {
+            dst: if self.p.peer_mac == MacAddr::ZERO {
+                self.reply_mac
+            } else {
+                self.p.peer_mac
             },
-            ip: IpRepr::V4(Ipv4Repr {
-                src: Ipv4Addr::from(k.local_ip),
-                dst: Ipv4Addr::from(k.remote_ip),
-                protocol: PROTO_TCP,
-                payload_len: 0,
-                ttl: self.p.ttl,
-                ident: 0,
-                dont_frag: true,
-                dscp_ecn: 0,
-            }),
-            tcp: TcpRepr {
-                src_port: k.local_port,
-                dst_port: k.remote_port,
-                seq,
-                ack: if flags & ACK != 0 { ack } else { SeqNum(0) },
-                flags: TcpFlags(flags),
-                window: RCV_WND as u16,
-                urgent: 0,
-                options,
-                payload: self.p.data.get(data).unwrap_or(&[]),
-            },
+            src: self.p.local_mac,
+            vlan: self.p.vlan,
+            ttl: self.p.ttl,
         };
-        match frame.emit(buf) {
-            Ok(len) => {
+        let seg = Out {
+            flags,
+            seq,
+            ack: if flags & ACK != 0 { ack } else { SeqNum(0) },
+            window: RCV_WND as u16,
+            options,
+            payload: self.p.data.get(data).unwrap_or(&[]),
+        };
+        match write(buf, &hdr, k, &seg) {
+            Some(len) => {
                 tx.commit(len);
                 self.stats.tx_frames += 1;
             }
-            Err(_) => self.stats.tx_full += 1,
+            None => self.stats.tx_full += 1,
         }
     }
 
@@ -158,12 +139,11 @@ impl Engine {
         if fin {
             flags |= FIN;
         }
-        let seq = t.iss.add(1 + off as u32);
         self.emit(
             tx,
             &t.key,
             flags,
-            seq,
+            from,
             t.rcv_nxt,
             Self::ts_opt(&t, now),
             off..sent,

@@ -1,0 +1,153 @@
+//! The specialised reader/writer agree with the wire layer, byte for byte.
+
+use super::*;
+use crate::tcp::fastpath::{self, Hdr, Out};
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    fn bit(&mut self) -> bool {
+        self.next() & 1 == 1
+    }
+}
+
+fn random_segment(r: &mut Rng, payload: &[u8]) -> (Hdr, Key, Out<'static>, usize) {
+    let hdr = Hdr {
+        dst: MacAddr([r.next() as u8; 6]),
+        src: MacAddr([r.next() as u8, 1, 2, 3, 4, 5]),
+        vlan: r.bit().then(|| r.next() as u16),
+        ttl: r.next() as u8 | 1,
+    };
+    let k = Key {
+        local_ip: r.next() as u32,
+        remote_ip: r.next() as u32,
+        local_port: r.next() as u16,
+        remote_port: r.next() as u16,
+    };
+    let options = TcpOptions {
+        mss: r.bit().then(|| r.next() as u16),
+        wscale: r.bit().then(|| r.next() as u8 % 15),
+        sack_permitted: r.bit(),
+        timestamps: r.bit().then(|| (r.next() as u32, r.next() as u32)),
+    };
+    let out = Out {
+        flags: r.next() as u8,
+        seq: SeqNum(r.next() as u32),
+        ack: SeqNum(r.next() as u32),
+        window: r.next() as u16,
+        options,
+        payload: &[],
+    };
+    let n = (r.next() % (payload.len() as u64 + 1)) as usize;
+    (hdr, k, out, n)
+}
+
+fn wire_frame<'a>(hdr: &Hdr, k: &Key, s: &Out<'a>) -> TcpFrame<'a> {
+    TcpFrame {
+        eth: EthernetRepr {
+            dst: hdr.dst,
+            src: hdr.src,
+            vlan: hdr.vlan,
+            ethertype: EtherType::IPV4,
+        },
+        ip: IpRepr::V4(Ipv4Repr {
+            src: Ipv4Addr::from(k.local_ip),
+            dst: Ipv4Addr::from(k.remote_ip),
+            protocol: PROTO_TCP,
+            payload_len: 0,
+            ttl: hdr.ttl,
+            ident: 0,
+            dont_frag: true,
+            dscp_ecn: 0,
+        }),
+        tcp: TcpRepr {
+            src_port: k.local_port,
+            dst_port: k.remote_port,
+            seq: s.seq,
+            ack: s.ack,
+            flags: TcpFlags(s.flags),
+            window: s.window,
+            urgent: 0,
+            options: s.options,
+            payload: s.payload,
+        },
+    }
+}
+
+#[test]
+fn writer_matches_tcpframe_emit() {
+    let mut r = Rng(1);
+    let payload: Vec<u8> = (0..300u32).map(|i| (i * 7) as u8).collect();
+    let (mut a, mut b) = (vec![0u8; MAX_FRAME], vec![0u8; MAX_FRAME]);
+    for _ in 0..100_000 {
+        let (hdr, k, s, n) = random_segment(&mut r, &payload);
+        let s = Out {
+            payload: &payload[..n],
+            ..s
+        };
+        let la = fastpath::write(&mut a, &hdr, &k, &s).expect("fits");
+        let lb = wire_frame(&hdr, &k, &s).emit(&mut b).expect("fits");
+        assert_eq!(a[..la], b[..lb], "{s:?}");
+    }
+    // Too small a buffer: None, no panic.
+    let (hdr, k, s, _) = random_segment(&mut r, &payload);
+    assert!(fastpath::write(&mut a[..30], &hdr, &k, &s).is_none());
+}
+
+#[test]
+fn reader_matches_tcpframe_parse_on_valid_and_mutated_frames() {
+    let mut r = Rng(2);
+    let payload: Vec<u8> = (0..100u32).map(|i| i as u8).collect();
+    let mut buf = vec![0u8; MAX_FRAME];
+    let mut fast_hits = 0;
+    for i in 0..200_000 {
+        let (hdr, k, s, n) = random_segment(&mut r, &payload);
+        let s = Out {
+            payload: &payload[..n],
+            ..s
+        };
+        let mut len = fastpath::write(&mut buf, &hdr, &k, &s).expect("fits");
+        let f = &mut buf[..];
+        if i % 2 == 1 {
+            // Mutate 1-3 bytes and sometimes the length.
+            for _ in 0..1 + r.next() % 3 {
+                let at = (r.next() % len as u64) as usize;
+                f[at] = r.next() as u8;
+            }
+            if r.bit() {
+                len = (r.next() % (len as u64 + 8)) as usize;
+            }
+        }
+        for mode in [ChecksumMode::Verify, ChecksumMode::Trust] {
+            let frame = &f[..len];
+            let wire = TcpFrame::parse(frame, mode);
+            let ours = fastpath::parse(frame, mode);
+            if let Some(fast) = fastpath::fast(frame, mode == ChecksumMode::Verify) {
+                fast_hits += 1;
+                assert_eq!(Ok(fast), ours);
+            }
+            match (wire, ours) {
+                (Ok(w), Ok(o)) => {
+                    let IpRepr::V4(ip) = w.ip else {
+                        panic!("v4 expected")
+                    };
+                    assert_eq!(o.tcp, w.tcp);
+                    assert_eq!((o.src, o.dst), (ip.src.into(), ip.dst.into()));
+                    assert_eq!(fastpath::src_mac(frame), w.eth.src);
+                }
+                (Err(e), Err(d)) => assert_eq!(crate::tcp::DropReason::from(e), d),
+                (Ok(w), Err(d)) => {
+                    assert!(matches!(w.ip, IpRepr::V6(_)), "{d:?}");
+                }
+                (w, o) => panic!("wire {w:?} vs ours {o:?}"),
+            }
+        }
+    }
+    assert!(fast_hits > 100_000, "{fast_hits}");
+}

@@ -1,0 +1,490 @@
+//! Server: LISTEN -> SYN-RECEIVED -> ESTABLISHED, SYN-ACK options, retransmission, limits.
+
+use super::*;
+use crate::tcp::DropReason;
+
+pub const IRS: SeqNum = SeqNum(1000);
+
+/// The client's SYN with full options and TSval 777.
+pub const CSYN: TcpRepr<'static> = TcpRepr {
+    seq: IRS,
+    flags: TcpFlags(SYN),
+    options: TcpOptions {
+        mss: Some(1460),
+        wscale: Some(7),
+        sack_permitted: true,
+        timestamps: Some((777, 0)),
+    },
+    ..SEG
+};
+
+/// SYN -> exact SYN-ACK; returns our ISS.
+pub fn syn_received(h: &mut H) -> SeqNum {
+    send!(h, CSYN);
+    let iss = h.iss(h.now);
+    recv!(
+        h,
+        TcpRepr {
+            seq: iss,
+            ack: IRS.add(1),
+            flags: TcpFlags(SYN | ACK),
+            options: TcpOptions {
+                timestamps: Some((h.ts(), 777)),
+                ..CSYN.options
+            },
+            ..SEG
+        }
+    );
+    assert_eq!(h.state(), Some("SYN-RECEIVED"));
+    iss
+}
+
+/// ... then the final ACK; returns our ISS.
+pub fn accepted(h: &mut H) -> SeqNum {
+    let iss = syn_received(h);
+    send!(
+        h,
+        TcpRepr {
+            seq: IRS.add(1),
+            ack: iss.add(1),
+            flags: TcpFlags(ACK),
+            options: ts_opts(778, h.ts()),
+            ..SEG
+        }
+    );
+    recv!(h);
+    assert_eq!(h.state(), Some("ESTABLISHED"));
+    iss
+}
+
+#[test]
+fn syn_then_final_ack_accepts() {
+    let mut h = H::server();
+    h.now += 0;
+    let _ = syn_received(&mut h);
+    h.now += 2 * MS;
+    let iss = h.iss(T0);
+    send!(
+        h,
+        TcpRepr {
+            seq: IRS.add(1),
+            ack: iss.add(1),
+            flags: TcpFlags(ACK),
+            options: ts_opts(778, 0),
+            ..SEG
+        }
+    );
+    recv!(h);
+    let s = *h.e.stats();
+    assert_eq!(
+        (s.syn_received, s.accepted, s.active, s.half_open),
+        (1, 1, 1, 0)
+    );
+    let lat = h.e.take_latency();
+    assert!(lat.accept.equivalent(lat.accept.max(), 2 * MS));
+}
+
+#[test]
+fn synack_echoes_only_offered_options() {
+    let mut h = H::server();
+    send!(
+        h,
+        TcpRepr {
+            options: TcpOptions {
+                mss: Some(536),
+                ..NO_OPTS
+            },
+            ..CSYN
+        }
+    );
+    recv!(
+        h,
+        TcpRepr {
+            seq: h.iss(h.now),
+            ack: IRS.add(1),
+            flags: TcpFlags(SYN | ACK),
+            options: TcpOptions {
+                mss: Some(1460),
+                ..NO_OPTS
+            },
+            ..SEG
+        }
+    );
+    // Our options switched off: only MSS, even when offered everything.
+    let cfg = EngineConfig {
+        syn_options: SynOptions {
+            mss: Some(1400),
+            wscale: None,
+            sack_permitted: false,
+            timestamps: false,
+        },
+        ..base_cfg(Role::Server)
+    };
+    let mut h = H::new(cfg);
+    send!(h, CSYN);
+    recv!(
+        h,
+        TcpRepr {
+            seq: h.iss(h.now),
+            ack: IRS.add(1),
+            flags: TcpFlags(SYN | ACK),
+            options: TcpOptions {
+                mss: Some(1400),
+                ..NO_OPTS
+            },
+            ..SEG
+        }
+    );
+}
+
+#[test]
+fn duplicate_syn_retransmits_synack() {
+    let mut h = H::server();
+    let iss = syn_received(&mut h);
+    h.now += MS;
+    send!(h, CSYN);
+    recv!(
+        h,
+        TcpRepr {
+            seq: iss,
+            ack: IRS.add(1),
+            flags: TcpFlags(SYN | ACK),
+            options: TcpOptions {
+                timestamps: Some((h.ts(), 777)),
+                ..CSYN.options
+            },
+            ..SEG
+        }
+    );
+    assert_eq!(h.drops(DropReason::DuplicateSyn), 1);
+    assert_eq!(h.e.stats().syn_received, 1);
+}
+
+#[test]
+fn synack_retransmits_then_gives_up() {
+    let mut h = H::server();
+    let iss = syn_received(&mut h);
+    let synack = |h: &H| TcpRepr {
+        seq: iss,
+        ack: IRS.add(1),
+        flags: TcpFlags(SYN | ACK),
+        options: TcpOptions {
+            timestamps: Some((h.ts(), 777)),
+            ..CSYN.options
+        },
+        ..SEG
+    };
+    h.advance(12 * MS);
+    recv!(h, synack(&h));
+    h.advance(22 * MS);
+    recv!(h, synack(&h));
+    h.advance(42 * MS);
+    recv!(h);
+    let s = *h.e.stats();
+    assert_eq!(
+        (s.synack_retransmits, s.accept_failed, s.active, s.half_open),
+        (2, 1, 0, 0)
+    );
+    assert_eq!(h.e.tcbs(), 0);
+}
+
+#[test]
+fn bad_final_ack_gets_rst() {
+    let mut h = H::server();
+    let iss = syn_received(&mut h);
+    send!(
+        h,
+        TcpRepr {
+            seq: IRS.add(1),
+            ack: iss.add(7),
+            flags: TcpFlags(ACK),
+            ..SEG
+        }
+    );
+    recv!(
+        h,
+        TcpRepr {
+            seq: iss.add(7),
+            flags: TcpFlags(RST),
+            ..SEG
+        }
+    );
+    assert_eq!(h.drops(DropReason::AckNotAcceptable), 1);
+    assert_eq!(h.state(), Some("SYN-RECEIVED"));
+}
+
+#[test]
+fn rst_in_syn_received_fails_the_accept() {
+    let mut h = H::server();
+    syn_received(&mut h);
+    send!(
+        h,
+        TcpRepr {
+            seq: IRS.add(1),
+            flags: TcpFlags(RST),
+            ..SEG
+        }
+    );
+    recv!(h);
+    let s = *h.e.stats();
+    assert_eq!((s.accept_failed, s.active, s.half_open), (1, 0, 0));
+}
+
+#[test]
+fn final_ack_with_request_gets_response_and_fin() {
+    let cfg = EngineConfig {
+        response: b"HTTP/1.1 200 OK".to_vec(),
+        server_fin: true,
+        ..base_cfg(Role::Server)
+    };
+    let mut h = H::new(cfg);
+    let iss = syn_received(&mut h);
+    let ts = h.ts();
+    send!(
+        h,
+        TcpRepr {
+            seq: IRS.add(1),
+            ack: iss.add(1),
+            flags: TcpFlags(ACK | PSH),
+            options: ts_opts(778, ts),
+            payload: b"GET /",
+            ..SEG
+        }
+    );
+    recv!(
+        h,
+        TcpRepr {
+            seq: iss.add(1),
+            ack: IRS.add(6),
+            flags: TcpFlags(ACK | PSH | FIN),
+            options: ts_opts(ts, 778),
+            payload: b"HTTP/1.1 200 OK",
+            ..SEG
+        }
+    );
+    assert_eq!(h.state(), Some("FIN-WAIT-1"));
+    // Client acks everything and closes too.
+    send!(
+        h,
+        TcpRepr {
+            seq: IRS.add(6),
+            ack: iss.add(17),
+            flags: TcpFlags(ACK | FIN),
+            options: ts_opts(779, ts),
+            ..SEG
+        }
+    );
+    recv!(
+        h,
+        TcpRepr {
+            seq: iss.add(17),
+            ack: IRS.add(7),
+            flags: TcpFlags(ACK),
+            options: ts_opts(ts, 779),
+            ..SEG
+        }
+    );
+    assert_eq!(h.state(), Some("TIME-WAIT"));
+    let s = *h.e.stats();
+    assert_eq!(
+        (
+            s.accepted,
+            s.outcome(crate::tcp::Outcome::Closed),
+            s.time_wait
+        ),
+        (1, 1, 1)
+    );
+}
+
+#[test]
+fn table_full_drops_syn() {
+    let mut h = H::new(EngineConfig {
+        capacity: 1,
+        ..base_cfg(Role::Server)
+    });
+    syn_received(&mut h);
+    send!(
+        h,
+        TcpRepr {
+            src_port: C_PORT + 1,
+            ..CSYN
+        }
+    );
+    recv!(h);
+    assert_eq!(h.drops(DropReason::TableFull), 1);
+}
+
+#[test]
+fn not_ours_and_no_connection() {
+    let mut h = H::server();
+    send!(
+        h,
+        TcpRepr {
+            dst_port: 81,
+            ..CSYN
+        }
+    );
+    recv!(h);
+    assert_eq!(h.drops(DropReason::NotOurs), 1);
+    // ACK to nothing: RST <SEQ=SEG.ACK>.
+    send!(
+        h,
+        TcpRepr {
+            seq: IRS,
+            ack: SeqNum(5555),
+            flags: TcpFlags(ACK),
+            ..SEG
+        }
+    );
+    recv!(
+        h,
+        TcpRepr {
+            seq: SeqNum(5555),
+            flags: TcpFlags(RST),
+            ..SEG
+        }
+    );
+    // FIN+ACK with data to nothing: the same.
+    send!(
+        h,
+        TcpRepr {
+            seq: IRS,
+            ack: SeqNum(9),
+            flags: TcpFlags(ACK | FIN),
+            payload: b"x",
+            ..SEG
+        }
+    );
+    recv!(
+        h,
+        TcpRepr {
+            seq: SeqNum(9),
+            flags: TcpFlags(RST),
+            ..SEG
+        }
+    );
+    // RST to nothing: dropped silently.
+    send!(
+        h,
+        TcpRepr {
+            seq: IRS,
+            flags: TcpFlags(RST),
+            ..SEG
+        }
+    );
+    recv!(h);
+    assert_eq!(h.drops(DropReason::NoConnection), 3);
+    // SYN-ACK to a server port: RST.
+    send!(
+        h,
+        TcpRepr {
+            seq: IRS,
+            ack: SeqNum(77),
+            flags: TcpFlags(SYN | ACK),
+            ..SEG
+        }
+    );
+    recv!(
+        h,
+        TcpRepr {
+            seq: SeqNum(77),
+            flags: TcpFlags(RST),
+            ..SEG
+        }
+    );
+}
+
+#[test]
+fn bad_flags_and_bad_frames_are_counted() {
+    let mut h = H::server();
+    send!(
+        h,
+        TcpRepr {
+            flags: TcpFlags(SYN | FIN),
+            ..CSYN
+        }
+    );
+    send!(
+        h,
+        TcpRepr {
+            flags: TcpFlags(SYN | RST),
+            ..CSYN
+        }
+    );
+    send!(
+        h,
+        TcpRepr {
+            flags: TcpFlags(PSH),
+            ..CSYN
+        }
+    );
+    send!(
+        h,
+        TcpRepr {
+            flags: TcpFlags(FIN),
+            ..CSYN
+        }
+    );
+    recv!(h);
+    assert_eq!(h.drops(DropReason::BadFlags), 4);
+    let mut f = h.frame_for(&CSYN);
+    let last = f.len() - 1;
+    f[last] ^= 1; // corrupt the TCP options: checksum fails
+    let now = h.now;
+    h.e.handle_frame(now, &f, &mut h.tx);
+    h.e.handle_frame(now, &f[..20], &mut h.tx);
+    h.e.handle_frame(now, &[], &mut h.tx);
+    recv!(h);
+    assert_eq!(h.drops(DropReason::BadChecksum), 1);
+    assert_eq!(h.drops(DropReason::Truncated), 2);
+    h.check();
+    assert_eq!(h.e.stats().rx_frames, 7);
+}
+
+#[test]
+fn config_errors_are_clear() {
+    let bad = |c: EngineConfig| Engine::new(c).err().unwrap_or_default();
+    assert!(
+        bad(EngineConfig {
+            listen: vec![],
+            ..base_cfg(Role::Server)
+        })
+        .contains("listen")
+    );
+    assert!(
+        bad(EngineConfig {
+            sources: vec![],
+            ..base_cfg(Role::Client)
+        })
+        .contains("source")
+    );
+    assert!(
+        bad(EngineConfig {
+            capacity: 0,
+            ..base_cfg(Role::Client)
+        })
+        .contains("capacity")
+    );
+    assert!(
+        bad(EngineConfig {
+            rto_max: 1,
+            ..base_cfg(Role::Client)
+        })
+        .contains("rto_max")
+    );
+    assert!(
+        bad(EngineConfig {
+            port_offset: 3,
+            port_stride: 2,
+            ..base_cfg(Role::Client)
+        })
+        .contains("port_offset")
+    );
+    assert!(
+        bad(EngineConfig {
+            request: vec![0; 5000],
+            ..base_cfg(Role::Client)
+        })
+        .contains("request")
+    );
+}

@@ -1,0 +1,459 @@
+//! Client: CLOSED -> SYN-SENT -> ESTABLISHED, and every SYN-SENT exit.
+
+use super::*;
+use crate::tcp::{DropReason, Outcome};
+
+/// Opens one connection and checks the exact SYN; returns our ISS.
+fn opened(h: &mut H) -> SeqNum {
+    h.open();
+    let iss = h.iss(h.now);
+    recv!(
+        h,
+        TcpRepr {
+            seq: iss,
+            flags: TcpFlags(SYN),
+            options: syn_opts(h.ts()),
+            ..SEG
+        }
+    );
+    assert_eq!(h.state(), Some("SYN-SENT"));
+    iss
+}
+
+const IRS: SeqNum = SeqNum(0xffff_fff0); // wraps during the connection
+
+fn synack(iss: SeqNum, tsecr: u32) -> TcpRepr<'static> {
+    TcpRepr {
+        seq: IRS,
+        ack: iss.add(1),
+        flags: TcpFlags(SYN | ACK),
+        options: TcpOptions {
+            mss: Some(1400),
+            wscale: Some(9),
+            sack_permitted: true,
+            timestamps: Some((700, tsecr)),
+        },
+        ..SEG
+    }
+}
+
+#[test]
+fn synack_establishes_then_rst_close() {
+    let mut h = H::client();
+    let iss = opened(&mut h);
+    h.now += 3 * MS;
+    send!(h, synack(iss, ts_now(T0)));
+    recv!(
+        h,
+        TcpRepr {
+            seq: iss.add(1),
+            ack: IRS.add(1),
+            flags: TcpFlags(ACK),
+            options: ts_opts(h.ts(), 700),
+            ..SEG
+        }
+    );
+    recv!(
+        h,
+        TcpRepr {
+            seq: iss.add(1),
+            ack: IRS.add(1),
+            flags: TcpFlags(RST | ACK),
+            ..SEG
+        }
+    );
+    recv!(h);
+    let s = *h.e.stats();
+    assert_eq!(
+        (
+            s.attempted,
+            s.established,
+            s.outcome(Outcome::Closed),
+            s.active
+        ),
+        (1, 1, 1, 0)
+    );
+    assert_eq!(h.e.tcbs(), 0);
+    let lat = h.e.take_latency();
+    assert_eq!((lat.connect.len(), lat.rtt.len()), (1, 1));
+    assert!(lat.rtt.equivalent(lat.rtt.max(), 3 * MS));
+}
+
+#[test]
+fn synack_without_options_gives_plain_ack() {
+    let mut h = H::new(EngineConfig {
+        close: CloseMode::None,
+        ..base_cfg(Role::Client)
+    });
+    let iss = opened(&mut h);
+    send!(
+        h,
+        TcpRepr {
+            options: NO_OPTS,
+            ..synack(iss, 0)
+        }
+    );
+    recv!(
+        h,
+        TcpRepr {
+            seq: iss.add(1),
+            ack: IRS.add(1),
+            flags: TcpFlags(ACK),
+            ..SEG
+        }
+    );
+    recv!(h);
+    assert_eq!(h.state(), Some("ESTABLISHED"));
+}
+
+#[test]
+fn unacceptable_ack_gets_rst_from_seg_ack() {
+    let mut h = H::client();
+    let iss = opened(&mut h);
+    send!(
+        h,
+        TcpRepr {
+            ack: iss.add(5),
+            ..synack(iss, 0)
+        }
+    );
+    recv!(
+        h,
+        TcpRepr {
+            seq: iss.add(5),
+            flags: TcpFlags(RST),
+            ..SEG
+        }
+    );
+    assert_eq!(h.drops(DropReason::AckNotAcceptable), 1);
+    // Same with RST set: dropped silently.
+    send!(
+        h,
+        TcpRepr {
+            ack: iss,
+            flags: TcpFlags(RST | ACK),
+            ..SEG
+        }
+    );
+    recv!(h);
+    assert_eq!(h.drops(DropReason::AckNotAcceptable), 2);
+    assert_eq!(h.state(), Some("SYN-SENT"));
+}
+
+#[test]
+fn rst_with_acceptable_ack_is_refused() {
+    let mut h = H::client();
+    let iss = opened(&mut h);
+    send!(
+        h,
+        TcpRepr {
+            ack: iss.add(1),
+            flags: TcpFlags(RST | ACK),
+            ..SEG
+        }
+    );
+    recv!(h);
+    assert_eq!(h.e.stats().outcome(Outcome::Refused), 1);
+    assert_eq!(h.state(), None);
+}
+
+#[test]
+fn rst_without_ack_is_ignored() {
+    let mut h = H::client();
+    opened(&mut h);
+    send!(
+        h,
+        TcpRepr {
+            seq: SeqNum(1),
+            flags: TcpFlags(RST),
+            ..SEG
+        }
+    );
+    recv!(h);
+    assert_eq!(h.drops(DropReason::RstInvalid), 1);
+    assert_eq!(h.state(), Some("SYN-SENT"));
+}
+
+#[test]
+fn pure_ack_or_bare_syn_is_unexpected() {
+    let mut h = H::client();
+    let iss = opened(&mut h);
+    send!(
+        h,
+        TcpRepr {
+            ack: iss.add(1),
+            flags: TcpFlags(ACK),
+            ..SEG
+        }
+    );
+    send!(
+        h,
+        TcpRepr {
+            seq: IRS,
+            flags: TcpFlags(SYN),
+            ..SEG
+        }
+    );
+    recv!(h);
+    assert_eq!(h.drops(DropReason::UnexpectedState), 2);
+}
+
+#[test]
+fn syn_retransmits_with_backoff_then_times_out() {
+    let mut h = H::client();
+    let iss = opened(&mut h);
+    let tick = 2 * MS; // timers fire at most one wheel tick (~1 ms) late
+    h.advance_to(T0 + 10 * MS - 1);
+    recv!(h);
+    h.advance_to(T0 + 10 * MS + tick);
+    recv!(
+        h,
+        TcpRepr {
+            seq: iss,
+            flags: TcpFlags(SYN),
+            options: syn_opts(h.ts()),
+            ..SEG
+        }
+    );
+    h.advance_to(T0 + 30 * MS - tick);
+    recv!(h);
+    h.advance_to(T0 + 30 * MS + 2 * tick);
+    recv!(
+        h,
+        TcpRepr {
+            seq: iss,
+            flags: TcpFlags(SYN),
+            options: syn_opts(h.ts()),
+            ..SEG
+        }
+    );
+    h.advance_to(T0 + 70 * MS + 3 * tick);
+    recv!(h);
+    let s = h.e.stats();
+    assert_eq!(
+        (s.syn_retransmits, s.outcome(Outcome::Timeout), s.active),
+        (2, 1, 0)
+    );
+}
+
+#[test]
+fn request_piggybacked_response_checked() {
+    let cfg = EngineConfig {
+        request: b"GET /".to_vec(),
+        expect: b"HTTP/1.1 200".to_vec(),
+        ..base_cfg(Role::Client)
+    };
+    let mut h = H::new(cfg.clone());
+    let iss = opened(&mut h);
+    send!(h, synack(iss, h.ts()));
+    let ts = h.ts();
+    recv!(
+        h,
+        TcpRepr {
+            seq: iss.add(1),
+            ack: IRS.add(1),
+            flags: TcpFlags(ACK | PSH),
+            options: ts_opts(ts, 700),
+            payload: b"GET /",
+            ..SEG
+        }
+    );
+    // The response arrives in two pieces; the first only partly covers `expect`.
+    send!(
+        h,
+        TcpRepr {
+            seq: IRS.add(1),
+            ack: iss.add(6),
+            flags: TcpFlags(ACK | PSH),
+            options: ts_opts(701, ts),
+            payload: b"HTTP/1",
+            ..SEG
+        }
+    );
+    recv!(
+        h,
+        TcpRepr {
+            seq: iss.add(6),
+            ack: IRS.add(7),
+            flags: TcpFlags(ACK),
+            options: ts_opts(ts, 701),
+            ..SEG
+        }
+    );
+    send!(
+        h,
+        TcpRepr {
+            seq: IRS.add(7),
+            ack: iss.add(6),
+            flags: TcpFlags(ACK | PSH),
+            options: ts_opts(702, ts),
+            payload: b".1 200 OK",
+            ..SEG
+        }
+    );
+    recv!(
+        h,
+        TcpRepr {
+            seq: iss.add(6),
+            ack: IRS.add(16),
+            flags: TcpFlags(RST | ACK),
+            ..SEG
+        }
+    );
+    let s = *h.e.stats();
+    assert_eq!(
+        (
+            s.responses_ok,
+            s.outcome(Outcome::Closed),
+            s.bytes_in,
+            s.bytes_out
+        ),
+        (1, 1, 15, 5)
+    );
+
+    // A wrong response is a protocol error.
+    let mut h = H::new(cfg);
+    let iss = opened(&mut h);
+    send!(h, synack(iss, h.ts()));
+    recv!(
+        h,
+        TcpRepr {
+            seq: iss.add(1),
+            ack: IRS.add(1),
+            flags: TcpFlags(ACK | PSH),
+            options: ts_opts(h.ts(), 700),
+            payload: b"GET /",
+            ..SEG
+        }
+    );
+    send!(
+        h,
+        TcpRepr {
+            seq: IRS.add(1),
+            ack: iss.add(6),
+            flags: TcpFlags(ACK),
+            options: ts_opts(701, 0),
+            payload: b"HTTP/1.0",
+            ..SEG
+        }
+    );
+    recv!(
+        h,
+        TcpRepr {
+            seq: iss.add(6),
+            ack: IRS.add(1),
+            flags: TcpFlags(RST | ACK),
+            ..SEG
+        }
+    );
+    assert_eq!(h.e.stats().outcome(Outcome::ProtocolError), 1);
+}
+
+#[test]
+fn request_retransmitted_then_data_timeout() {
+    let cfg = EngineConfig {
+        request: b"ping".to_vec(),
+        data_timeout: 35 * MS,
+        ..base_cfg(Role::Client)
+    };
+    let mut h = H::new(cfg);
+    let iss = opened(&mut h);
+    send!(
+        h,
+        TcpRepr {
+            options: NO_OPTS,
+            ..synack(iss, 0)
+        }
+    );
+    let req = TcpRepr {
+        seq: iss.add(1),
+        ack: IRS.add(1),
+        flags: TcpFlags(ACK | PSH),
+        payload: b"ping",
+        ..SEG
+    };
+    recv!(h, req);
+    h.advance(12 * MS);
+    recv!(h, req);
+    h.advance(22 * MS);
+    recv!(h, req);
+    h.advance(5 * MS);
+    recv!(
+        h,
+        TcpRepr {
+            seq: iss.add(5),
+            ack: IRS.add(1),
+            flags: TcpFlags(RST | ACK),
+            ..SEG
+        }
+    );
+    let s = h.e.stats();
+    assert_eq!((s.data_retransmits, s.outcome(Outcome::Timeout)), (2, 1));
+}
+
+#[test]
+fn open_errors_no_tuple_and_not_client() {
+    let cfg = EngineConfig {
+        sport_hi: C_PORT + 1,
+        close: CloseMode::None,
+        ..base_cfg(Role::Client)
+    };
+    let mut h = H::new(cfg);
+    assert_eq!(h.e.tuple_space(), 2);
+    h.open();
+    h.open();
+    assert_eq!(
+        h.e.open(h.now, h.now, &mut h.tx),
+        Err(crate::tcp::OpenError::NoTuple)
+    );
+    assert_eq!(h.e.stats().open_no_tuple, 1);
+    let mut s = H::server();
+    assert_eq!(
+        s.e.open(s.now, s.now, &mut s.tx),
+        Err(crate::tcp::OpenError::NotClient)
+    );
+    let cfg = EngineConfig {
+        capacity: 1,
+        ..base_cfg(Role::Client)
+    };
+    let mut h = H::new(cfg);
+    h.open();
+    assert_eq!(
+        h.e.open(h.now, h.now, &mut h.tx),
+        Err(crate::tcp::OpenError::TableFull)
+    );
+}
+
+#[test]
+fn connect_latency_includes_send_lag() {
+    let mut h = H::client();
+    let intended = h.now - 7 * MS;
+    h.e.open(h.now, intended, &mut h.tx).unwrap();
+    let iss = h.iss(h.now);
+    h.tx.frames.clear();
+    h.now += MS;
+    send!(h, synack(iss, 0));
+    let lat = h.e.take_latency();
+    assert!(lat.connect.equivalent(lat.connect.max(), 8 * MS));
+    assert!(lat.rtt.equivalent(lat.rtt.max(), MS));
+    assert_eq!(h.e.take_latency().connect.len(), 0);
+}
+
+#[test]
+fn tx_full_is_counted_and_recovered_by_retransmission() {
+    let mut h = H::client();
+    h.tx.full = true;
+    h.open();
+    assert_eq!(h.e.stats().tx_full, 1);
+    h.tx.full = false;
+    h.advance(12 * MS);
+    recv!(
+        h,
+        TcpRepr {
+            seq: h.iss(T0),
+            flags: TcpFlags(SYN),
+            options: syn_opts(h.ts()),
+            ..SEG
+        }
+    );
+}
