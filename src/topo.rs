@@ -149,11 +149,9 @@ impl VethPair {
 pub fn snmp_value(text: &str, group: &str, name: &str) -> Option<u64> {
     let prefix = format!("{group}:");
     let mut lines = text.lines().filter(|l| l.starts_with(&prefix));
-    while let (Some(h), Some(v)) = (lines.next(), lines.next()) {
-        let idx = h.split_whitespace().position(|k| k == name)?;
-        return v.split_whitespace().nth(idx)?.parse().ok();
-    }
-    None
+    let (h, v) = (lines.next()?, lines.next()?);
+    let idx = h.split_whitespace().position(|k| k == name)?;
+    v.split_whitespace().nth(idx)?.parse().ok()
 }
 
 impl Drop for VethPair {

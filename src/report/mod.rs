@@ -150,7 +150,7 @@ impl Collector {
         let t = self.started.elapsed().as_secs_f64();
         let totals = self.totals();
         let delta = totals.minus(&self.prev);
-        let latency = std::mem::replace(&mut self.interval, Latency::new());
+        let latency = std::mem::take(&mut self.interval);
         let iv = Interval {
             t,
             dt: t - self.prev_t,

@@ -129,7 +129,14 @@ mod tests {
         assert_eq!(s.due(9_000_000, 0), None, "count reached");
         assert_eq!(s.next_due(), None);
         let s = Schedule::new(pace(1.0));
-        assert_eq!(s.due(2_000_000_000, 0), Some(1_000), "a late start is still due");
-        assert_eq!(Schedule::new(pace(1.0)).due(1_000 + 1_000_000_000, 0), Some(1_000));
+        assert_eq!(
+            s.due(2_000_000_000, 0),
+            Some(1_000),
+            "a late start is still due"
+        );
+        assert_eq!(
+            Schedule::new(pace(1.0)).due(1_000 + 1_000_000_000, 0),
+            Some(1_000)
+        );
     }
 }
