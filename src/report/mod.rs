@@ -93,6 +93,8 @@ pub struct Collector {
     pub measured_from: Option<(f64, Totals)>,
     pub errors: Vec<String>,
     pub finished: Vec<bool>,
+    /// Seconds from the start to the moment opening stopped (rates are measured up to here).
+    stopped_at: Option<f64>,
 }
 
 impl Collector {
@@ -112,6 +114,7 @@ impl Collector {
             },
             errors: Vec::new(),
             finished: vec![false; workers],
+            stopped_at: None,
         }
     }
 
@@ -166,9 +169,15 @@ impl Collector {
         iv
     }
 
-    /// Seconds and totals of the measured (post-warmup) part of the run.
+    /// Opening stopped now (duration over, count reached, Ctrl-C).
+    pub fn mark_stop(&mut self) {
+        self.stopped_at.get_or_insert(self.started.elapsed().as_secs_f64());
+    }
+
+    /// Seconds and totals of the measured part of the run: from the end of the warm-up to the
+    /// moment opening stopped (the drain adds completions, not time).
     pub fn measured(&self) -> (f64, Totals) {
-        let t = self.started.elapsed().as_secs_f64();
+        let t = self.stopped_at.unwrap_or_else(|| self.started.elapsed().as_secs_f64());
         let now = self.totals();
         match self.measured_from {
             Some((t0, base)) => (t - t0, now.minus(&base)),

@@ -126,7 +126,9 @@ pub fn summary(s: &Summary) -> String {
     let mut o = String::new();
     let st = &s.totals.stats;
     let lp = &s.totals.lp;
-    let gen_issues = lp.late_starts + s.totals.xsk.no_free_frame + s.totals.xsk.tx_ring_full;
+    // Late starts under 1% are scheduler noise; any ring-full is a generator limit.
+    let ring_full = s.totals.xsk.no_free_frame + s.totals.xsk.tx_ring_full;
+    let gen_issues = u64::from(lp.late_starts * 100 > st.attempted.max(1)) + ring_full;
     let generator = format!(
         "[generator {}: late {}, ring-full {}, cpu {:.0}%]",
         if gen_issues == 0 { "OK" } else { "LIMITED" },

@@ -315,6 +315,7 @@ fn collect(
         let sig = interrupted.load(Ordering::Relaxed);
         if (over || sig || !col.errors.is_empty()) && stop_at.is_none() {
             control.stop_opening.store(true, Ordering::Relaxed);
+            col.mark_stop();
             let drain = if sig || !col.errors.is_empty() {
                 Duration::ZERO
             } else {

@@ -23,6 +23,8 @@ use pace::{Pace, Schedule};
 const RX_BATCH: usize = 64;
 /// Idle loop iterations before the worker blocks in `poll()` on its socket.
 const SPIN_BEFORE_WAIT: u32 = 64;
+/// How much earlier than its next deadline an idle worker wakes up.
+const EARLY: Duration = Duration::from_micros(60);
 
 /// Run-wide flags set by the main thread.
 #[derive(Default)]
@@ -144,8 +146,11 @@ pub fn run(mut plan: WorkerPlan) {
             }
         }
         if idle > SPIN_BEFORE_WAIT {
-            let wake = next_wake(&plan, sched.as_ref(), stopping, now);
-            plan.xsk.wait(wake.min(Duration::from_millis(1)));
+            // Wake a little early: ppoll's timer slack is ~50 us.
+            let wake = next_wake(&plan, sched.as_ref(), stopping, now).saturating_sub(EARLY);
+            if !wake.is_zero() {
+                plan.xsk.wait(wake.min(Duration::from_millis(1)));
+            }
         }
     }
 }

@@ -125,17 +125,18 @@ pub fn wake_rx(fd: RawFd) -> io::Result<()> {
 }
 
 /// Symbolic name of an errno value, for error messages.
-/// `poll(fd, POLLIN, timeout)`; errors and timeouts are both "nothing to do now".
+/// `ppoll(fd, POLLIN, timeout)` with nanosecond resolution; errors and timeouts both mean
+/// "nothing to do now".
 pub fn poll_in(fd: RawFd, timeout: std::time::Duration) {
-    let mut pfd = libc::pollfd {
-        fd,
-        events: libc::POLLIN,
-        revents: 0,
+    let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+    let ts = libc::timespec {
+        tv_sec: timeout.as_secs() as libc::time_t,
+        tv_nsec: timeout.subsec_nanos() as libc::c_long,
     };
-    let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
-    // Safety: `pfd` is a valid, initialised pollfd that lives across the call; nfds is 1.
+    // Safety: `pfd` and `ts` are valid, initialised and live across the call; nfds is 1 and a
+    // null signal mask leaves the mask unchanged.
     unsafe {
-        libc::poll(&mut pfd, 1, ms);
+        libc::ppoll(&mut pfd, 1, &ts, std::ptr::null());
     }
 }
 
