@@ -159,7 +159,7 @@ pub fn run(mut plan: WorkerPlan) {
 fn next_wake(plan: &WorkerPlan, sched: Option<&Schedule>, stopping: bool, now: Nanos) -> Duration {
     let mut t = plan.engine.poll_timeout().unwrap_or(Nanos::MAX);
     if let (Some(s), false) = (sched, stopping) {
-        t = t.min(s.next_due().unwrap_or(Nanos::MAX));
+        t = t.min(s.next_due(plan.engine.active()).unwrap_or(Nanos::MAX));
     }
     Duration::from_nanos(t.saturating_sub(now))
 }

@@ -59,6 +59,10 @@ impl Schedule {
         if self.pace.count.is_some_and(|c| self.issued >= c) || active >= self.pace.max_active {
             return None;
         }
+        if self.pace.rate <= 0.0 {
+            // Unpaced (closed loop under `max_active`): a connection is intended when it can start.
+            return (now >= self.pace.start && now < self.pace.until).then_some(now);
+        }
         let intended = self.intended(self.issued);
         (intended <= now && intended < self.pace.until).then_some(intended)
     }
@@ -72,8 +76,9 @@ impl Schedule {
     }
 
     /// When the next connection is due (for sleeping), None when the schedule is over.
-    pub fn next_due(&self) -> Option<Nanos> {
-        if self.pace.count.is_some_and(|c| self.issued >= c) {
+    /// (None also while `active` is at the cap: a completion, not a time, frees the next.)
+    pub fn next_due(&self, active: usize) -> Option<Nanos> {
+        if self.pace.count.is_some_and(|c| self.issued >= c) || active >= self.pace.max_active {
             return None;
         }
         let t = self.intended(self.issued);
@@ -81,11 +86,7 @@ impl Schedule {
     }
 
     fn intended(&self, k: u64) -> Nanos {
-        if self.pace.rate > 0.0 {
-            self.pace.start + (k as f64 * self.pace.interval()) as Nanos
-        } else {
-            self.pace.start
-        }
+        self.pace.start + (k as f64 * self.pace.interval()) as Nanos
     }
 }
 
@@ -118,6 +119,14 @@ mod tests {
     }
 
     #[test]
+    fn unpaced_starts_are_intended_now() {
+        let s = Schedule::new(pace(0.0));
+        assert_eq!(s.due(5_000, 0), Some(5_000));
+        assert_eq!(s.due(5_000, 10), None, "active cap");
+        assert_eq!(s.due(2_000_000_000, 0), None, "past the end");
+    }
+
+    #[test]
     fn cap_count_and_end() {
         let mut s = Schedule::new(Pace {
             count: Some(2),
@@ -127,7 +136,7 @@ mod tests {
         s.issue(1_000, 1_000);
         s.issue(1_001_000, 1_001_000);
         assert_eq!(s.due(9_000_000, 0), None, "count reached");
-        assert_eq!(s.next_due(), None);
+        assert_eq!(s.next_due(0), None);
         let s = Schedule::new(pace(1.0));
         assert_eq!(
             s.due(2_000_000_000, 0),
