@@ -264,3 +264,106 @@ fn containment_and_no_xdp_left_behind() {
     signal(&other, "-INT");
     let _ = other.wait();
 }
+
+#[test]
+fn emulated_sources_answer_arp_for_the_kernel_peer() {
+    // Source addresses the kernel in ns a does not own: the peer kernel ARPs for them and
+    // threeway answers (the XDP program steers those ARP requests to our sockets).
+    let p = pair("twt-em", 1);
+    let listen = format!("{}:{PORT}", p.b.addr);
+    let mut server = p
+        .command(&p.b, bin())
+        .args(["kernel", "listen", &listen, "--threads", "2"])
+        .spawn()
+        .unwrap();
+    wait_listening(&p, &p.b, PORT);
+    let json = tmp("em.json");
+    let out = run_in(
+        &p,
+        &p.a,
+        &[
+            "connect",
+            &listen,
+            "-i",
+            "tw0",
+            "-n",
+            "2000",
+            "-r",
+            "2k",
+            "-s",
+            "198.18.0.10-198.18.0.13",
+            "--rto",
+            "200ms",
+            "--quiet",
+            "--json",
+            json.to_str().unwrap(),
+        ],
+        LIMIT,
+    );
+    signal(&server, "-INT");
+    let _ = server.wait();
+    assert!(out.status.success(), "{}", text(&out));
+    let j = read_json(&json);
+    assert_eq!(j["established"], 2000, "{}", text(&out));
+    assert!(
+        j["counters"]["worker"]["arp_replies"].as_u64().unwrap() >= 4,
+        "{j}"
+    );
+    let neigh = p
+        .exec(&p.b, &["ip", "neigh", "show", "dev", "tw1"])
+        .unwrap();
+    for host in 10..=13 {
+        assert!(
+            neigh.contains(&format!("198.18.0.{host} ")),
+            "peer learned 198.18.0.{host}: {neigh}"
+        );
+    }
+}
+
+#[test]
+fn partial_checksums_from_a_kernel_peer_are_counted() {
+    // A kernel peer with TX checksum offload on hands veth frames whose TCP checksum covers only
+    // the pseudo-header (CHECKSUM_PARTIAL). threeway verifies checksums, so those SYN-ACKs are
+    // dropped under `bad_checksum` (and the handshakes time out) instead of being trusted.
+    let p = pair("twt-pc", 1);
+    p.exec(&p.b, &["ethtool", "-K", "tw1", "tx", "on"]).unwrap();
+    let listen = format!("{}:{PORT}", p.b.addr);
+    let mut server = p
+        .command(&p.b, bin())
+        .args(["kernel", "listen", &listen, "--threads", "1"])
+        .spawn()
+        .unwrap();
+    wait_listening(&p, &p.b, PORT);
+    let json = tmp("pc.json");
+    let out = run_in(
+        &p,
+        &p.a,
+        &[
+            "connect",
+            &listen,
+            "-i",
+            "tw0",
+            "-n",
+            "20",
+            "-r",
+            "100",
+            "--rto",
+            "50ms",
+            "--syn-retries",
+            "1",
+            "--quiet",
+            "--json",
+            json.to_str().unwrap(),
+        ],
+        LIMIT,
+    );
+    signal(&server, "-INT");
+    let _ = server.wait();
+    let j = read_json(&json);
+    assert!(
+        j["drops"]["bad_checksum"].as_u64().unwrap_or(0) >= 20,
+        "{}\n{j}",
+        text(&out)
+    );
+    assert_eq!(j["established"], 0, "{j}");
+}

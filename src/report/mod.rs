@@ -171,13 +171,16 @@ impl Collector {
 
     /// Opening stopped now (duration over, count reached, Ctrl-C).
     pub fn mark_stop(&mut self) {
-        self.stopped_at.get_or_insert(self.started.elapsed().as_secs_f64());
+        self.stopped_at
+            .get_or_insert(self.started.elapsed().as_secs_f64());
     }
 
     /// Seconds and totals of the measured part of the run: from the end of the warm-up to the
     /// moment opening stopped (the drain adds completions, not time).
     pub fn measured(&self) -> (f64, Totals) {
-        let t = self.stopped_at.unwrap_or_else(|| self.started.elapsed().as_secs_f64());
+        let t = self
+            .stopped_at
+            .unwrap_or_else(|| self.started.elapsed().as_secs_f64());
         let now = self.totals();
         match self.measured_from {
             Some((t0, base)) => (t - t0, now.minus(&base)),

@@ -128,7 +128,11 @@ pub fn wake_rx(fd: RawFd) -> io::Result<()> {
 /// `ppoll(fd, POLLIN, timeout)` with nanosecond resolution; errors and timeouts both mean
 /// "nothing to do now".
 pub fn poll_in(fd: RawFd, timeout: std::time::Duration) {
-    let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+    let mut pfd = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
     let ts = libc::timespec {
         tv_sec: timeout.as_secs() as libc::time_t,
         tv_nsec: timeout.subsec_nanos() as libc::c_long,
