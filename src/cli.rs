@@ -69,7 +69,7 @@ pub struct CommonArgs {
     /// Connection table capacity per worker.
     #[arg(long, default_value = "262144", value_parser = parse_count)]
     pub capacity: u64,
-    /// UMEM frames per queue.
+    /// UMEM frames per queue (at least 128; rings shrink below 4096 frames).
     #[arg(long, default_value_t = 8192)]
     pub frames: u32,
     /// Write the final summary as JSON.
