@@ -37,7 +37,7 @@ impl Rng {
     fn below(&mut self, n: u64) -> u64 {
         if n == 0 { 0 } else { self.next() % n }
     }
-    /// True with probability `num`/`den`.
+    /// True with probability 1/`den`.
     fn one_in(&mut self, den: u64) -> bool {
         self.below(den) == 0
     }
@@ -167,7 +167,7 @@ const SCENARIOS: [Scenario; 8] = [
         data: true,
         cookies: CookieMode::Never,
         server_fin: true,
-        time_wait: 1 * MS,
+        time_wait: MS,
         checksum: ChecksumMode::Trust,
         flaky_tx: true,
     },
