@@ -21,8 +21,9 @@ use pace::{Pace, Schedule};
 
 /// RX descriptors taken per burst.
 const RX_BATCH: usize = 64;
-/// Idle loop iterations before the worker blocks in `poll()` on its socket.
-const SPIN_BEFORE_WAIT: u32 = 64;
+/// How long a worker keeps polling its rings after the last work before it blocks in
+/// `ppoll()` (busy polling keeps reply latency low; blocking frees the core when idle).
+const SPIN: Duration = Duration::from_micros(50);
 /// How much earlier than its next deadline an idle worker wakes up.
 const EARLY: Duration = Duration::from_micros(60);
 
@@ -104,7 +105,7 @@ pub fn run(mut plan: WorkerPlan) {
     let mut sched = plan.pace.clone().map(Schedule::new);
     let mut lp = LoopCounters::default();
     let mut last_report = Instant::now();
-    let mut idle = 0u32;
+    let mut last_work = Instant::now();
     let mut error = None;
     loop {
         let t0 = Instant::now();
@@ -128,9 +129,7 @@ pub fn run(mut plan: WorkerPlan) {
         lp.loop_ns += spent;
         if work > 0 {
             lp.busy_ns += spent;
-            idle = 0;
-        } else {
-            idle += 1;
+            last_work = t1;
         }
         let finish = plan.control.finish.load(Ordering::Relaxed) || error.is_some();
         if finish || t1 - last_report >= plan.report_every {
@@ -145,7 +144,7 @@ pub fn run(mut plan: WorkerPlan) {
                 return;
             }
         }
-        if idle > SPIN_BEFORE_WAIT {
+        if t1 - last_work > SPIN {
             // Wake a little early: ppoll's timer slack is ~50 us.
             let wake = next_wake(&plan, sched.as_ref(), stopping, now).saturating_sub(EARLY);
             if !wake.is_zero() {
