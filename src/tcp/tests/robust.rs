@@ -52,13 +52,13 @@ fn run(client: EngineConfig, server: EngineConfig, seed: u64) {
                 _ => {}
             }
             let mut frame = to.frame_for(&seg);
-            if x % 97 == 0 {
+            if x.is_multiple_of(97) {
                 let at = (r.next() as usize) % frame.len();
                 frame[at] = r.next() as u8;
             }
             let now = to.now;
             to.e.handle_frame(now, &frame, &mut to.tx);
-            if x % 5 == 0 {
+            if x.is_multiple_of(5) {
                 to.tx.frames.push_back(frame); // echo it back: reflected segments
             }
         }
