@@ -4,37 +4,29 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// One's-complement sum of `data` as big-endian 16-bit words (odd byte padded), unfolded.
 ///
-/// Hot path: 8 bytes at a time into a `u64` with end-around carry (2^64 ≡ 1 mod 0xffff, so
-/// this is congruent to the 16-bit sum), then the < 8-byte tail. The result is at most
-/// 0xffff, so callers can add a few of them (and pseudo-header sums) without overflow.
+/// Hot path: 4 bytes at a time, read in native byte order, into a `u64` (no carries to
+/// propagate, so the loop vectorises; it cannot overflow below 16 GiB). The one's-complement
+/// sum is byte-order independent (RFC 1071 §2(B)), so the folded native-order sum is
+/// byte-swapped once at the end. The result is at most 0xffff, so callers can add a few of
+/// them (and pseudo-header sums) without overflow.
 pub fn sum(data: &[u8]) -> u32 {
-    let (chunks, tail) = data.as_chunks::<8>();
+    let (words, tail) = data.as_chunks::<4>();
     let mut acc: u64 = 0;
-    for c in chunks {
-        let (s, carry) = acc.overflowing_add(u64::from_be_bytes(*c));
-        acc = s + u64::from(carry);
+    for w in words {
+        acc += u64::from(u32::from_ne_bytes(*w));
     }
-    let (quads, tail) = tail.as_chunks::<4>();
-    for q in quads {
-        acc = add_carry(acc, u64::from(u32::from_be_bytes(*q)));
-    }
+    let acc = (acc & 0xffff_ffff) + (acc >> 32);
+    let acc = (acc & 0xffff_ffff) + (acc >> 32);
+    let native = fold(acc as u32);
+    let mut acc = u32::from(u16::from_be_bytes(native.to_ne_bytes()));
     let (pairs, tail) = tail.as_chunks::<2>();
-    for p in pairs {
-        acc = add_carry(acc, u64::from(u16::from_be_bytes(*p)));
+    if let Some(p) = pairs.first() {
+        acc += u32::from(u16::from_be_bytes(*p));
     }
     if let Some(&b) = tail.first() {
-        acc = add_carry(acc, u64::from(b) << 8);
+        acc += u32::from(b) << 8;
     }
-    // Fold 64 -> 32 -> 16 bits with end-around carries.
-    let acc = (acc & 0xffff_ffff) + (acc >> 32);
-    let acc = (acc & 0xffff_ffff) + (acc >> 32);
-    u32::from(fold(acc as u32))
-}
-
-#[inline]
-fn add_carry(acc: u64, v: u64) -> u64 {
-    let (s, carry) = acc.overflowing_add(v);
-    s + u64::from(carry)
+    u32::from(fold(acc))
 }
 
 /// Folds a 32-bit accumulator to 16 bits (without the final inversion).

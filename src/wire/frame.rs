@@ -7,6 +7,8 @@ use super::{
     TcpPacket, TcpRepr, WireError, checksum,
 };
 
+const IPV6_HEADER_LEN: usize = 40;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ChecksumMode {
     /// Verify the IPv4 header and TCP checksums (`BadChecksum` when wrong).
@@ -92,51 +94,52 @@ impl<'a> TcpFrame<'a> {
     pub fn emit(&self, buf: &mut [u8]) -> Result<usize> {
         let total = self.buffer_len();
         let buf = buf.get_mut(..total).ok_or(WireError::Truncated)?;
+        let (eh, ih) = (self.eth.buffer_len(), self.ip_header_len());
         let seg_len = self.tcp.buffer_len();
-        let seg_len16 = u16::try_from(seg_len).map_err(|_| WireError::BadLength)?;
-        let mut eth = self.eth;
-        eth.ethertype = match self.ip {
-            IpRepr::V4(_) => EtherType::IPV4,
-            IpRepr::V6(_) => EtherType::IPV6,
+        // IPv4 total length covers the header too; IPv6 payload length only the segment.
+        let length_field = match self.ip {
+            IpRepr::V4(_) => ih + seg_len,
+            IpRepr::V6(_) => seg_len,
         };
-        let eh = eth.buffer_len();
-        let ih = self.ip_header_len();
+        if length_field > usize::from(u16::MAX) {
+            return Err(WireError::BadLength);
+        }
+        let payload_len = seg_len as u16;
         let (eth_buf, rest) = buf.split_at_mut(eh);
         let (ip_buf, seg_buf) = rest.split_at_mut(ih);
-        eth.emit(&mut EthernetFrame::new_unchecked(eth_buf));
-        let pseudo = match self.ip {
+        let (ethertype, pseudo) = match self.ip {
             IpRepr::V4(r) => {
-                if usize::from(seg_len16) + ih > usize::from(u16::MAX) {
-                    return Err(WireError::BadLength);
-                }
                 let r = Ipv4Repr {
-                    payload_len: seg_len16,
+                    payload_len,
                     protocol: PROTO_TCP,
                     ..r
                 };
                 r.emit(&mut Ipv4Packet::new_unchecked(ip_buf));
-                checksum::pseudo_ipv4(r.src, r.dst, PROTO_TCP, seg_len as u32)
+                let pseudo = checksum::pseudo_ipv4(r.src, r.dst, PROTO_TCP, seg_len as u32);
+                (EtherType::IPV4, pseudo)
             }
             IpRepr::V6(r) => {
                 let r = Ipv6Repr {
-                    payload_len: seg_len16,
+                    payload_len,
                     next_header: PROTO_TCP,
                     ..r
                 };
                 r.emit(&mut Ipv6Packet::new_unchecked(ip_buf));
-                checksum::pseudo_ipv6(&r.src, &r.dst, PROTO_TCP, seg_len as u32)
+                let pseudo = checksum::pseudo_ipv6(&r.src, &r.dst, PROTO_TCP, seg_len as u32);
+                (EtherType::IPV6, pseudo)
             }
         };
-        let mut tcp = TcpPacket::new_unchecked(seg_buf);
-        self.tcp.emit(&mut tcp);
-        let sum = checksum::transport(pseudo, tcp.into_inner());
-        let mut tcp = TcpPacket::new_unchecked(&mut buf[eh + ih..]);
-        tcp.set_checksum(sum);
+        let eth = EthernetRepr {
+            ethertype,
+            ..self.eth
+        };
+        eth.emit(&mut EthernetFrame::new_unchecked(eth_buf));
+        self.tcp.emit(&mut TcpPacket::new_unchecked(&mut *seg_buf));
+        let sum = checksum::transport(pseudo, seg_buf);
+        TcpPacket::new_unchecked(seg_buf).set_checksum(sum);
         Ok(total)
     }
 }
-
-const IPV6_HEADER_LEN: usize = 40;
 
 #[cfg(test)]
 mod tests {
