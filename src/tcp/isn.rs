@@ -96,7 +96,8 @@ pub fn sip_12(k: SipKey, w0: u64, w1: u32) -> u64 {
     s.finish()
 }
 
-/// SipHash-2-4 of arbitrary bytes (reference form; used by tests and key derivation).
+/// SipHash-2-4 of arbitrary bytes (reference form for the tests).
+#[cfg(test)]
 pub fn siphash24(k: SipKey, data: &[u8]) -> u64 {
     let mut s = State::new(k);
     let mut chunks = data.chunks_exact(8);
