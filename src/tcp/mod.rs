@@ -15,11 +15,11 @@ use crate::wire::{ChecksumMode, MacAddr};
 
 mod active_open;
 mod close;
-pub mod cookie;
+pub(crate) mod cookie;
 mod engine;
 mod established;
 mod fastpath;
-pub mod isn;
+pub(crate) mod isn;
 mod output;
 mod passive_open;
 mod stats;

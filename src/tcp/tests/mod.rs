@@ -22,6 +22,7 @@ mod close;
 mod cookies;
 mod fastpath;
 mod rfc5961;
+mod robust;
 mod syn_received;
 mod syn_sent;
 
