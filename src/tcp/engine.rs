@@ -397,6 +397,9 @@ impl Engine {
     /// Ends a live connection with `o` and frees its TCB.
     pub(crate) fn finish(&mut self, slot: Slot, h: u32, o: Outcome) {
         self.stats.outcomes[o as usize] += 1;
+        if self.table.get(slot).state == State::SynSent {
+            self.stats.handshake_failed[o as usize] += 1;
+        }
         self.release(slot, h);
     }
 
