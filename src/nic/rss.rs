@@ -383,11 +383,11 @@ impl PortBitmap {
 
     /// Adds `port`; ports outside the range are ignored.
     pub fn insert(&mut self, port: u16) {
-        if let Some((w, bit)) = self.slot(port) {
-            if self.words[w] & bit == 0 {
-                self.words[w] |= bit;
-                self.len += 1;
-            }
+        if let Some((w, bit)) = self.slot(port)
+            && self.words[w] & bit == 0
+        {
+            self.words[w] |= bit;
+            self.len += 1;
         }
     }
 
