@@ -5,6 +5,7 @@
 pub mod assert;
 pub mod hlog;
 pub mod json;
+pub mod merge;
 pub mod prom;
 pub mod stats_view;
 pub mod summary;
