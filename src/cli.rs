@@ -35,6 +35,10 @@ pub enum Command {
         threeway demo\n  \
         threeway demo --peer kernel -r 20k -d 5s --json demo.json")]
     Demo(DemoArgs),
+    /// Merge the --json summaries (and --hlog histograms) of instances run with --segment.
+    #[command(after_help = "Examples:\n  \
+        threeway merge c0.json c1.json c2.json --hlog c0.hlog --hlog c1.hlog --hlog c2.hlog --assert 'p99<2ms'")]
+    Merge(MergeArgs),
     /// Kernel-socket baseline (Linux connect/accept loops), for comparisons and tests.
     #[command(subcommand)]
     Kernel(KernelCommand),
@@ -291,4 +295,20 @@ fn parse_rate(s: &str) -> Result<f64, String> {
 
 fn parse_count(s: &str) -> Result<u64, String> {
     crate::units::parse_count(s)
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct MergeArgs {
+    /// `--json` summaries of the instances of one run (all clients, or all servers).
+    #[arg(required = true)]
+    pub summaries: Vec<PathBuf>,
+    /// Their `--hlog` files: histograms are added exactly for the merged percentiles.
+    #[arg(long)]
+    pub hlog: Vec<PathBuf>,
+    /// Re-check on the merged data; exit 99 unless it holds. Repeatable.
+    #[arg(long = "assert")]
+    pub asserts: Vec<String>,
+    /// Write the merged summary here (default: print it).
+    #[arg(long)]
+    pub json: Option<PathBuf>,
 }

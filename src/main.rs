@@ -44,6 +44,7 @@ fn dispatch(cmd: Command) -> Result<i32, RunError> {
         }
         Command::Serve(a) => run::execute(run::serve::plan(&a)?),
         Command::Demo(a) => run::demo::run(&a),
+        Command::Merge(a) => run::merge::run(&a),
         Command::Kernel(k) => kernel(k),
     }
 }

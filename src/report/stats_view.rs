@@ -68,7 +68,10 @@ pub fn fields(s: &Stats) -> Vec<(String, u64)> {
             .map(|o| (format!("outcome_{}", o.as_str()), s.outcomes[*o as usize])),
     );
     v.extend(Outcome::ALL.iter().map(|o| {
-        (format!("handshake_failed_{}", o.as_str()), s.handshake_failed[*o as usize])
+        (
+            format!("handshake_failed_{}", o.as_str()),
+            s.handshake_failed[*o as usize],
+        )
     }));
     v.extend(
         DropReason::ALL

@@ -4,6 +4,7 @@
 
 pub mod connect;
 pub mod demo;
+pub mod merge;
 pub mod net;
 pub mod serve;
 

@@ -230,7 +230,11 @@ impl Stats {
         for (a, b) in self.outcomes.iter_mut().zip(o.outcomes.iter()) {
             *a += b;
         }
-        for (a, b) in self.handshake_failed.iter_mut().zip(o.handshake_failed.iter()) {
+        for (a, b) in self
+            .handshake_failed
+            .iter_mut()
+            .zip(o.handshake_failed.iter())
+        {
             *a += b;
         }
         for (a, b) in self.drops.iter_mut().zip(o.drops.iter()) {
