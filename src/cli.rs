@@ -163,6 +163,10 @@ pub struct ConnectArgs {
     /// Print the plan (per-core rate, tuple headroom, memory) and exit.
     #[arg(long)]
     pub dry_run: bool,
+    /// Choose source ports so replies hash to the sending worker's queue (Toeplitz NICs);
+    /// off = split ports `port % workers` and hand replies off.
+    #[arg(long, value_enum, default_value_t = RssArg::Auto)]
+    pub rss: RssArg,
     /// Instance i of N (0-based): slice i of the rate, the count and the source-port range.
     #[arg(long)]
     pub segment: Option<String>,
@@ -244,6 +248,12 @@ pub enum KernelCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RssArg {
+    Auto,
+    Off,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

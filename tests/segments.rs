@@ -16,7 +16,7 @@ fn three_segments_merge_to_the_server_count() {
     let star = Star::create("twt-seg", 3).expect("star topology");
     let listen = format!("{}:{PORT}", star.server.addr);
     let sj = tmp("seg-server.json");
-    let mut server = star
+    let server = star
         .command(&star.server, bin())
         .args([
             "serve",

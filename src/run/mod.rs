@@ -6,6 +6,7 @@ pub mod connect;
 pub mod demo;
 pub mod merge;
 pub mod net;
+pub mod ports;
 pub mod serve;
 
 use std::io::Write;
@@ -69,6 +70,8 @@ pub struct Plan {
     pub paces: Option<Vec<Pace>>,
     pub steer: SteerConfig,
     pub arp_addrs: Vec<std::net::Ipv4Addr>,
+    /// Client: owner worker of each source port (hand-off routing).
+    pub port_owners: Option<Arc<Vec<u8>>>,
     pub target_cps: f64,
     /// Unix time to start at (`--start-at`), for runs split over hosts.
     pub start_at: Option<f64>,
@@ -219,6 +222,7 @@ pub fn execute(mut plan: Plan) -> Result<i32, RunError> {
                 mac: local_mac,
                 addrs: plan.arp_addrs.clone(),
             },
+            port_owners: plan.port_owners.clone(),
             inboxes: inboxes.clone(),
             reports: tx.clone(),
             report_every: Duration::from_millis(100).min(c.interval),

@@ -109,6 +109,7 @@ impl Engine {
                     c.sport_hi,
                     c.port_stride,
                     c.port_offset,
+                    &c.ports,
                 )?;
                 if c.request.len() > MAX_DATA {
                     return Err(format!(

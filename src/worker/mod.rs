@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
 
-use crate::tcp::{Engine, Latency, Nanos, Role, Stats, Transmit, owner_of};
+use crate::tcp::{Engine, Latency, Nanos, Role, Stats, Transmit, owner_by_port, owner_of};
 use crate::xsk::{TxWriter, XdpStatistics, Xsk, XskCounters};
 use arp::{ArpResponder, ArpVerdict};
 use handoff::{HandoffFrame, Inbox};
@@ -46,6 +46,8 @@ pub struct WorkerPlan {
     /// Client only.
     pub pace: Option<Pace>,
     pub arp: ArpResponder,
+    /// Client: the worker owning each source port (255 = none); server: None (4-tuple hash).
+    pub port_owners: Option<Arc<Vec<u8>>>,
     pub inboxes: Vec<Inbox>,
     pub reports: Sender<Report>,
     pub report_every: Duration,
@@ -171,11 +173,16 @@ fn rx(plan: &mut WorkerPlan, now: Nanos, lp: &mut LoopCounters) -> usize {
         xsk,
         arp,
         inboxes,
+        port_owners,
         ..
     } = plan;
     let workers = inboxes.len();
     xsk.rx_burst(RX_BATCH, |frame, tx| {
-        match owner_of(*role, frame, workers) {
+        let owner = match port_owners {
+            Some(t) => owner_by_port(frame, t),
+            None => owner_of(*role, frame, workers),
+        };
+        match owner {
             Some(owner) if owner != *id => {
                 lp.handoff_out += 1;
                 let pushed = HandoffFrame::copy_of(frame).map(|h| inboxes[owner].push(h).is_ok());
