@@ -390,7 +390,11 @@ fn emit_interval(
         let _ = writeln!(f, "{}", json::interval(plan.role, &iv, plan.target_cps));
     }
     if let Some(page) = metrics {
-        let text = prom::render(&iv.totals, &Pcts::of(&col.total.connect));
+        let hist = match plan.role {
+            Role::Client => &col.total.connect,
+            Role::Server => &col.total.accept,
+        };
+        let text = prom::render(&iv.totals, &Pcts::of(hist));
         if let Ok(mut p) = page.lock() {
             *p = text;
         }
