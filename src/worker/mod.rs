@@ -106,12 +106,20 @@ pub fn run(mut plan: WorkerPlan) {
     }
     let mut sched = plan.pace.clone().map(Schedule::new);
     let mut lp = LoopCounters::default();
-    let mut last_report = Instant::now();
-    let mut last_work = Instant::now();
+    // One clock read per iteration: the time an iteration took is charged at the next read.
+    let clock = |epoch: Instant| epoch.elapsed().as_nanos() as Nanos;
+    let report_every = plan.report_every.as_nanos() as Nanos;
+    let spin = SPIN.as_nanos() as Nanos;
+    let (mut last_report, mut last_work) = (clock(plan.epoch), clock(plan.epoch));
+    let (mut prev, mut prev_busy) = (last_work, false);
     let mut error = None;
     loop {
-        let t0 = Instant::now();
-        let now = (t0 - plan.epoch).as_nanos() as Nanos;
+        let now = clock(plan.epoch);
+        lp.loop_ns += now - prev;
+        if prev_busy {
+            lp.busy_ns += now - prev;
+        }
+        prev = now;
         let mut work = rx(&mut plan, now, &mut lp);
         work += drain_inbox(&mut plan, now, &mut lp);
         if plan.engine.poll_timeout().is_some_and(|t| t <= now) {
@@ -126,27 +134,24 @@ pub fn run(mut plan: WorkerPlan) {
         if let Err(e) = plan.xsk.flush() {
             error = Some(e.to_string());
         }
-        let t1 = Instant::now();
-        let spent = (t1 - t0).as_nanos() as u64;
-        lp.loop_ns += spent;
-        if work > 0 {
-            lp.busy_ns += spent;
-            last_work = t1;
+        prev_busy = work > 0;
+        if prev_busy {
+            last_work = now;
         }
         let finish = plan.control.finish.load(Ordering::Relaxed) || error.is_some();
-        if finish || t1 - last_report >= plan.report_every {
+        if finish || now - last_report >= report_every {
             if finish {
                 plan.engine.abort_all(now, &mut XskTx(&mut plan.xsk.tx()));
                 let _ = plan.xsk.flush();
             }
             lp.late_starts = sched.as_ref().map_or(0, |s| s.late);
             send_report(&mut plan, &lp, finish, error.take());
-            last_report = t1;
+            last_report = now;
             if finish {
                 return;
             }
         }
-        if t1 - last_work > SPIN {
+        if now - last_work > spin {
             // Wake a little early: ppoll's timer slack is ~50 us.
             let wake = next_wake(&plan, sched.as_ref(), stopping, now).saturating_sub(EARLY);
             if !wake.is_zero() {
