@@ -76,6 +76,9 @@ pub struct CommonArgs {
     /// UMEM frames per queue.
     #[arg(long, default_value_t = 8192)]
     pub frames: u32,
+    /// UMEM frame size in bytes (2048 or 4096).
+    #[arg(long, default_value_t = 2048, value_parser = parse_frame_size)]
+    pub frame_size: u32,
     /// Write the final summary as JSON.
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -293,6 +296,14 @@ pub enum CookiesArg {
 pub enum PeerArg {
     Threeway,
     Kernel,
+}
+
+fn parse_frame_size(s: &str) -> Result<u32, String> {
+    match s {
+        "2048" => Ok(2048),
+        "4096" => Ok(4096),
+        _ => Err(format!("'{s}': UMEM frames are 2048 or 4096 bytes")),
+    }
 }
 
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {

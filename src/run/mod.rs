@@ -164,6 +164,7 @@ pub fn execute(mut plan: Plan) -> Result<i32, RunError> {
             ifname: c.iface.clone(),
             queue_id: q,
             frame_count: c.frames,
+            frame_size: c.frame_size,
             zero_copy: match c.zero_copy {
                 ZeroCopyArg::Auto => ZeroCopy::Auto,
                 ZeroCopyArg::On => ZeroCopy::On,
