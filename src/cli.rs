@@ -233,6 +233,9 @@ pub enum KernelCommand {
         threads: usize,
         #[arg(short = 'd', long, value_parser = parse_duration)]
         duration: Option<std::time::Duration>,
+        /// Answer each connection's request with this many bytes, then close (FIN).
+        #[arg(long, default_value_t = 0)]
+        response_bytes: usize,
     },
     /// connect()+close loops on kernel sockets; prints connections/s.
     Connect {
@@ -250,6 +253,12 @@ pub enum KernelCommand {
         /// Print one JSON object instead of text.
         #[arg(long)]
         json: bool,
+        /// Send this many bytes after connecting ...
+        #[arg(long, default_value_t = 0)]
+        request_bytes: usize,
+        /// ... and wait for this many bytes of response before closing.
+        #[arg(long, default_value_t = 0)]
+        response_bytes: usize,
     },
 }
 
