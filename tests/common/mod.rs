@@ -138,3 +138,264 @@ pub fn text(o: &Output) -> String {
         String::from_utf8_lossy(&o.stderr)
     )
 }
+
+// ---- Reliability helpers (tests/reliability_*.rs) ----------------------------------------
+
+/// A background child that is killed (SIGKILL) and reaped when dropped, so a failing test
+/// leaves no threeway or generator running in a namespace that is being deleted.
+pub struct KillOnDrop(pub Option<Child>);
+
+impl KillOnDrop {
+    pub fn new(c: Child) -> KillOnDrop {
+        KillOnDrop(Some(c))
+    }
+    pub fn child(&mut self) -> &mut Child {
+        self.0.as_mut().expect("child already taken")
+    }
+    /// Hands the child back (no kill on drop any more).
+    pub fn take(mut self) -> Child {
+        self.0.take().expect("child already taken")
+    }
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Some(c) = self.0.as_mut() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// `tests/tools/twnet.py`, the raw-frame generator / impairment relay.
+pub fn twnet() -> String {
+    format!("{}/tests/tools/twnet.py", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs `python3 twnet.py args...` in namespace `netns` to completion (bounded) and parses
+/// the JSON object it prints last.
+pub fn twnet_in(netns: &str, args: &[&str], limit: Duration) -> serde_json::Value {
+    let child = Command::new("ip")
+        .args(["netns", "exec", netns, "python3", &twnet()])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn python3 twnet.py");
+    let out = wait_output(child, limit);
+    assert!(
+        out.status.success(),
+        "twnet {args:?} failed\n{}",
+        text(&out)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let last = stdout.lines().last().unwrap_or_default();
+    serde_json::from_str(last).unwrap_or_else(|e| panic!("twnet output {last:?}: {e}"))
+}
+
+/// Starts `python3 twnet.py args...` in `netns` in the background.
+pub fn twnet_spawn(netns: &str, args: &[&str]) -> KillOnDrop {
+    KillOnDrop::new(
+        Command::new("ip")
+            .args(["netns", "exec", netns, "python3", &twnet()])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn python3 twnet.py"),
+    )
+}
+
+/// MAC address of `side`'s interface.
+pub fn mac_of(p: &VethPair, side: &Side) -> String {
+    p.exec(
+        side,
+        &["cat", &format!("/sys/class/net/{}/address", side.iface)],
+    )
+    .expect("read MAC")
+    .trim()
+    .to_string()
+}
+
+/// A sysfs statistics counter of `side`'s interface (`rx_nohandler`, `tx_dropped`, ...).
+pub fn link_stat(p: &VethPair, side: &Side, name: &str) -> u64 {
+    p.exec(
+        side,
+        &[
+            "cat",
+            &format!("/sys/class/net/{}/statistics/{name}", side.iface),
+        ],
+    )
+    .expect("read link statistics")
+    .trim()
+    .parse()
+    .expect("numeric link statistic")
+}
+
+/// Waits until `cond` holds, polling every 50 ms, for at most `limit`; returns whether it did.
+pub fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Impairment settings of the relay (netem's `loss`, `delay`, `reorder`, `duplicate`).
+#[derive(Clone, Copy, Debug)]
+pub struct Impairment {
+    pub loss: f64,
+    pub delay_ms: f64,
+    pub jitter_ms: f64,
+    pub reorder: f64,
+    pub duplicate: f64,
+}
+
+/// `a` <-> `m` <-> `b`: the pair's namespaces joined through a middle namespace `m` in which
+/// `twnet.py relay` forwards frames between `m0` (peer of `tw0`) and `m1` (peer of `tw1`),
+/// impairing IPv4/TCP both ways. This replaces `tc qdisc ... netem`: this kernel has no
+/// sch_netem, and netem on `tw0`/`tw1` would not see AF_XDP frames anyway (AF_XDP TX goes
+/// straight to the driver, past the qdisc, and XDP RX runs before tc ingress).
+/// Dropping it stops the relay and removes `m`; the pair removes `a` and `b`.
+pub struct ImpairedPair {
+    pub p: VethPair,
+    pub m: String,
+    relay: Option<KillOnDrop>,
+    stats: PathBuf,
+}
+
+impl ImpairedPair {
+    pub fn create(prefix: &str, imp: Impairment) -> ImpairedPair {
+        let p = pair(prefix, 1);
+        let m = p.a.netns.trim_end_matches("-a").to_string() + "-m";
+        let stats = tmp(&format!("{m}-relay.json"));
+        let _ = std::fs::remove_file(&stats);
+        let mut ip = ImpairedPair {
+            p,
+            m,
+            relay: None,
+            stats,
+        };
+        let sh = |cmd: &[&str]| threeway::topo::sh(cmd).unwrap_or_else(|e| panic!("{e}"));
+        sh(&["ip", "netns", "add", &ip.m]);
+        // Re-plumb: tw0 (a) <-> m0 (m), m1 (m) <-> tw1 (b).
+        sh(&["ip", "-n", &ip.p.a.netns, "link", "del", "tw0"]);
+        sh(&[
+            "ip",
+            "link",
+            "add",
+            "tw0",
+            "netns",
+            &ip.p.a.netns,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "m0",
+            "netns",
+            &ip.m,
+        ]);
+        sh(&[
+            "ip",
+            "link",
+            "add",
+            "m1",
+            "netns",
+            &ip.m,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "tw1",
+            "netns",
+            &ip.p.b.netns,
+        ]);
+        let off = ["tx", "off", "tso", "off", "gso", "off", "gro", "off"];
+        for side in [ip.p.a.clone(), ip.p.b.clone()] {
+            let addr = format!("{}/24", side.addr);
+            ip.p.exec(&side, &["ip", "addr", "add", &addr, "dev", &side.iface])
+                .unwrap();
+            ip.p.exec(&side, &["ip", "link", "set", &side.iface, "up"])
+                .unwrap();
+            let mut cmd = vec!["ethtool", "-K", side.iface.as_str()];
+            cmd.extend(off);
+            ip.p.exec(&side, &cmd).unwrap();
+        }
+        for dev in ["m0", "m1"] {
+            sh(&["ip", "-n", &ip.m, "link", "set", dev, "up"]);
+            let mut cmd = vec!["ip", "netns", "exec", &ip.m, "ethtool", "-K", dev];
+            cmd.extend(off);
+            sh(&cmd);
+        }
+        let _ = threeway::topo::sh(&[
+            "ip",
+            "netns",
+            "exec",
+            &ip.m,
+            "sysctl",
+            "-qw",
+            "net.ipv6.conf.all.disable_ipv6=1",
+        ]);
+        let ready = tmp(&format!("{}-relay.ready", ip.m));
+        let _ = std::fs::remove_file(&ready);
+        let (loss, delay, jitter, reorder, dup) = (
+            imp.loss.to_string(),
+            imp.delay_ms.to_string(),
+            imp.jitter_ms.to_string(),
+            imp.reorder.to_string(),
+            imp.duplicate.to_string(),
+        );
+        ip.relay = Some(twnet_spawn(
+            &ip.m.clone(),
+            &[
+                "relay",
+                "--a",
+                "m0",
+                "--b",
+                "m1",
+                "--loss",
+                &loss,
+                "--delay-ms",
+                &delay,
+                "--jitter-ms",
+                &jitter,
+                "--reorder",
+                &reorder,
+                "--duplicate",
+                &dup,
+                "--stats",
+                ip.stats.to_str().unwrap(),
+                "--ready",
+                ready.to_str().unwrap(),
+            ],
+        ));
+        assert!(
+            wait_for(Duration::from_secs(10), || ready.exists()),
+            "impairment relay did not start"
+        );
+        ip
+    }
+
+    /// Stops the relay (SIGTERM) and returns its counters: per direction `ab` / `ba`
+    /// (`in`, `tcp`, `lost`, `duplicated`, `reordered`, `delayed`, `out`) and `delivered`
+    /// TCP frames by flags ("S", "SA", "A", "RA", ...).
+    pub fn stop_relay(&mut self) -> serde_json::Value {
+        let mut r = self.relay.take().expect("relay running");
+        signal(r.child(), "-TERM");
+        let out = wait_output(r.take(), Duration::from_secs(10));
+        assert!(out.status.success(), "relay failed\n{}", text(&out));
+        read_json(&self.stats)
+    }
+}
+
+impl Drop for ImpairedPair {
+    fn drop(&mut self) {
+        self.relay.take();
+        let _ = Command::new("ip").args(["netns", "del", &self.m]).output();
+    }
+}
