@@ -70,6 +70,10 @@ pub struct CommonArgs {
     /// Initial retransmission timeout for SYN / SYN-ACK (RFC 6298: 1s).
     #[arg(long, default_value = "1s", value_parser = parse_duration)]
     pub rto: std::time::Duration,
+    /// Keep polling the rings this long after the last work before sleeping in ppoll()
+    /// (0 = sleep at once: least CPU, more latency; a core's worth of spinning otherwise).
+    #[arg(long, default_value = "50us", value_parser = parse_duration)]
+    pub spin: std::time::Duration,
     /// Connection table capacity per worker.
     #[arg(long, default_value = "262144", value_parser = parse_count)]
     pub capacity: u64,

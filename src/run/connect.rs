@@ -283,6 +283,7 @@ pub fn plan(a: &ConnectArgs) -> Result<Plan, RunError> {
         ("hold".into(), format!("{:?}", a.hold)),
         ("time_wait".into(), format!("{:?}", a.time_wait)),
         ("rto".into(), format!("{:?}", c.rto)),
+        ("spin".into(), format!("{:?}", c.spin)),
         ("syn_retries".into(), a.syn_retries.to_string()),
         ("syn_options".into(), format!("{syn_options:?}")),
         ("request_bytes".into(), request.len().to_string()),

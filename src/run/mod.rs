@@ -227,6 +227,7 @@ pub fn execute(mut plan: Plan) -> Result<i32, RunError> {
             inboxes: inboxes.clone(),
             reports: tx.clone(),
             report_every: Duration::from_millis(100).min(c.interval),
+            spin: c.spin,
             epoch,
             control: control.clone(),
         };

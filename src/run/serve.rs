@@ -122,6 +122,7 @@ pub fn plan(a: &ServeArgs) -> Result<Plan, RunError> {
         ("response_bytes".into(), response.len().to_string()),
         ("close".into(), format!("{:?}", a.close).to_lowercase()),
         ("rto".into(), format!("{:?}", c.rto)),
+        ("spin".into(), format!("{:?}", c.spin)),
         ("synack_retries".into(), a.synack_retries.to_string()),
         (
             "duration".into(),

@@ -21,9 +21,6 @@ use pace::{Pace, Schedule};
 
 /// RX descriptors taken per burst.
 const RX_BATCH: usize = 64;
-/// How long a worker keeps polling its rings after the last work before it blocks in
-/// `ppoll()` (busy polling keeps reply latency low; blocking frees the core when idle).
-const SPIN: Duration = Duration::from_micros(50);
 /// How much earlier than its next deadline an idle worker wakes up.
 const EARLY: Duration = Duration::from_micros(60);
 
@@ -51,6 +48,9 @@ pub struct WorkerPlan {
     pub inboxes: Vec<Inbox>,
     pub reports: Sender<Report>,
     pub report_every: Duration,
+    /// How long the worker keeps polling its rings after the last work before it blocks in
+    /// `ppoll()` (busy polling keeps reply latency low; blocking frees the core when idle).
+    pub spin: Duration,
     pub epoch: Instant,
     pub control: Arc<Control>,
 }
@@ -109,7 +109,7 @@ pub fn run(mut plan: WorkerPlan) {
     // One clock read per iteration: the time an iteration took is charged at the next read.
     let clock = |epoch: Instant| epoch.elapsed().as_nanos() as Nanos;
     let report_every = plan.report_every.as_nanos() as Nanos;
-    let spin = SPIN.as_nanos() as Nanos;
+    let spin = plan.spin.as_nanos() as Nanos;
     let (mut last_report, mut last_work) = (clock(plan.epoch), clock(plan.epoch));
     let (mut prev, mut prev_busy) = (last_work, false);
     let mut error = None;
