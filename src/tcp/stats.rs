@@ -4,8 +4,8 @@
 //! - `rx_frames == rx_processed + sum(drops)`: every received frame is either processed or
 //!   dropped for exactly one reason.
 //! - client: `attempted == sum(outcomes) + active + aborted`.
-//! - server: `syn_received - cookies_sent + cookies_accepted == sum(outcomes) + accept_failed
-//!   + active + aborted`: connections begun (SYN-RECEIVED TCBs and validated cookies) end
+//! - server: `syn_received - cookies_sent + cookies_accepted ==
+//!   sum(outcomes) + accept_failed + active + aborted`: connections begun (SYN-RECEIVED TCBs and validated cookies) end
 //!   once each, where `active` counts SYN-RECEIVED TCBs too. `cookies_accepted` may exceed
 //!   `cookies_sent`: a cookie is stateless, so a duplicated or replayed final ACK that
 //!   arrives after its connection ended validates again and begins another connection.
