@@ -94,6 +94,8 @@ pub struct Collector {
     pub measured_from: Option<(f64, Totals)>,
     pub errors: Vec<String>,
     pub finished: Vec<bool>,
+    /// The XDP program's counters (read once, at the end).
+    pub steer: crate::xsk::SteerCounters,
     /// Seconds from the start to the moment opening stopped (rates are measured up to here).
     stopped_at: Option<f64>,
 }
@@ -116,6 +118,7 @@ impl Collector {
             errors: Vec::new(),
             finished: vec![false; workers],
             stopped_at: None,
+            steer: Default::default(),
         }
     }
 

@@ -244,8 +244,10 @@ pub fn execute(mut plan: Plan) -> Result<i32, RunError> {
     for h in handles {
         let _ = h.join();
     }
+    let steer_counters = steer.counters().unwrap_or_default();
     drop(steer);
-    let (collector, hlog) = outcome?;
+    let (mut collector, hlog) = outcome?;
+    collector.steer = steer_counters;
     let cpu = (crate::report::process_cpu() - cpu0).as_secs_f64();
     finish(&plan, &c, &collector, &hlog, cpu)
 }
