@@ -55,6 +55,7 @@ fn cfg(role: Role, checksum: ChecksumMode, capacity: usize) -> EngineConfig {
         sport_hi: 65535,
         port_stride: 1,
         port_offset: 0,
+        ports: Vec::new(),
         destinations: vec![SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 2), 80)],
         listen: vec![SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 80)],
         cookies: CookieMode::Never,

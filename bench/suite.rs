@@ -1,15 +1,31 @@
 //! The benchmark suite (run through `bench/run`): raw AF_XDP ceiling, kernel <-> kernel,
-//! threeway -> kernel, kernel -> threeway, threeway <-> threeway, the in-memory engine figure;
-//! interleaved rounds, median and min-max, a table and a JSON file. Prints figures; asserts
-//! nothing. Root; each row builds its own namespaces (198.18.0.0/15).
+//! threeway -> kernel, kernel -> threeway, threeway <-> threeway, with RST close and as
+//! request/response (100 B each way, FIN close); the in-memory engine figure; RSS with a 1M
+//! table. Interleaved rounds, median and min-max, tables and a JSON file. Prints figures;
+//! asserts nothing. Root; each row builds its own namespaces (198.18.0.0/15).
 
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use threeway::topo::VethPair;
+use threeway::topo::{Side, VethPair};
 
 mod raw;
+
+const RSTS: [&str; 5] = [
+    "raw",
+    "kernel_kernel",
+    "threeway_kernel",
+    "kernel_threeway",
+    "threeway_threeway",
+];
+const CRRS: [&str; 4] = [
+    "kernel_kernel_crr",
+    "threeway_kernel_crr",
+    "kernel_threeway_crr",
+    "threeway_threeway_crr",
+];
+const BYTES: usize = 100;
 
 struct Opts {
     json: Option<String>,
@@ -22,25 +38,22 @@ fn opts() -> Opts {
     let mut o = Opts {
         json: None,
         rounds: 3,
-        secs: 3,
+        secs: 2,
         engine: json!({}),
     };
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let mut i = 0;
-    while i < args.len() {
-        let v = args.get(i + 1).cloned().unwrap_or_default();
-        match args[i].as_str() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    for pair in args.chunks(2) {
+        let v = pair.get(1).cloned().unwrap_or_default();
+        match pair[0].as_str() {
             "--json" => o.json = Some(v),
             "--rounds" => o.rounds = v.parse().expect("--rounds N"),
             "--seconds" => o.secs = v.parse().expect("--seconds N"),
             "--engine-json" => o.engine = serde_json::from_str(&v).unwrap_or(json!({})),
-            "--bench" => {
-                i += 1;
-                continue;
-            }
             other => panic!("unknown argument {other}; use --json PATH --rounds N --seconds N"),
         }
-        i += 2;
     }
     o
 }
@@ -61,7 +74,26 @@ struct Sample {
     frames_per_conn: f64,
 }
 
-fn run_json(p: &VethPair, side: &threeway::topo::Side, args: &[&str]) -> Value {
+fn tmp(name: &str) -> String {
+    std::env::temp_dir()
+        .join(format!("threeway-bench-{}-{name}", std::process::id()))
+        .to_string_lossy()
+        .into()
+}
+
+fn read(path: &str) -> Value {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or(json!({}))
+}
+
+fn f(v: &Value) -> f64 {
+    v.as_f64().unwrap_or(0.0)
+}
+
+/// Runs threeway in `side`; kernel subcommands print JSON on stdout, others write `--json`.
+fn run_json(p: &VethPair, side: &Side, args: &[String]) -> Value {
     let out = p
         .command(side, &bin())
         .args(args)
@@ -71,76 +103,54 @@ fn run_json(p: &VethPair, side: &threeway::topo::Side, args: &[&str]) -> Value {
     if args[0] == "kernel" {
         return serde_json::from_slice(&out.stdout).unwrap_or(json!({}));
     }
-    let path = args
-        .iter()
-        .position(|a| *a == "--json")
-        .map(|i| args[i + 1])
-        .unwrap_or_default();
-    std::fs::read_to_string(path)
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or(json!({}))
+    let i = args.iter().position(|a| a == "--json").expect("--json");
+    read(&args[i + 1])
 }
 
-fn sample_of(v: &Value, server: Option<&Value>) -> Sample {
-    let f = |x: &Value| x.as_f64().unwrap_or(0.0);
-    let est = f(&v["established"]).max(1.0);
-    let mut frames = f(&v["counters"]["engine"]["tx_frames"]);
-    if let Some(s) = server {
-        frames += f(&s["counters"]["engine"]["tx_frames"]);
-    }
-    Sample {
-        cps: f(&v["cps"]),
-        p50_ns: f(&v["handshake_latency_ns"]["p50"]),
-        p99_ns: f(&v["handshake_latency_ns"]["p99"]),
-        cpu_us: f(&v["cpu_us_per_conn"]),
-        rss_bytes: f(&v["peak_rss_bytes"]),
-        frames_per_conn: frames / est,
-    }
-}
-
-fn tmp(name: &str) -> String {
-    std::env::temp_dir()
-        .join(format!("threeway-bench-{}-{name}", std::process::id()))
-        .to_string_lossy()
-        .into()
-}
-
-fn kernel_listener(p: &VethPair) -> std::process::Child {
-    let c = p
-        .command(&p.b, &bin())
-        .args([
-            "kernel",
-            "listen",
-            &format!("{}:8080", p.b.addr),
-            "--threads",
-            "2",
-        ])
+fn spawn(p: &VethPair, side: &Side, args: &[String]) -> Child {
+    p.command(side, &bin())
+        .args(args)
         .stdout(Stdio::null())
+        .stderr(Stdio::null())
         .spawn()
-        .unwrap();
+        .expect("spawn")
+}
+
+fn s(v: &[&str]) -> Vec<String> {
+    v.iter().map(|x| x.to_string()).collect()
+}
+
+fn kernel_server(p: &VethPair, crr: bool) -> Child {
+    let mut a = s(&[
+        "kernel",
+        "listen",
+        &format!("{}:8080", p.b.addr),
+        "--threads",
+        "2",
+    ]);
+    if crr {
+        a.extend(s(&["--response-bytes", &BYTES.to_string()]));
+    }
+    let c = spawn(p, &p.b, &a);
     std::thread::sleep(Duration::from_millis(300));
     c
 }
 
-fn threeway_server(p: &VethPair, json_path: &str) -> std::process::Child {
-    let c = p
-        .command(&p.b, &bin())
-        .args([
-            "serve",
-            &format!("{}:8080", p.b.addr),
-            "-i",
-            "tw1",
-            "--cores",
-            "1",
-            "--quiet",
-            "--json",
-            json_path,
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+fn threeway_server(p: &VethPair, json_path: &str, crr: bool, capacity: &str) -> Child {
+    let mut a = s(&[
+        "serve",
+        &format!("{}:8080", p.b.addr),
+        "-i",
+        "tw1",
+        "--cores",
+        "1",
+        "--quiet",
+    ]);
+    a.extend(s(&["--capacity", capacity, "--json", json_path]));
+    if crr {
+        a.extend(s(&["--response", &"r".repeat(BYTES), "--close", "fin"]));
+    }
+    let c = spawn(p, &p.b, &a);
     let t = Instant::now();
     while !p.link_show(&p.b).contains("xdp") && t.elapsed() < Duration::from_secs(10) {
         std::thread::sleep(Duration::from_millis(50));
@@ -149,7 +159,7 @@ fn threeway_server(p: &VethPair, json_path: &str) -> std::process::Child {
     c
 }
 
-fn stop(mut c: std::process::Child) {
+fn stop(mut c: Child) {
     let _ = Command::new("kill")
         .args(["-INT", &c.id().to_string()])
         .status();
@@ -164,8 +174,8 @@ fn stop(mut c: std::process::Child) {
     let _ = c.wait();
 }
 
-fn connect_args<'a>(target: &'a str, secs: &'a str, json_path: &'a str) -> Vec<&'a str> {
-    vec![
+fn threeway_client(target: &str, secs: u64, json_path: &str, crr: bool) -> Vec<String> {
+    let mut a = s(&[
         "connect",
         target,
         "-i",
@@ -176,8 +186,10 @@ fn connect_args<'a>(target: &'a str, secs: &'a str, json_path: &'a str) -> Vec<&
         "0",
         "--max-active",
         "256",
+    ]);
+    a.extend(s(&[
         "-d",
-        secs,
+        &format!("{secs}s"),
         "--rto",
         "200ms",
         "--drain",
@@ -185,172 +197,227 @@ fn connect_args<'a>(target: &'a str, secs: &'a str, json_path: &'a str) -> Vec<&
         "--quiet",
         "--json",
         json_path,
-    ]
+    ]));
+    if crr {
+        a.extend(s(&[
+            "--request",
+            &"q".repeat(BYTES),
+            "--close",
+            "fin",
+            "--time-wait",
+            "100ms",
+        ]));
+    }
+    a
+}
+
+fn kernel_client(target: &str, secs: u64, crr: bool) -> Vec<String> {
+    let mut a = s(&[
+        "kernel",
+        "connect",
+        target,
+        "--threads",
+        "2",
+        "-d",
+        &format!("{secs}s"),
+        "--json",
+    ]);
+    if crr {
+        let n = BYTES.to_string();
+        a.extend(s(&[
+            "--request-bytes",
+            &n,
+            "--response-bytes",
+            &n,
+            "--close",
+            "fin",
+        ]));
+    }
+    a
+}
+
+fn sample(v: &Value, server: Option<&Value>) -> Sample {
+    let est = f(&v["established"]).max(1.0);
+    let frames = f(&v["counters"]["engine"]["tx_frames"])
+        + server.map_or(0.0, |s| f(&s["counters"]["engine"]["tx_frames"]));
+    Sample {
+        cps: f(&v["cps"]),
+        p50_ns: f(&v["handshake_latency_ns"]["p50"]),
+        p99_ns: f(&v["handshake_latency_ns"]["p99"]),
+        cpu_us: f(&v["cpu_us_per_conn"]),
+        rss_bytes: f(&v["peak_rss_bytes"]).max(server.map_or(0.0, |s| f(&s["peak_rss_bytes"]))),
+        frames_per_conn: frames / est,
+    }
 }
 
 fn row(name: &str, secs: u64) -> Sample {
     let p = VethPair::create("twb", 1).expect("veth pair");
     let target = format!("{}:8080", p.b.addr);
-    let s = format!("{secs}s");
-    match name {
-        "kernel_kernel" => {
-            let l = kernel_listener(&p);
-            let v = run_json(
-                &p,
-                &p.a,
-                &[
-                    "kernel",
-                    "connect",
-                    &target,
-                    "--threads",
-                    "2",
-                    "-d",
-                    &s,
-                    "--json",
-                ],
-            );
-            stop(l);
-            Sample {
-                cps: v["cps"].as_f64().unwrap_or(0.0),
-                ..Sample::default()
-            }
-        }
-        "threeway_kernel" => {
-            let l = kernel_listener(&p);
-            let j = tmp("tk.json");
-            let v = run_json(&p, &p.a, &connect_args(&target, &s, &j));
-            stop(l);
-            sample_of(&v, None)
-        }
-        "kernel_threeway" => {
-            let sj = tmp("kts.json");
-            let srv = threeway_server(&p, &sj);
-            let v = run_json(
-                &p,
-                &p.a,
-                &[
-                    "kernel",
-                    "connect",
-                    &target,
-                    "--threads",
-                    "2",
-                    "-d",
-                    &s,
-                    "--json",
-                ],
-            );
-            stop(srv);
-            let sv: Value = std::fs::read_to_string(&sj)
-                .ok()
-                .and_then(|t| serde_json::from_str(&t).ok())
-                .unwrap_or(json!({}));
-            Sample {
-                cps: v["cps"].as_f64().unwrap_or(0.0),
-                rss_bytes: sv["peak_rss_bytes"].as_f64().unwrap_or(0.0),
-                ..Sample::default()
-            }
-        }
-        "threeway_threeway" => {
-            let sj = tmp("tts.json");
-            let srv = threeway_server(&p, &sj);
-            let j = tmp("ttc.json");
-            let v = run_json(&p, &p.a, &connect_args(&target, &s, &j));
-            stop(srv);
-            let sv: Value = std::fs::read_to_string(&sj)
-                .ok()
-                .and_then(|t| serde_json::from_str(&t).ok())
-                .unwrap_or(json!({}));
-            sample_of(&v, Some(&sv))
-        }
+    let crr = name.ends_with("_crr");
+    let (cj, sj) = (tmp("c.json"), tmp("s.json"));
+    match name.trim_end_matches("_crr") {
         "raw" => Sample {
             cps: raw::pps(&p, Duration::from_secs(secs)),
             ..Sample::default()
         },
-        _ => unreachable!(),
-    }
-}
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    if v.is_empty() { 0.0 } else { v[v.len() / 2] }
-}
-
-fn main() {
-    let o = opts();
-    let rows = [
-        "raw",
-        "kernel_kernel",
-        "threeway_kernel",
-        "kernel_threeway",
-        "threeway_threeway",
-    ];
-    let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); rows.len()];
-    let started = Instant::now();
-    for round in 0..o.rounds {
-        for (i, r) in rows.iter().enumerate() {
-            let s = row(r, o.secs);
-            eprintln!("round {} {r:>18}: {:.0}/s", round + 1, s.cps);
-            samples[i].push(s);
+        "kernel_kernel" => {
+            let l = kernel_server(&p, crr);
+            let v = run_json(&p, &p.a, &kernel_client(&target, secs, crr));
+            stop(l);
+            Sample {
+                cps: f(&v["cps"]),
+                ..Sample::default()
+            }
         }
+        "threeway_kernel" => {
+            let l = kernel_server(&p, crr);
+            let v = run_json(&p, &p.a, &threeway_client(&target, secs, &cj, crr));
+            stop(l);
+            sample(&v, None)
+        }
+        "kernel_threeway" => {
+            let srv = threeway_server(&p, &sj, crr, "262144");
+            let v = run_json(&p, &p.a, &kernel_client(&target, secs, crr));
+            stop(srv);
+            Sample {
+                cps: f(&v["cps"]),
+                rss_bytes: f(&read(&sj)["peak_rss_bytes"]),
+                ..Sample::default()
+            }
+        }
+        "threeway_threeway" => {
+            let srv = threeway_server(&p, &sj, crr, "262144");
+            let v = run_json(&p, &p.a, &threeway_client(&target, secs, &cj, crr));
+            stop(srv);
+            sample(&v, Some(&read(&sj)))
+        }
+        _ => unreachable!("{name}"),
     }
-    let stat = |i: usize, f: &dyn Fn(&Sample) -> f64| {
-        let mut v: Vec<f64> = samples[i].iter().map(f).collect();
-        let (lo, hi) = v
-            .iter()
-            .fold((f64::MAX, 0.0f64), |(l, h), x| (l.min(*x), h.max(*x)));
-        (median(&mut v), lo, hi)
-    };
-    let raw = stat(0, &|s| s.cps).0;
-    let kk = stat(1, &|s| s.cps).0;
+}
+
+/// Peak RSS of `serve --capacity 1M` (one worker), idle: the table and UMEM cost.
+fn memory_1m() -> f64 {
+    let p = VethPair::create("twb", 1).expect("veth pair");
+    let sj = tmp("mem.json");
+    let srv = threeway_server(&p, &sj, false, "1000000");
+    stop(srv);
+    f(&read(&sj)["peak_rss_bytes"])
+}
+
+fn stats(v: &[f64]) -> (f64, f64, f64) {
+    let mut v = v.to_vec();
+    v.sort_by(|a, b| a.total_cmp(b));
+    if v.is_empty() {
+        return (0.0, 0.0, 0.0);
+    }
+    (v[v.len() / 2], v[0], v[v.len() - 1])
+}
+
+fn table(
+    title: &str,
+    rows: &[&str],
+    samples: &[Vec<Sample>],
+    base: f64,
+    raw: f64,
+    out: &mut serde_json::Map<String, Value>,
+) {
+    println!("\n{title}");
     println!(
-        "\nthreeway benchmark: {} rounds x {}s per row, veth (copy mode), 1 queue per side",
-        o.rounds, o.secs
-    );
-    println!(
-        "{:<20} {:>12} {:>20} {:>9} {:>9} {:>10} {:>10} {:>9} {:>10}",
+        "{:<22} {:>10} {:>17} {:>8} {:>7} {:>9} {:>9} {:>8} {:>8}",
         "row", "median/s", "min-max", "x kernel", "% ceil", "p50", "p99", "us CPU/c", "RSS MiB"
     );
-    let mut out = serde_json::Map::new();
     for (i, r) in rows.iter().enumerate() {
-        let (m, lo, hi) = stat(i, &|s| s.cps);
-        let fpc = stat(i, &|s| s.frames_per_conn).0;
-        let pct = if i >= 2 && raw > 0.0 {
-            m * fpc.max(3.0) / raw * 100.0
+        let col = |g: &dyn Fn(&Sample) -> f64| stats(&samples[i].iter().map(g).collect::<Vec<_>>());
+        let (m, lo, hi) = col(&|s| s.cps);
+        let fpc = col(&|s| s.frames_per_conn).0;
+        let pct = if fpc > 0.0 && raw > 0.0 {
+            m * fpc / raw * 100.0
         } else {
             f64::NAN
         };
+        let (p50, p99) = (col(&|s| s.p50_ns).0, col(&|s| s.p99_ns).0);
+        let (cpu, rss) = (col(&|s| s.cpu_us).0, col(&|s| s.rss_bytes).0);
+        let ratio = if *r == "raw" {
+            f64::NAN
+        } else {
+            m / base.max(1.0)
+        };
+        let fmt = |ns: f64| {
+            if ns > 0.0 {
+                threeway::units::fmt_ns(ns as u64)
+            } else {
+                "-".into()
+            }
+        };
         println!(
-            "{:<20} {:>12.0} {:>9.0}-{:<10.0} {:>9.2} {:>9.1} {:>10} {:>10} {:>9.2} {:>10.1}",
-            r,
-            m,
-            lo,
-            hi,
-            if i == 0 { f64::NAN } else { m / kk.max(1.0) },
-            pct,
-            threeway::units::fmt_ns(stat(i, &|s| s.p50_ns).0 as u64),
-            threeway::units::fmt_ns(stat(i, &|s| s.p99_ns).0 as u64),
-            stat(i, &|s| s.cpu_us).0,
-            stat(i, &|s| s.rss_bytes).0 / 1048576.0,
+            "{r:<22} {m:>10.0} {:>17} {ratio:>8.2} {pct:>7.1} {:>9} {:>9} {cpu:>8.2} {:>8.1}",
+            format!("{lo:.0}-{hi:.0}"),
+            fmt(p50),
+            fmt(p99),
+            rss / 1048576.0
         );
-        let key = if i == 0 {
+        let key = if *r == "raw" {
             "raw_pps".to_string()
         } else {
             format!("{r}_cps")
         };
         out.insert(key, json!(m));
-        out.insert(format!("{r}_detail"), json!({"median": m, "min": lo, "max": hi, "frames_per_conn": fpc,
-            "pct_of_ceiling": if pct.is_nan() { Value::Null } else { json!(pct) },
-            "p50_ns": stat(i, &|s| s.p50_ns).0, "p99_ns": stat(i, &|s| s.p99_ns).0,
-            "cpu_us_per_conn": stat(i, &|s| s.cpu_us).0, "peak_rss_bytes": stat(i, &|s| s.rss_bytes).0}));
+        out.insert(
+            format!("{r}_detail"),
+            json!({"median": m, "min": lo, "max": hi, "ratio_to_kernel": if ratio.is_nan() { Value::Null } else { json!(ratio) },
+                "frames_per_conn": fpc, "pct_of_ceiling": if pct.is_nan() { Value::Null } else { json!(pct) },
+                "p50_ns": p50, "p99_ns": p99, "cpu_us_per_conn": cpu, "peak_rss_bytes": rss}),
+        );
     }
+}
+
+fn main() {
+    let o = opts();
+    let all: Vec<&str> = RSTS.iter().chain(CRRS.iter()).copied().collect();
+    let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); all.len()];
+    let started = Instant::now();
+    for round in 0..o.rounds {
+        for (i, r) in all.iter().enumerate() {
+            let s = row(r, o.secs);
+            eprintln!("round {} {r:>22}: {:.0}/s", round + 1, s.cps);
+            samples[i].push(s);
+        }
+    }
+    let mem = memory_1m();
+    let med = |i: usize| stats(&samples[i].iter().map(|s| s.cps).collect::<Vec<_>>()).0;
+    let raw = med(0);
+    let mut out = serde_json::Map::new();
+    println!(
+        "\nthreeway benchmark: {} rounds x {}s per row; veth, AF_XDP copy mode, 1 queue per side; client core 0, server core 1",
+        o.rounds, o.secs
+    );
+    table(
+        "Connect + RST close (CPS; % ceil = CPS x frames per connection / raw pps)",
+        &RSTS,
+        &samples[..5],
+        med(1),
+        raw,
+        &mut out,
+    );
+    table(
+        "Request/response: 100 B each way, FIN close",
+        &CRRS,
+        &samples[5..],
+        med(5),
+        raw,
+        &mut out,
+    );
     let e = &o.engine;
     println!(
-        "{:<20} {:>12.0}  (one core, in memory, client+server engines, RST close; {} ns/handshake; TCB {} B; {} B/conn at 1M)",
-        "engine",
-        e["engine_handshakes_per_s"].as_f64().unwrap_or(0.0),
+        "\nengine (one core, in memory, client+server engines, RST close): {:.0} handshakes/s, {} ns/handshake, TCB {} B, {} B/conn in a 1M table",
+        f(&e["engine_handshakes_per_s"]),
         e["ns_per_handshake"],
         e["tcb_bytes"],
         e["table_bytes_per_conn"]
+    );
+    println!(
+        "memory: serve --capacity 1M peak RSS {:.1} MiB",
+        mem / 1048576.0
     );
     out.insert(
         "engine_handshakes_per_s".into(),
@@ -358,6 +425,7 @@ fn main() {
     );
     out.insert("tcb_bytes".into(), e["tcb_bytes"].clone());
     out.insert("engine".into(), e.clone());
+    out.insert("serve_1m_capacity_peak_rss_bytes".into(), json!(mem));
     let sh = |c: &[&str]| {
         Command::new(c[0])
             .args(&c[1..])
@@ -365,8 +433,11 @@ fn main() {
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
             .unwrap_or_default()
     };
-    out.insert("machine".into(), json!({"kernel": sh(&["uname", "-r"]), "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
-        "cpu_model": sh(&["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"])}));
+    out.insert(
+        "machine".into(),
+        json!({"kernel": sh(&["uname", "-r"]), "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+            "cpu_model": sh(&["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"])}),
+    );
     out.insert(
         "commit".into(),
         json!(sh(&["git", "rev-parse", "--short", "HEAD"])),

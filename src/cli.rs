@@ -35,6 +35,10 @@ pub enum Command {
         threeway demo\n  \
         threeway demo --peer kernel -r 20k -d 5s --json demo.json")]
     Demo(DemoArgs),
+    /// Merge the --json summaries (and --hlog histograms) of instances run with --segment.
+    #[command(after_help = "Examples:\n  \
+        threeway merge c0.json c1.json c2.json --hlog c0.hlog --hlog c1.hlog --hlog c2.hlog --assert 'p99<2ms'")]
+    Merge(MergeArgs),
     /// Kernel-socket baseline (Linux connect/accept loops), for comparisons and tests.
     #[command(subcommand)]
     Kernel(KernelCommand),
@@ -66,12 +70,19 @@ pub struct CommonArgs {
     /// Initial retransmission timeout for SYN / SYN-ACK (RFC 6298: 1s).
     #[arg(long, default_value = "1s", value_parser = parse_duration)]
     pub rto: std::time::Duration,
+    /// Keep polling the rings this long after the last work before sleeping in ppoll()
+    /// (0 = sleep at once: least CPU, more latency; a core's worth of spinning otherwise).
+    #[arg(long, default_value = "50us", value_parser = parse_duration)]
+    pub spin: std::time::Duration,
     /// Connection table capacity per worker.
     #[arg(long, default_value = "262144", value_parser = parse_count)]
     pub capacity: u64,
     /// UMEM frames per queue (at least 128; rings shrink below 4096 frames).
     #[arg(long, default_value_t = 8192)]
     pub frames: u32,
+    /// UMEM frame size in bytes (2048 or 4096).
+    #[arg(long, default_value_t = 2048, value_parser = parse_frame_size)]
+    pub frame_size: u32,
     /// Write the final summary as JSON.
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -159,6 +170,10 @@ pub struct ConnectArgs {
     /// Print the plan (per-core rate, tuple headroom, memory) and exit.
     #[arg(long)]
     pub dry_run: bool,
+    /// Choose source ports so replies hash to the sending worker's queue (Toeplitz NICs);
+    /// off = split ports `port % workers` and hand replies off.
+    #[arg(long, value_enum, default_value_t = RssArg::Auto)]
+    pub rss: RssArg,
     /// Instance i of N (0-based): slice i of the rate, the count and the source-port range.
     #[arg(long)]
     pub segment: Option<String>,
@@ -222,6 +237,9 @@ pub enum KernelCommand {
         threads: usize,
         #[arg(short = 'd', long, value_parser = parse_duration)]
         duration: Option<std::time::Duration>,
+        /// Answer each connection's request with this many bytes, then close (FIN).
+        #[arg(long, default_value_t = 0)]
+        response_bytes: usize,
     },
     /// connect()+close loops on kernel sockets; prints connections/s.
     Connect {
@@ -239,7 +257,19 @@ pub enum KernelCommand {
         /// Print one JSON object instead of text.
         #[arg(long)]
         json: bool,
+        /// Send this many bytes after connecting ...
+        #[arg(long, default_value_t = 0)]
+        request_bytes: usize,
+        /// ... and wait for this many bytes of response before closing.
+        #[arg(long, default_value_t = 0)]
+        response_bytes: usize,
     },
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RssArg {
+    Auto,
+    Off,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -281,6 +311,14 @@ pub enum PeerArg {
     Kernel,
 }
 
+fn parse_frame_size(s: &str) -> Result<u32, String> {
+    match s {
+        "2048" => Ok(2048),
+        "4096" => Ok(4096),
+        _ => Err(format!("'{s}': UMEM frames are 2048 or 4096 bytes")),
+    }
+}
+
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     crate::units::parse_duration(s)
 }
@@ -291,4 +329,20 @@ fn parse_rate(s: &str) -> Result<f64, String> {
 
 fn parse_count(s: &str) -> Result<u64, String> {
     crate::units::parse_count(s)
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct MergeArgs {
+    /// `--json` summaries of the instances of one run (all clients, or all servers).
+    #[arg(required = true)]
+    pub summaries: Vec<PathBuf>,
+    /// Their `--hlog` files: histograms are added exactly for the merged percentiles.
+    #[arg(long)]
+    pub hlog: Vec<PathBuf>,
+    /// Re-check on the merged data; exit 99 unless it holds. Repeatable.
+    #[arg(long = "assert")]
+    pub asserts: Vec<String>,
+    /// Write the merged summary here (default: print it).
+    #[arg(long)]
+    pub json: Option<PathBuf>,
 }

@@ -2,7 +2,7 @@
 //! Used by `threeway kernel ...`, by the benchmark's kernel <-> kernel row and by tests that
 //! need a real kernel peer.
 
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -25,14 +25,22 @@ impl ConnectResult {
     }
 }
 
-/// `threads` loops of connect() + close (RST via SO_LINGER 0 when `rst`) until `duration`
-/// passes or `count` attempts were made in total.
+/// What a kernel client sends and waits for after connecting (empty request: nothing).
+#[derive(Clone, Debug, Default)]
+pub struct Exchange {
+    pub request: Vec<u8>,
+    pub response_len: usize,
+}
+
+/// `threads` loops of connect() [+ request/response] + close (RST via SO_LINGER 0 when `rst`)
+/// until `duration` passes or `count` attempts were made in total.
 pub fn connect_loop(
     target: SocketAddr,
     threads: usize,
     duration: Duration,
     count: Option<u64>,
     rst: bool,
+    exchange: Exchange,
 ) -> ConnectResult {
     let attempted = Arc::new(AtomicU64::new(0));
     let established = Arc::new(AtomicU64::new(0));
@@ -41,6 +49,7 @@ pub fn connect_loop(
     let handles: Vec<_> = (0..threads.max(1))
         .map(|_| {
             let (attempted, established) = (attempted.clone(), established.clone());
+            let exchange = exchange.clone();
             std::thread::spawn(move || {
                 while Instant::now() < deadline {
                     let n = attempted.fetch_add(1, Ordering::Relaxed);
@@ -48,8 +57,20 @@ pub fn connect_loop(
                         attempted.fetch_sub(1, Ordering::Relaxed);
                         break;
                     }
-                    if let Ok(s) = TcpStream::connect_timeout(&target, Duration::from_secs(2)) {
+                    if let Ok(mut s) = TcpStream::connect_timeout(&target, Duration::from_secs(2)) {
                         established.fetch_add(1, Ordering::Relaxed);
+                        if !exchange.request.is_empty() {
+                            let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+                            let _ = s.write_all(&exchange.request);
+                            let mut got = 0;
+                            let mut buf = [0u8; 2048];
+                            while got < exchange.response_len {
+                                match s.read(&mut buf) {
+                                    Ok(0) | Err(_) => break,
+                                    Ok(n) => got += n,
+                                }
+                            }
+                        }
                         if rst {
                             let _ = SockRef::from(&s).set_linger(Some(Duration::ZERO));
                         }
@@ -80,7 +101,9 @@ pub struct Listener {
 }
 
 impl Listener {
-    pub fn start(addr: SocketAddr, threads: usize) -> io::Result<Listener> {
+    /// With a non-empty `response`, each connection's request is read and answered before the
+    /// close (FIN); otherwise connections are closed right after accept.
+    pub fn start(addr: SocketAddr, threads: usize, response: Vec<u8>) -> io::Result<Listener> {
         let stop = Arc::new(AtomicBool::new(false));
         let accepted = Arc::new(AtomicU64::new(0));
         let mut handles = Vec::new();
@@ -93,13 +116,22 @@ impl Listener {
             sock.set_nonblocking(true)?;
             let listener: std::net::TcpListener = sock.into();
             let (stop, accepted) = (stop.clone(), accepted.clone());
+            let response = response.clone();
             handles.push(std::thread::spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
                     match listener.accept() {
                         Ok((mut s, _)) => {
                             accepted.fetch_add(1, Ordering::Relaxed);
-                            let _ = s.set_nonblocking(true);
-                            let _ = s.read(&mut [0u8; 512]);
+                            if response.is_empty() {
+                                let _ = s.set_nonblocking(true);
+                                let _ = s.read(&mut [0u8; 512]);
+                            } else {
+                                let _ = s.set_nonblocking(false);
+                                let _ = s.set_read_timeout(Some(Duration::from_secs(1)));
+                                if s.read(&mut [0u8; 2048]).is_ok_and(|n| n > 0) {
+                                    let _ = s.write_all(&response);
+                                }
+                            }
                         }
                         Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                             std::thread::sleep(Duration::from_micros(200))

@@ -15,6 +15,7 @@
 pub mod cli;
 pub mod counters;
 pub mod kernel;
+pub mod nic;
 pub mod report;
 pub mod run;
 pub mod tcp;

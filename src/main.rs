@@ -44,6 +44,7 @@ fn dispatch(cmd: Command) -> Result<i32, RunError> {
         }
         Command::Serve(a) => run::execute(run::serve::plan(&a)?),
         Command::Demo(a) => run::demo::run(&a),
+        Command::Merge(a) => run::merge::run(&a),
         Command::Kernel(k) => kernel(k),
     }
 }
@@ -54,10 +55,12 @@ fn kernel(k: KernelCommand) -> Result<i32, RunError> {
             addr,
             threads,
             duration,
+            response_bytes,
         } => {
             let sa = run::net::parse_listen(&addr)?;
-            let l = threeway::kernel::Listener::start(sa.into(), threads)
-                .map_err(|e| RunError::env(format!("kernel listen on {sa}: {e}")))?;
+            let l =
+                threeway::kernel::Listener::start(sa.into(), threads, vec![b'r'; response_bytes])
+                    .map_err(|e| RunError::env(format!("kernel listen on {sa}: {e}")))?;
             let stop = Arc::new(AtomicBool::new(false));
             for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
                 let _ = signal_hook::flag::register(sig, stop.clone());
@@ -76,15 +79,17 @@ fn kernel(k: KernelCommand) -> Result<i32, RunError> {
             count,
             close,
             json,
+            request_bytes,
+            response_bytes,
         } => {
             let t = run::net::parse_target(&target)?;
-            let r = threeway::kernel::connect_loop(
-                t.into(),
-                threads,
-                duration,
-                count,
-                close == CloseArg::Rst,
-            );
+            let exchange = threeway::kernel::Exchange {
+                request: vec![b'q'; request_bytes],
+                response_len: response_bytes,
+            };
+            let rst = close == CloseArg::Rst;
+            let r =
+                threeway::kernel::connect_loop(t.into(), threads, duration, count, rst, exchange);
             if json {
                 println!(
                     "{}",

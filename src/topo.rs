@@ -145,6 +145,131 @@ impl VethPair {
     }
 }
 
+/// A star: one server namespace and `n` client namespaces, each with a veth into a bridge
+/// in a switch namespace. Server `tw1` 198.18.0.2/24; client i `tw0` 198.18.0.(11+i)/24.
+/// For runs split over several generator "hosts" (`--segment i/N`).
+pub struct Star {
+    pub server: Side,
+    pub clients: Vec<Side>,
+    switch: String,
+    /// Kept only to reuse `exec`/`command` (a and b are the server's side twice).
+    pair: VethPair,
+}
+
+impl Star {
+    pub fn create(prefix: &str, n: usize) -> Result<Star, String> {
+        let k = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let base = format!("{prefix}-{}-{k}", std::process::id());
+        let server = Side {
+            netns: format!("{base}-s"),
+            iface: "tw1".into(),
+            addr: Ipv4Addr::new(198, 18, 0, 2),
+        };
+        let clients: Vec<Side> = (0..n)
+            .map(|i| Side {
+                netns: format!("{base}-c{i}"),
+                iface: "tw0".into(),
+                addr: Ipv4Addr::new(198, 18, 0, 11 + i as u8),
+            })
+            .collect();
+        let switch = format!("{base}-sw");
+        let star = Star {
+            pair: VethPair {
+                a: server.clone(),
+                b: server.clone(),
+                queues: 1,
+            },
+            server,
+            clients,
+            switch,
+        };
+        sh(&["ip", "netns", "add", &star.switch])?;
+        let sw = Side {
+            netns: star.switch.clone(),
+            iface: "br0".into(),
+            addr: Ipv4Addr::UNSPECIFIED,
+        };
+        star.pair
+            .exec(&sw, &["ip", "link", "add", "br0", "type", "bridge"])?;
+        star.pair.exec(&sw, &["ip", "link", "set", "br0", "up"])?;
+        let ends: Vec<(Side, String)> = std::iter::once((star.server.clone(), "ps".to_string()))
+            .chain(
+                star.clients
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| (c.clone(), format!("p{i}"))),
+            )
+            .collect();
+        for (side, port) in &ends {
+            sh(&["ip", "netns", "add", &side.netns])?;
+            sh(&[
+                "ip",
+                "link",
+                "add",
+                &side.iface,
+                "netns",
+                &side.netns,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                port,
+                "netns",
+                &star.switch,
+            ])?;
+            star.pair
+                .exec(&sw, &["ip", "link", "set", port, "master", "br0"])?;
+            star.pair.exec(&sw, &["ip", "link", "set", port, "up"])?;
+            star.pair.exec(&sw, &["ethtool", "-K", port, "tx", "off"])?;
+            let addr = format!("{}/24", side.addr);
+            star.pair.exec(side, &["ip", "link", "set", "lo", "up"])?;
+            star.pair
+                .exec(side, &["ip", "addr", "add", &addr, "dev", &side.iface])?;
+            star.pair
+                .exec(side, &["ip", "link", "set", &side.iface, "up"])?;
+            star.pair.exec(
+                side,
+                &[
+                    "ethtool",
+                    "-K",
+                    &side.iface,
+                    "tx",
+                    "off",
+                    "tso",
+                    "off",
+                    "gso",
+                    "off",
+                    "gro",
+                    "off",
+                ],
+            )?;
+        }
+        Ok(star)
+    }
+
+    /// A `Command` for a program run inside `side`'s namespace.
+    pub fn command(&self, side: &Side, program: &str) -> Command {
+        self.pair.command(side, program)
+    }
+
+    pub fn exec(&self, side: &Side, cmd: &[&str]) -> Result<String, String> {
+        self.pair.exec(side, cmd)
+    }
+
+    pub fn link_show(&self, side: &Side) -> String {
+        self.pair.link_show(side)
+    }
+}
+
+impl Drop for Star {
+    fn drop(&mut self) {
+        for ns in self.clients.iter().map(|c| &c.netns).chain([&self.switch]) {
+            let _ = Command::new("ip").args(["netns", "del", ns]).output();
+        }
+        // `pair` drops next and removes the server namespace.
+    }
+}
+
 /// Finds `name` in the header/value line pair of `group` ("Tcp: RtoAlgorithm ...").
 pub fn snmp_value(text: &str, group: &str, name: &str) -> Option<u64> {
     let prefix = format!("{group}:");

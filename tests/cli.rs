@@ -263,3 +263,49 @@ fn base64_decode(s: &str) -> Vec<u8> {
     }
     out
 }
+
+#[test]
+fn prometheus_metrics_are_served() {
+    let p = pair("twt-prom", 1);
+    let listen = format!("{}:{PORT}", p.b.addr);
+    let mut server = spawn_in(
+        &p,
+        &p.b,
+        &[
+            "serve",
+            &listen,
+            "-i",
+            "tw1",
+            "--quiet",
+            "--interval",
+            "200ms",
+            "--metrics",
+            "127.0.0.1:9464",
+        ],
+    );
+    wait_attached(&p, &p.b, &mut server);
+    let out = run_in(
+        &p,
+        &p.a,
+        &["kernel", "connect", &listen, "-n", "100", "--threads", "1"],
+        Duration::from_secs(30),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    std::thread::sleep(Duration::from_millis(500));
+    let page = p.exec(&p.b, &["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/9464; printf 'GET /metrics HTTP/1.0\\r\\n\\r\\n' >&3; cat <&3"]);
+    signal(&server, "-INT");
+    let _ = wait_output(server, Duration::from_secs(30));
+    let page = page.expect("GET /metrics");
+    assert!(
+        page.contains("threeway_connections_accepted_total 100"),
+        "{page}"
+    );
+    assert!(
+        page.contains("# TYPE threeway_packets_total counter"),
+        "{page}"
+    );
+    assert!(
+        page.contains("threeway_dropped_packets_total{reason=\"bad_checksum\"} 0"),
+        "{page}"
+    );
+}

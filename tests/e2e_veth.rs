@@ -148,6 +148,9 @@ fn threeway_pair(queues: u32) -> (serde_json::Value, serde_json::Value) {
             "tw0",
             "-q",
             &q,
+            // 4096-byte UMEM frames on one side, 2048 on the other.
+            "--frame-size",
+            if queues == 1 { "4096" } else { "2048" },
             "-n",
             "20000",
             "-r",

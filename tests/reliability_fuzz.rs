@@ -197,6 +197,7 @@ fn config(role: Role, s: &Scenario) -> EngineConfig {
         sport_hi: 20063,
         port_stride: 1,
         port_offset: 0,
+        ports: Vec::new(),
         destinations: vec![SocketAddrV4::new(SERVER_IP, 80)],
         listen: vec![
             SocketAddrV4::new(SERVER_IP, 80),

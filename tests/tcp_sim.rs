@@ -108,6 +108,7 @@ fn cfg(role: Role) -> EngineConfig {
         sport_hi: 65535,
         port_stride: 1,
         port_offset: 0,
+        ports: Vec::new(),
         destinations: vec![SocketAddrV4::new(Ipv4Addr::new(10, 0, 1, 1), 80)],
         listen: vec![SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 80)],
         cookies: CookieMode::Never,

@@ -59,6 +59,7 @@ fn config(role: Role, sel: u8) -> EngineConfig {
         sport_hi: 20015,
         port_stride: 1,
         port_offset: 0,
+        ports: Vec::new(),
         destinations: vec![SocketAddrV4::new(SERVER_IP, 80)],
         listen: vec![SocketAddrV4::new(SERVER_IP, 80)],
         cookies: [CookieMode::Never, CookieMode::Always, CookieMode::Auto][(sel >> 3) as usize % 3],

@@ -90,7 +90,16 @@ impl Assertion {
 
     /// (holds, measured value).
     pub fn check(&self, s: &Summary) -> (bool, f64) {
-        let Some(v) = self.measure(s) else {
+        self.holds(self.measure(s))
+    }
+
+    /// The same check on a JSON summary (e.g. one merged by `threeway merge`).
+    pub fn check_json(&self, summary: &serde_json::Value) -> (bool, f64) {
+        self.holds(super::merge::metric(summary, &self.metric))
+    }
+
+    fn holds(&self, v: Option<f64>) -> (bool, f64) {
+        let Some(v) = v else {
             return (false, f64::NAN);
         };
         let ok = match self.op {

@@ -70,6 +70,7 @@ pub fn summary(s: &Summary) -> Value {
             "worker": counters(s.totals.lp.fields()),
             "xsk": counters(s.totals.xsk.fields()),
             "xdp": counters(s.totals.xdp.fields()),
+            "steer": counters(s.steer.fields()),
         },
         "errors": s.errors,
         "config": config,

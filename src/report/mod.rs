@@ -5,6 +5,7 @@
 pub mod assert;
 pub mod hlog;
 pub mod json;
+pub mod merge;
 pub mod prom;
 pub mod stats_view;
 pub mod summary;
@@ -93,6 +94,8 @@ pub struct Collector {
     pub measured_from: Option<(f64, Totals)>,
     pub errors: Vec<String>,
     pub finished: Vec<bool>,
+    /// The XDP program's counters (read once, at the end).
+    pub steer: crate::xsk::SteerCounters,
     /// Seconds from the start to the moment opening stopped (rates are measured up to here).
     stopped_at: Option<f64>,
 }
@@ -115,6 +118,7 @@ impl Collector {
             errors: Vec::new(),
             finished: vec![false; workers],
             stopped_at: None,
+            steer: Default::default(),
         }
     }
 

@@ -46,6 +46,9 @@ pub fn minus(a: &Stats, b: &Stats) -> Stats {
     for (i, x) in d.outcomes.iter_mut().enumerate() {
         *x = a.outcomes[i].wrapping_sub(b.outcomes[i]);
     }
+    for (i, x) in d.handshake_failed.iter_mut().enumerate() {
+        *x = a.handshake_failed[i].wrapping_sub(b.handshake_failed[i]);
+    }
     for (i, x) in d.drops.iter_mut().enumerate() {
         *x = a.drops[i].wrapping_sub(b.drops[i]);
     }
@@ -64,6 +67,12 @@ pub fn fields(s: &Stats) -> Vec<(String, u64)> {
             .iter()
             .map(|o| (format!("outcome_{}", o.as_str()), s.outcomes[*o as usize])),
     );
+    v.extend(Outcome::ALL.iter().map(|o| {
+        (
+            format!("handshake_failed_{}", o.as_str()),
+            s.handshake_failed[*o as usize],
+        )
+    }));
     v.extend(
         DropReason::ALL
             .iter()
@@ -72,11 +81,9 @@ pub fn fields(s: &Stats) -> Vec<(String, u64)> {
     v
 }
 
-/// Attempts that ended before ESTABLISHED, by outcome (index `Outcome as usize`; `Closed` 0).
+/// Attempts that ended before ESTABLISHED, by outcome (index `Outcome as usize`).
 pub fn handshake_failed(s: &Stats) -> [u64; 5] {
-    let mut f = s.outcomes;
-    f[Outcome::Closed as usize] = 0;
-    f
+    s.handshake_failed
 }
 
 /// Adds `b`'s histograms into `a` (same ranges: never fails; a sample out of range is clamped).

@@ -23,6 +23,8 @@ pub struct Summary {
     /// Effective configuration and pre-flight results, `key=value`.
     pub config: Vec<(String, String)>,
     pub errors: Vec<String>,
+    /// The XDP program's counters (frames redirected, passed to the kernel, dropped).
+    pub steer: crate::xsk::SteerCounters,
 }
 
 impl Summary {
@@ -52,6 +54,7 @@ impl Summary {
             cpu_s,
             config,
             errors: c.errors.clone(),
+            steer: c.steer,
         }
     }
 

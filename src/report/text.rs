@@ -229,6 +229,17 @@ pub fn summary(s: &Summary) -> String {
             drops.join(", ")
         }
     );
+    let sc = &s.steer;
+    let _ = writeln!(
+        o,
+        "XDP program: redirected {} (ARP {})  passed to the kernel {} (fragments {}, unparsed {})  dropped, no socket {}",
+        fmt_si(sc.redirected as f64),
+        sc.arp_redirected,
+        fmt_si(sc.passed as f64),
+        sc.passed_fragments,
+        sc.parse_errors,
+        sc.dropped_no_socket
+    );
     let _ = writeln!(
         o,
         "CPU:         {} workers, {:.0}% busy, {:.2}s CPU, {:.2} us CPU per connection",

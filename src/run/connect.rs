@@ -111,9 +111,17 @@ pub fn plan(a: &ConnectArgs) -> Result<Plan, RunError> {
         .filter(|s| !own.contains(s))
         .copied()
         .collect();
-    let ports_per_worker = (sport_hi - sport_lo) as u64 / queues as u64 + 1;
-    let tuple_space =
-        sources.len() as u64 * ports_per_worker * queues as u64 * targets.len() as u64;
+    let ports = super::ports::plan(
+        &c.iface,
+        a.rss == crate::cli::RssArg::Auto && !a.dry_run,
+        queues as usize,
+        &sources,
+        &targets,
+        sport_lo,
+        sport_hi,
+    );
+    let nports: usize = ports.per_worker.iter().map(Vec::len).sum();
+    let tuple_space = sources.len() as u64 * nports as u64 * targets.len() as u64;
     let time_wait = if a.close == CloseArg::Fin {
         a.time_wait
     } else {
@@ -182,6 +190,7 @@ pub fn plan(a: &ConnectArgs) -> Result<Plan, RunError> {
             sport_hi,
             port_stride: queues as u16,
             port_offset: w as u16,
+            ports: ports.per_worker[w].clone(),
             destinations: targets.clone(),
             listen: Vec::new(),
             cookies: CookieMode::Never,
@@ -253,6 +262,7 @@ pub fn plan(a: &ConnectArgs) -> Result<Plan, RunError> {
         ),
         ("emulated_sources".into(), emulated.len().to_string()),
         ("sport".into(), format!("{sport_lo}-{sport_hi}")),
+        ("sport_choice".into(), ports.how.clone()),
         ("rate".into(), rate.to_string()),
         ("segment".into(), format!("{seg}/{nseg}")),
         (
@@ -273,6 +283,7 @@ pub fn plan(a: &ConnectArgs) -> Result<Plan, RunError> {
         ("hold".into(), format!("{:?}", a.hold)),
         ("time_wait".into(), format!("{:?}", a.time_wait)),
         ("rto".into(), format!("{:?}", c.rto)),
+        ("spin".into(), format!("{:?}", c.spin)),
         ("syn_retries".into(), a.syn_retries.to_string()),
         ("syn_options".into(), format!("{syn_options:?}")),
         ("request_bytes".into(), request.len().to_string()),
@@ -311,6 +322,7 @@ pub fn plan(a: &ConnectArgs) -> Result<Plan, RunError> {
         paces: Some(paces),
         steer,
         arp_addrs: emulated,
+        port_owners: Some(std::sync::Arc::new(ports.owner)),
         target_cps: rate,
         start_at: a.start_at,
         duration,

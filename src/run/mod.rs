@@ -4,7 +4,9 @@
 
 pub mod connect;
 pub mod demo;
+pub mod merge;
 pub mod net;
+pub mod ports;
 pub mod serve;
 
 use std::io::Write;
@@ -68,6 +70,8 @@ pub struct Plan {
     pub paces: Option<Vec<Pace>>,
     pub steer: SteerConfig,
     pub arp_addrs: Vec<std::net::Ipv4Addr>,
+    /// Client: owner worker of each source port (hand-off routing).
+    pub port_owners: Option<Arc<Vec<u8>>>,
     pub target_cps: f64,
     /// Unix time to start at (`--start-at`), for runs split over hosts.
     pub start_at: Option<f64>,
@@ -161,6 +165,7 @@ pub fn execute(mut plan: Plan) -> Result<i32, RunError> {
             queue_id: q,
             frame_count: c.frames,
             ring_size: ring_size_for(c.frames),
+            frame_size: c.frame_size,
             zero_copy: match c.zero_copy {
                 ZeroCopyArg::Auto => ZeroCopy::Auto,
                 ZeroCopyArg::On => ZeroCopy::On,
@@ -219,9 +224,11 @@ pub fn execute(mut plan: Plan) -> Result<i32, RunError> {
                 mac: local_mac,
                 addrs: plan.arp_addrs.clone(),
             },
+            port_owners: plan.port_owners.clone(),
             inboxes: inboxes.clone(),
             reports: tx.clone(),
             report_every: Duration::from_millis(100).min(c.interval),
+            spin: c.spin,
             epoch,
             control: control.clone(),
         };
@@ -238,8 +245,10 @@ pub fn execute(mut plan: Plan) -> Result<i32, RunError> {
     for h in handles {
         let _ = h.join();
     }
+    let steer_counters = steer.counters().unwrap_or_default();
     drop(steer);
-    let (collector, hlog) = outcome?;
+    let (mut collector, hlog) = outcome?;
+    collector.steer = steer_counters;
     let cpu = (crate::report::process_cpu() - cpu0).as_secs_f64();
     finish(&plan, &c, &collector, &hlog, cpu)
 }
@@ -394,7 +403,11 @@ fn emit_interval(
         let _ = writeln!(f, "{}", json::interval(plan.role, &iv, plan.target_cps));
     }
     if let Some(page) = metrics {
-        let text = prom::render(&iv.totals, &Pcts::of(&col.total.connect));
+        let hist = match plan.role {
+            Role::Client => &col.total.connect,
+            Role::Server => &col.total.accept,
+        };
+        let text = prom::render(&iv.totals, &Pcts::of(hist));
         if let Ok(mut p) = page.lock() {
             *p = text;
         }

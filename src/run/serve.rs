@@ -64,6 +64,7 @@ pub fn plan(a: &ServeArgs) -> Result<Plan, RunError> {
         sport_hi: 0,
         port_stride: 1,
         port_offset: 0,
+        ports: Vec::new(),
         destinations: Vec::new(),
         listen: listen.clone(),
         cookies,
@@ -121,6 +122,7 @@ pub fn plan(a: &ServeArgs) -> Result<Plan, RunError> {
         ("response_bytes".into(), response.len().to_string()),
         ("close".into(), format!("{:?}", a.close).to_lowercase()),
         ("rto".into(), format!("{:?}", c.rto)),
+        ("spin".into(), format!("{:?}", c.spin)),
         ("synack_retries".into(), a.synack_retries.to_string()),
         (
             "duration".into(),
@@ -142,6 +144,7 @@ pub fn plan(a: &ServeArgs) -> Result<Plan, RunError> {
         paces: None,
         steer,
         arp_addrs: emulated,
+        port_owners: None,
         target_cps: 0.0,
         start_at: None,
         duration: c.duration.filter(|d| !d.is_zero()),

@@ -109,6 +109,7 @@ impl Engine {
                     c.sport_hi,
                     c.port_stride,
                     c.port_offset,
+                    &c.ports,
                 )?;
                 if c.request.len() > MAX_DATA {
                     return Err(format!(
@@ -397,6 +398,9 @@ impl Engine {
     /// Ends a live connection with `o` and frees its TCB.
     pub(crate) fn finish(&mut self, slot: Slot, h: u32, o: Outcome) {
         self.stats.outcomes[o as usize] += 1;
+        if self.table.get(slot).state == State::SynSent {
+            self.stats.handshake_failed[o as usize] += 1;
+        }
         self.release(slot, h);
     }
 

@@ -67,6 +67,21 @@ fn slow(frame: &[u8], mode: ChecksumMode) -> Result<Rx<'_>, DropReason> {
     }
 }
 
+/// Same verdict as `checksum::ipv4_header(h) == 0` for a 20-byte header: the folded
+/// one's-complement sum (of a non-zero header) is 0xffff.
+#[inline(always)]
+fn ipv4_header_ok(h: &[u8]) -> bool {
+    let mut acc = 0u64;
+    for i in 0..5 {
+        acc += be32(h, 4 * i) as u64;
+    }
+    acc = (acc >> 32) + (acc & 0xffff_ffff);
+    acc = (acc >> 16) + (acc & 0xffff);
+    acc = (acc >> 16) + (acc & 0xffff);
+    acc = (acc >> 16) + (acc & 0xffff);
+    acc == 0xffff
+}
+
 #[inline(always)]
 pub(crate) fn fast(frame: &[u8], verify: bool) -> Option<Rx<'_>> {
     if frame.len() < 54 {
@@ -85,7 +100,7 @@ pub(crate) fn fast(frame: &[u8], verify: bool) -> Option<Rx<'_>> {
     if be16(ip, 6) & 0x3fff != 0 || ip[9] != PROTO_TCP {
         return None;
     }
-    if verify && checksum::ipv4_header(ip) != 0 {
+    if verify && !ipv4_header_ok(ip) {
         return None;
     }
     let src = be32(ip, 12);
@@ -156,62 +171,59 @@ pub(crate) struct Out<'a> {
     pub payload: &'a [u8],
 }
 
-/// Writes the frame into `buf`; `None` if it does not fit.
+/// Writes the frame into `buf`; `None` if `buf` is shorter than the frame or than the
+/// fixed header area (Ethernet + 60 bytes; `Transmit` buffers are `MAX_FRAME`).
 #[inline]
 pub(crate) fn write(buf: &mut [u8], h: &Hdr, k: &Key, s: &Out<'_>) -> Option<usize> {
     let eh = if h.vlan.is_some() { 18 } else { 14 };
     let ol = s.options.buffer_len();
     let tl = 20 + ol + s.payload.len();
     let total = eh + 20 + tl;
-    let b = buf.get_mut(..total)?;
-    b[0..6].copy_from_slice(&h.dst.0);
-    b[6..12].copy_from_slice(&h.src.0);
-    if let Some(tci) = h.vlan {
-        b[12..14].copy_from_slice(&0x8100u16.to_be_bytes());
-        b[14..16].copy_from_slice(&tci.to_be_bytes());
-        b[16..18].copy_from_slice(&0x0800u16.to_be_bytes());
-    } else {
-        b[12..14].copy_from_slice(&0x0800u16.to_be_bytes());
+    if buf.len() < total.max(eh + 60) {
+        return None;
     }
-    let ip_total = (20 + tl) as u32;
+    let (eth, rest) = buf.split_at_mut(eh);
+    eth[0..6].copy_from_slice(&h.dst.0);
+    eth[6..12].copy_from_slice(&h.src.0);
+    if let Some(tci) = h.vlan {
+        eth[12..18].copy_from_slice(&[0x81, 0, (tci >> 8) as u8, tci as u8, 0x08, 0]);
+    } else {
+        eth[12..14].copy_from_slice(&[0x08, 0]);
+    }
     let (src, dst) = (k.local_ip, k.remote_ip);
-    let sum = 0x4500
-        + ip_total
-        + 0x4000
-        + ((h.ttl as u32) << 8 | PROTO_TCP as u32)
-        + (src >> 16)
-        + (src & 0xffff)
-        + (dst >> 16)
-        + (dst & 0xffff);
-    let ip_csum = !checksum::fold(sum);
-    let ip = &mut b[eh..eh + 20];
-    ip[0..4].copy_from_slice(&(0x4500_0000 | ip_total).to_be_bytes());
-    ip[4..8].copy_from_slice(&0x0000_4000u32.to_be_bytes());
-    ip[8] = h.ttl;
-    ip[9] = PROTO_TCP;
-    ip[10..12].copy_from_slice(&ip_csum.to_be_bytes());
-    ip[12..16].copy_from_slice(&src.to_be_bytes());
-    ip[16..20].copy_from_slice(&dst.to_be_bytes());
-    let seg = &mut b[eh + 20..];
-    seg[0..2].copy_from_slice(&k.local_port.to_be_bytes());
-    seg[2..4].copy_from_slice(&k.remote_port.to_be_bytes());
-    seg[4..8].copy_from_slice(&s.seq.0.to_be_bytes());
-    seg[8..12].copy_from_slice(&s.ack.0.to_be_bytes());
-    seg[12] = (((20 + ol) / 4) as u8) << 4;
-    seg[13] = s.flags;
-    seg[14..16].copy_from_slice(&s.window.to_be_bytes());
-    write_options(&mut seg[20..20 + ol], &s.options);
-    seg[20 + ol..].copy_from_slice(s.payload);
+    let w32 = |v: u32| (v >> 16) + (v & 0xffff);
+    let ip_total = (20 + tl) as u32;
+    let ttl_proto = (h.ttl as u32) << 8 | PROTO_TCP as u32;
+    let ip_csum = !checksum::fold(0x4500 + ip_total + 0x4000 + ttl_proto + w32(src) + w32(dst));
+    let doff_flags = ((20 + ol) as u32 / 4) << 12 | s.flags as u32;
     // TCP checksum from the field values (reading back the bytes just written would stall
     // on store forwarding): pseudo-header + header words + options + payload.
-    let w32 = |v: u32| (v >> 16) + (v & 0xffff);
     let mut acc = w32(src) + w32(dst) + PROTO_TCP as u32 + tl as u32;
     acc += k.local_port as u32 + k.remote_port as u32 + w32(s.seq.0) + w32(s.ack.0);
-    acc += ((seg[12] as u32) << 8 | s.flags as u32) + s.window as u32;
-    acc += sum_options(&s.options) + checksum::sum(s.payload);
-    let csum = !checksum::fold(acc);
-    seg[16..18].copy_from_slice(&csum.to_be_bytes());
-    seg[18..20].fill(0); // urgent pointer
+    acc += doff_flags + s.window as u32 + sum_options(&s.options);
+    if !s.payload.is_empty() {
+        acc += checksum::sum(s.payload);
+    }
+    let tcp_csum = !checksum::fold(acc);
+    {
+        let f: &mut [u8; 60] = (&mut rest[..60]).try_into().ok()?;
+        f[0..4].copy_from_slice(&(0x4500_0000 | ip_total).to_be_bytes());
+        f[4..8].copy_from_slice(&0x0000_4000u32.to_be_bytes());
+        f[8..12].copy_from_slice(&(ttl_proto << 16 | ip_csum as u32).to_be_bytes());
+        f[12..16].copy_from_slice(&src.to_be_bytes());
+        f[16..20].copy_from_slice(&dst.to_be_bytes());
+        f[20..24]
+            .copy_from_slice(&((k.local_port as u32) << 16 | k.remote_port as u32).to_be_bytes());
+        f[24..28].copy_from_slice(&s.seq.0.to_be_bytes());
+        f[28..32].copy_from_slice(&s.ack.0.to_be_bytes());
+        f[32..36].copy_from_slice(&(doff_flags << 16 | s.window as u32).to_be_bytes());
+        f[36..40].copy_from_slice(&((tcp_csum as u32) << 16).to_be_bytes());
+        let opts: &mut [u8; 20] = (&mut f[40..60]).try_into().ok()?;
+        write_options(opts, &s.options);
+    }
+    if !s.payload.is_empty() {
+        rest[40 + ol..40 + ol + s.payload.len()].copy_from_slice(s.payload);
+    }
     Some(total)
 }
 
@@ -236,7 +248,7 @@ fn sum_options(o: &TcpOptions) -> u32 {
 
 /// The option layout of `TcpOptions::emit` (Linux order).
 #[inline(always)]
-fn write_options(b: &mut [u8], o: &TcpOptions) {
+fn write_options(b: &mut [u8; 20], o: &TcpOptions) {
     let mut at = 0;
     if let Some(mss) = o.mss {
         let m = mss.to_be_bytes();

@@ -86,7 +86,18 @@ pub fn sip_words(k: SipKey, words: &[u64]) -> u64 {
     s.finish()
 }
 
-/// SipHash-2-4 of arbitrary bytes (reference form; used by tests and key derivation).
+/// SipHash-2-4 of a 12-byte message: the little-endian bytes of `w0` then of `w1`
+/// (two compressions: the tail block carries `w1` and the length).
+#[inline]
+pub fn sip_12(k: SipKey, w0: u64, w1: u32) -> u64 {
+    let mut s = State::new(k);
+    s.compress(w0);
+    s.compress(w1 as u64 | 12 << 56);
+    s.finish()
+}
+
+/// SipHash-2-4 of arbitrary bytes (reference form for the tests).
+#[cfg(test)]
 pub fn siphash24(k: SipKey, data: &[u8]) -> u64 {
     let mut s = State::new(k);
     let mut chunks = data.chunks_exact(8);
@@ -115,7 +126,8 @@ pub fn key_words(k: &Key) -> [u64; 2] {
 /// RFC 6528 initial sequence number for `k` at `now`.
 #[inline]
 pub fn isn(secret: SipKey, k: &Key, now: Nanos) -> u32 {
-    let f = sip_words(secret, &key_words(k)) as u32;
+    let [w0, w1] = key_words(k);
+    let f = sip_12(secret, w0, w1 as u32) as u32;
     f.wrapping_add((now / 4000) as u32)
 }
 
@@ -139,6 +151,8 @@ mod tests {
         let w0 = u64::from_le_bytes(msg[..8].try_into().unwrap());
         let w1 = u64::from_le_bytes(msg[8..16].try_into().unwrap());
         assert_eq!(sip_words(k, &[w0, w1]), siphash24(k, &msg));
+        let w1 = u32::from_le_bytes(msg[8..12].try_into().unwrap());
+        assert_eq!(sip_12(k, w0, w1), siphash24(k, &msg[..12]));
     }
 
     #[test]

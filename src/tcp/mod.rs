@@ -15,11 +15,11 @@ use crate::wire::{ChecksumMode, MacAddr};
 
 mod active_open;
 mod close;
-pub mod cookie;
+pub(crate) mod cookie;
 mod engine;
 mod established;
 mod fastpath;
-pub mod isn;
+pub(crate) mod isn;
 mod output;
 mod passive_open;
 mod stats;
@@ -113,6 +113,9 @@ pub struct EngineConfig {
     /// Client: this worker uses ports with `port % port_stride == port_offset` (hand-off owner).
     pub port_stride: u16,
     pub port_offset: u16,
+    /// Client: explicit source ports for this worker (e.g. RSS-chosen so that replies land on
+    /// its queue); empty = the `port_stride`/`port_offset` rule.
+    pub ports: Vec<u16>,
     /// Client: destinations, used round-robin.
     pub destinations: Vec<SocketAddrV4>,
     /// Server: listening sockets (`0.0.0.0` = any local address).
@@ -200,6 +203,30 @@ pub fn owner_of(role: Role, frame: &[u8], workers: usize) -> Option<usize> {
     if workers == 0 {
         return None;
     }
+    let (addr_mix, sport, dport) = tcp_tuple(frame)?;
+    match role {
+        Role::Client => Some(dport as usize % workers),
+        Role::Server => {
+            let x = addr_mix << 16 ^ (sport ^ dport) as u64;
+            let h = (x.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32) as usize;
+            Some(h % workers)
+        }
+    }
+}
+
+/// Client routing by table: the worker that owns the frame's local (destination) port,
+/// `owners[port]` (255 = no worker: the frame is not ours).
+pub fn owner_by_port(frame: &[u8], owners: &[u8]) -> Option<usize> {
+    let (_, _, dport) = tcp_tuple(frame)?;
+    owners
+        .get(dport as usize)
+        .filter(|w| **w != 255)
+        .map(|w| *w as usize)
+}
+
+/// (a mix of both addresses, source port, destination port) of a TCP frame, read with bounds
+/// checks only (no validation: the owner validates).
+fn tcp_tuple(frame: &[u8]) -> Option<(u64, u16, u16)> {
     let (mut off, mut ethertype) = (14usize, be16(frame, 12)?);
     if ethertype == 0x8100 {
         ethertype = be16(frame, 16)?;
@@ -227,16 +254,7 @@ pub fn owner_of(role: Role, frame: &[u8], workers: usize) -> Option<usize> {
         }
         _ => return None,
     };
-    let sport = be16(frame, tcp)?;
-    let dport = be16(frame, tcp + 2)?;
-    match role {
-        Role::Client => Some(dport as usize % workers),
-        Role::Server => {
-            let x = addr_mix << 16 ^ (sport ^ dport) as u64;
-            let h = (x.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32) as usize;
-            Some(h % workers)
-        }
-    }
+    Some((addr_mix, be16(frame, tcp)?, be16(frame, tcp + 2)?))
 }
 
 fn be16(b: &[u8], at: usize) -> Option<u16> {

@@ -25,6 +25,7 @@ pub(crate) fn ts_now(now: Nanos) -> u32 {
 impl Engine {
     /// Writes one frame for `k`; counts `tx_frames` or `tx_full`.
     #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
     pub(crate) fn emit(
         &mut self,
         tx: &mut impl Transmit,

@@ -171,6 +171,9 @@ pub struct Stats {
     pub tx_full: u64,
     /// Indexed by `Outcome as usize` (server: outcomes of accepted connections).
     pub outcomes: [u64; 5],
+    /// Client: the subset of `outcomes` that ended in SYN-SENT (never established), so that
+    /// `attempted == established + sum(handshake_failed) + (still in SYN-SENT or aborted there)`.
+    pub handshake_failed: [u64; 5],
     /// Indexed by `DropReason as usize`.
     pub drops: [u64; DropReason::COUNT],
     /// Gauge: live connections (not TIME-WAIT), SYN-RECEIVED included.
@@ -228,6 +231,13 @@ impl Stats {
             responses_ok
         );
         for (a, b) in self.outcomes.iter_mut().zip(o.outcomes.iter()) {
+            *a += b;
+        }
+        for (a, b) in self
+            .handshake_failed
+            .iter_mut()
+            .zip(o.handshake_failed.iter())
+        {
             *a += b;
         }
         for (a, b) in self.drops.iter_mut().zip(o.drops.iter()) {

@@ -11,19 +11,19 @@ use super::table::Key;
 pub struct Tuples {
     sources: Vec<u32>,
     dests: Vec<(u32, u16)>,
-    lo: u16,
-    hi: u16,
-    stride: u16,
-    offset: u16,
-    /// First port >= lo with `port % stride == offset`, and how many such ports <= hi.
-    p0: u16,
-    nports: u32,
+    /// This worker's source ports, ascending.
+    ports: Vec<u16>,
+    /// Membership bitmap of `ports` (65536 bits) for `owns`.
+    port_bits: Vec<u64>,
     si: usize,
     di: usize,
-    pi: u32,
+    pi: usize,
 }
 
 impl Tuples {
+    /// Ports are `explicit` (those inside `lo..=hi`; e.g. chosen so that replies hash to this
+    /// worker's NIC queue) or, when `explicit` is empty, every port of `lo..=hi` with
+    /// `port % stride == offset`.
     pub fn new(
         sources: &[Ipv4Addr],
         dests: &[SocketAddrV4],
@@ -31,6 +31,7 @@ impl Tuples {
         hi: u16,
         stride: u16,
         offset: u16,
+        explicit: &[u16],
     ) -> Result<Tuples, String> {
         if sources.is_empty() {
             return Err("client needs at least one source address".into());
@@ -48,26 +49,34 @@ impl Tuples {
                 "port_offset ({offset}) must be < port_stride ({stride}), stride >= 1"
             ));
         }
-        let first = lo as u32
-            + ((offset as u32 + stride as u32 - lo as u32 % stride as u32) % stride as u32);
-        if first > hi as u32 {
+        let mut ports: Vec<u16> = if explicit.is_empty() {
+            (lo..=hi).filter(|p| p % stride == offset).collect()
+        } else {
+            explicit
+                .iter()
+                .copied()
+                .filter(|p| (lo..=hi).contains(p))
+                .collect()
+        };
+        ports.sort_unstable();
+        ports.dedup();
+        if ports.is_empty() {
             return Err(format!(
-                "no port in {lo}..={hi} with port % {stride} == {offset}"
+                "no source port in {lo}..={hi} for this worker (port % {stride} == {offset}, or the explicit list)"
             ));
         }
-        let nports = (hi as u32 - first) / stride as u32 + 1;
+        let mut port_bits = vec![0u64; 1024];
+        for p in &ports {
+            port_bits[*p as usize / 64] |= 1 << (p % 64);
+        }
         Ok(Tuples {
             sources: sources.iter().map(|&a| u32::from(a)).collect(),
             dests: dests
                 .iter()
                 .map(|d| (u32::from(*d.ip()), d.port()))
                 .collect(),
-            lo,
-            hi,
-            stride,
-            offset,
-            p0: first as u16,
-            nports,
+            ports,
+            port_bits,
             si: 0,
             di: 0,
             pi: 0,
@@ -76,7 +85,7 @@ impl Tuples {
 
     /// Number of distinct tuples.
     pub fn space(&self) -> u64 {
-        self.sources.len() as u64 * self.nports as u64 * self.dests.len() as u64
+        self.sources.len() as u64 * self.ports.len() as u64 * self.dests.len() as u64
     }
 
     #[inline]
@@ -85,7 +94,7 @@ impl Tuples {
         Key {
             local_ip: self.sources[self.si],
             remote_ip: rip,
-            local_port: (self.p0 as u32 + self.pi * self.stride as u32) as u16,
+            local_port: self.ports[self.pi],
             remote_port: rport,
         }
     }
@@ -99,7 +108,7 @@ impl Tuples {
             if self.si == self.sources.len() {
                 self.si = 0;
                 self.pi += 1;
-                if self.pi == self.nports {
+                if self.pi == self.ports.len() {
                     self.pi = 0;
                 }
             }
@@ -108,10 +117,7 @@ impl Tuples {
 
     /// Is (`ip`, `port`) one of our local endpoints?
     pub fn owns(&self, ip: u32, port: u16) -> bool {
-        port >= self.lo
-            && port <= self.hi
-            && port % self.stride == self.offset
-            && self.sources.contains(&ip)
+        self.port_bits[port as usize / 64] & (1 << (port % 64)) != 0 && self.sources.contains(&ip)
     }
 }
 
@@ -123,7 +129,7 @@ mod tests {
     fn stride_and_space() {
         let s = [Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2)];
         let d = [SocketAddrV4::new(Ipv4Addr::new(10, 0, 1, 1), 80)];
-        let mut t = Tuples::new(&s, &d, 1000, 1010, 4, 3).unwrap();
+        let mut t = Tuples::new(&s, &d, 1000, 1010, 4, 3, &[]).unwrap();
         // ports 1003, 1007 -> 2 ports x 2 sources x 1 dest
         assert_eq!(t.space(), 4);
         let mut seen = std::collections::HashSet::new();
@@ -137,10 +143,26 @@ mod tests {
         assert_eq!(seen.len(), 4);
         assert_eq!(
             t.current(),
-            Tuples::new(&s, &d, 1000, 1010, 4, 3).unwrap().current()
+            Tuples::new(&s, &d, 1000, 1010, 4, 3, &[])
+                .unwrap()
+                .current()
         );
         assert!(!t.owns(u32::from(s[0]), 1004));
-        assert!(Tuples::new(&s, &d, 1000, 1002, 4, 3).is_err());
-        assert!(Tuples::new(&s, &d, 1000, 1010, 4, 4).is_err());
+        assert!(Tuples::new(&s, &d, 1000, 1002, 4, 3, &[]).is_err());
+        assert!(Tuples::new(&s, &d, 1000, 1010, 4, 4, &[]).is_err());
+    }
+
+    #[test]
+    fn explicit_ports() {
+        let s = [Ipv4Addr::new(10, 0, 0, 1)];
+        let d = [SocketAddrV4::new(Ipv4Addr::new(10, 0, 1, 1), 80)];
+        let mut t = Tuples::new(&s, &d, 1000, 2000, 1, 0, &[1500, 1003, 3000]).unwrap();
+        assert_eq!(t.space(), 2, "3000 is outside the range");
+        assert_eq!(t.current().local_port, 1003);
+        t.advance();
+        assert_eq!(t.current().local_port, 1500);
+        assert!(t.owns(u32::from(s[0]), 1500));
+        assert!(!t.owns(u32::from(s[0]), 1004));
+        assert!(Tuples::new(&s, &d, 1000, 2000, 1, 0, &[3000]).is_err());
     }
 }

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
 
-use crate::tcp::{Engine, Latency, Nanos, Role, Stats, Transmit, owner_of};
+use crate::tcp::{Engine, Latency, Nanos, Role, Stats, Transmit, owner_by_port, owner_of};
 use crate::xsk::{TxWriter, XdpStatistics, Xsk, XskCounters};
 use arp::{ArpResponder, ArpVerdict};
 use handoff::{HandoffFrame, Inbox};
@@ -21,8 +21,6 @@ use pace::{Pace, Schedule};
 
 /// RX descriptors taken per burst.
 const RX_BATCH: usize = 64;
-/// Idle loop iterations before the worker blocks in `poll()` on its socket.
-const SPIN_BEFORE_WAIT: u32 = 64;
 /// How much earlier than its next deadline an idle worker wakes up.
 const EARLY: Duration = Duration::from_micros(60);
 
@@ -45,9 +43,14 @@ pub struct WorkerPlan {
     /// Client only.
     pub pace: Option<Pace>,
     pub arp: ArpResponder,
+    /// Client: the worker owning each source port (255 = none); server: None (4-tuple hash).
+    pub port_owners: Option<Arc<Vec<u8>>>,
     pub inboxes: Vec<Inbox>,
     pub reports: Sender<Report>,
     pub report_every: Duration,
+    /// How long the worker keeps polling its rings after the last work before it blocks in
+    /// `ppoll()` (busy polling keeps reply latency low; blocking frees the core when idle).
+    pub spin: Duration,
     pub epoch: Instant,
     pub control: Arc<Control>,
 }
@@ -103,12 +106,20 @@ pub fn run(mut plan: WorkerPlan) {
     }
     let mut sched = plan.pace.clone().map(Schedule::new);
     let mut lp = LoopCounters::default();
-    let mut last_report = Instant::now();
-    let mut idle = 0u32;
+    // One clock read per iteration: the time an iteration took is charged at the next read.
+    let clock = |epoch: Instant| epoch.elapsed().as_nanos() as Nanos;
+    let report_every = plan.report_every.as_nanos() as Nanos;
+    let spin = plan.spin.as_nanos() as Nanos;
+    let (mut last_report, mut last_work) = (clock(plan.epoch), clock(plan.epoch));
+    let (mut prev, mut prev_busy) = (last_work, false);
     let mut error = None;
     loop {
-        let t0 = Instant::now();
-        let now = (t0 - plan.epoch).as_nanos() as Nanos;
+        let now = clock(plan.epoch);
+        lp.loop_ns += now - prev;
+        if prev_busy {
+            lp.busy_ns += now - prev;
+        }
+        prev = now;
         let mut work = rx(&mut plan, now, &mut lp);
         work += drain_inbox(&mut plan, now, &mut lp);
         if plan.engine.poll_timeout().is_some_and(|t| t <= now) {
@@ -123,16 +134,11 @@ pub fn run(mut plan: WorkerPlan) {
         if let Err(e) = plan.xsk.flush() {
             error = Some(e.to_string());
         }
-        let t1 = Instant::now();
-        let spent = (t1 - t0).as_nanos() as u64;
-        lp.loop_ns += spent;
-        if work > 0 {
-            lp.busy_ns += spent;
-            idle = 0;
-        } else {
-            idle += 1;
+        prev_busy = work > 0;
+        if prev_busy {
+            last_work = now;
         }
-        let report_due = t1 - last_report >= plan.report_every;
+        let report_due = now - last_report >= report_every;
         if report_due
             && error.is_none()
             && let Err(e) = plan.xsk.check_alive()
@@ -147,12 +153,12 @@ pub fn run(mut plan: WorkerPlan) {
             }
             lp.late_starts = sched.as_ref().map_or(0, |s| s.late);
             send_report(&mut plan, &lp, finish, error.take());
-            last_report = t1;
+            last_report = now;
             if finish {
                 return;
             }
         }
-        if idle > SPIN_BEFORE_WAIT {
+        if now - last_work > spin {
             // Wake a little early: ppoll's timer slack is ~50 us.
             let wake = next_wake(&plan, sched.as_ref(), stopping, now).saturating_sub(EARLY);
             if !wake.is_zero() {
@@ -179,11 +185,16 @@ fn rx(plan: &mut WorkerPlan, now: Nanos, lp: &mut LoopCounters) -> usize {
         xsk,
         arp,
         inboxes,
+        port_owners,
         ..
     } = plan;
     let workers = inboxes.len();
     xsk.rx_burst(RX_BATCH, |frame, tx| {
-        match owner_of(*role, frame, workers) {
+        let owner = match port_owners {
+            Some(t) => owner_by_port(frame, t),
+            None => owner_of(*role, frame, workers),
+        };
+        match owner {
             Some(owner) if owner != *id => {
                 lp.handoff_out += 1;
                 let pushed = HandoffFrame::copy_of(frame).map(|h| inboxes[owner].push(h).is_ok());

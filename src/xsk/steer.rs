@@ -167,23 +167,24 @@ impl XdpAttachMode {
     }
 }
 
-/// Steering program counters, summed over CPUs.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct SteerCounters {
-    /// TCP frames redirected to an XSK.
-    pub redirected: u64,
-    /// ARP frames for emulated addresses redirected to an XSK.
-    pub arp_redirected: u64,
-    /// Ours, but no XSK registered on the receiving queue: dropped.
-    pub dropped_no_socket: u64,
-    /// Not ours: passed to the kernel.
-    pub passed: u64,
-    /// IPv4 fragments for us: passed to the kernel.
-    pub passed_fragments: u64,
-    /// Truncated or malformed headers: passed.
-    pub parse_errors: u64,
-    /// Frames seen while no configuration was set: passed.
-    pub unconfigured: u64,
+crate::counters! {
+    /// Steering program counters, summed over CPUs.
+    pub struct SteerCounters {
+        /// TCP frames redirected to an XSK.
+        pub redirected,
+        /// ARP frames for emulated addresses redirected to an XSK.
+        pub arp_redirected,
+        /// Ours, but no XSK registered on the receiving queue: dropped.
+        pub dropped_no_socket,
+        /// Not ours: passed to the kernel.
+        pub passed,
+        /// IPv4 fragments for us: passed to the kernel.
+        pub passed_fragments,
+        /// Truncated or malformed headers: passed.
+        pub parse_errors,
+        /// Frames seen while no configuration was set: passed.
+        pub unconfigured,
+    }
 }
 
 /// The attached steering program. Dropping it detaches the program.

@@ -22,6 +22,7 @@ mod close;
 mod cookies;
 mod fastpath;
 mod rfc5961;
+mod robust;
 mod syn_received;
 mod syn_sent;
 
@@ -72,6 +73,7 @@ pub fn base_cfg(role: Role) -> EngineConfig {
         sport_hi: C_PORT + 99,
         port_stride: 1,
         port_offset: 0,
+        ports: Vec::new(),
         destinations: vec![SocketAddrV4::new(S_IP, S_PORT)],
         listen: vec![SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, S_PORT)],
         cookies: CookieMode::Never,

@@ -475,6 +475,7 @@ fn config_errors_are_clear() {
     assert!(
         bad(EngineConfig {
             port_offset: 3,
+            ports: Vec::new(),
             port_stride: 2,
             ..base_cfg(Role::Client)
         })

@@ -1,0 +1,148 @@
+//! Which source ports each client worker uses, and the port -> worker table the workers use to
+//! route replies (hand-off). With a Toeplitz NIC whose key and indirection table `ethtool -x`
+//! reports, worker q gets the ports whose SYN-ACK hashes to queue q, so replies arrive where
+//! their connection lives; otherwise (veth, unknown hash) ports are split `port % workers` and
+//! replies on a foreign queue take the counted hand-off path.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
+
+use crate::nic::ethtool;
+use crate::nic::rss::Rss;
+
+/// Per-worker ports plus the owner of every port (255 = none).
+pub struct PortPlan {
+    pub per_worker: Vec<Vec<u16>>,
+    pub owner: Vec<u8>,
+    /// How the ports were chosen, for the config echo.
+    pub how: String,
+}
+
+/// `port % workers`.
+pub fn modulo(lo: u16, hi: u16, workers: usize, why: &str) -> PortPlan {
+    let mut per_worker = vec![Vec::new(); workers];
+    let mut owner = vec![255u8; 65536];
+    for p in lo..=hi {
+        let w = p as usize % workers;
+        per_worker[w].push(p);
+        owner[p as usize] = w as u8;
+    }
+    let how = format!("port % {workers} ({why}); replies on other queues are handed off");
+    PortPlan {
+        per_worker,
+        owner,
+        how,
+    }
+}
+
+/// RSS-aware ports when the NIC's Toeplitz key and table are readable and the run has one
+/// source and one destination (the hash covers the addresses); else `modulo`.
+pub fn plan(
+    iface: &str,
+    rss: bool,
+    workers: usize,
+    sources: &[Ipv4Addr],
+    targets: &[SocketAddrV4],
+    lo: u16,
+    hi: u16,
+) -> PortPlan {
+    if !rss {
+        return modulo(lo, hi, workers, "--rss off");
+    }
+    if sources.len() != 1 || targets.len() != 1 {
+        return modulo(
+            lo,
+            hi,
+            workers,
+            "RSS-aware ports need one source and one target",
+        );
+    }
+    let table = ethtool::inspect(iface)
+        .and_then(|i| i.rss)
+        .map_err(|e| format!("no RSS table: {}", first_line(&e)))
+        .and_then(|cfg| cfg.to_rss().map_err(|e| first_line(&e)));
+    table
+        .and_then(|t| from_rss(&t, workers, sources[0], targets[0], lo, hi))
+        .unwrap_or_else(|why| modulo(lo, hi, workers, &why))
+}
+
+/// Worker q gets the ports whose SYN-ACK from `target` to `source` hashes to queue q.
+pub fn from_rss(
+    table: &Rss,
+    workers: usize,
+    source: Ipv4Addr,
+    target: SocketAddrV4,
+    lo: u16,
+    hi: u16,
+) -> Result<PortPlan, String> {
+    let maps = table
+        .port_bitmaps(IpAddr::V4(source), SocketAddr::V4(target), lo, hi)
+        .map_err(|e| first_line(&e.to_string()))?;
+    if maps.len() < workers || maps.iter().take(workers).any(|m| m.is_empty()) {
+        return Err("the RSS table does not reach every worker's queue".into());
+    }
+    let mut owner = vec![255u8; 65536];
+    let per_worker: Vec<Vec<u16>> = maps
+        .iter()
+        .take(workers)
+        .map(|m| m.iter().collect())
+        .collect();
+    for (w, ports) in per_worker.iter().enumerate() {
+        for p in ports {
+            owner[*p as usize] = w as u8;
+        }
+    }
+    let unused: usize = maps.iter().skip(workers).map(|m| m.len()).sum();
+    let how = format!(
+        "RSS-aware (Toeplitz, {} queues in the table; {unused} ports hash to queues without a worker and are not used)",
+        table.queues()
+    );
+    Ok(PortPlan {
+        per_worker,
+        owner,
+        how,
+    })
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or("").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nic::rss::{MS_KEY, Tuple, equal_reta};
+
+    #[test]
+    fn modulo_partitions_and_owns() {
+        let p = modulo(1000, 1009, 3, "test");
+        assert_eq!(p.per_worker.iter().map(|v| v.len()).sum::<usize>(), 10);
+        for (w, ports) in p.per_worker.iter().enumerate() {
+            assert!(ports.iter().all(|x| p.owner[*x as usize] as usize == w));
+        }
+        assert_eq!(p.owner[999], 255);
+    }
+
+    #[test]
+    fn rss_ports_bring_replies_back_to_their_worker() {
+        let table = Rss::new(MS_KEY.to_vec(), equal_reta(128, 4)).unwrap();
+        let (src, dst) = (
+            Ipv4Addr::new(198, 18, 0, 1),
+            SocketAddrV4::new(Ipv4Addr::new(198, 18, 0, 2), 80),
+        );
+        let p = from_rss(&table, 4, src, dst, 1024, 65535).unwrap();
+        let mut total = 0;
+        for (w, ports) in p.per_worker.iter().enumerate() {
+            assert!(ports.len() > 10_000, "worker {w}: {} ports", ports.len());
+            for port in ports {
+                let t = Tuple::syn_ack(IpAddr::V4(src), *port, SocketAddr::V4(dst));
+                assert_eq!(table.queue_of(&t).unwrap() as usize, w, "port {port}");
+                assert_eq!(p.owner[*port as usize] as usize, w);
+            }
+            total += ports.len();
+        }
+        assert_eq!(total, 65535 - 1024 + 1, "the workers partition the range");
+        // Fewer workers than queues: ports hashing to queues 2 and 3 go unused.
+        let p = from_rss(&table, 2, src, dst, 1024, 65535).unwrap();
+        assert!(p.per_worker.iter().map(Vec::len).sum::<usize>() < 40_000);
+    }
+}
