@@ -69,17 +69,38 @@ fn config(role: Role, sel: u8) -> EngineConfig {
         rto_max: 2 * MS,
         syn_retries: 3,
         synack_retries: 2,
-        close: [CloseMode::Rst, CloseMode::Fin, CloseMode::None, CloseMode::Fin][sel as usize & 3],
+        close: [
+            CloseMode::Rst,
+            CloseMode::Fin,
+            CloseMode::None,
+            CloseMode::Fin,
+        ][sel as usize & 3],
         server_fin: sel & 0x20 != 0,
         hold: if sel & 3 == 3 { MS } else { 0 },
         time_wait: if sel & 0x40 != 0 { 2 * MS } else { 0 },
-        request: if data && role == Role::Client { b"GET /\r\n".to_vec() } else { Vec::new() },
-        response: if data && role == Role::Server { b"HTTP/1.0 200\r\n".to_vec() } else { Vec::new() },
-        expect: if data && role == Role::Client { b"HTTP".to_vec() } else { Vec::new() },
+        request: if data && role == Role::Client {
+            b"GET /\r\n".to_vec()
+        } else {
+            Vec::new()
+        },
+        response: if data && role == Role::Server {
+            b"HTTP/1.0 200\r\n".to_vec()
+        } else {
+            Vec::new()
+        },
+        expect: if data && role == Role::Client {
+            b"HTTP".to_vec()
+        } else {
+            Vec::new()
+        },
         data_timeout: 3 * MS,
         capacity: 32,
         secret: *b"engine-frame-fuz",
-        checksum: if sel & 0x80 != 0 { ChecksumMode::Verify } else { ChecksumMode::Trust },
+        checksum: if sel & 0x80 != 0 {
+            ChecksumMode::Verify
+        } else {
+            ChecksumMode::Trust
+        },
         ttl: 64,
     }
 }
@@ -170,7 +191,9 @@ fuzz_target!(|data: &[u8]| {
             }
             2 | 3 => {
                 let Some(len) = take(1, &mut rest) else { break };
-                let Some(f) = take(len[0] as usize, &mut rest) else { break };
+                let Some(f) = take(len[0] as usize, &mut rest) else {
+                    break;
+                };
                 if op % 7 == 2 {
                     s.handle_frame(now, &f, &mut out);
                     emitted(&mut out, false, &mut flight, &mut history);
