@@ -238,9 +238,10 @@ fn loss_and_disorder_against_threeway_serve() {
     let late = requests - syn_tuples;
     let report = format!(
         "established {est}, timeouts {timeouts}; server: syn_received {syn_received}, \
-         accepted {accepted}, accept_failed {accept_failed}, synack_retransmits {}, drops {}; \
-         relay model: {m}",
-        s["synack_retransmits"], s["drops"]
+         accepted {accepted}, accept_failed {accept_failed}, synack_retransmits {}, aborted at \
+         exit {} (established, their RST lost: `serve --close none` never times them out), \
+         drops {}; relay model: {m}",
+        s["synack_retransmits"], se["aborted"], s["drops"]
     );
     eprintln!("threeway serve under loss: {report}");
     assert_eq!(n(&s["cookies_sent"]), 0, "{report}");
