@@ -167,7 +167,7 @@ const SCENARIOS: [Scenario; 8] = [
         data: true,
         cookies: CookieMode::Never,
         server_fin: true,
-        time_wait: 1 * MS,
+        time_wait: MS,
         checksum: ChecksumMode::Trust,
         flaky_tx: true,
     },
