@@ -77,7 +77,7 @@ pub struct CommonArgs {
     /// Connection table capacity per worker.
     #[arg(long, default_value = "262144", value_parser = parse_count)]
     pub capacity: u64,
-    /// UMEM frames per queue.
+    /// UMEM frames per queue (at least 128; rings shrink below 4096 frames).
     #[arg(long, default_value_t = 8192)]
     pub frames: u32,
     /// UMEM frame size in bytes (2048 or 4096).

@@ -37,7 +37,7 @@ impl Rng {
     fn below(&mut self, n: u64) -> u64 {
         if n == 0 { 0 } else { self.next() % n }
     }
-    /// True with probability `num`/`den`.
+    /// True with probability 1/`den`.
     fn one_in(&mut self, den: u64) -> bool {
         self.below(den) == 0
     }

@@ -164,6 +164,7 @@ pub fn execute(mut plan: Plan) -> Result<i32, RunError> {
             ifname: c.iface.clone(),
             queue_id: q,
             frame_count: c.frames,
+            ring_size: ring_size_for(c.frames),
             frame_size: c.frame_size,
             zero_copy: match c.zero_copy {
                 ZeroCopyArg::Auto => ZeroCopy::Auto,
@@ -252,6 +253,14 @@ pub fn execute(mut plan: Plan) -> Result<i32, RunError> {
     finish(&plan, &c, &collector, &hlog, cpu)
 }
 
+/// RX/TX ring entries for a UMEM of `frames` frames: the default 2048 when there are at
+/// least 4096 frames, else the largest power of two that leaves FILL/RX and TX half the
+/// frames each (at least 64, so `--frames` below 128 is refused by `Xsk::open`).
+fn ring_size_for(frames: u32) -> u32 {
+    let half = (frames / 2).max(1);
+    (1u32 << (31 - half.leading_zeros())).clamp(64, XskConfig::default().ring_size)
+}
+
 /// Sleeps until Unix time `t` (`--start-at`); refuses a time more than a day away.
 fn wait_until(t: f64) -> Result<(), RunError> {
     let now = SystemTime::now()
@@ -321,4 +330,20 @@ fn finish(
         )));
     }
     Ok(if failed { EXIT_ASSERT } else { 0 })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ring_size_for;
+
+    #[test]
+    fn ring_size_follows_small_umems() {
+        assert_eq!(ring_size_for(8192), 2048);
+        assert_eq!(ring_size_for(4096), 2048);
+        assert_eq!(ring_size_for(4095), 1024);
+        assert_eq!(ring_size_for(256), 128);
+        assert_eq!(ring_size_for(128), 64);
+        assert_eq!(ring_size_for(64), 64); // refused by Xsk::open: 64 frames < 2 x 64
+        assert_eq!(ring_size_for(0), 64);
+    }
 }

@@ -5,10 +5,11 @@
 //!   dropped for exactly one reason.
 //! - client: `attempted == sum(outcomes) + active + aborted`.
 //! - server: `syn_received - cookies_sent + cookies_accepted ==
-//!   sum(outcomes) + accept_failed + active + aborted`: connections begun (SYN-RECEIVED TCBs and validated cookies) end
-//!   once each, where `active` counts SYN-RECEIVED TCBs too. `cookies_accepted` may exceed
-//!   `cookies_sent`: a cookie is stateless, so a duplicated or replayed final ACK that
-//!   arrives after its connection ended validates again and begins another connection.
+//!   sum(outcomes) + accept_failed + active + aborted`: connections begun (SYN-RECEIVED TCBs
+//!   and validated cookies) end once each; `active` counts SYN-RECEIVED TCBs too.
+//!   `cookies_accepted` may exceed `cookies_sent`: a cookie is stateless, so a duplicated or
+//!   replayed final ACK that arrives after its connection ended validates again and begins
+//!   another connection.
 //! - server: `accepted + accept_failed + half_open == syn_received - cookies_sent +
 //!   cookies_accepted` (TCB path: every SYN-RECEIVED ends accepted or failed).
 

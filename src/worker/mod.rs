@@ -138,8 +138,15 @@ pub fn run(mut plan: WorkerPlan) {
         if prev_busy {
             last_work = now;
         }
+        let report_due = now - last_report >= report_every;
+        if report_due
+            && error.is_none()
+            && let Err(e) = plan.xsk.check_alive()
+        {
+            error = Some(e.to_string()); // device gone while idle (flush sees it only on TX)
+        }
         let finish = plan.control.finish.load(Ordering::Relaxed) || error.is_some();
-        if finish || now - last_report >= report_every {
+        if finish || report_due {
             if finish {
                 plan.engine.abort_all(now, &mut XskTx(&mut plan.xsk.tx()));
                 let _ = plan.xsk.flush();

@@ -522,6 +522,22 @@ impl Xsk {
         self.fill.submit();
     }
 
+    /// Liveness probe for a socket with nothing to send: when its device is unregistered the
+    /// kernel unbinds the socket and sets its error (`SO_ERROR` = ENETDOWN) but `poll()` does
+    /// not wake for it, and `flush` only notices on a kick (TX). An idle server would run on
+    /// forever; the workers call this every report (100 ms). `Err` as `flush` (device gone).
+    pub fn check_alive(&mut self) -> Result<(), XskError> {
+        let err = match sys::getsockopt::<libc::c_int>(&self.fd, libc::SOL_SOCKET, libc::SO_ERROR) {
+            Ok((0, _)) => return Ok(()),
+            Ok((errno, _)) => io::Error::from_raw_os_error(errno),
+            Err(e) => e,
+        };
+        if matches!(err.raw_os_error(), Some(libc::ENETDOWN) | Some(libc::ENXIO)) {
+            return self.dead_check(err);
+        }
+        Ok(())
+    }
+
     /// The kernel's `XDP_STATISTICS`.
     pub fn statistics(&self) -> Result<XdpStatistics, XskError> {
         let (s, _) =

@@ -73,7 +73,8 @@ pub fn getsockopt<T: Copy>(
         return Err(last());
     }
     // Safety: `value` was zero-initialised and T is a C POD struct of integers (callers in
-    // this module use only libc's xdp_* structs and u32), so every byte pattern is valid.
+    // this module use only libc's xdp_* structs, u32 and c_int), so every byte pattern is
+    // valid.
     Ok((unsafe { value.assume_init() }, len as usize))
 }
 

@@ -12,7 +12,8 @@ Commands
              SIGTERM/SIGINT, then writes its counters as JSON to --stats.
   flood      SYNs from spoofed sources (a CIDR inside 198.18.0.0/15) at --rate for --duration.
   malformed  Each kind of malformed frame (see KINDS) --repeat times; prints counts as JSON.
-  rst        RSTs with random (almost surely out-of-window) sequence numbers to a port range.
+  rst        RSTs (and RST+ACKs) with random, almost surely out-of-window, sequence numbers to
+             every (source port, destination port) of two ranges.
 
 Each command prints one JSON object on stdout at the end.
 """
@@ -387,16 +388,20 @@ def rst(a):
     src, dst = lab_addr(a.src), lab_addr(a.dst)
     s = open_tx(a.iface)
     dst_mac, src_mac = mac_bytes(a.dst_mac), iface_mac(a.iface)
-    lo, hi = (int(x) for x in a.dports.split("-"))
+    def ports(spec):
+        lo, _, hi = spec.partition("-")
+        return range(int(lo), int(hi or lo) + 1)
+
     sent = 0
     for _ in range(a.rounds):
-        for dp in range(lo, hi + 1):
-            for with_ack in (False, True):
-                fl = RST | (ACK if with_ack else 0)
-                f = tcp_frame(dst_mac, src_mac, src, dst, a.sport, dp, rnd.getrandbits(32),
-                              rnd.getrandbits(32) if with_ack else 0, fl)
-                s.send(f)
-                sent += 1
+        for sp in ports(a.sports):
+            for dp in ports(a.dports):
+                for with_ack in (False, True):
+                    fl = RST | (ACK if with_ack else 0)
+                    f = tcp_frame(dst_mac, src_mac, src, dst, sp, dp, rnd.getrandbits(32),
+                                  rnd.getrandbits(32) if with_ack else 0, fl)
+                    s.send(f)
+                    sent += 1
         if a.gap_ms:
             time.sleep(a.gap_ms / 1e3)
     print(json.dumps({"sent": sent}))
@@ -440,9 +445,9 @@ def main():
     t.add_argument("--iface", required=True)
     t.add_argument("--dst-mac", required=True)
     t.add_argument("--src", required=True)
-    t.add_argument("--sport", type=int, required=True)
+    t.add_argument("--sports", required=True, help="PORT or LO-HI")
     t.add_argument("--dst", required=True)
-    t.add_argument("--dports", required=True)
+    t.add_argument("--dports", required=True, help="PORT or LO-HI")
     t.add_argument("--rounds", type=int, default=5)
     t.add_argument("--gap-ms", type=float, default=0)
     t.add_argument("--seed", type=int, default=1)

@@ -1,0 +1,249 @@
+//! Arbitrary frames and events into a server and a client `Engine`.
+//!
+//! The input is a script. Byte 0 picks the configuration (close mode, cookies, request /
+//! response, checksum verify or trust, TIME-WAIT). Then each op byte is one of:
+//! - `0` client `open`;
+//! - `1 t` advance the clock by `t * 37 us` and run both engines' timers;
+//! - `2 len bytes..` a raw frame to the server, `3 len bytes..` to the client;
+//! - `4` deliver every frame the engines emitted (client <-> server), as a clean link would;
+//! - `5 i n (off val)*n dir` a frame the engines emitted earlier (index `i` in the history),
+//!   patched at `n` offsets, with its checksums fixed up, to the server (`dir` even) or the
+//!   client: reaches live connections with arbitrary flags, sequence numbers and options;
+//! - `6` drop the frames in flight.
+//!
+//! After every op both engines' `check_invariants()` must hold; at the end `abort_all`
+//! leaves both tables empty with every client attempt accounted for.
+#![no_main]
+
+use std::net::{Ipv4Addr, SocketAddrV4};
+
+use libfuzzer_sys::fuzz_target;
+use threeway::tcp::{
+    CloseMode, CookieMode, Engine, EngineConfig, MAX_FRAME, Nanos, Role, SynOptions, Transmit,
+};
+use threeway::wire::{ChecksumMode, MacAddr, checksum};
+
+const US: Nanos = 1_000;
+const MS: Nanos = 1_000_000;
+const CLIENT_IP: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
+const SERVER_IP: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
+
+struct Out {
+    frames: Vec<Vec<u8>>,
+    buf: Vec<u8>,
+}
+
+impl Transmit for Out {
+    fn buffer(&mut self) -> Option<&mut [u8]> {
+        Some(&mut self.buf[..])
+    }
+    fn commit(&mut self, len: usize) {
+        assert!(len <= MAX_FRAME);
+        self.frames.push(self.buf[..len].to_vec());
+    }
+}
+
+fn config(role: Role, sel: u8) -> EngineConfig {
+    let data = sel & 4 != 0;
+    EngineConfig {
+        role,
+        local_mac: MacAddr([2, 0, 0, 0, 0, 1 + role as u8]),
+        peer_mac: if role == Role::Client {
+            MacAddr([2, 0, 0, 0, 0, 2])
+        } else {
+            MacAddr::ZERO
+        },
+        vlan: None,
+        sources: vec![CLIENT_IP],
+        sport_lo: 20000,
+        sport_hi: 20015,
+        port_stride: 1,
+        port_offset: 0,
+        ports: Vec::new(),
+        destinations: vec![SocketAddrV4::new(SERVER_IP, 80)],
+        listen: vec![SocketAddrV4::new(SERVER_IP, 80)],
+        cookies: [CookieMode::Never, CookieMode::Always, CookieMode::Auto][(sel >> 3) as usize % 3],
+        cookie_threshold: 2,
+        syn_options: SynOptions::default(),
+        rto: 200 * US,
+        rto_max: 2 * MS,
+        syn_retries: 3,
+        synack_retries: 2,
+        close: [
+            CloseMode::Rst,
+            CloseMode::Fin,
+            CloseMode::None,
+            CloseMode::Fin,
+        ][sel as usize & 3],
+        server_fin: sel & 0x20 != 0,
+        hold: if sel & 3 == 3 { MS } else { 0 },
+        time_wait: if sel & 0x40 != 0 { 2 * MS } else { 0 },
+        request: if data && role == Role::Client {
+            b"GET /\r\n".to_vec()
+        } else {
+            Vec::new()
+        },
+        response: if data && role == Role::Server {
+            b"HTTP/1.0 200\r\n".to_vec()
+        } else {
+            Vec::new()
+        },
+        expect: if data && role == Role::Client {
+            b"HTTP".to_vec()
+        } else {
+            Vec::new()
+        },
+        data_timeout: 3 * MS,
+        capacity: 32,
+        secret: *b"engine-frame-fuz",
+        checksum: if sel & 0x80 != 0 {
+            ChecksumMode::Verify
+        } else {
+            ChecksumMode::Trust
+        },
+        ttl: 64,
+    }
+}
+
+/// Fixes the IPv4 header and TCP checksums of an untagged IPv4/TCP frame, if consistent.
+fn fix_checksums(f: &mut [u8]) {
+    if f.len() < 34 || f[12..14] != [0x08, 0x00] || f[14] >> 4 != 4 {
+        return;
+    }
+    let hl = (f[14] & 0x0f) as usize * 4;
+    let tl = u16::from_be_bytes([f[16], f[17]]) as usize;
+    if hl < 20 || tl < hl || 14 + tl > f.len() {
+        return;
+    }
+    f[24..26].copy_from_slice(&[0, 0]);
+    let c = checksum::ipv4_header(&f[14..14 + hl]);
+    f[24..26].copy_from_slice(&c.to_be_bytes());
+    if f[23] != 6 || tl - hl < 20 {
+        return;
+    }
+    let src = Ipv4Addr::new(f[26], f[27], f[28], f[29]);
+    let dst = Ipv4Addr::new(f[30], f[31], f[32], f[33]);
+    let seg = &mut f[14 + hl..14 + tl];
+    seg[16..18].copy_from_slice(&[0, 0]);
+    let c = checksum::transport(checksum::pseudo_ipv4(src, dst, 6, seg.len() as u32), seg);
+    seg[16..18].copy_from_slice(&c.to_be_bytes());
+}
+
+/// The next `n` input bytes.
+fn take(n: usize, rest: &mut &[u8]) -> Option<Vec<u8>> {
+    let (a, b) = rest.split_at_checked(n)?;
+    *rest = b;
+    Some(a.to_vec())
+}
+
+/// Moves what an engine just emitted onto the link (and into the history).
+fn emitted(
+    out: &mut Out,
+    to_server: bool,
+    flight: &mut Vec<(bool, Vec<u8>)>,
+    history: &mut Vec<Vec<u8>>,
+) {
+    for f in out.frames.drain(..) {
+        if history.len() < 64 {
+            history.push(f.clone());
+        }
+        flight.push((to_server, f));
+    }
+}
+
+fn check(c: &Engine, s: &Engine) {
+    if let Err(e) = c.check_invariants() {
+        panic!("client: {e}");
+    }
+    if let Err(e) = s.check_invariants() {
+        panic!("server: {e}");
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&sel, mut rest)) = data.split_first() else {
+        return;
+    };
+    let mut c = Engine::new(config(Role::Client, sel)).expect("client config");
+    let mut s = Engine::new(config(Role::Server, sel)).expect("server config");
+    let mut out = Out {
+        frames: Vec::new(),
+        buf: vec![0; MAX_FRAME],
+    };
+    let mut now: Nanos = 1_000 * MS;
+    // Emitted frames waiting for op 4, (to server?, frame); and everything ever emitted.
+    let mut flight: Vec<(bool, Vec<u8>)> = Vec::new();
+    let mut history: Vec<Vec<u8>> = Vec::new();
+    while let Some((&op, r)) = rest.split_first() {
+        rest = r;
+        match op % 7 {
+            0 => {
+                let _ = c.open(now, now, &mut out);
+                emitted(&mut out, true, &mut flight, &mut history);
+            }
+            1 => {
+                let Some(t) = take(1, &mut rest) else { break };
+                now += t[0] as Nanos * 37 * US;
+                c.handle_timeout(now, &mut out);
+                emitted(&mut out, true, &mut flight, &mut history);
+                s.handle_timeout(now, &mut out);
+                emitted(&mut out, false, &mut flight, &mut history);
+            }
+            2 | 3 => {
+                let Some(len) = take(1, &mut rest) else { break };
+                let Some(f) = take(len[0] as usize, &mut rest) else {
+                    break;
+                };
+                if op % 7 == 2 {
+                    s.handle_frame(now, &f, &mut out);
+                    emitted(&mut out, false, &mut flight, &mut history);
+                } else {
+                    c.handle_frame(now, &f, &mut out);
+                    emitted(&mut out, true, &mut flight, &mut history);
+                }
+            }
+            4 => {
+                for (to_server, f) in std::mem::take(&mut flight) {
+                    if to_server {
+                        s.handle_frame(now, &f, &mut out);
+                        emitted(&mut out, false, &mut flight, &mut history);
+                    } else {
+                        c.handle_frame(now, &f, &mut out);
+                        emitted(&mut out, true, &mut flight, &mut history);
+                    }
+                }
+            }
+            5 => {
+                let Some(h) = take(2, &mut rest) else { break };
+                if history.is_empty() {
+                    continue;
+                }
+                let mut f = history[h[0] as usize % history.len()].clone();
+                for _ in 0..h[1] % 8 {
+                    let Some(p) = take(2, &mut rest) else { break };
+                    if !f.is_empty() {
+                        let i = p[0] as usize % f.len();
+                        f[i] = p[1];
+                    }
+                }
+                fix_checksums(&mut f);
+                let Some(dir) = take(1, &mut rest) else { break };
+                if dir[0] % 2 == 0 {
+                    s.handle_frame(now, &f, &mut out);
+                    emitted(&mut out, false, &mut flight, &mut history);
+                } else {
+                    c.handle_frame(now, &f, &mut out);
+                    emitted(&mut out, true, &mut flight, &mut history);
+                }
+            }
+            _ => flight.clear(),
+        }
+        check(&c, &s);
+    }
+    c.abort_all(now, &mut out);
+    s.abort_all(now, &mut out);
+    check(&c, &s);
+    assert_eq!((c.tcbs(), s.tcbs()), (0, 0));
+    let st = c.stats();
+    assert_eq!(st.attempted, st.total_outcomes() + st.aborted);
+});
