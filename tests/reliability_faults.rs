@@ -203,7 +203,7 @@ fn interface_deleted_mid_run() {
 fn table_full_refuses_new_syns_and_recovers() {
     let p = pair("twr-tf", 1);
     let listen = format!("{}:{PORT}", p.b.addr);
-    let sjson = tmp("tf-server.json");
+    let (sjson, sndjson) = (tmp("tf-server.json"), tmp("tf-server.ndjson"));
     let mut server = KillOnDrop::new(spawn_in(
         &p,
         &p.b,
@@ -219,8 +219,22 @@ fn table_full_refuses_new_syns_and_recovers() {
             "--quiet",
             "--json",
             sjson.to_str().unwrap(),
+            "--interval",
+            "100ms",
+            "--ndjson",
+            sndjson.to_str().unwrap(),
         ],
     ));
+    // The server's live connections, from its latest NDJSON record.
+    let server_active = || {
+        std::fs::read_to_string(&sndjson)
+            .ok()
+            .and_then(|t| {
+                let last = t.lines().last()?.to_string();
+                serde_json::from_str::<Value>(&last).ok()
+            })
+            .and_then(|j| j["active"].as_u64())
+    };
     wait_attached(&p, &p.b, server.child());
     // 100 holders: `--close none` keeps the 64 that fit until the run ends (after the 4 s
     // drain), then aborts them with RSTs; the other 36 SYNs find the table full, are
@@ -263,7 +277,13 @@ fn table_full_refuses_new_syns_and_recovers() {
         64,
         "held until the end: {h}"
     );
-    // The holders are gone (their RSTs freed the table): new connections succeed.
+    // Their RSTs free the server's table (the server keeps running throughout); then new
+    // connections succeed.
+    assert!(
+        wait_for(Duration::from_secs(10), || server_active() == Some(0)),
+        "server still holds {:?} connections after the holders left",
+        server_active()
+    );
     let cjson = tmp("tf-client.json");
     let out = run_in(
         &p,
@@ -284,12 +304,34 @@ fn table_full_refuses_new_syns_and_recovers() {
         LIMIT,
     );
     assert!(out.status.success(), "{}", text(&out));
-    let c = read_json(&cjson);
-    assert_eq!(n(&c["established"]), 500, "after the holders: {c}");
     signal(server.child(), "-INT");
     let sout = wait_output(server.take(), LIMIT);
     assert!(sout.status.success(), "{}", text(&sout));
-    let s = read_json(&sjson);
+    let (c, s) = (read_json(&cjson), read_json(&sjson));
+    let brief = |j: &Value| {
+        format!(
+            "established {} active {} failed {} syn_rtx {} engine rx {} xsk {} xdp {} steer {} \
+             worker {} drops {}",
+            j["established"],
+            j["active"],
+            j["failed"],
+            j["syn_retransmits"],
+            j["counters"]["engine"]["rx_frames"],
+            j["counters"]["xsk"],
+            j["counters"]["xdp"],
+            j["counters"]["steer"],
+            j["counters"]["worker"],
+            j["drops"]
+        )
+    };
+    assert_eq!(
+        n(&c["established"]),
+        500,
+        "after the holders:\nholders {}\nclient {}\nserver {}",
+        brief(&h),
+        brief(&c),
+        brief(&s)
+    );
     eprintln!(
         "table full: holders {}/100 established, {} timed out; server accepted {}, drops {}, \
          peak_rss {} MiB",

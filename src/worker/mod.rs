@@ -256,6 +256,11 @@ fn open_due(plan: &mut WorkerPlan, s: &mut Schedule, now: Nanos, lp: &mut LoopCo
         let Some(intended) = s.due(now, plan.engine.active()) else {
             break;
         };
+        if tx.buffer().is_none() {
+            // No free UMEM frame for the SYN (counted in no_free_frame): opening now would
+            // lose it and cost a whole RTO; open it when the TX path has room (a late start).
+            break;
+        }
         s.issue(now, intended);
         match plan.engine.open(now, intended, &mut XskTx(&mut tx)) {
             Ok(()) => {}
