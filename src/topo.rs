@@ -264,7 +264,7 @@ impl Star {
 impl Drop for Star {
     fn drop(&mut self) {
         for ns in self.clients.iter().map(|c| &c.netns).chain([&self.switch]) {
-            let _ = Command::new("ip").args(["netns", "del", ns]).output();
+            remove_netns(ns);
         }
         // `pair` drops next and removes the server namespace.
     }
@@ -279,11 +279,21 @@ pub fn snmp_value(text: &str, group: &str, name: &str) -> Option<u64> {
     v.split_whitespace().nth(idx)?.parse().ok()
 }
 
+/// Kills every process still running in `ns` (a test that panicked leaves its children
+/// behind otherwise), then deletes it; the veth end inside goes with it, and its peer too.
+fn remove_netns(ns: &str) {
+    if let Ok(out) = Command::new("ip").args(["netns", "pids", ns]).output() {
+        for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+            let _ = Command::new("kill").args(["-9", pid]).output();
+        }
+    }
+    let _ = Command::new("ip").args(["netns", "del", ns]).output();
+}
+
 impl Drop for VethPair {
     fn drop(&mut self) {
-        // Deleting a namespace deletes the veth end inside it, and with it the peer.
         for ns in [&self.a.netns, &self.b.netns] {
-            let _ = Command::new("ip").args(["netns", "del", ns]).output();
+            remove_netns(ns);
         }
     }
 }

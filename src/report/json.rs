@@ -64,6 +64,7 @@ pub fn summary(s: &Summary) -> Value {
         "cpu_s": s.cpu_s,
         "cpu_busy": s.busy(),
         "cpu_us_per_conn": s.cpu_us_per_conn(),
+        "busy_us_per_conn": s.busy_us_per_conn(),
         "peak_rss_bytes": super::peak_rss_bytes(),
         "counters": {
             "engine": counters(super::stats_view::fields(st)),

@@ -22,16 +22,31 @@ pub fn serve(addr: &str) -> Result<Page, String> {
     let shared = page.clone();
     std::thread::spawn(move || {
         for mut conn in listener.incoming().flatten() {
-            let _ = conn.read(&mut [0u8; 1024]);
             let body = shared.lock().map(|p| p.clone()).unwrap_or_default();
-            let _ = write!(
-                conn,
-                "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
+            let _ = answer(&mut conn, &body);
         }
     });
     Ok(page)
+}
+
+/// Reads the whole request head (so closing does not reset the connection), answers, and
+/// half-closes.
+fn answer(conn: &mut std::net::TcpStream, body: &str) -> std::io::Result<()> {
+    conn.set_read_timeout(Some(std::time::Duration::from_secs(2)))?;
+    let mut head = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 16 * 1024 {
+        match conn.read(&mut buf)? {
+            0 => break,
+            n => head.extend_from_slice(&buf[..n]),
+        }
+    }
+    write!(
+        conn,
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    conn.shutdown(std::net::Shutdown::Write)
 }
 
 /// Renders the exposition text.

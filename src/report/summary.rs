@@ -103,6 +103,11 @@ impl Summary {
         self.cpu_s * 1e6 / self.established().max(1) as f64
     }
 
+    /// Worker time spent doing work (not polling idle rings) per established connection, us.
+    pub fn busy_us_per_conn(&self) -> f64 {
+        self.totals.lp.busy_ns as f64 / 1e3 / self.established().max(1) as f64
+    }
+
     pub fn busy(&self) -> f64 {
         self.totals.lp.busy_ns as f64 / self.totals.lp.loop_ns.max(1) as f64
     }

@@ -242,9 +242,10 @@ pub fn summary(s: &Summary) -> String {
     );
     let _ = writeln!(
         o,
-        "CPU:         {} workers, {:.0}% busy, {:.2}s CPU, {:.2} us CPU per connection",
+        "CPU:         {} workers, {:.0}% busy; {:.2} us of work per connection; process CPU {:.2}s = {:.2} us per connection (idle busy-polling included)",
         s.workers,
         s.busy() * 100.0,
+        s.busy_us_per_conn(),
         s.cpu_s,
         s.cpu_us_per_conn()
     );

@@ -2,6 +2,7 @@
 //! pinned worker per queue, the collection loop (live line, NDJSON, hlog, metrics), the drain,
 //! and the final summary with `--assert` checks. `connect`, `serve` and `demo` build on it.
 
+mod collect;
 pub mod connect;
 pub mod demo;
 pub mod merge;
@@ -9,16 +10,15 @@ pub mod net;
 pub mod ports;
 pub mod serve;
 
-use std::io::Write;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::cli::{CommonArgs, XdpModeArg, ZeroCopyArg};
 use crate::report::assert::Assertion;
 use crate::report::hlog::HlogBuffer;
 use crate::report::summary::Summary;
-use crate::report::{Collector, Pcts, json, prom, text};
+use crate::report::{Collector, json, text};
 use crate::tcp::{Engine, EngineConfig, Role};
 use crate::worker::arp::ArpResponder;
 use crate::worker::pace::Pace;
@@ -241,7 +241,7 @@ pub fn execute(mut plan: Plan) -> Result<i32, RunError> {
     }
     drop(tx);
     let cpu0 = crate::report::process_cpu();
-    let outcome = collect(&plan, &c, &control, &interrupted, &rx, handles.len());
+    let outcome = collect::collect(&plan, &c, &control, &interrupted, &rx, handles.len());
     for h in handles {
         let _ = h.join();
     }
@@ -282,146 +282,6 @@ fn wait_until(t: f64) -> Result<(), RunError> {
         );
     }
     Ok(())
-}
-
-/// The main thread's loop: merge reports, print intervals, decide when to stop.
-fn collect(
-    plan: &Plan,
-    c: &CommonArgs,
-    control: &Control,
-    interrupted: &AtomicBool,
-    rx: &crossbeam_channel::Receiver<crate::worker::Report>,
-    workers: usize,
-) -> Result<(Collector, HlogBuffer), RunError> {
-    let mut col = Collector::new(workers, plan.warmup);
-    let mut hlog = HlogBuffer::default();
-    let mut ndjson = open_ndjson(c)?;
-    let metrics = c
-        .metrics
-        .as_deref()
-        .map(prom::serve)
-        .transpose()
-        .map_err(RunError::env)?;
-    let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let mut next_tick = col.started + c.interval;
-    let mut stop_at: Option<Instant> = None;
-    let mut finish_sent = false;
-    loop {
-        match rx.recv_timeout(Duration::from_millis(20)) {
-            Ok(r) => col.add(r),
-            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
-            Err(_) => {}
-        }
-        let now = Instant::now();
-        if now >= next_tick {
-            emit_interval(
-                plan,
-                c,
-                &mut col,
-                &mut hlog,
-                &mut ndjson,
-                metrics.as_ref(),
-                tty,
-            );
-            next_tick += c.interval;
-        }
-        let elapsed = now - col.started;
-        let st = col.totals().stats;
-        let issued = st.attempted + st.open_no_tuple + st.open_table_full;
-        let over = plan.duration.is_some_and(|d| !d.is_zero() && elapsed >= d)
-            || plan.count.is_some_and(|n| issued >= n);
-        let sig = interrupted.load(Ordering::Relaxed);
-        if (over || sig || !col.errors.is_empty()) && stop_at.is_none() {
-            control.stop_opening.store(true, Ordering::Relaxed);
-            col.mark_stop();
-            let drain = if sig || !col.errors.is_empty() {
-                Duration::ZERO
-            } else {
-                plan.drain
-            };
-            stop_at = Some(now + drain);
-        }
-        if let Some(t) = stop_at
-            && !finish_sent
-        {
-            // Reports lag by up to 100 ms: only trust "nothing active" a little after the stop.
-            let settled = now + plan.drain >= t + Duration::from_millis(250);
-            let drained = plan.role == Role::Client && settled && col.totals().stats.active == 0;
-            if now >= t || drained {
-                control.finish.store(true, Ordering::Relaxed);
-                finish_sent = true;
-            }
-        }
-        if col.all_finished() {
-            break;
-        }
-    }
-    // The last, partial interval (drain included), so NDJSON and hlog add up to the totals.
-    emit_interval(
-        plan,
-        c,
-        &mut col,
-        &mut hlog,
-        &mut ndjson,
-        metrics.as_ref(),
-        tty,
-    );
-    if tty && !c.quiet {
-        eprintln!();
-    }
-    if let Some(e) = col.errors.first() {
-        eprintln!("error: {e}");
-    }
-    Ok((col, hlog))
-}
-
-/// Closes an interval: live line, NDJSON record, hlog entries, metrics page.
-fn emit_interval(
-    plan: &Plan,
-    c: &CommonArgs,
-    col: &mut Collector,
-    hlog: &mut HlogBuffer,
-    ndjson: &mut Option<Box<dyn Write>>,
-    metrics: Option<&prom::Page>,
-    tty: bool,
-) {
-    let iv = col.tick();
-    let start = Duration::from_secs_f64((iv.t - iv.dt).max(0.0));
-    let len = Duration::from_secs_f64(iv.dt);
-    hlog.push(start, len, "connect", &iv.latency.connect);
-    hlog.push(start, len, "rtt", &iv.latency.rtt);
-    hlog.push(start, len, "accept", &iv.latency.accept);
-    if !c.quiet {
-        let line = text::live_line(plan.role, &iv, plan.target_cps);
-        if tty {
-            eprint!("\r\x1b[2K{line}")
-        } else {
-            eprintln!("{line}")
-        }
-    }
-    if let Some(f) = ndjson.as_mut() {
-        let _ = writeln!(f, "{}", json::interval(plan.role, &iv, plan.target_cps));
-    }
-    if let Some(page) = metrics {
-        let hist = match plan.role {
-            Role::Client => &col.total.connect,
-            Role::Server => &col.total.accept,
-        };
-        let text = prom::render(&iv.totals, &Pcts::of(hist));
-        if let Ok(mut p) = page.lock() {
-            *p = text;
-        }
-    }
-}
-
-fn open_ndjson(c: &CommonArgs) -> Result<Option<Box<dyn Write>>, RunError> {
-    match c.ndjson.as_deref() {
-        None => Ok(None),
-        Some(p) if p.as_os_str() == "-" => Ok(Some(Box::new(std::io::stdout()))),
-        Some(p) => std::fs::File::create(p)
-            .map(|f| Some(Box::new(std::io::LineWriter::new(f)) as Box<dyn Write>))
-            .map_err(|e| RunError::env(format!("--ndjson {}: {e}", p.display()))),
-    }
 }
 
 /// Prints the summary, writes JSON/hlog, checks assertions; returns the exit code.
