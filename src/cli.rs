@@ -203,6 +203,10 @@ pub struct ServeArgs {
     pub close: ServerCloseArg,
     #[arg(long, default_value_t = 3)]
     pub synack_retries: u8,
+    /// Reset established connections idle this long (a lost client RST would otherwise hold a
+    /// table slot forever); 0 = never.
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    pub idle_timeout: std::time::Duration,
 }
 
 #[derive(Args, Debug, Clone)]

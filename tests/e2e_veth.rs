@@ -370,3 +370,61 @@ fn partial_checksums_from_a_kernel_peer_are_counted() {
     );
     assert_eq!(j["established"], 0, "{j}");
 }
+
+#[test]
+fn server_idle_timeout_frees_held_connections() {
+    // Clients hold connections open (`--close none --hold 3s`); the server resets them after
+    // `--idle-timeout 500ms`, so a lost client RST cannot hold a table slot forever.
+    let p = pair("twt-it", 1);
+    let listen = format!("{}:{PORT}", p.b.addr);
+    let sj = tmp("it-s.json");
+    let mut server = spawn_in(
+        &p,
+        &p.b,
+        &[
+            "serve",
+            &listen,
+            "-i",
+            "tw1",
+            "--quiet",
+            "--idle-timeout",
+            "500ms",
+            "--json",
+            sj.to_str().unwrap(),
+        ],
+    );
+    wait_attached(&p, &p.b, &mut server);
+    let cj = tmp("it-c.json");
+    let out = run_in(
+        &p,
+        &p.a,
+        &[
+            "connect",
+            &listen,
+            "-i",
+            "tw0",
+            "-n",
+            "50",
+            "-r",
+            "500",
+            "--close",
+            "none",
+            "--hold",
+            "3s",
+            "--quiet",
+            "--json",
+            cj.to_str().unwrap(),
+        ],
+        LIMIT,
+    );
+    signal(&server, "-INT");
+    let sout = wait_output(server, LIMIT);
+    assert!(out.status.success(), "{}", text(&out));
+    let (c, s) = (read_json(&cj), read_json(&sj));
+    assert_eq!(c["established"], 50, "{c}");
+    assert_eq!(
+        c["counters"]["engine"]["outcome_reset"], 50,
+        "the server reset every idle connection: {c}"
+    );
+    assert_eq!(s["counters"]["engine"]["active"], 0, "{}", text(&sout));
+}

@@ -74,14 +74,23 @@ pub fn plan(a: &ServeArgs) -> Result<Plan, RunError> {
         rto_max: rto.saturating_mul(64).max(60_000_000_000),
         syn_retries: 0,
         synack_retries: a.synack_retries,
-        close: CloseMode::None,
+        // The engine resets idle server connections after `data_timeout` unless close is None.
+        close: if a.idle_timeout.is_zero() {
+            CloseMode::None
+        } else {
+            CloseMode::Rst
+        },
         server_fin: a.close == ServerCloseArg::Fin,
         hold: 0,
         time_wait: 1_000_000_000,
         request: Vec::new(),
         response: response.clone(),
         expect: Vec::new(),
-        data_timeout: rto.saturating_mul(8),
+        data_timeout: if a.idle_timeout.is_zero() {
+            rto.saturating_mul(8)
+        } else {
+            a.idle_timeout.as_nanos() as u64
+        },
         capacity: c.capacity as usize,
         secret,
         checksum: ChecksumMode::Verify,
@@ -124,6 +133,7 @@ pub fn plan(a: &ServeArgs) -> Result<Plan, RunError> {
         ("rto".into(), format!("{:?}", c.rto)),
         ("spin".into(), format!("{:?}", c.spin)),
         ("synack_retries".into(), a.synack_retries.to_string()),
+        ("idle_timeout".into(), format!("{:?}", a.idle_timeout)),
         (
             "duration".into(),
             c.duration
