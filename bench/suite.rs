@@ -142,8 +142,10 @@ fn threeway_server(p: &VethPair, json_path: &str, crr: bool, capacity: &str) -> 
         &format!("{}:8080", p.b.addr),
         "-i",
         "tw1",
+        "-q",
+        "2",
         "--cores",
-        "1",
+        "0,1",
         "--quiet",
     ]);
     a.extend(s(&["--capacity", capacity, "--json", json_path]));
@@ -180,12 +182,14 @@ fn threeway_client(target: &str, secs: u64, json_path: &str, crr: bool) -> Vec<S
         target,
         "-i",
         "tw0",
+        "-q",
+        "2",
         "--cores",
-        "0",
+        "0,1",
         "-r",
         "0",
         "--max-active",
-        "256",
+        "512",
     ]);
     a.extend(s(&[
         "-d",
@@ -251,7 +255,8 @@ fn sample(v: &Value, server: Option<&Value>) -> Sample {
 }
 
 fn row(name: &str, secs: u64) -> Sample {
-    let p = VethPair::create("twb", 1).expect("veth pair");
+    // Two queues per side: threeway runs one worker per core, like the kernel rows' 2 threads.
+    let p = VethPair::create("twb", 2).expect("veth pair");
     let target = format!("{}:8080", p.b.addr);
     let crr = name.ends_with("_crr");
     let (cj, sj) = (tmp("c.json"), tmp("s.json"));
@@ -297,7 +302,8 @@ fn row(name: &str, secs: u64) -> Sample {
 
 /// Peak RSS of `serve --capacity 1M` (one worker), idle: the table and UMEM cost.
 fn memory_1m() -> f64 {
-    let p = VethPair::create("twb", 1).expect("veth pair");
+    // Two queues per side: threeway runs one worker per core, like the kernel rows' 2 threads.
+    let p = VethPair::create("twb", 2).expect("veth pair");
     let sj = tmp("mem.json");
     let srv = threeway_server(&p, &sj, false, "1000000");
     stop(srv);
@@ -388,7 +394,7 @@ fn main() {
     let raw = med(0);
     let mut out = serde_json::Map::new();
     println!(
-        "\nthreeway benchmark: {} rounds x {}s per row; veth, AF_XDP copy mode, 1 queue per side; client core 0, server core 1",
+        "\nthreeway benchmark: {} rounds x {}s per row; veth with 2 queues, AF_XDP copy mode; threeway: 2 workers per side on cores 0,1 (512 in flight); kernel: 2 threads per side",
         o.rounds, o.secs
     );
     table(

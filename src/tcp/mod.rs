@@ -197,75 +197,53 @@ pub enum OpenError {
 
 /// The worker that owns `frame` among `workers` (hand-off routing), or `None` if the frame is
 /// not a TCP frame we can route (then any worker may handle it; it will be dropped/counted).
-/// Client: the local (destination) port modulo `workers`; server: a hash of the 4-tuple
-/// (symmetric: both directions of a connection map to the same worker).
+/// Client: the local (destination) port modulo `workers`. Server: the remote (source) port
+/// modulo `workers`: uniform for kernel clients, and for a threeway client (whose worker w
+/// uses ports with `port % workers == w` and sends on queue w, which a veth delivers on the
+/// peer's queue w) it is the queue the frame arrived on, so nothing is handed off.
 pub fn owner_of(role: Role, frame: &[u8], workers: usize) -> Option<usize> {
     if workers == 0 {
         return None;
     }
-    let (addr_mix, sport, dport) = tcp_tuple(frame)?;
+    let (sport, dport) = tcp_ports(frame)?;
     match role {
         Role::Client => Some(dport as usize % workers),
-        Role::Server => {
-            let x = addr_mix << 16 ^ (sport ^ dport) as u64;
-            let h = (x.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32) as usize;
-            Some(h % workers)
-        }
+        Role::Server => Some(sport as usize % workers),
     }
 }
 
 /// Client routing by table: the worker that owns the frame's local (destination) port,
 /// `owners[port]` (255 = no worker: the frame is not ours).
 pub fn owner_by_port(frame: &[u8], owners: &[u8]) -> Option<usize> {
-    let (_, _, dport) = tcp_tuple(frame)?;
+    let (_, dport) = tcp_ports(frame)?;
     owners
         .get(dport as usize)
         .filter(|w| **w != 255)
         .map(|w| *w as usize)
 }
 
-/// (a mix of both addresses, source port, destination port) of a TCP frame, read with bounds
-/// checks only (no validation: the owner validates).
-fn tcp_tuple(frame: &[u8]) -> Option<(u64, u16, u16)> {
+/// (source port, destination port) of an IPv4/IPv6 TCP frame, read with bounds checks only
+/// (no validation: the owner validates).
+fn tcp_ports(frame: &[u8]) -> Option<(u16, u16)> {
     let (mut off, mut ethertype) = (14usize, be16(frame, 12)?);
     if ethertype == 0x8100 {
         ethertype = be16(frame, 16)?;
         off = 18;
     }
-    let (tcp, addr_mix) = match ethertype {
+    let tcp = match ethertype {
         0x0800 => {
             let ihl = (*frame.get(off)? & 0x0f) as usize * 4;
             if *frame.get(off)? >> 4 != 4 || ihl < 20 || *frame.get(off + 9)? != 6 {
                 return None;
             }
-            let src = be32(frame, off + 12)?;
-            let dst = be32(frame, off + 16)?;
-            (off + ihl, (src ^ dst) as u64)
+            off + ihl
         }
-        0x86dd => {
-            if *frame.get(off + 6)? != 6 {
-                return None;
-            }
-            let mut x = 0u64;
-            for i in 0..8 {
-                x ^= be32(frame, off + 8 + 4 * i)? as u64;
-            }
-            (off + 40, x)
-        }
+        0x86dd if *frame.get(off + 6)? == 6 => off + 40,
         _ => return None,
     };
-    Some((addr_mix, be16(frame, tcp)?, be16(frame, tcp + 2)?))
+    Some((be16(frame, tcp)?, be16(frame, tcp + 2)?))
 }
 
 fn be16(b: &[u8], at: usize) -> Option<u16> {
     Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))
-}
-
-fn be32(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_be_bytes([
-        *b.get(at)?,
-        *b.get(at + 1)?,
-        *b.get(at + 2)?,
-        *b.get(at + 3)?,
-    ]))
 }
