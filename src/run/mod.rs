@@ -204,7 +204,8 @@ pub fn execute(mut plan: Plan) -> Result<i32, RunError> {
             .map_err(|e| RunError::env(format!("cannot install signal handler: {e}")))?;
     }
     let (tx, rx) = crossbeam_channel::unbounded();
-    let inboxes = handoff::inboxes(plan.queues as usize, 4096);
+    let inboxes = handoff::inboxes(plan.queues as usize, 4096)
+        .map_err(|e| RunError::env(format!("cannot create the hand-off eventfds: {e}")))?;
     let epoch = Instant::now();
     let core_ids = core_affinity::get_core_ids().unwrap_or_default();
     let mut handles = Vec::new();

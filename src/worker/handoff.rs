@@ -1,10 +1,15 @@
 //! Frames that arrived on one worker's queue but belong to another worker's connection
 //! (a kernel peer spreads replies over all queues) travel to the owner through a bounded
 //! lock-free queue, copied (they are 54-300 byte headers; the UMEM frame goes back to FILL).
+//! An owner asleep in `ppoll` is woken through its eventfd, so a handed-off frame never waits
+//! for the owner's next timeout.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crossbeam_queue::ArrayQueue;
+
+use crate::xsk::EventFd;
 
 /// Largest frame that can be handed off; bigger ones are counted and dropped.
 pub const HANDOFF_MAX: usize = 320;
@@ -33,11 +38,80 @@ impl HandoffFrame {
     }
 }
 
-pub type Inbox = Arc<ArrayQueue<HandoffFrame>>;
+/// One worker's inbox, with what it takes to wake it.
+pub struct Mailbox {
+    queue: ArrayQueue<HandoffFrame>,
+    /// Set by the owner just before it sleeps, cleared when it wakes.
+    sleeping: AtomicBool,
+    pub wake: EventFd,
+}
+
+impl Mailbox {
+    /// Queues `frame` for the owner and wakes it if it sleeps; false when the inbox is full.
+    pub fn deliver(&self, frame: HandoffFrame) -> bool {
+        if self.queue.push(frame).is_err() {
+            return false;
+        }
+        // SeqCst pairs with `may_sleep`: either the owner sees the frame, or we see it asleep.
+        if self.sleeping.load(Ordering::SeqCst) {
+            self.wake.signal();
+        }
+        true
+    }
+
+    pub fn pop(&self) -> Option<HandoffFrame> {
+        self.queue.pop()
+    }
+
+    /// The owner is about to sleep: true if it may (nothing arrived meanwhile).
+    pub fn may_sleep(&self) -> bool {
+        self.sleeping.store(true, Ordering::SeqCst);
+        if self.queue.is_empty() {
+            return true;
+        }
+        self.sleeping.store(false, Ordering::SeqCst);
+        false
+    }
+
+    /// The owner woke up.
+    pub fn awake(&self) {
+        self.sleeping.store(false, Ordering::SeqCst);
+        self.wake.clear();
+    }
+}
+
+pub type Inbox = Arc<Mailbox>;
 
 /// One inbox per worker.
-pub fn inboxes(workers: usize, depth: usize) -> Vec<Inbox> {
+pub fn inboxes(workers: usize, depth: usize) -> std::io::Result<Vec<Inbox>> {
     (0..workers)
-        .map(|_| Arc::new(ArrayQueue::new(depth)))
+        .map(|_| {
+            Ok(Arc::new(Mailbox {
+                queue: ArrayQueue::new(depth),
+                sleeping: AtomicBool::new(false),
+                wake: EventFd::new()?,
+            }))
+        })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sleeping_owner_is_woken() {
+        let boxes = inboxes(2, 4).unwrap();
+        let owner = &boxes[1];
+        assert!(owner.may_sleep());
+        assert!(owner.deliver(HandoffFrame::copy_of(&[1, 2, 3]).unwrap()));
+        // The eventfd is readable now: a ppoll on it returns at once.
+        let t = std::time::Instant::now();
+        crate::xsk::wait_fd(&owner.wake, std::time::Duration::from_secs(2));
+        assert!(t.elapsed() < std::time::Duration::from_millis(500));
+        owner.awake();
+        assert!(!owner.may_sleep(), "a queued frame keeps the owner awake");
+        assert_eq!(owner.pop().unwrap().bytes(), &[1, 2, 3]);
+        assert!(HandoffFrame::copy_of(&[0u8; HANDOFF_MAX + 1]).is_none());
+    }
 }

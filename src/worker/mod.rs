@@ -161,8 +161,15 @@ pub fn run(mut plan: WorkerPlan) {
         if now - last_work > spin {
             // Wake a little early: ppoll's timer slack is ~50 us.
             let wake = next_wake(&plan, sched.as_ref(), stopping, now).saturating_sub(EARLY);
-            if !wake.is_zero() {
-                plan.xsk.wait(wake.min(Duration::from_millis(1)));
+            // With other workers, sleep on the hand-off eventfd too (they wake us).
+            let mailbox = &plan.inboxes[plan.id];
+            let multi = plan.inboxes.len() > 1;
+            if !wake.is_zero() && (!multi || mailbox.may_sleep()) {
+                let also = multi.then_some(&mailbox.wake);
+                plan.xsk.wait(also, wake.min(Duration::from_millis(1)));
+                if multi {
+                    mailbox.awake();
+                }
             }
         }
     }
@@ -197,7 +204,7 @@ fn rx(plan: &mut WorkerPlan, now: Nanos, lp: &mut LoopCounters) -> usize {
         match owner {
             Some(owner) if owner != *id => {
                 lp.handoff_out += 1;
-                let pushed = HandoffFrame::copy_of(frame).map(|h| inboxes[owner].push(h).is_ok());
+                let pushed = HandoffFrame::copy_of(frame).map(|h| inboxes[owner].deliver(h));
                 if pushed != Some(true) {
                     lp.handoff_dropped += 1;
                 }

@@ -24,7 +24,12 @@ use std::fmt;
 pub use error::{SteerError, XskError};
 pub use socket::{TxWriter, XdpStatistics, Xsk, XskCounters};
 pub use steer::{Steer, SteerConfig, SteerCounters, XdpAttachMode};
-pub use sys::{DEFAULT_TX_BUDGET, XDP_MAX_TX_SKB_BUDGET};
+pub use sys::{DEFAULT_TX_BUDGET, EventFd, XDP_MAX_TX_SKB_BUDGET};
+
+/// Sleeps until `e` is signalled or `timeout` passes.
+pub fn wait_fd(e: &EventFd, timeout: std::time::Duration) {
+    sys::poll_in(&[e.raw()], timeout);
+}
 
 /// Zero-copy policy for [`Xsk::open`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -561,10 +561,14 @@ impl Xsk {
     }
 
     /// Our counters.
-    /// Blocks until RX frames arrive or `timeout` passes (`poll(POLLIN)` on the socket), so an
-    /// idle worker does not spin. In copy mode `poll` also pushes pending TX.
-    pub fn wait(&self, timeout: Duration) {
-        sys::poll_in(self.fd(), timeout);
+    /// Blocks until RX frames arrive, `also` (an eventfd another thread may signal) becomes
+    /// readable, or `timeout` passes (`ppoll(POLLIN)`), so an idle worker does not spin. In
+    /// copy mode `poll` also pushes pending TX.
+    pub fn wait(&self, also: Option<&sys::EventFd>, timeout: Duration) {
+        match also {
+            Some(e) => sys::poll_in(&[self.fd(), e.raw()], timeout),
+            None => sys::poll_in(&[self.fd()], timeout),
+        }
     }
 
     pub fn counters(&self) -> XskCounters {

@@ -125,26 +125,71 @@ pub fn wake_rx(fd: RawFd) -> io::Result<()> {
     if rc < 0 { Err(last()) } else { Ok(()) }
 }
 
-/// Symbolic name of an errno value, for error messages.
-/// `ppoll(fd, POLLIN, timeout)` with nanosecond resolution; errors and timeouts both mean
-/// "nothing to do now".
-pub fn poll_in(fd: RawFd, timeout: std::time::Duration) {
-    let mut pfd = libc::pollfd {
-        fd,
+/// `ppoll(fds, POLLIN, timeout)` with nanosecond resolution over one or two descriptors;
+/// errors and timeouts both mean "nothing to do now".
+pub fn poll_in(fds: &[RawFd], timeout: std::time::Duration) {
+    let mut pfds = [libc::pollfd {
+        fd: -1,
         events: libc::POLLIN,
         revents: 0,
-    };
+    }; 2];
+    let n = fds.len().min(2);
+    for (p, fd) in pfds.iter_mut().zip(fds) {
+        p.fd = *fd;
+    }
     let ts = libc::timespec {
         tv_sec: timeout.as_secs() as libc::time_t,
         tv_nsec: timeout.subsec_nanos() as libc::c_long,
     };
-    // Safety: `pfd` and `ts` are valid, initialised and live across the call; nfds is 1 and a
-    // null signal mask leaves the mask unchanged.
+    // Safety: `pfds` holds `n` (<= 2) valid, initialised pollfds and `ts` a valid timespec, both
+    // living across the call; a null signal mask leaves the mask unchanged.
     unsafe {
-        libc::ppoll(&mut pfd, 1, &ts, std::ptr::null());
+        libc::ppoll(pfds.as_mut_ptr(), n as libc::nfds_t, &ts, std::ptr::null());
     }
 }
 
+/// An eventfd one thread writes to wake another that sleeps in `poll_in` on it.
+pub struct EventFd {
+    fd: OwnedFd,
+}
+
+impl EventFd {
+    pub fn new() -> io::Result<EventFd> {
+        // Safety: eventfd takes no pointers; a non-negative result is a new descriptor we own.
+        let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // Safety: `fd` was just returned by eventfd and is owned by nobody else.
+        Ok(EventFd {
+            fd: unsafe { OwnedFd::from_raw_fd(fd) },
+        })
+    }
+
+    pub fn raw(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+
+    /// Adds 1 to the counter (makes the descriptor readable). EAGAIN (counter full) is fine.
+    pub fn signal(&self) {
+        let one: u64 = 1;
+        // Safety: writes 8 bytes from a live u64 to a descriptor we own.
+        unsafe {
+            libc::write(self.fd.as_raw_fd(), (&one as *const u64).cast(), 8);
+        }
+    }
+
+    /// Resets the counter (EAGAIN when it was already 0 is fine).
+    pub fn clear(&self) {
+        let mut v: u64 = 0;
+        // Safety: reads at most 8 bytes into a live u64 from a descriptor we own.
+        unsafe {
+            libc::read(self.fd.as_raw_fd(), (&mut v as *mut u64).cast(), 8);
+        }
+    }
+}
+
+/// Symbolic name of an errno value, for error messages.
 pub fn errno_name(errno: i32) -> &'static str {
     match errno {
         libc::EPERM => "EPERM",
