@@ -197,7 +197,7 @@ impl Totals {
     /// Counter-wise difference (gauges keep `self`'s value).
     pub fn minus(&self, o: &Totals) -> Totals {
         Totals {
-            stats: stats_view::minus(&self.stats, &o.stats),
+            stats: self.stats.minus(&o.stats),
             lp: self.lp.minus(&o.lp),
             xsk: self.xsk.minus(&o.xsk),
             xdp: self.xdp.minus(&o.xdp),

@@ -88,7 +88,7 @@ pub fn render(t: &Totals, handshake: &Pcts) -> String {
             o,
             "threeway_connect_failures_total{{reason=\"{}\"}} {}",
             r.as_str(),
-            crate::report::stats_view::handshake_failed(st)[*r as usize]
+            st.handshake_failed[*r as usize]
         );
     }
     let _ = write!(

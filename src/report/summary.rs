@@ -74,12 +74,7 @@ impl Summary {
         Outcome::ALL
             .iter()
             .filter(|o| **o != Outcome::Closed)
-            .map(|o| {
-                (
-                    o.as_str(),
-                    crate::report::stats_view::handshake_failed(&self.totals.stats)[*o as usize],
-                )
-            })
+            .map(|o| (o.as_str(), self.totals.stats.handshake_failed[*o as usize]))
             .collect()
     }
 

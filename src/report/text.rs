@@ -42,21 +42,10 @@ pub fn live_line(role: Role, iv: &Interval, target_cps: f64) -> String {
         Role::Client => {
             let failed: Vec<String> = Outcome::ALL
                 .iter()
-                .filter(|o| {
-                    **o != Outcome::Closed
-                        && crate::report::stats_view::handshake_failed(&d.stats)[**o as usize] > 0
-                })
-                .map(|o| {
-                    format!(
-                        "{} {}",
-                        short(*o),
-                        crate::report::stats_view::handshake_failed(&d.stats)[*o as usize]
-                    )
-                })
+                .filter(|o| **o != Outcome::Closed && d.stats.handshake_failed[**o as usize] > 0)
+                .map(|o| format!("{} {}", short(*o), d.stats.handshake_failed[*o as usize]))
                 .collect();
-            let nfail: u64 = crate::report::stats_view::handshake_failed(&d.stats)
-                .iter()
-                .sum();
+            let nfail: u64 = d.stats.handshake_failed.iter().sum();
             let target = if target_cps > 0.0 {
                 format!("/{}", fmt_si(target_cps))
             } else {

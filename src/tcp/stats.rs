@@ -197,12 +197,11 @@ pub struct Stats {
     pub responses_ok: u64,
 }
 
-impl Stats {
-    pub fn merge(&mut self, o: &Stats) {
-        macro_rules! add {
-            ($($f:ident),*) => { $( self.$f += o.$f; )* };
-        }
-        add!(
+/// Calls `$m!(field, ...)` with every scalar counter of `Stats`, so that merge, minus and
+/// fields share one list.
+macro_rules! scalar_fields {
+    ($m:ident) => {
+        $m!(
             attempted,
             established,
             accepted,
@@ -229,20 +228,60 @@ impl Stats {
             bytes_in,
             bytes_out,
             responses_ok
-        );
-        for (a, b) in self.outcomes.iter_mut().zip(o.outcomes.iter()) {
-            *a += b;
+        )
+    };
+}
+
+impl Stats {
+    /// Applies `op` to every counter pair (scalars and array entries alike).
+    fn zip_with(&mut self, o: &Stats, op: impl Fn(u64, u64) -> u64) {
+        macro_rules! each {
+            ($($f:ident),*) => { $( self.$f = op(self.$f, o.$f); )* };
         }
-        for (a, b) in self
-            .handshake_failed
-            .iter_mut()
-            .zip(o.handshake_failed.iter())
-        {
-            *a += b;
+        scalar_fields!(each);
+        for (a, b) in self.outcomes.iter_mut().zip(o.outcomes) {
+            *a = op(*a, b);
         }
-        for (a, b) in self.drops.iter_mut().zip(o.drops.iter()) {
-            *a += b;
+        for (a, b) in self.handshake_failed.iter_mut().zip(o.handshake_failed) {
+            *a = op(*a, b);
         }
+        for (a, b) in self.drops.iter_mut().zip(o.drops) {
+            *a = op(*a, b);
+        }
+    }
+
+    /// Adds `o` (engines of several workers; gauges add too).
+    pub fn merge(&mut self, o: &Stats) {
+        self.zip_with(o, u64::wrapping_add);
+    }
+
+    /// `self - o` counter by counter, for interval deltas (gauges become differences).
+    pub fn minus(&self, o: &Stats) -> Stats {
+        let mut d = *self;
+        d.zip_with(o, u64::wrapping_sub);
+        d
+    }
+
+    /// Every counter by name: scalars, then `outcome_<o>`, `handshake_failed_<o>`, `drop_<r>`.
+    pub fn fields(&self) -> Vec<(String, u64)> {
+        let mut v = Vec::new();
+        macro_rules! push {
+            ($($f:ident),*) => { $( v.push((stringify!($f).to_string(), self.$f)); )* };
+        }
+        scalar_fields!(push);
+        for o in Outcome::ALL {
+            v.push((format!("outcome_{}", o.as_str()), self.outcomes[o as usize]));
+        }
+        for o in Outcome::ALL {
+            v.push((
+                format!("handshake_failed_{}", o.as_str()),
+                self.handshake_failed[o as usize],
+            ));
+        }
+        for r in DropReason::ALL {
+            v.push((format!("drop_{}", r.as_str()), self.drops[r as usize]));
+        }
+        v
     }
 
     /// `open_no_tuple + open_table_full`.
