@@ -86,28 +86,22 @@ impl VethPair {
             &q,
         ])?;
         for side in [&pair.a, &pair.b] {
-            let addr = format!("{}/24", side.addr);
-            pair.exec(side, &["ip", "link", "set", "lo", "up"])?;
-            pair.exec(side, &["ip", "addr", "add", &addr, "dev", &side.iface])?;
-            pair.exec(side, &["ip", "link", "set", &side.iface, "up"])?;
-            pair.exec(
-                side,
-                &[
-                    "ethtool",
-                    "-K",
-                    &side.iface,
-                    "tx",
-                    "off",
-                    "tso",
-                    "off",
-                    "gso",
-                    "off",
-                    "gro",
-                    "off",
-                ],
-            )?;
+            pair.bring_up(side)?;
         }
         Ok(pair)
+    }
+
+    /// Loopback up, the side's /24 address, the interface up, and checksum/segmentation
+    /// offloads off (a kernel peer would otherwise send partial checksums over veth).
+    fn bring_up(&self, side: &Side) -> Result<(), String> {
+        let addr = format!("{}/24", side.addr);
+        self.exec(side, &["ip", "link", "set", "lo", "up"])?;
+        self.exec(side, &["ip", "addr", "add", &addr, "dev", &side.iface])?;
+        self.exec(side, &["ip", "link", "set", &side.iface, "up"])?;
+        let off = ["tx", "off", "tso", "off", "gso", "off", "gro", "off"];
+        let mut cmd = vec!["ethtool", "-K", side.iface.as_str()];
+        cmd.extend(off);
+        self.exec(side, &cmd).map(|_| ())
     }
 
     /// Runs `cmd` inside `side`'s namespace.
@@ -221,28 +215,7 @@ impl Star {
                 .exec(&sw, &["ip", "link", "set", port, "master", "br0"])?;
             star.pair.exec(&sw, &["ip", "link", "set", port, "up"])?;
             star.pair.exec(&sw, &["ethtool", "-K", port, "tx", "off"])?;
-            let addr = format!("{}/24", side.addr);
-            star.pair.exec(side, &["ip", "link", "set", "lo", "up"])?;
-            star.pair
-                .exec(side, &["ip", "addr", "add", &addr, "dev", &side.iface])?;
-            star.pair
-                .exec(side, &["ip", "link", "set", &side.iface, "up"])?;
-            star.pair.exec(
-                side,
-                &[
-                    "ethtool",
-                    "-K",
-                    &side.iface,
-                    "tx",
-                    "off",
-                    "tso",
-                    "off",
-                    "gso",
-                    "off",
-                    "gro",
-                    "off",
-                ],
-            )?;
+            star.pair.bring_up(side)?;
         }
         Ok(star)
     }

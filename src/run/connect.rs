@@ -4,8 +4,8 @@ use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use crate::cli::{CloseArg, ConnectArgs};
-use crate::tcp::{CloseMode, CookieMode, EngineConfig, Role, SynOptions};
-use crate::wire::{ChecksumMode, MacAddr};
+use crate::tcp::{CloseMode, EngineConfig, Role, SynOptions};
+use crate::wire::MacAddr;
 use crate::worker::pace::Pace;
 use crate::xsk::SteerConfig;
 
@@ -177,14 +177,10 @@ pub fn plan(a: &ConnectArgs) -> Result<Plan, RunError> {
         CloseArg::Fin => CloseMode::Fin,
         CloseArg::None => CloseMode::None,
     };
-    let rto = c.rto.as_nanos() as u64;
     let q = queues as usize;
     let engines = (0..q)
         .map(|w| EngineConfig {
-            role: Role::Client,
-            local_mac,
             peer_mac: hop_mac,
-            vlan: None,
             sources: sources.clone(),
             sport_lo,
             sport_hi,
@@ -192,26 +188,14 @@ pub fn plan(a: &ConnectArgs) -> Result<Plan, RunError> {
             port_offset: w as u16,
             ports: ports.per_worker[w].clone(),
             destinations: targets.clone(),
-            listen: Vec::new(),
-            cookies: CookieMode::Never,
-            cookie_threshold: 0,
             syn_options,
-            rto,
-            rto_max: rto.saturating_mul(64).max(60_000_000_000),
             syn_retries: a.syn_retries,
-            synack_retries: 0,
             close,
-            server_fin: false,
             hold: a.hold.as_nanos() as u64,
             time_wait: a.time_wait.as_nanos() as u64,
             request: request.clone(),
-            response: Vec::new(),
             expect: expect.clone(),
-            data_timeout: rto.saturating_mul(8),
-            capacity,
-            secret,
-            checksum: ChecksumMode::Verify,
-            ttl: 64,
+            ..super::engine_base(Role::Client, c, local_mac, secret)
         })
         .collect();
     let per_worker = rate / q as f64;

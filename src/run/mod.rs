@@ -140,6 +140,49 @@ pub fn queues_and_cores(common: &CommonArgs) -> Result<(u32, Vec<usize>), RunErr
     Ok((queues, cores))
 }
 
+/// The engine settings both roles share; `connect` and `serve` fill in the rest.
+pub fn engine_base(
+    role: Role,
+    c: &CommonArgs,
+    local_mac: crate::wire::MacAddr,
+    secret: [u8; 16],
+) -> EngineConfig {
+    let rto = c.rto.as_nanos() as u64;
+    EngineConfig {
+        role,
+        local_mac,
+        peer_mac: crate::wire::MacAddr::ZERO,
+        vlan: None,
+        sources: Vec::new(),
+        sport_lo: 0,
+        sport_hi: 0,
+        port_stride: 1,
+        port_offset: 0,
+        ports: Vec::new(),
+        destinations: Vec::new(),
+        listen: Vec::new(),
+        cookies: crate::tcp::CookieMode::Never,
+        cookie_threshold: 0,
+        syn_options: crate::tcp::SynOptions::default(),
+        rto,
+        rto_max: rto.saturating_mul(64).max(60_000_000_000),
+        syn_retries: 0,
+        synack_retries: 0,
+        close: crate::tcp::CloseMode::None,
+        server_fin: false,
+        hold: 0,
+        time_wait: 1_000_000_000,
+        request: Vec::new(),
+        response: Vec::new(),
+        expect: Vec::new(),
+        data_timeout: rto.saturating_mul(8),
+        capacity: c.capacity as usize,
+        secret,
+        checksum: crate::wire::ChecksumMode::Verify,
+        ttl: 64,
+    }
+}
+
 pub fn parse_asserts(list: &[String]) -> Result<Vec<Assertion>, RunError> {
     list.iter()
         .map(|a| Assertion::parse(a).map_err(RunError::usage))

@@ -3,8 +3,8 @@
 use std::net::Ipv4Addr;
 
 use crate::cli::{CookiesArg, ServeArgs, ServerCloseArg};
-use crate::tcp::{CloseMode, CookieMode, EngineConfig, Role, SynOptions};
-use crate::wire::{ChecksumMode, MacAddr};
+use crate::tcp::{CloseMode, CookieMode, EngineConfig, Role};
+use crate::wire::MacAddr;
 use crate::xsk::SteerConfig;
 
 use super::connect::{bytes_arg, secret};
@@ -55,24 +55,9 @@ pub fn plan(a: &ServeArgs) -> Result<Plan, RunError> {
     };
     let secret = secret(c.seed);
     let engine = EngineConfig {
-        role: Role::Server,
-        local_mac,
-        peer_mac: MacAddr::ZERO,
-        vlan: None,
-        sources: Vec::new(),
-        sport_lo: 0,
-        sport_hi: 0,
-        port_stride: 1,
-        port_offset: 0,
-        ports: Vec::new(),
-        destinations: Vec::new(),
         listen: listen.clone(),
         cookies,
         cookie_threshold: a.cookie_threshold,
-        syn_options: SynOptions::default(),
-        rto,
-        rto_max: rto.saturating_mul(64).max(60_000_000_000),
-        syn_retries: 0,
         synack_retries: a.synack_retries,
         // The engine resets idle server connections after `data_timeout` unless close is None.
         close: if a.idle_timeout.is_zero() {
@@ -81,20 +66,13 @@ pub fn plan(a: &ServeArgs) -> Result<Plan, RunError> {
             CloseMode::Rst
         },
         server_fin: a.close == ServerCloseArg::Fin,
-        hold: 0,
-        time_wait: 1_000_000_000,
-        request: Vec::new(),
         response: response.clone(),
-        expect: Vec::new(),
         data_timeout: if a.idle_timeout.is_zero() {
             rto.saturating_mul(8)
         } else {
             a.idle_timeout.as_nanos() as u64
         },
-        capacity: c.capacity as usize,
-        secret,
-        checksum: ChecksumMode::Verify,
-        ttl: 64,
+        ..super::engine_base(Role::Server, c, local_mac, secret)
     };
     let steer = SteerConfig {
         addrs_v4: addrs.iter().take(16).copied().collect(),
