@@ -221,19 +221,8 @@ pub fn plan(a: &ConnectArgs) -> Result<Plan, RunError> {
         listen_ports: Vec::new(),
         arp_v4: emulated.iter().take(16).copied().collect(),
     };
-    let mut config: Vec<(String, String)> = vec![
-        ("version".into(), env!("CARGO_PKG_VERSION").into()),
-        ("role".into(), "client".into()),
-        ("iface".into(), c.iface.clone()),
-        ("queues".into(), queues.to_string()),
-        (
-            "cores".into(),
-            cores
-                .iter()
-                .map(|c| c.to_string())
-                .collect::<Vec<_>>()
-                .join(","),
-        ),
+    let mut config = super::config_head("client", c, queues, &cores);
+    config.extend::<[(String, String); _]>([
         ("targets".into(), a.targets.join(",")),
         (
             "sources".into(),
@@ -287,7 +276,7 @@ pub fn plan(a: &ConnectArgs) -> Result<Plan, RunError> {
             "tuple_headroom".into(),
             format!("{headroom_pct:.2}% of tuples busy at the target rate"),
         ),
-    ];
+    ]);
     if headroom_pct > 50.0 {
         config.push((
             "warning".into(),

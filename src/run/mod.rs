@@ -140,6 +140,23 @@ pub fn queues_and_cores(common: &CommonArgs) -> Result<(u32, Vec<usize>), RunErr
     Ok((queues, cores))
 }
 
+/// The first lines of the configuration echo, the same for both roles.
+pub fn config_head(
+    role: &str,
+    c: &CommonArgs,
+    queues: u32,
+    cores: &[usize],
+) -> Vec<(String, String)> {
+    let cores: Vec<String> = cores.iter().map(|c| c.to_string()).collect();
+    vec![
+        ("version".into(), env!("CARGO_PKG_VERSION").into()),
+        ("role".into(), role.into()),
+        ("iface".into(), c.iface.clone()),
+        ("queues".into(), queues.to_string()),
+        ("cores".into(), cores.join(",")),
+    ]
+}
+
 /// The engine settings both roles share; `connect` and `serve` fill in the rest.
 pub fn engine_base(
     role: Role,

@@ -82,19 +82,8 @@ pub fn plan(a: &ServeArgs) -> Result<Plan, RunError> {
         listen_ports: ports.clone(),
         arp_v4: emulated.clone(),
     };
-    let config = vec![
-        ("version".into(), env!("CARGO_PKG_VERSION").into()),
-        ("role".into(), "server".into()),
-        ("iface".into(), c.iface.clone()),
-        ("queues".into(), queues.to_string()),
-        (
-            "cores".into(),
-            cores
-                .iter()
-                .map(|c| c.to_string())
-                .collect::<Vec<_>>()
-                .join(","),
-        ),
+    let mut config = super::config_head("server", c, queues, &cores);
+    config.extend::<[(String, String); _]>([
         ("listen".into(), a.listen.join(",")),
         (
             "addresses".into(),
@@ -122,7 +111,7 @@ pub fn plan(a: &ServeArgs) -> Result<Plan, RunError> {
             "seed".into(),
             c.seed.map_or("random".into(), |s| s.to_string()),
         ),
-    ];
+    ]);
     Ok(Plan {
         role: Role::Server,
         common: c.clone(),
