@@ -17,14 +17,16 @@ pub mod ring;
 mod socket;
 mod steer;
 mod sys;
+mod tx;
 pub mod umem;
 
 use std::fmt;
 
 pub use error::{SteerError, XskError};
-pub use socket::{TxWriter, XdpStatistics, Xsk, XskCounters};
+pub use socket::{XdpStatistics, Xsk, XskCounters};
 pub use steer::{Steer, SteerConfig, SteerCounters, XdpAttachMode};
 pub use sys::{DEFAULT_TX_BUDGET, EventFd, XDP_MAX_TX_SKB_BUDGET};
+pub use tx::TxWriter;
 
 /// Sleeps until `e` is signalled or `timeout` passes.
 pub fn wait_fd(e: &EventFd, timeout: std::time::Duration) {
