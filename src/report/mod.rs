@@ -94,6 +94,8 @@ pub struct Collector {
     pub measured_from: Option<(f64, Totals)>,
     pub errors: Vec<String>,
     pub finished: Vec<bool>,
+    /// When handshakes were first and last seen completing (a server's busy window), seconds.
+    active_window: Option<(f64, f64)>,
     /// The XDP program's counters (read once, at the end).
     pub steer: crate::xsk::SteerCounters,
     /// Seconds from the start to the moment opening stopped (rates are measured up to here).
@@ -118,12 +120,20 @@ impl Collector {
             errors: Vec::new(),
             finished: vec![false; workers],
             stopped_at: None,
+            active_window: None,
             steer: Default::default(),
         }
     }
 
     pub fn add(&mut self, r: Report) {
         let w = r.worker;
+        let done = |s: &crate::tcp::Stats| s.accepted + s.established;
+        if done(&r.stats) > done(&self.per_worker[w].stats) {
+            // Reports come every 100 ms: the handshakes completed within the last one.
+            let t = self.started.elapsed().as_secs_f64();
+            let win = self.active_window.get_or_insert(((t - 0.1).max(0.0), t));
+            win.1 = t;
+        }
         self.per_worker[w] = Totals {
             stats: r.stats,
             lp: r.lp,
@@ -177,6 +187,12 @@ impl Collector {
     pub fn mark_stop(&mut self) {
         self.stopped_at
             .get_or_insert(self.started.elapsed().as_secs_f64());
+    }
+
+    /// Seconds during which handshakes completed (100 ms resolution): a server's rate is
+    /// measured over this, not over the time it waited for clients.
+    pub fn active_seconds(&self) -> Option<f64> {
+        self.active_window.map(|(a, b)| b - a)
     }
 
     /// Seconds and totals of the measured part of the run: from the end of the warm-up to the

@@ -35,7 +35,10 @@ impl Summary {
         cpu_s: f64,
         config: Vec<(String, String)>,
     ) -> Summary {
-        let (dur, measured) = c.measured();
+        let (mut dur, measured) = c.measured();
+        if role == Role::Server {
+            dur = c.active_seconds().unwrap_or(dur);
+        }
         let done = match role {
             Role::Client => measured.stats.established,
             Role::Server => measured.stats.accepted,
