@@ -17,6 +17,7 @@ pub mod counters;
 pub mod kernel;
 pub mod nic;
 pub mod report;
+pub mod rng;
 pub mod run;
 pub mod tcp;
 pub mod topo;

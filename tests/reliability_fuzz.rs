@@ -13,6 +13,7 @@
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 
+use threeway::rng::SplitMix64 as Rng;
 use threeway::tcp::{
     CloseMode, CookieMode, Engine, EngineConfig, MAX_FRAME, Nanos, Role, SynOptions, Transmit,
 };
@@ -22,29 +23,6 @@ const US: Nanos = 1_000;
 const MS: Nanos = 1_000_000;
 /// Frames received by the two engines together, over all configurations.
 const BUDGET: u64 = 200_000;
-
-/// SplitMix64.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        if n == 0 { 0 } else { self.next() % n }
-    }
-    /// True with probability 1/`den`.
-    fn one_in(&mut self, den: u64) -> bool {
-        self.below(den) == 0
-    }
-    fn byte(&mut self) -> u8 {
-        self.next() as u8
-    }
-}
 
 /// Collects frames; refuses a buffer now and then when `flaky` (a full TX ring).
 struct Out {
@@ -299,7 +277,7 @@ fn mutate(rng: &mut Rng, f: &mut Vec<u8>) {
         }
         3 => {
             for _ in 0..1 + rng.below(64) {
-                f.push(rng.byte());
+                f.push(rng.u8());
             }
         }
         4 => {
@@ -319,7 +297,7 @@ fn mutate(rng: &mut Rng, f: &mut Vec<u8>) {
         _ => {
             let Some(t) = tcp_at(f) else { return };
             match rng.below(7) {
-                0 => f[t + 13] = rng.byte(),
+                0 => f[t + 13] = rng.u8(),
                 1 => {
                     f[t + 13] = [0x02, 0x12, 0x10, 0x04, 0x14, 0x11, 0x01, 0x03, 0x06, 0x18]
                         [rng.below(10) as usize]
@@ -330,7 +308,7 @@ fn mutate(rng: &mut Rng, f: &mut Vec<u8>) {
                     let d = match rng.below(3) {
                         0 => rng.below(8) as u32,
                         1 => (rng.below(0x20000) as u32).wrapping_sub(0x10000),
-                        _ => rng.next() as u32,
+                        _ => rng.next_u64() as u32,
                     };
                     f[t + 4..t + 8].copy_from_slice(&s.wrapping_add(d).to_be_bytes());
                 }
@@ -339,14 +317,14 @@ fn mutate(rng: &mut Rng, f: &mut Vec<u8>) {
                     let d = match rng.below(3) {
                         0 => (rng.below(5) as u32).wrapping_sub(2),
                         1 => (rng.below(0x20000) as u32).wrapping_sub(0x10000),
-                        _ => rng.next() as u32,
+                        _ => rng.next_u64() as u32,
                     };
                     f[t + 8..t + 12].copy_from_slice(&a.wrapping_add(d).to_be_bytes());
                 }
                 4 => f[t + 12] = (rng.below(16) as u8) << 4,
                 5 => {
-                    f[t + 14] = rng.byte();
-                    f[t + 15] = rng.byte();
+                    f[t + 14] = rng.u8();
+                    f[t + 15] = rng.u8();
                 }
                 _ => {
                     // An option byte (kind or length) in the options area, if any.
@@ -365,7 +343,7 @@ fn mutate(rng: &mut Rng, f: &mut Vec<u8>) {
 /// one of the engines.
 fn random_frame(rng: &mut Rng) -> Vec<u8> {
     let len = rng.below(120) as usize;
-    let mut f: Vec<u8> = (0..len).map(|_| rng.byte()).collect();
+    let mut f: Vec<u8> = (0..len).map(|_| rng.u8()).collect();
     if rng.one_in(2) && f.len() >= 54 {
         f[12..14].copy_from_slice(&[0x08, 0x00]);
         f[14] = 0x45;

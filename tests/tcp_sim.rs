@@ -5,6 +5,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::net::{Ipv4Addr, SocketAddrV4};
 
+use threeway::rng::SplitMix64 as Rng;
 use threeway::tcp::{
     CloseMode, CookieMode, Engine, EngineConfig, MAX_FRAME, Nanos, Outcome, Role, Stats,
     SynOptions, Transmit,
@@ -13,25 +14,6 @@ use threeway::wire::{ChecksumMode, MacAddr};
 
 const US: Nanos = 1_000;
 const MS: Nanos = 1_000_000;
-
-/// SplitMix64: small, seeded, good enough for a simulation.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn chance(&mut self, p: f64) -> bool {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64 * 1.0 < p
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        if n == 0 { 0 } else { self.next() % n }
-    }
-}
 
 /// Collects an engine's frames for the link.
 struct Out {

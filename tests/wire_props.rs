@@ -14,6 +14,7 @@ mod frames;
 /// Inside `mod wire` so that `cargo test wire` selects these tests too.
 mod wire {
     use crate::frames;
+    use threeway::rng::SplitMix64 as Rng;
 
     use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -34,39 +35,6 @@ mod wire {
         let scale =
             std::env::var("WIRE_PROP_SCALE").map_or(1, |v| v.parse().expect("WIRE_PROP_SCALE"));
         n * scale
-    }
-
-    /// SplitMix64 (Steele, Lea, Flood 2014): tiny, fast, good enough for test inputs.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^ (z >> 31)
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-        fn u8(&mut self) -> u8 {
-            self.next() as u8
-        }
-        fn u16(&mut self) -> u16 {
-            self.next() as u16
-        }
-        fn u32(&mut self) -> u32 {
-            self.next() as u32
-        }
-        fn bool(&mut self) -> bool {
-            self.next() & 1 == 1
-        }
-        fn fill(&mut self, buf: &mut [u8]) {
-            for b in buf {
-                *b = self.u8();
-            }
-        }
     }
 
     fn seed(test: &str) -> Rng {
@@ -127,44 +95,44 @@ mod wire {
 
     fn mutate(rng: &mut Rng, corpus: &[Vec<u8>], out: &mut Vec<u8>) {
         out.clear();
-        if rng.below(8) == 0 {
+        if rng.index(8) == 0 {
             // Pure random bytes, random length.
-            out.resize(rng.below(160), 0);
+            out.resize(rng.index(160), 0);
             rng.fill(out);
             return;
         }
-        out.extend_from_slice(&corpus[rng.below(corpus.len())]);
-        for _ in 0..1 + rng.below(4) {
-            match rng.below(6) {
+        out.extend_from_slice(&corpus[rng.index(corpus.len())]);
+        for _ in 0..1 + rng.index(4) {
+            match rng.index(6) {
                 0 | 1 => {
                     // Flip bits in one byte, biased towards the headers.
                     if !out.is_empty() {
                         let limit = if rng.bool() { 80 } else { usize::MAX };
-                        let at = rng.below(out.len().min(limit));
-                        out[at] ^= 1 << rng.below(8);
+                        let at = rng.index(out.len().min(limit));
+                        out[at] ^= 1 << rng.index(8);
                     }
                 }
                 2 => {
                     // Overwrite a byte with an interesting value.
                     if !out.is_empty() {
-                        let at = rng.below(out.len());
+                        let at = rng.index(out.len());
                         out[at] = [0, 1, 2, 4, 5, 0x0f, 0x10, 0x40, 0x45, 0x7f, 0x80, 0xff]
-                            [rng.below(12)];
+                            [rng.index(12)];
                     }
                 }
                 3 => {
-                    let len = rng.below(out.len() + 1);
+                    let len = rng.index(out.len() + 1);
                     out.truncate(len);
                 }
                 4 => {
-                    for _ in 0..1 + rng.below(24) {
+                    for _ in 0..1 + rng.index(24) {
                         out.push(rng.u8());
                     }
                 }
                 _ => {
                     // Insert random bytes in the middle (shifts every later field).
-                    let at = rng.below(out.len() + 1);
-                    let n = 1 + rng.below(8);
+                    let at = rng.index(out.len() + 1);
+                    let n = 1 + rng.index(8);
                     for _ in 0..n {
                         out.insert(at, rng.u8());
                     }
@@ -320,8 +288,12 @@ mod wire {
             })
         } else {
             IpRepr::V6(Ipv6Repr {
-                src: Ipv6Addr::from_bits(u128::from(rng.next()) << 64 | u128::from(rng.next())),
-                dst: Ipv6Addr::from_bits(u128::from(rng.next()) << 64 | u128::from(rng.next())),
+                src: Ipv6Addr::from_bits(
+                    u128::from(rng.next_u64()) << 64 | u128::from(rng.next_u64()),
+                ),
+                dst: Ipv6Addr::from_bits(
+                    u128::from(rng.next_u64()) << 64 | u128::from(rng.next_u64()),
+                ),
                 next_header: 6,
                 payload_len: 0,
                 hop_limit: rng.u8(),
@@ -338,9 +310,9 @@ mod wire {
         let plen = if rng.bool() {
             0
         } else {
-            rng.below(payload_pool.len() + 1)
+            rng.index(payload_pool.len() + 1)
         };
-        let start = rng.below(payload_pool.len() - plen + 1);
+        let start = rng.index(payload_pool.len() - plen + 1);
         let tcp = TcpRepr {
             src_port: rng.u16(),
             dst_port: rng.u16(),
@@ -385,10 +357,10 @@ mod wire {
             rng.fill(&mut h);
             h[10..12].copy_from_slice(&[0, 0]);
             let c = checksum::ipv4_header(&h);
-            let w = [0, 1, 2, 3, 4, 6, 7, 8, 9][rng.below(9)] * 2;
+            let w = [0, 1, 2, 3, 4, 6, 7, 8, 9][rng.index(9)] * 2;
             let old = u16::from_be_bytes([h[w], h[w + 1]]);
-            let new = if rng.below(4) == 0 {
-                [0, 0xffff, old][rng.below(3)]
+            let new = if rng.index(4) == 0 {
+                [0, 0xffff, old][rng.index(3)]
             } else {
                 rng.u16()
             };
@@ -396,7 +368,7 @@ mod wire {
             assert_eq!(checksum::update(c, old, new), checksum::ipv4_header(&h));
 
             // TCP segment: rewrite seq (two words) and a port, with the pseudo-header included.
-            let len = 20 + rng.below(60);
+            let len = 20 + rng.index(60);
             let mut seg = vec![0u8; len];
             rng.fill(&mut seg);
             seg[16..18].copy_from_slice(&[0, 0]);

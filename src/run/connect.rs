@@ -28,13 +28,10 @@ pub fn bytes_arg(flag: &str, value: &Option<String>) -> Result<Vec<u8>, RunError
 pub fn secret(seed: Option<u64>) -> [u8; 16] {
     let mut key = [0u8; 16];
     match seed {
-        Some(mut s) => {
+        Some(s) => {
+            let mut rng = crate::rng::SplitMix64(s);
             for chunk in key.chunks_mut(8) {
-                s = s.wrapping_add(0x9e37_79b9_7f4a_7c15);
-                let mut z = s;
-                z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-                z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-                chunk.copy_from_slice(&(z ^ (z >> 31)).to_le_bytes());
+                chunk.copy_from_slice(&rng.next_u64().to_le_bytes());
             }
         }
         None => {
