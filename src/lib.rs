@@ -10,6 +10,9 @@
 //! - [`report`]: counters, histograms and the human/machine output built from them.
 //! - [`run`]: command line -> plan -> session (attach, workers, collection, summary).
 //! - [`topo`], [`kernel`]: lab topologies (netns + veth) and the kernel-socket baseline.
+//! - [`nic`]: Toeplitz RSS, per-queue source ports, `ethtool` parsing, the driver table.
+//! - [`cli`], [`units`], [`counters`], [`rng`]: argument parsing, human units, counter sets,
+//!   a seeded SplitMix64.
 #![deny(unsafe_code)]
 
 pub mod cli;
