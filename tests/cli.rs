@@ -223,6 +223,7 @@ fn files_and_assertions() {
 #[test]
 fn demo_writes_reconciling_json() {
     require_root();
+    let _serial = serial();
     let j = tmp("demo.json");
     let o = Command::new(bin())
         .args([

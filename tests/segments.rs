@@ -13,6 +13,7 @@ use threeway::topo::Star;
 #[test]
 fn three_segments_merge_to_the_server_count() {
     require_root();
+    let _serial = serial();
     let star = Star::create("twt-seg", 3).expect("star topology");
     let listen = format!("{}:{PORT}", star.server.addr);
     let sj = tmp("seg-server.json");

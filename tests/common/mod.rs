@@ -30,9 +30,38 @@ pub fn require_root() {
     );
 }
 
-pub fn pair(prefix: &str, queues: u32) -> VethPair {
+/// The root tests of one binary run one at a time: each builds busy-polling workers on both
+/// ends, and several at once on a 2-core machine would measure the scheduler, not threeway.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Holds the serial lock for as long as the test holds its topology.
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A veth pair owned by one test, which runs alone (see `serial`) while it holds it.
+pub struct Lab {
+    pair: VethPair,
+    _serial: std::sync::MutexGuard<'static, ()>,
+}
+
+impl std::ops::Deref for Lab {
+    type Target = VethPair;
+    fn deref(&self) -> &VethPair {
+        &self.pair
+    }
+}
+
+pub fn pair(prefix: &str, queues: u32) -> Lab {
     require_root();
-    VethPair::create(prefix, queues).expect("create veth pair")
+    let guard = serial();
+    let pair = VethPair::create(prefix, queues).expect("create veth pair");
+    Lab {
+        pair,
+        _serial: guard,
+    }
 }
 
 /// A temp file path unique to this process.
@@ -263,7 +292,7 @@ pub struct Impairment {
 /// straight to the driver, past the qdisc, and XDP RX runs before tc ingress).
 /// Dropping it stops the relay and removes `m`; the pair removes `a` and `b`.
 pub struct ImpairedPair {
-    pub p: VethPair,
+    pub p: Lab,
     pub m: String,
     relay: Option<KillOnDrop>,
     stats: PathBuf,
