@@ -189,7 +189,25 @@ impl Engine {
     }
 
     fn frame(&mut self, now: Nanos, frame: &[u8], tx: &mut impl Transmit) -> Verdict {
-        let f = fastpath::parse(frame, self.p.checksum)?;
+        // The fast path's `Rx` is used in place (no `Result` re-wrapping copy of the struct,
+        // which stalled on store forwarding); other frames take the wire layer.
+        match fastpath::fast(frame, self.p.checksum == ChecksumMode::Verify) {
+            Some(f) => self.segment(now, frame, &f, tx),
+            None => {
+                let f = fastpath::parse_slow(frame, self.p.checksum)?;
+                self.segment(now, frame, &f, tx)
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn segment(
+        &mut self,
+        now: Nanos,
+        frame: &[u8],
+        f: &fastpath::Rx<'_>,
+        tx: &mut impl Transmit,
+    ) -> Verdict {
         let seg = &f.tcp;
         let fl = seg.flags;
         if fl.0 & (TcpFlags::SYN | TcpFlags::ACK | TcpFlags::RST) == 0

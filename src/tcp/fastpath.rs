@@ -45,17 +45,20 @@ pub(crate) fn src_mac(frame: &[u8]) -> MacAddr {
     MacAddr(m)
 }
 
-/// Parses `frame` (fast path, else the wire layer). IPv6 is `UnsupportedIpv6`.
+/// Parses `frame` (fast path, else the wire layer). IPv6 is `UnsupportedIpv6`. The engine
+/// calls `fast` and `parse_slow` itself; tests compare this against the wire layer.
+#[cfg(test)]
 #[inline]
 pub(crate) fn parse(frame: &[u8], mode: ChecksumMode) -> Result<Rx<'_>, DropReason> {
     if let Some(rx) = fast(frame, mode == ChecksumMode::Verify) {
         return Ok(rx);
     }
-    slow(frame, mode)
+    parse_slow(frame, mode)
 }
 
+/// The wire-layer path for frames `fast` does not take.
 #[cold]
-fn slow(frame: &[u8], mode: ChecksumMode) -> Result<Rx<'_>, DropReason> {
+pub(crate) fn parse_slow(frame: &[u8], mode: ChecksumMode) -> Result<Rx<'_>, DropReason> {
     let f = TcpFrame::parse(frame, mode)?;
     match f.ip {
         IpRepr::V4(ip) => Ok(Rx {
