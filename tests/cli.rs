@@ -30,6 +30,16 @@ fn usage_errors_exit_2() {
             "speed>1",
             "--dry-run",
         ],
+        vec![
+            "connect",
+            "198.18.0.2:80",
+            "-i",
+            "lo",
+            "-s",
+            "198.18.1.0/24",
+            "-n",
+            "1",
+        ],
         vec!["frobnicate"],
     ] {
         let o = threeway(&args);

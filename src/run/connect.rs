@@ -7,7 +7,7 @@ use crate::cli::{CloseArg, ConnectArgs};
 use crate::tcp::{CloseMode, EngineConfig, Role, SynOptions};
 use crate::wire::MacAddr;
 use crate::worker::pace::Pace;
-use crate::xsk::SteerConfig;
+use crate::xsk::{MAX_V4, SteerConfig};
 
 use super::{Plan, RunError, net};
 
@@ -108,6 +108,12 @@ pub fn plan(a: &ConnectArgs) -> Result<Plan, RunError> {
         .filter(|s| !own.contains(s))
         .copied()
         .collect();
+    if !a.dry_run && sources.len() > MAX_V4 {
+        return Err(RunError::usage(format!(
+            "-s gives {} source addresses; the XDP program steers at most {MAX_V4} (its address table): use a /28 or a shorter list",
+            sources.len()
+        )));
+    }
     let ports = super::ports::plan(
         &c.iface,
         a.rss == crate::cli::RssArg::Auto && !a.dry_run,
@@ -211,12 +217,12 @@ pub fn plan(a: &ConnectArgs) -> Result<Plan, RunError> {
         })
         .collect();
     let steer = SteerConfig {
-        addrs_v4: sources.iter().take(16).copied().collect(),
+        addrs_v4: sources.iter().take(MAX_V4).copied().collect(),
         addrs_v6: Vec::new(),
         port_lo: sport_lo,
         port_hi: sport_hi,
         listen_ports: Vec::new(),
-        arp_v4: emulated.iter().take(16).copied().collect(),
+        arp_v4: emulated.iter().take(MAX_V4).copied().collect(),
     };
     let mut config = super::config_head("client", c, queues, &cores);
     config.extend::<[(String, String); _]>([

@@ -5,7 +5,7 @@ use std::net::Ipv4Addr;
 use crate::cli::{CookiesArg, ServeArgs, ServerCloseArg};
 use crate::tcp::{CloseMode, CookieMode, EngineConfig, Role};
 use crate::wire::MacAddr;
-use crate::xsk::SteerConfig;
+use crate::xsk::{MAX_V4, SteerConfig};
 
 use super::connect::{bytes_arg, secret};
 use super::{Plan, RunError, net};
@@ -39,6 +39,12 @@ pub fn plan(a: &ServeArgs) -> Result<Plan, RunError> {
         )));
     }
     let emulated: Vec<Ipv4Addr> = addrs.iter().filter(|a| !own.contains(a)).copied().collect();
+    if addrs.len() > MAX_V4 {
+        return Err(RunError::usage(format!(
+            "{} listen addresses; the XDP program steers at most {MAX_V4} (its address table)",
+            addrs.len()
+        )));
+    }
     let mut ports: Vec<u16> = listen.iter().map(|l| l.port()).collect();
     ports.sort();
     ports.dedup();
@@ -75,7 +81,7 @@ pub fn plan(a: &ServeArgs) -> Result<Plan, RunError> {
         ..super::engine_base(Role::Server, c, local_mac, secret)
     };
     let steer = SteerConfig {
-        addrs_v4: addrs.iter().take(16).copied().collect(),
+        addrs_v4: addrs.clone(),
         addrs_v6: Vec::new(),
         port_lo: ports[0],
         port_hi: ports[0],
