@@ -20,11 +20,9 @@ const WINDOW: u64 = 1024;
 fn steer_cfg(addr: Ipv4Addr) -> SteerConfig {
     SteerConfig {
         addrs_v4: vec![addr],
-        addrs_v6: Vec::new(),
         port_lo: 8080,
         port_hi: 8080,
-        listen_ports: Vec::new(),
-        arp_v4: Vec::new(),
+        ..SteerConfig::default()
     }
 }
 

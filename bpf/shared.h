@@ -29,10 +29,15 @@ struct tw_steer_cfg {
 	__u8 n_v6;                      /* 214 */
 	__u8 n_listen;                  /* 215 */
 	__u32 flags;                    /* 216: TW_CFG_* */
-	__u32 _pad;                     /* 220 */
+	/* An IPv4 prefix of ours (network order; mask 0 = none): TCP to it is ours, and so is
+	 * ARP for it, except for the addresses in v4_addrs (the kernel's own, in that case). */
+	__u32 v4_net;                   /* 220 */
+	__u32 v4_mask;                  /* 224 */
+	__u32 _pad;                     /* 228 */
 };
 
-_Static_assert(sizeof(struct tw_steer_cfg) == 224, "tw_steer_cfg size");
+_Static_assert(sizeof(struct tw_steer_cfg) == 232, "tw_steer_cfg size");
+_Static_assert(__builtin_offsetof(struct tw_steer_cfg, v4_net) == 220, "v4_net");
 _Static_assert(__builtin_offsetof(struct tw_steer_cfg, arp_v4) == 64, "arp_v4");
 _Static_assert(__builtin_offsetof(struct tw_steer_cfg, v6_addrs) == 128, "v6_addrs");
 _Static_assert(__builtin_offsetof(struct tw_steer_cfg, listen_ports) == 192, "listen_ports");

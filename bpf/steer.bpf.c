@@ -65,8 +65,15 @@ static __always_inline int v4_is_ours(const struct tw_steer_cfg *cfg, __u32 addr
 	return 0;
 }
 
+static __always_inline int in_prefix(const struct tw_steer_cfg *cfg, __u32 addr)
+{
+	return cfg->v4_mask != 0 && (addr & cfg->v4_mask) == cfg->v4_net;
+}
+
 static __always_inline int arp_is_ours(const struct tw_steer_cfg *cfg, __u32 addr)
 {
+	if (in_prefix(cfg, addr) && !v4_is_ours(cfg, addr))
+		return 1;
 #pragma unroll
 	for (int i = 0; i < TW_MAX_ARP; i++) {
 		if (i >= cfg->n_arp)
@@ -129,7 +136,8 @@ int tw_steer(struct xdp_md *ctx)
 		struct iphdr *ip = parse_ipv4(&c);
 		if (!ip)
 			return pass(TW_STAT_PARSE_ERROR);
-		if (ip->protocol != IPPROTO_TCP || !v4_is_ours(cfg, ip->daddr))
+		if (ip->protocol != IPPROTO_TCP ||
+		    !(v4_is_ours(cfg, ip->daddr) || in_prefix(cfg, ip->daddr)))
 			return pass(TW_STAT_PASSED);
 		if (ip->frag_off & bpf_htons(0x3fff)) /* MF or offset: reassembly is the kernel's */
 			return pass(TW_STAT_PASSED_FRAG);
@@ -156,7 +164,7 @@ int tw_steer(struct xdp_md *ctx)
 	}
 
 	if (proto == bpf_htons(ETH_P_ARP)) {
-		if (cfg->n_arp == 0)
+		if (cfg->n_arp == 0 && cfg->v4_mask == 0)
 			return pass(TW_STAT_PASSED);
 		struct tw_arp *arp = parse_arp(&c);
 		if (!arp)

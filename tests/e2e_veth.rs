@@ -522,3 +522,64 @@ fn server_idle_timeout_frees_held_connections() {
     );
     assert_eq!(s["counters"]["engine"]["active"], 0, "{}", text(&sout));
 }
+
+#[test]
+fn many_sources_are_steered_as_a_prefix() {
+    // 40 sources (more than the program's 16-entry list), the kernel's own 198.18.0.1 among
+    // them: steered as 198.18.0.0/26; ARP for .10-.48 is answered by threeway, ARP for .1
+    // stays with the kernel. (.2 is the peer: never a source.)
+    let p = pair("twt-px", 1);
+    let listen = format!("{}:{PORT}", p.b.addr);
+    let mut server = p
+        .command(&p.b, bin())
+        .args(["kernel", "listen", &listen, "--threads", "2"])
+        .spawn()
+        .unwrap();
+    wait_listening(&p, &p.b, PORT);
+    let json = tmp("px.json");
+    let out = run_in(
+        &p,
+        &p.a,
+        &[
+            "connect",
+            &listen,
+            "-i",
+            "tw0",
+            "-n",
+            "4000",
+            "-r",
+            "4k",
+            "-s",
+            "198.18.0.1",
+            "-s",
+            "198.18.0.10-198.18.0.48",
+            "--rto",
+            "200ms",
+            "--quiet",
+            "--json",
+            json.to_str().unwrap(),
+        ],
+        LIMIT,
+    );
+    signal(&server, "-INT");
+    let _ = server.wait();
+    assert!(out.status.success(), "{}", text(&out));
+    let j = read_json(&json);
+    assert_eq!(j["established"], 4000, "{}", text(&out));
+    assert!(
+        j["counters"]["worker"]["arp_replies"].as_u64().unwrap() >= 39,
+        "{j}"
+    );
+    let neigh = p
+        .exec(&p.b, &["ip", "neigh", "show", "dev", "tw1"])
+        .unwrap();
+    assert!(
+        neigh.contains("198.18.0.48 "),
+        "peer learned .48 from threeway: {neigh}"
+    );
+    // The kernel still answers for its own address inside the prefix.
+    p.exec(&p.b, &["ip", "neigh", "flush", "dev", "tw1"])
+        .unwrap();
+    p.exec(&p.b, &["ping", "-c", "1", "-W", "2", "198.18.0.1"])
+        .expect("kernel ARP for .1 untouched");
+}

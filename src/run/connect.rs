@@ -103,17 +103,17 @@ pub fn plan(a: &ConnectArgs) -> Result<Plan, RunError> {
     } else {
         net::parse_sources(&a.sources)?
     };
+    if let Some(t) = targets.iter().find(|t| sources.contains(t.ip())) {
+        return Err(RunError::usage(format!(
+            "-s includes the target {}: a host does not accept connections from its own address",
+            t.ip()
+        )));
+    }
     let emulated: Vec<Ipv4Addr> = sources
         .iter()
         .filter(|s| !own.contains(s))
         .copied()
         .collect();
-    if !a.dry_run && sources.len() > MAX_V4 {
-        return Err(RunError::usage(format!(
-            "-s gives {} source addresses; the XDP program steers at most {MAX_V4} (its address table): use a /28 or a shorter list",
-            sources.len()
-        )));
-    }
     let ports = super::ports::plan(
         &c.iface,
         a.rss == crate::cli::RssArg::Auto && !a.dry_run,
@@ -216,14 +216,7 @@ pub fn plan(a: &ConnectArgs) -> Result<Plan, RunError> {
             max_active,
         })
         .collect();
-    let steer = SteerConfig {
-        addrs_v4: sources.iter().take(MAX_V4).copied().collect(),
-        addrs_v6: Vec::new(),
-        port_lo: sport_lo,
-        port_hi: sport_hi,
-        listen_ports: Vec::new(),
-        arp_v4: emulated.iter().take(MAX_V4).copied().collect(),
-    };
+    let steer = steer_for(&sources, &own, &emulated, sport_lo, sport_hi)?;
     let mut config = super::config_head("client", c, queues, &cores);
     config.extend::<[(String, String); _]>([
         ("targets".into(), a.targets.join(",")),
@@ -237,6 +230,16 @@ pub fn plan(a: &ConnectArgs) -> Result<Plan, RunError> {
             ),
         ),
         ("emulated_sources".into(), emulated.len().to_string()),
+        (
+            "steered_as".into(),
+            match steer.prefix_v4 {
+                Some((net, len)) => format!(
+                    "prefix {net}/{len} (kernel's own inside: {:?})",
+                    steer.addrs_v4
+                ),
+                None => format!("{} listed addresses", steer.addrs_v4.len()),
+            },
+        ),
         ("sport".into(), format!("{sport_lo}-{sport_hi}")),
         ("sport_choice".into(), ports.how.clone()),
         ("rate".into(), rate.to_string()),
@@ -307,6 +310,54 @@ pub fn plan(a: &ConnectArgs) -> Result<Plan, RunError> {
         warmup: a.warmup,
         config,
         asserts,
+    })
+}
+
+/// Up to 16 sources are listed one by one; more are steered as the prefix covering them (TCP
+/// to the prefix and ARP for it, except the kernel's own addresses, which stay listed).
+fn steer_for(
+    sources: &[Ipv4Addr],
+    own: &[Ipv4Addr],
+    emulated: &[Ipv4Addr],
+    port_lo: u16,
+    port_hi: u16,
+) -> Result<SteerConfig, RunError> {
+    let base = SteerConfig {
+        port_lo,
+        port_hi,
+        ..SteerConfig::default()
+    };
+    if sources.len() <= MAX_V4 {
+        return Ok(SteerConfig {
+            addrs_v4: sources.to_vec(),
+            arp_v4: emulated.to_vec(),
+            ..base
+        });
+    }
+    let lo = sources.iter().map(|a| u32::from(*a)).min().unwrap_or(0);
+    let hi = sources.iter().map(|a| u32::from(*a)).max().unwrap_or(0);
+    let len = (lo ^ hi).leading_zeros() as u8;
+    let mask = if len == 0 {
+        0
+    } else {
+        u32::MAX << (32 - len as u32)
+    };
+    let inside: Vec<Ipv4Addr> = own
+        .iter()
+        .filter(|a| u32::from(**a) & mask == lo & mask)
+        .copied()
+        .collect();
+    if len < 8 || inside.len() > MAX_V4 {
+        return Err(RunError::usage(format!(
+            "-s: {} source addresses span {}/{len}; keep them within one prefix of /8 or longer",
+            sources.len(),
+            Ipv4Addr::from(lo & mask)
+        )));
+    }
+    Ok(SteerConfig {
+        addrs_v4: inside,
+        prefix_v4: Some((Ipv4Addr::from(lo & mask), len)),
+        ..base
     })
 }
 

@@ -87,6 +87,7 @@ pub fn plan(a: &ServeArgs) -> Result<Plan, RunError> {
         port_hi: ports[0],
         listen_ports: ports.clone(),
         arp_v4: emulated.clone(),
+        prefix_v4: None,
     };
     let mut config = super::config_head("server", c, queues, &cores);
     config.extend::<[(String, String); _]>([

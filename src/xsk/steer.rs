@@ -49,6 +49,8 @@ pub(crate) struct RawSteerCfg {
     n_v6: u8,
     n_listen: u8,
     flags: u32,
+    v4_net: u32,
+    v4_mask: u32,
     _pad: u32,
 }
 
@@ -81,6 +83,9 @@ pub struct SteerConfig {
     pub listen_ports: Vec<u16>,
     /// Emulated IPv4 addresses whose ARP (requests and replies) comes to us (at most 16).
     pub arp_v4: Vec<Ipv4Addr>,
+    /// A whole IPv4 prefix of ours (many source addresses): TCP to it is ours, and ARP for it
+    /// too except for the addresses in `addrs_v4` (put the kernel's own addresses there).
+    pub prefix_v4: Option<(Ipv4Addr, u8)>,
 }
 
 impl SteerConfig {
@@ -132,8 +137,19 @@ impl SteerConfig {
             n_v6: self.addrs_v6.len() as u8,
             n_listen: self.listen_ports.len() as u8,
             flags: CFG_ENABLED,
+            v4_net: 0,
+            v4_mask: 0,
             _pad: 0,
         };
+        if let Some((net, len)) = self.prefix_v4 {
+            let mask = if len == 0 {
+                0
+            } else {
+                u32::MAX << (32 - len.min(32) as u32)
+            };
+            r.v4_mask = u32::from_ne_bytes(mask.to_be_bytes());
+            r.v4_net = u32::from_ne_bytes((u32::from(net) & mask).to_be_bytes());
+        }
         // Network order as on the wire: the program compares the raw 32-bit header word.
         for (d, a) in r.v4_addrs.iter_mut().zip(&self.addrs_v4) {
             *d = u32::from_ne_bytes(a.octets());
@@ -421,7 +437,9 @@ mod tests {
     #[test]
     fn xsk_steer_raw_cfg_layout() {
         // Must match bpf/shared.h (its _Static_asserts pin the same numbers).
-        assert_eq!(size_of::<RawSteerCfg>(), 224);
+        assert_eq!(size_of::<RawSteerCfg>(), 232);
+        assert_eq!(offset_of!(RawSteerCfg, v4_net), 220);
+        assert_eq!(offset_of!(RawSteerCfg, v4_mask), 224);
         assert_eq!(offset_of!(RawSteerCfg, v4_addrs), 0);
         assert_eq!(offset_of!(RawSteerCfg, arp_v4), 64);
         assert_eq!(offset_of!(RawSteerCfg, v6_addrs), 128);
@@ -433,7 +451,7 @@ mod tests {
         assert_eq!(offset_of!(RawSteerCfg, n_v6), 214);
         assert_eq!(offset_of!(RawSteerCfg, n_listen), 215);
         assert_eq!(offset_of!(RawSteerCfg, flags), 216);
-        assert_eq!(offset_of!(RawSteerCfg, _pad), 220);
+        assert_eq!(offset_of!(RawSteerCfg, _pad), 228);
     }
 
     #[test]
@@ -451,6 +469,18 @@ mod tests {
         assert_eq!((r.n_v4, r.n_arp, r.n_v6, r.n_listen), (1, 1, 0, 2));
         assert_eq!(&r.listen_ports[..2], &[80, 443]);
         assert_eq!(r.flags, CFG_ENABLED);
+        assert_eq!(r.v4_mask, 0, "no prefix");
+        let p = SteerConfig {
+            prefix_v4: Some((Ipv4Addr::new(198, 19, 7, 9), 16)),
+            ..Default::default()
+        };
+        let r = p.to_raw().unwrap();
+        assert_eq!(
+            r.v4_net.to_ne_bytes(),
+            [198, 19, 0, 0],
+            "network order, host bits cleared"
+        );
+        assert_eq!(r.v4_mask.to_ne_bytes(), [255, 255, 0, 0]);
         let bad = SteerConfig {
             addrs_v4: vec![Ipv4Addr::LOCALHOST; 17],
             ..Default::default()
