@@ -14,12 +14,7 @@ const LIMIT: Duration = Duration::from_secs(90);
 fn client_to_kernel_listener_10k() {
     let p = pair("twt-ck", 1);
     let listen = format!("{}:{PORT}", p.b.addr);
-    let mut server = p
-        .command(&p.b, bin())
-        .args(["kernel", "listen", &listen, "--threads", "2"])
-        .spawn()
-        .unwrap();
-    wait_listening(&p, &p.b, PORT);
+    let _server = kernel_listener(&p, &p.b, PORT, 2);
     let before = p.snmp(&p.b, "Tcp", "PassiveOpens").unwrap();
     let json = tmp("ck.json");
     let out = run_in(
@@ -42,8 +37,6 @@ fn client_to_kernel_listener_10k() {
         ],
         LIMIT,
     );
-    signal(&server, "-INT");
-    let _ = server.wait();
     assert!(out.status.success(), "{}", text(&out));
     let j = read_json(&json);
     let est = j["established"].as_u64().unwrap();
@@ -198,12 +191,7 @@ fn two_queues_hand_off_frames_from_kernel_peers() {
     // the wrong worker's queue about half the time and take the hand-off path, with no loss.
     let p = pair("twt-ho", 2);
     let listen = format!("{}:{PORT}", p.b.addr);
-    let mut kernel = p
-        .command(&p.b, bin())
-        .args(["kernel", "listen", &listen, "--threads", "2"])
-        .spawn()
-        .unwrap();
-    wait_listening(&p, &p.b, PORT);
+    let _kernel = kernel_listener(&p, &p.b, PORT, 2);
     let cj = tmp("ho-c.json");
     let out = run_in(
         &p,
@@ -227,8 +215,6 @@ fn two_queues_hand_off_frames_from_kernel_peers() {
         ],
         LIMIT,
     );
-    signal(&kernel, "-INT");
-    let _ = kernel.wait();
     assert!(out.status.success(), "{}", text(&out));
     let c = read_json(&cj);
     assert_eq!(c["established"], 4000, "{c}");
@@ -291,18 +277,7 @@ fn containment_and_no_xdp_left_behind() {
     let p = pair("twt-cn", 1);
     let listen = format!("{}:{PORT}", p.b.addr);
     // A kernel TCP service on another port of the same interface.
-    let mut other = p
-        .command(&p.b, bin())
-        .args([
-            "kernel",
-            "listen",
-            &format!("{}:9000", p.b.addr),
-            "--threads",
-            "1",
-        ])
-        .spawn()
-        .unwrap();
-    wait_listening(&p, &p.b, 9000);
+    let _other = kernel_listener(&p, &p.b, 9000, 1);
     let mut server = spawn_in(&p, &p.b, &["serve", &listen, "-i", "tw1", "--quiet"]);
     wait_attached(&p, &p.b, &mut server);
     p.exec(
@@ -358,8 +333,6 @@ fn containment_and_no_xdp_left_behind() {
         "XDP left after SIGKILL: {}",
         p.link_show(&p.b)
     );
-    signal(&other, "-INT");
-    let _ = other.wait();
 }
 
 #[test]
@@ -368,12 +341,7 @@ fn emulated_sources_answer_arp_for_the_kernel_peer() {
     // threeway answers (the XDP program steers those ARP requests to our sockets).
     let p = pair("twt-em", 1);
     let listen = format!("{}:{PORT}", p.b.addr);
-    let mut server = p
-        .command(&p.b, bin())
-        .args(["kernel", "listen", &listen, "--threads", "2"])
-        .spawn()
-        .unwrap();
-    wait_listening(&p, &p.b, PORT);
+    let _server = kernel_listener(&p, &p.b, PORT, 2);
     let json = tmp("em.json");
     let out = run_in(
         &p,
@@ -397,8 +365,6 @@ fn emulated_sources_answer_arp_for_the_kernel_peer() {
         ],
         LIMIT,
     );
-    signal(&server, "-INT");
-    let _ = server.wait();
     assert!(out.status.success(), "{}", text(&out));
     let j = read_json(&json);
     assert_eq!(j["established"], 2000, "{}", text(&out));
@@ -425,12 +391,7 @@ fn partial_checksums_from_a_kernel_peer_are_counted() {
     let p = pair("twt-pc", 1);
     p.exec(&p.b, &["ethtool", "-K", "tw1", "tx", "on"]).unwrap();
     let listen = format!("{}:{PORT}", p.b.addr);
-    let mut server = p
-        .command(&p.b, bin())
-        .args(["kernel", "listen", &listen, "--threads", "1"])
-        .spawn()
-        .unwrap();
-    wait_listening(&p, &p.b, PORT);
+    let _server = kernel_listener(&p, &p.b, PORT, 1);
     let json = tmp("pc.json");
     let out = run_in(
         &p,
@@ -454,8 +415,6 @@ fn partial_checksums_from_a_kernel_peer_are_counted() {
         ],
         LIMIT,
     );
-    signal(&server, "-INT");
-    let _ = server.wait();
     let j = read_json(&json);
     assert!(
         j["drops"]["bad_checksum"].as_u64().unwrap_or(0) >= 20,
@@ -530,12 +489,7 @@ fn many_sources_are_steered_as_a_prefix() {
     // stays with the kernel. (.2 is the peer: never a source.)
     let p = pair("twt-px", 1);
     let listen = format!("{}:{PORT}", p.b.addr);
-    let mut server = p
-        .command(&p.b, bin())
-        .args(["kernel", "listen", &listen, "--threads", "2"])
-        .spawn()
-        .unwrap();
-    wait_listening(&p, &p.b, PORT);
+    let _server = kernel_listener(&p, &p.b, PORT, 2);
     let json = tmp("px.json");
     let out = run_in(
         &p,
@@ -561,8 +515,6 @@ fn many_sources_are_steered_as_a_prefix() {
         ],
         LIMIT,
     );
-    signal(&server, "-INT");
-    let _ = server.wait();
     assert!(out.status.success(), "{}", text(&out));
     let j = read_json(&json);
     assert_eq!(j["established"], 4000, "{}", text(&out));

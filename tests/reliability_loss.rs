@@ -152,13 +152,7 @@ fn loss_and_disorder_against_kernel_listener() {
     let mut ip = ImpairedPair::create("twr-lk", NETEM);
     let p = &ip.p;
     let listen = format!("{}:{PORT}", p.b.addr);
-    let _server = KillOnDrop::new(
-        p.command(&p.b, bin())
-            .args(["kernel", "listen", &listen, "--threads", "1"])
-            .spawn()
-            .unwrap(),
-    );
-    wait_listening(p, &p.b, PORT);
+    let _server = kernel_listener(p, &p.b, PORT, 1);
     let (p0, r0, q0) = listener_snapshot(p);
     assert_eq!(q0, 0);
     let j = client(&ip, &listen, &tmp("lk.json"));

@@ -140,6 +140,19 @@ pub fn wait_attached(p: &VethPair, side: &Side, child: &mut Child) {
     panic!("threeway did not attach XDP on {} within 20 s", side.iface);
 }
 
+/// `threeway kernel listen` on `side`'s address and `port`, up and listening; killed on drop.
+pub fn kernel_listener(p: &VethPair, side: &Side, port: u16, threads: u32) -> KillOnDrop {
+    let addr = format!("{}:{port}", side.addr);
+    let child = p
+        .command(side, bin())
+        .args(["kernel", "listen", &addr, "--threads", &threads.to_string()])
+        .spawn()
+        .expect("spawn kernel listener");
+    let guard = KillOnDrop::new(child);
+    wait_listening(p, side, port);
+    guard
+}
+
 /// Waits until a kernel listener on PORT is up in `side`.
 pub fn wait_listening(p: &VethPair, side: &Side, port: u16) {
     let deadline = Instant::now() + Duration::from_secs(10);
