@@ -23,6 +23,20 @@ pub enum ArpVerdict {
 }
 
 impl ArpResponder {
+    /// Is `frame` ARP (EtherType 0x0806, possibly behind one 802.1Q tag)? A cheap look at the
+    /// EtherType, so that other frames never take a TX buffer.
+    pub fn is_arp(frame: &[u8]) -> bool {
+        let at = |i: usize| {
+            frame
+                .get(i..i + 2)
+                .map(|b| u16::from_be_bytes([b[0], b[1]]))
+        };
+        match at(12) {
+            Some(EtherType::VLAN) => at(16) == Some(EtherType::ARP),
+            t => t == Some(EtherType::ARP),
+        }
+    }
+
     /// Handles `frame` (any EtherType); writes a reply into `out` when it is a request for
     /// one of `addrs`.
     pub fn handle(&self, frame: &[u8], out: &mut [u8]) -> ArpVerdict {

@@ -225,31 +225,38 @@ fn reply_arp_or_engine(
     tx: &mut TxWriter<'_>,
     lp: &mut LoopCounters,
 ) {
-    let Some(buf) = tx.buffer() else {
-        engine.handle_frame(now, frame, &mut XskTx(tx));
-        return;
-    };
-    match arp.handle(frame, buf) {
-        ArpVerdict::Replied(len) => {
-            tx.commit(len);
-            lp.arp_replies += 1;
-        }
-        ArpVerdict::Ignored => engine.handle_frame(now, frame, &mut XskTx(tx)),
-        ArpVerdict::Malformed(_) => {
-            lp.arp_malformed += 1;
-            engine.handle_frame(now, frame, &mut XskTx(tx));
+    // Only ARP frames take a TX buffer; a buffer left uncommitted is the one the engine gets.
+    if ArpResponder::is_arp(frame)
+        && let Some(buf) = tx.buffer()
+    {
+        match arp.handle(frame, buf) {
+            ArpVerdict::Replied(len) => {
+                tx.commit(len);
+                lp.arp_replies += 1;
+                return;
+            }
+            ArpVerdict::Malformed(_) => lp.arp_malformed += 1,
+            ArpVerdict::Ignored => {}
         }
     }
+    // Everything else is counted by the engine under its drop reason.
+    engine.handle_frame(now, frame, &mut XskTx(tx));
 }
 
 fn drain_inbox(plan: &mut WorkerPlan, now: Nanos, lp: &mut LoopCounters) -> usize {
+    let WorkerPlan {
+        id,
+        engine,
+        xsk,
+        inboxes,
+        ..
+    } = plan;
+    let inbox = &inboxes[*id];
+    let mut tx = xsk.tx();
     let mut n = 0;
-    let inbox = plan.inboxes[plan.id].clone();
-    let mut tx = plan.xsk.tx();
     while n < RX_BATCH {
         let Some(h) = inbox.pop() else { break };
-        plan.engine
-            .handle_frame(now, h.bytes(), &mut XskTx(&mut tx));
+        engine.handle_frame(now, h.bytes(), &mut XskTx(&mut tx));
         n += 1;
     }
     lp.handoff_in += n as u64;
