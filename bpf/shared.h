@@ -54,6 +54,7 @@ enum tw_stat {
 	TW_STAT_PASSED_FRAG = 4,    /* IPv4 fragment: XDP_PASS */
 	TW_STAT_PARSE_ERROR = 5,    /* truncated or malformed header: XDP_PASS */
 	TW_STAT_DISABLED = 6,       /* no config or not enabled: XDP_PASS */
+	TW_STAT_PASSED_SOCKET = 7,  /* ours by address and port, but a kernel socket's: XDP_PASS */
 	TW_STAT_MAX = 8,
 };
 

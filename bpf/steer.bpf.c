@@ -5,6 +5,11 @@
  * kernel never answers (RSTs) our peers during start-up or restart. ARP for emulated
  * addresses (cfg.arp_v4) goes to the socket too. Everything else (the kernel's own ARP,
  * ICMP, other ports such as SSH, IPv4 fragments, IPv6 with extension headers) is passed.
+ *
+ * A TCP frame to our address and port that belongs to a kernel socket is passed as well
+ * (kernel_owns): threeway shares the host's addresses, so the kernel's own connections and
+ * listeners may sit inside our port range (its ephemeral ports, a service on the box, our
+ * --metrics listener). One socket lookup per steered frame is the price.
  */
 #include <linux/bpf.h>
 #include <linux/in.h>
@@ -51,6 +56,25 @@ static __always_inline int to_socket(struct xdp_md *ctx, __u32 idx)
 	int act = bpf_redirect_map(&tw_xsks, ctx->rx_queue_index, XDP_DROP);
 	count(act == XDP_REDIRECT ? idx : TW_STAT_NO_SOCKET);
 	return act;
+}
+
+/* TCP state numbers as the kernel exports them in struct bpf_sock.state. */
+#define TW_TCP_LISTEN 10
+
+/* Does a kernel socket own this frame? An established, connecting, TIME-WAIT or request
+ * socket for the exact 4-tuple owns every segment; a listener owns only a SYN without ACK
+ * (a new connection to its port), so a SYN-ACK to one of our source ports that a kernel
+ * listener happens to share still comes to us. `tuple` is the packet's own direction
+ * (saddr/sport = the peer), as bpf_skc_lookup_tcp expects. */
+static __always_inline int kernel_owns(struct xdp_md *ctx, struct bpf_sock_tuple *tuple,
+				       __u32 size, const struct tcphdr *tcp)
+{
+	struct bpf_sock *sk = bpf_skc_lookup_tcp(ctx, tuple, size, BPF_F_CURRENT_NETNS, 0);
+	if (!sk)
+		return 0;
+	int owns = sk->state != TW_TCP_LISTEN || (tcp->syn && !tcp->ack);
+	bpf_sk_release(sk);
+	return owns;
 }
 
 static __always_inline int v4_is_ours(const struct tw_steer_cfg *cfg, __u32 addr)
@@ -146,6 +170,13 @@ int tw_steer(struct xdp_md *ctx)
 			return pass(TW_STAT_PARSE_ERROR);
 		if (!port_is_ours(cfg, bpf_ntohs(tcp->dest)))
 			return pass(TW_STAT_PASSED);
+		struct bpf_sock_tuple t = {};
+		t.ipv4.saddr = ip->saddr;
+		t.ipv4.daddr = ip->daddr;
+		t.ipv4.sport = tcp->source;
+		t.ipv4.dport = tcp->dest;
+		if (kernel_owns(ctx, &t, sizeof(t.ipv4), tcp))
+			return pass(TW_STAT_PASSED_SOCKET);
 		return to_socket(ctx, TW_STAT_REDIRECTED);
 	}
 
@@ -160,6 +191,13 @@ int tw_steer(struct xdp_md *ctx)
 			return pass(TW_STAT_PARSE_ERROR);
 		if (!port_is_ours(cfg, bpf_ntohs(tcp->dest)))
 			return pass(TW_STAT_PASSED);
+		struct bpf_sock_tuple t = {};
+		__builtin_memcpy(t.ipv6.saddr, &ip6->saddr, 16);
+		__builtin_memcpy(t.ipv6.daddr, &ip6->daddr, 16);
+		t.ipv6.sport = tcp->source;
+		t.ipv6.dport = tcp->dest;
+		if (kernel_owns(ctx, &t, sizeof(t.ipv6), tcp))
+			return pass(TW_STAT_PASSED_SOCKET);
 		return to_socket(ctx, TW_STAT_REDIRECTED);
 	}
 

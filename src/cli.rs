@@ -125,9 +125,10 @@ pub struct ConnectArgs {
     /// Source addresses: CIDR, A-B range or address; repeatable. Default: the interface's.
     #[arg(short = 's', long = "source")]
     pub sources: Vec<String>,
-    /// Source port range.
-    #[arg(long, default_value = "1024-65535")]
-    pub sport: String,
+    /// Source ports: LO-HI, or auto (1024-65535 without the kernel's ephemeral range
+    /// net.ipv4.ip_local_port_range). Ports kernel sockets hold are always left out.
+    #[arg(long, default_value = "auto", value_parser = parse_sport)]
+    pub sport: crate::run::host::SportSpec,
     /// How to end established connections.
     #[arg(long, value_enum, default_value_t = CloseArg::Rst)]
     pub close: CloseArg,
@@ -333,6 +334,15 @@ fn parse_rate(s: &str) -> Result<f64, String> {
 
 fn parse_count(s: &str) -> Result<u64, String> {
     crate::units::parse_count(s)
+}
+
+fn parse_sport(s: &str) -> Result<crate::run::host::SportSpec, String> {
+    if s == "auto" {
+        return Ok(crate::run::host::SportSpec::Auto);
+    }
+    crate::run::net::parse_port_range(s)
+        .map(|(lo, hi)| crate::run::host::SportSpec::Range(lo, hi))
+        .map_err(|e| format!("{e}, or auto"))
 }
 
 #[derive(Args, Debug, Clone)]

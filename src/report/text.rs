@@ -221,10 +221,11 @@ pub fn summary(s: &Summary) -> String {
     let sc = &s.steer;
     let _ = writeln!(
         o,
-        "XDP program: redirected {} (ARP {})  passed to the kernel {} (fragments {}, unparsed {})  dropped, no socket {}",
+        "XDP program: redirected {} (ARP {})  passed to the kernel {} (kernel sockets {}, fragments {}, unparsed {})  dropped, no socket {}",
         fmt_si(sc.redirected as f64),
         sc.arp_redirected,
-        fmt_si(sc.passed as f64),
+        fmt_si((sc.passed + sc.passed_kernel_socket + sc.passed_fragments + sc.parse_errors) as f64),
+        sc.passed_kernel_socket,
         sc.passed_fragments,
         sc.parse_errors,
         sc.dropped_no_socket

@@ -9,7 +9,7 @@ use crate::wire::MacAddr;
 use crate::worker::pace::Pace;
 use crate::xsk::{MAX_V4, SteerConfig};
 
-use super::{Plan, RunError, net};
+use super::{Plan, RunError, host, net};
 
 /// Reads `value` as a literal string, or as the contents of a file when it starts with `@`.
 pub fn bytes_arg(flag: &str, value: &Option<String>) -> Result<Vec<u8>, RunError> {
@@ -58,12 +58,10 @@ pub fn plan(a: &ConnectArgs) -> Result<Plan, RunError> {
         .iter()
         .map(|t| net::parse_target(t))
         .collect::<Result<_, _>>()?;
-    let (sport_lo, sport_hi) = net::parse_port_range(&a.sport)?;
     let (seg, nseg) = match &a.segment {
         Some(s) => parse_segment(s)?,
         None => (0, 1),
     };
-    let (sport_lo, sport_hi) = segment_ports(sport_lo, sport_hi, seg, nseg)?;
     let rate = a.rate / nseg as f64;
     let count = a
         .count
@@ -114,14 +112,23 @@ pub fn plan(a: &ConnectArgs) -> Result<Plan, RunError> {
         .filter(|s| !own.contains(s))
         .copied()
         .collect();
+    let kernel_ports = host::KernelPorts::read();
+    let sport = host::source_ports(
+        a.sport,
+        &kernel_ports,
+        &sources,
+        &metrics_port(c),
+        (seg, nseg),
+    )?;
+    let usable = &sport.usable;
+    let (sport_lo, sport_hi) = (usable[0], usable[usable.len() - 1]);
     let ports = super::ports::plan(
         &c.iface,
         a.rss == crate::cli::RssArg::Auto && !a.dry_run,
         queues as usize,
         &sources,
         &targets,
-        sport_lo,
-        sport_hi,
+        usable,
     );
     let nports: usize = ports.per_worker.iter().map(Vec::len).sum();
     let tuple_space = sources.len() as u64 * nports as u64 * targets.len() as u64;
@@ -240,7 +247,8 @@ pub fn plan(a: &ConnectArgs) -> Result<Plan, RunError> {
                 None => format!("{} listed addresses", steer.addrs_v4.len()),
             },
         ),
-        ("sport".into(), format!("{sport_lo}-{sport_hi}")),
+        ("sport".into(), format!("{sport_lo}-{sport_hi} ({} ports)", usable.len())),
+        ("sport_excluded".into(), sport.excluded.clone()),
         ("sport_choice".into(), ports.how.clone()),
         ("rate".into(), rate.to_string()),
         ("segment".into(), format!("{seg}/{nseg}")),
@@ -283,6 +291,9 @@ pub fn plan(a: &ConnectArgs) -> Result<Plan, RunError> {
             format!("{headroom_pct:.2}% of tuples busy at the target rate"),
         ),
     ]);
+    if let Some(w) = &sport.warning {
+        config.push(("warning".into(), w.clone()));
+    }
     if headroom_pct > 50.0 {
         config.push((
             "warning".into(),
@@ -377,21 +388,15 @@ fn parse_segment(s: &str) -> Result<(u16, u16), RunError> {
 }
 
 /// Slice `seg` of `nseg` contiguous, disjoint slices of the port range.
-fn segment_ports(lo: u16, hi: u16, seg: u16, nseg: u16) -> Result<(u16, u16), RunError> {
-    let span = (hi - lo) as u32 + 1;
-    let per = span / nseg as u32;
-    if per == 0 {
-        return Err(RunError::usage(format!(
-            "--sport {lo}-{hi} is too small for {nseg} segments"
-        )));
-    }
-    let first = lo as u32 + seg as u32 * per;
-    let last = if seg + 1 == nseg {
-        hi as u32
-    } else {
-        first + per - 1
-    };
-    Ok((first as u16, last as u16))
+/// The port of our own `--metrics` listener: a kernel socket once the run starts, so it is
+/// never one of our source ports.
+fn metrics_port(c: &crate::cli::CommonArgs) -> Vec<u16> {
+    c.metrics
+        .as_deref()
+        .and_then(|m| m.rsplit_once(':'))
+        .and_then(|(_, p)| p.parse().ok())
+        .into_iter()
+        .collect()
 }
 
 /// `--dry-run`: print the plan and exit.
@@ -408,14 +413,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn segments_split_ports_disjointly() {
-        let parts: Vec<_> = (0..3)
-            .map(|i| segment_ports(1024, 65535, i, 3).unwrap())
-            .collect();
-        assert_eq!(parts[0].0, 1024);
-        assert_eq!(parts[2].1, 65535);
-        assert_eq!(parts[0].1 + 1, parts[1].0);
-        assert_eq!(parts[1].1 + 1, parts[2].0);
+    fn segments_parse() {
         assert!(parse_segment("3/3").is_err());
         assert_eq!(parse_segment("1/3").unwrap(), (1, 3));
     }

@@ -7,6 +7,7 @@ pub mod connect;
 pub mod demo;
 pub mod merge;
 pub mod net;
+pub mod host;
 pub mod ports;
 pub mod serve;
 

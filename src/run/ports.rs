@@ -17,11 +17,11 @@ pub struct PortPlan {
     pub how: String,
 }
 
-/// `port % workers`.
-pub fn modulo(lo: u16, hi: u16, workers: usize, why: &str) -> PortPlan {
+/// `port % workers` over the usable ports (ascending).
+pub fn modulo(usable: &[u16], workers: usize, why: &str) -> PortPlan {
     let mut per_worker = vec![Vec::new(); workers];
     let mut owner = vec![255u8; 65536];
-    for p in lo..=hi {
+    for &p in usable {
         let w = p as usize % workers;
         per_worker[w].push(p);
         owner[p as usize] = w as u8;
@@ -35,23 +35,22 @@ pub fn modulo(lo: u16, hi: u16, workers: usize, why: &str) -> PortPlan {
 }
 
 /// RSS-aware ports when the NIC's Toeplitz key and table are readable and the run has one
-/// source and one destination (the hash covers the addresses); else `modulo`.
+/// source and one destination (the hash covers the addresses); else `modulo`. Only `usable`
+/// ports (ascending; see `host::source_ports`) are handed out.
 pub fn plan(
     iface: &str,
     rss: bool,
     workers: usize,
     sources: &[Ipv4Addr],
     targets: &[SocketAddrV4],
-    lo: u16,
-    hi: u16,
+    usable: &[u16],
 ) -> PortPlan {
     if !rss {
-        return modulo(lo, hi, workers, "--rss off");
+        return modulo(usable, workers, "--rss off");
     }
     if sources.len() != 1 || targets.len() != 1 {
         return modulo(
-            lo,
-            hi,
+            usable,
             workers,
             "RSS-aware ports need one source and one target",
         );
@@ -61,19 +60,25 @@ pub fn plan(
         .map_err(|e| format!("no RSS table: {}", first_line(&e)))
         .and_then(|cfg| cfg.to_rss().map_err(|e| first_line(&e)));
     table
-        .and_then(|t| from_rss(&t, workers, sources[0], targets[0], lo, hi))
-        .unwrap_or_else(|why| modulo(lo, hi, workers, &why))
+        .and_then(|t| from_rss(&t, workers, sources[0], targets[0], usable))
+        .unwrap_or_else(|why| modulo(usable, workers, &why))
 }
 
-/// Worker q gets the ports whose SYN-ACK from `target` to `source` hashes to queue q.
+/// Worker q gets the usable ports whose SYN-ACK from `target` to `source` hashes to queue q.
 pub fn from_rss(
     table: &Rss,
     workers: usize,
     source: Ipv4Addr,
     target: SocketAddrV4,
-    lo: u16,
-    hi: u16,
+    usable: &[u16],
 ) -> Result<PortPlan, String> {
+    let (Some(&lo), Some(&hi)) = (usable.first(), usable.last()) else {
+        return Err("no usable source ports".into());
+    };
+    let mut ok = vec![false; 65536];
+    for &p in usable {
+        ok[p as usize] = true;
+    }
     let maps = table
         .port_bitmaps(IpAddr::V4(source), SocketAddr::V4(target), lo, hi)
         .map_err(|e| first_line(&e.to_string()))?;
@@ -84,14 +89,21 @@ pub fn from_rss(
     let per_worker: Vec<Vec<u16>> = maps
         .iter()
         .take(workers)
-        .map(|m| m.iter().collect())
+        .map(|m| m.iter().filter(|p| ok[*p as usize]).collect())
         .collect();
+    if per_worker.iter().any(Vec::is_empty) {
+        return Err("the usable ports do not reach every worker's queue".into());
+    }
     for (w, ports) in per_worker.iter().enumerate() {
         for p in ports {
             owner[*p as usize] = w as u8;
         }
     }
-    let unused: usize = maps.iter().skip(workers).map(|m| m.len()).sum();
+    let unused: usize = maps
+        .iter()
+        .skip(workers)
+        .map(|m| m.iter().filter(|p| ok[*p as usize]).count())
+        .sum();
     let how = format!(
         "RSS-aware (Toeplitz, {} queues in the table; {unused} ports hash to queues without a worker and are not used)",
         table.queues()
@@ -114,7 +126,8 @@ mod tests {
 
     #[test]
     fn modulo_partitions_and_owns() {
-        let p = modulo(1000, 1009, 3, "test");
+        let usable: Vec<u16> = (1000..=1009).collect();
+        let p = modulo(&usable, 3, "test");
         assert_eq!(p.per_worker.iter().map(|v| v.len()).sum::<usize>(), 10);
         for (w, ports) in p.per_worker.iter().enumerate() {
             assert!(ports.iter().all(|x| p.owner[*x as usize] as usize == w));
@@ -129,7 +142,8 @@ mod tests {
             Ipv4Addr::new(198, 18, 0, 1),
             SocketAddrV4::new(Ipv4Addr::new(198, 18, 0, 2), 80),
         );
-        let p = from_rss(&table, 4, src, dst, 1024, 65535).unwrap();
+        let all: Vec<u16> = (1024..=65535).collect();
+        let p = from_rss(&table, 4, src, dst, &all).unwrap();
         let mut total = 0;
         for (w, ports) in p.per_worker.iter().enumerate() {
             assert!(ports.len() > 10_000, "worker {w}: {} ports", ports.len());
@@ -142,7 +156,12 @@ mod tests {
         }
         assert_eq!(total, 65535 - 1024 + 1, "the workers partition the range");
         // Fewer workers than queues: ports hashing to queues 2 and 3 go unused.
-        let p = from_rss(&table, 2, src, dst, 1024, 65535).unwrap();
+        let p = from_rss(&table, 2, src, dst, &all).unwrap();
         assert!(p.per_worker.iter().map(Vec::len).sum::<usize>() < 40_000);
+        // Ports left out (kernel ephemeral range) are never handed out.
+        let usable: Vec<u16> = (1024..=32767).collect();
+        let p = from_rss(&table, 4, src, dst, &usable).unwrap();
+        assert!(p.per_worker.iter().flatten().all(|&x| x <= 32767));
+        assert_eq!(p.per_worker.iter().map(Vec::len).sum::<usize>(), usable.len());
     }
 }

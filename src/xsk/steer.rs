@@ -65,6 +65,7 @@ const STAT_ARP_REDIRECTED: u32 = 1;
 const STAT_NO_SOCKET: u32 = 2;
 const STAT_PASSED: u32 = 3;
 const STAT_PASSED_FRAG: u32 = 4;
+const STAT_PASSED_SOCKET: u32 = 7;
 const STAT_PARSE_ERROR: u32 = 5;
 const STAT_DISABLED: u32 = 6;
 
@@ -196,6 +197,9 @@ crate::counters! {
         pub passed,
         /// IPv4 fragments for us: passed to the kernel.
         pub passed_fragments,
+        /// Our address and port, but a kernel socket's (its connection, or a listener for a
+        /// SYN): passed to the kernel.
+        pub passed_kernel_socket,
         /// Truncated or malformed headers: passed.
         pub parse_errors,
         /// Frames seen while no configuration was set: passed.
@@ -406,6 +410,7 @@ impl Steer {
             dropped_no_socket: get(STAT_NO_SOCKET)?,
             passed: get(STAT_PASSED)?,
             passed_fragments: get(STAT_PASSED_FRAG)?,
+            passed_kernel_socket: get(STAT_PASSED_SOCKET)?,
             parse_errors: get(STAT_PARSE_ERROR)?,
             unconfigured: get(STAT_DISABLED)?,
         })
