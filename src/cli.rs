@@ -162,9 +162,11 @@ pub struct ConnectArgs {
     /// Exclude this first part of the run from rate and latency figures.
     #[arg(long, default_value = "0s", value_parser = parse_duration)]
     pub warmup: std::time::Duration,
-    /// After the run, wait this long for open handshakes to finish.
-    #[arg(long, default_value = "2s", value_parser = parse_duration)]
-    pub drain: std::time::Duration,
+    /// After the run, wait at most this long for open connections to end (a run ends as soon
+    /// as none is left). Default: the retransmission schedule (SYN retries with RTO backoff,
+    /// the data phase, --hold, TIME-WAIT), so every attempt gets its outcome.
+    #[arg(long, value_parser = parse_duration)]
+    pub drain: Option<std::time::Duration>,
     /// Next-hop MAC instead of resolving it through the kernel's neighbour table.
     #[arg(long)]
     pub dst_mac: Option<String>,

@@ -168,6 +168,9 @@ pub fn summary(s: &Summary) -> String {
                 s.active(),
                 fmt_si(st.outcomes[Outcome::Closed as usize] as f64),
             );
+            if st.aborted > 0 {
+                let _ = writeln!(o, "{}", open_at_end(st));
+            }
             let _ = writeln!(o, "Retransmits: SYN {}", st.syn_retransmits);
             o.push_str(&percentile_block(
                 "Handshake latency (SYN->SYN-ACK, from intended start)",
@@ -194,6 +197,9 @@ pub fn summary(s: &Summary) -> String {
                 st.synack_retransmits,
                 st.active,
             );
+            if st.aborted > 0 {
+                let _ = writeln!(o, "{}", open_at_end(st));
+            }
             o.push_str(&percentile_block(
                 "Accept latency (SYN -> final ACK)",
                 &s.accept,
@@ -243,4 +249,23 @@ pub fn summary(s: &Summary) -> String {
         let _ = writeln!(o, "Error:       {e}");
     }
     o
+}
+
+/// Connections still open when the run ended (reset by threeway, no outcome), by state.
+fn open_at_end(st: &crate::tcp::Stats) -> String {
+    let by_state: Vec<String> = [
+        ("SYN-SENT", st.aborted_syn_sent),
+        ("SYN-RECEIVED", st.aborted_syn_received),
+        ("ESTABLISHED", st.aborted_established),
+        ("closing", st.aborted_closing),
+    ]
+    .iter()
+    .filter(|(_, n)| *n > 0)
+    .map(|(s, n)| format!("{s} {n}"))
+    .collect();
+    format!(
+        "Still open at the end: {} ({}): no outcome; a longer --drain lets them finish",
+        st.aborted,
+        by_state.join(", ")
+    )
 }

@@ -188,7 +188,7 @@ pub fn plan(a: &ConnectArgs) -> Result<Plan, RunError> {
         CloseArg::None => CloseMode::None,
     };
     let q = queues as usize;
-    let engines = (0..q)
+    let engines: Vec<EngineConfig> = (0..q)
         .map(|w| EngineConfig {
             peer_mac: hop_mac,
             sources: sources.clone(),
@@ -208,6 +208,13 @@ pub fn plan(a: &ConnectArgs) -> Result<Plan, RunError> {
             ..super::engine_base(Role::Client, c, local_mac, secret)
         })
         .collect();
+    let drain = a.drain.unwrap_or_else(|| {
+        let e = &engines[0];
+        let data_phase = !request.is_empty() || !expect.is_empty() || close == CloseMode::Fin;
+        auto_drain(e.rto, e.rto_max, a.syn_retries, data_phase.then_some(e.data_timeout))
+            + a.hold
+            + time_wait
+    });
     let per_worker = rate / q as f64;
     let until = duration.map_or(u64::MAX, |d| d.as_nanos() as u64);
     let paces = (0..q)
@@ -276,7 +283,13 @@ pub fn plan(a: &ConnectArgs) -> Result<Plan, RunError> {
         ("request_bytes".into(), request.len().to_string()),
         ("expect_bytes".into(), expect.len().to_string()),
         ("warmup".into(), format!("{:?}", a.warmup)),
-        ("drain".into(), format!("{:?}", a.drain)),
+        (
+            "drain".into(),
+            match a.drain {
+                Some(d) => format!("{d:?}"),
+                None => format!("{drain:?} (the retransmission schedule)"),
+            },
+        ),
         ("capacity_per_worker".into(), capacity.to_string()),
         ("umem_frames_per_queue".into(), c.frames.to_string()),
         ("next_hop".into(), hop.to_string()),
@@ -317,7 +330,7 @@ pub fn plan(a: &ConnectArgs) -> Result<Plan, RunError> {
         start_at: a.start_at,
         duration,
         count,
-        drain: a.drain.max(time_wait + a.hold),
+        drain,
         warmup: a.warmup,
         config,
         asserts,
@@ -388,6 +401,19 @@ fn parse_segment(s: &str) -> Result<(u16, u16), RunError> {
 }
 
 /// Slice `seg` of `nseg` contiguous, disjoint slices of the port range.
+/// The longest an attempt can stay open before the engine gives it an outcome: every SYN
+/// transmission's RTO (doubling, capped at `rto_max`) and the data phase's timeout, plus a
+/// margin for the 100 ms report lag. Capped at 5 minutes.
+fn auto_drain(rto: u64, rto_max: u64, syn_retries: u8, data_timeout: Option<u64>) -> Duration {
+    let syn: u64 = (0..=syn_retries as u32)
+        .map(|i| rto.saturating_mul(1u64 << i.min(40)).min(rto_max))
+        .fold(0, u64::saturating_add);
+    let total = syn
+        .saturating_add(data_timeout.unwrap_or(0))
+        .saturating_add(250_000_000);
+    Duration::from_nanos(total).min(Duration::from_secs(300))
+}
+
 /// The port of our own `--metrics` listener: a kernel socket once the run starts, so it is
 /// never one of our source ports.
 fn metrics_port(c: &crate::cli::CommonArgs) -> Vec<u16> {
@@ -411,6 +437,19 @@ pub fn dry_run(p: &Plan) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn auto_drain_covers_the_retransmission_schedule() {
+        const MS: u64 = 1_000_000;
+        // --rto 50ms --syn-retries 6: 50+100+200+400+800+1600+3200 ms, + the margin.
+        assert_eq!(auto_drain(50 * MS, 60_000 * MS, 6, None), Duration::from_millis(6600));
+        // Capped RTO, and the data phase on top.
+        assert_eq!(
+            auto_drain(1000 * MS, 2000 * MS, 3, Some(8000 * MS)),
+            Duration::from_millis(1000 + 2000 + 2000 + 2000 + 8000 + 250)
+        );
+        assert_eq!(auto_drain(60_000 * MS, 60_000 * MS, 15, None), Duration::from_secs(300));
+    }
 
     #[test]
     fn segments_parse() {

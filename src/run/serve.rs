@@ -10,6 +10,33 @@ use crate::xsk::{MAX_V4, SteerConfig};
 use super::connect::{bytes_arg, secret};
 use super::{Plan, RunError, net};
 
+/// A listen address and port a kernel listener already holds would never see a SYN: the XDP
+/// program leaves frames of kernel sockets to the kernel. Refuse it up front.
+fn refuse_kernel_listeners(
+    listen: &[std::net::SocketAddrV4],
+    own: &[Ipv4Addr],
+    k: &super::host::KernelPorts,
+) -> Result<(), RunError> {
+    for l in listen {
+        let held = if l.ip().is_unspecified() {
+            k.listener_on_any(own, l.port())
+        } else {
+            k.listener_on(*l.ip(), l.port())
+        };
+        if let Some(s) = held {
+            return Err(RunError::env(format!(
+                "port {} is held by a kernel listener on {}: its connections stay with the \
+                 kernel, so threeway would never see them; stop that service (ss -tlnp 'sport = :{}') \
+                 or serve another port",
+                l.port(),
+                s.local,
+                l.port()
+            )));
+        }
+    }
+    Ok(())
+}
+
 pub fn plan(a: &ServeArgs) -> Result<Plan, RunError> {
     let c = &a.common;
     let listen: Vec<_> = a
@@ -45,6 +72,7 @@ pub fn plan(a: &ServeArgs) -> Result<Plan, RunError> {
             addrs.len()
         )));
     }
+    refuse_kernel_listeners(&listen, &own, &super::host::KernelPorts::read())?;
     let mut ports: Vec<u16> = listen.iter().map(|l| l.port()).collect();
     ports.sort();
     ports.dedup();

@@ -148,6 +148,12 @@ impl Engine {
                 self.send_reset(slot, tx);
             }
             self.stats.aborted += 1;
+            *match t.state {
+                State::SynSent => &mut self.stats.aborted_syn_sent,
+                State::SynReceived => &mut self.stats.aborted_syn_received,
+                State::Established | State::CloseWait => &mut self.stats.aborted_established,
+                _ => &mut self.stats.aborted_closing,
+            } += 1;
             self.release(slot, h);
         }
     }

@@ -9,6 +9,7 @@ use crate::wire::{ChecksumMode, MacAddr, TcpFlags};
 
 use super::fastpath;
 use super::isn::SipKey;
+use super::neighbours::Neighbours;
 use super::stats::{DropReason, Latency, Stats};
 use super::table::{Key, MAX_CAPACITY, Slot, Table};
 use super::tcb::State;
@@ -60,8 +61,9 @@ pub struct Engine {
     pub(crate) cookie_key: SipKey,
     pub(crate) stats: Stats,
     pub(crate) lat: Latency,
-    /// Destination MAC for frames not answering a frame (server with `peer_mac` ZERO).
-    pub(crate) reply_mac: MacAddr,
+    /// Peer MACs by remote address (server, `peer_mac` ZERO): frames go to the host of
+    /// their connection, never to whoever sent last.
+    pub(crate) neighbours: Neighbours,
 }
 
 /// Receive window we advertise and accept into (RCV.WND), unscaled.
@@ -175,7 +177,7 @@ impl Engine {
             cookie_key: secret.derive(2),
             stats: Stats::default(),
             lat: Latency::new(),
-            reply_mac: c.peer_mac,
+            neighbours: Neighbours::new(if c.peer_mac == MacAddr::ZERO { 4096 } else { 4 }),
         })
     }
 
@@ -217,7 +219,7 @@ impl Engine {
             return Err(DropReason::BadFlags);
         }
         if self.p.peer_mac == MacAddr::ZERO {
-            self.reply_mac = fastpath::src_mac(frame);
+            self.neighbours.learn(f.src, fastpath::src_mac(frame));
         }
         let key = Key {
             local_ip: f.dst,

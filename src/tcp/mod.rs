@@ -19,6 +19,7 @@ pub(crate) mod cookie;
 mod engine;
 mod established;
 mod fastpath;
+mod neighbours;
 pub(crate) mod isn;
 mod output;
 mod passive_open;

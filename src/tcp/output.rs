@@ -23,7 +23,8 @@ pub(crate) fn ts_now(now: Nanos) -> u32 {
 }
 
 impl Engine {
-    /// Writes one frame for `k`; counts `tx_frames` or `tx_full`.
+    /// Writes one frame for `k`; counts `tx_frames`, `tx_full`, or `tx_no_neighbour` (server:
+    /// the peer's MAC is no longer known; nothing is sent rather than a frame to another host).
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
     pub(crate) fn emit(
@@ -36,16 +37,20 @@ impl Engine {
         options: TcpOptions,
         data: Range<usize>,
     ) {
+        let dst = if self.p.peer_mac != MacAddr::ZERO {
+            self.p.peer_mac
+        } else if let Some(mac) = self.neighbours.get(k.remote_ip) {
+            mac
+        } else {
+            self.stats.tx_no_neighbour += 1;
+            return;
+        };
         let Some(buf) = tx.buffer() else {
             self.stats.tx_full += 1;
             return;
         };
         let hdr = Hdr {
-            dst: if self.p.peer_mac == MacAddr::ZERO {
-                self.reply_mac
-            } else {
-                self.p.peer_mac
-            },
+            dst,
             src: self.p.local_mac,
             vlan: self.p.vlan,
             ttl: self.p.ttl,

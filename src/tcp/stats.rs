@@ -169,6 +169,9 @@ pub struct Stats {
     pub tx_frames: u64,
     /// `Transmit::buffer` had no room (the frame was lost; retransmission recovers).
     pub tx_full: u64,
+    /// Server: a frame not answering a frame whose peer MAC had been evicted from the
+    /// neighbour table: not sent (retransmission or the peer's own recovers).
+    pub tx_no_neighbour: u64,
     /// Indexed by `Outcome as usize` (server: outcomes of accepted connections).
     pub outcomes: [u64; 5],
     /// Client: the subset of `outcomes` that ended in SYN-SENT (never established), so that
@@ -182,8 +185,15 @@ pub struct Stats {
     pub half_open: u64,
     /// Gauge: TCBs in TIME-WAIT.
     pub time_wait: u64,
-    /// Connections ended by `abort_all` (no outcome).
+    /// Connections ended by `abort_all` (no outcome), and by the state they were in: still
+    /// open at the end of the run.
     pub aborted: u64,
+    pub aborted_syn_sent: u64,
+    pub aborted_syn_received: u64,
+    /// ESTABLISHED or CLOSE-WAIT (data exchange or hold).
+    pub aborted_established: u64,
+    /// FIN-WAIT-1/2, CLOSING, LAST-ACK.
+    pub aborted_closing: u64,
     /// Server: SYN-RECEIVED TCBs that ended without the final ACK (RST or retries exhausted).
     pub accept_failed: u64,
     /// Client: `open` found no free tuple.
@@ -218,10 +228,15 @@ macro_rules! scalar_fields {
             rx_processed,
             tx_frames,
             tx_full,
+            tx_no_neighbour,
             active,
             half_open,
             time_wait,
             aborted,
+            aborted_syn_sent,
+            aborted_syn_received,
+            aborted_established,
+            aborted_closing,
             accept_failed,
             open_no_tuple,
             open_table_full,

@@ -195,6 +195,11 @@ impl H {
 
     /// A frame from the remote endpoint to us carrying `seg` (ports filled in when 0).
     pub fn frame_for(&self, seg: &TcpRepr<'_>) -> Vec<u8> {
+        self.frame_from(seg, C_MAC)
+    }
+
+    /// `frame_for`, sent from the Ethernet address `mac`.
+    pub fn frame_from(&self, seg: &TcpRepr<'_>, mac: MacAddr) -> Vec<u8> {
         let tcp = TcpRepr {
             src_port: if seg.src_port == 0 {
                 self.remote.1
@@ -211,7 +216,7 @@ impl H {
         let f = TcpFrame {
             eth: EthernetRepr {
                 dst: S_MAC,
-                src: C_MAC,
+                src: mac,
                 vlan: None,
                 ethertype: EtherType::IPV4,
             },

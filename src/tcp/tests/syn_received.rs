@@ -188,6 +188,39 @@ fn synack_retransmits_then_gives_up() {
     assert_eq!(h.e.tcbs(), 0);
 }
 
+/// Two clients on one segment: each SYN-ACK retransmission goes to the MAC of the client it
+/// belongs to, not to whichever client sent last.
+#[test]
+fn retransmissions_go_to_their_own_peer() {
+    // As `serve` runs: no fixed peer MAC.
+    let mut h = H::new(EngineConfig {
+        peer_mac: MacAddr::ZERO,
+        ..base_cfg(Role::Server)
+    });
+    let (a, b) = (h.remote, (Ipv4Addr::new(10, 0, 0, 3), C_PORT));
+    let b_mac = MacAddr([2, 0, 0, 0, 0, 3]);
+    let syn = TcpRepr { src_port: C_PORT, ..CSYN };
+    let fa = h.frame_from(&syn, C_MAC);
+    h.remote = b;
+    let fb = h.frame_from(&syn, b_mac);
+    let now = h.now;
+    h.e.handle_frame(now, &fa, &mut h.tx);
+    h.e.handle_frame(now, &fb, &mut h.tx);
+    h.check();
+    // The answers, then one retransmission round: every frame to its own client's MAC.
+    h.advance(12 * MS);
+    let sent: Vec<_> = h.tx.frames.drain(..).collect();
+    assert_eq!(sent.len(), 4);
+    for f in &sent {
+        let g = TcpFrame::parse(f, ChecksumMode::Verify).unwrap();
+        let IpRepr::V4(ip) = g.ip else { panic!("IPv6") };
+        let want = if ip.dst == a.0 { C_MAC } else { b_mac };
+        assert_eq!(g.eth.dst, want, "frame to {}", ip.dst);
+    }
+    assert_eq!(h.e.stats().synack_retransmits, 2);
+    assert_eq!(h.e.stats().tx_no_neighbour, 0);
+}
+
 #[test]
 fn bad_final_ack_gets_rst() {
     let mut h = H::server();
