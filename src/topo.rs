@@ -93,7 +93,7 @@ impl VethPair {
 
     /// Loopback up, the side's /24 address, the interface up, and checksum/segmentation
     /// offloads off (a kernel peer would otherwise send partial checksums over veth).
-    fn bring_up(&self, side: &Side) -> Result<(), String> {
+    pub fn bring_up(&self, side: &Side) -> Result<(), String> {
         let addr = format!("{}/24", side.addr);
         self.exec(side, &["ip", "link", "set", "lo", "up"])?;
         self.exec(side, &["ip", "addr", "add", &addr, "dev", &side.iface])?;
@@ -240,6 +240,121 @@ impl Drop for Star {
             remove_netns(ns);
         }
         // `pair` drops next and removes the server namespace.
+    }
+}
+
+/// Two hosts in different subnets with a router namespace between them:
+/// `a` tw0 198.18.0.1/24 <-> r0 198.18.0.254 [router] r1 198.18.1.254 <-> tw1 198.18.1.2/24 `b`.
+/// The router forwards in the kernel, so loss and rate caps go in its nftables forward chain
+/// (this kernel has no sch_netem). `pair` holds the two hosts (its `exec`/`command` work as
+/// for a plain pair); dropping it removes the router too.
+pub struct Routed {
+    pub pair: VethPair,
+    pub router: String,
+}
+
+impl Routed {
+    pub fn create(prefix: &str) -> Result<Routed, String> {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let base = format!("{prefix}-{}-{n}", std::process::id());
+        let routed = Routed {
+            pair: VethPair {
+                a: Side {
+                    netns: format!("{base}-a"),
+                    iface: "tw0".into(),
+                    addr: Ipv4Addr::new(198, 18, 0, 1),
+                },
+                b: Side {
+                    netns: format!("{base}-b"),
+                    iface: "tw1".into(),
+                    addr: Ipv4Addr::new(198, 18, 1, 2),
+                },
+                queues: 1,
+            },
+            router: format!("{base}-r"),
+        };
+        // From here on, Drop removes whatever was made.
+        for ns in [&routed.pair.a.netns, &routed.pair.b.netns, &routed.router] {
+            sh(&["ip", "netns", "add", ns])?;
+        }
+        let r = Side {
+            netns: routed.router.clone(),
+            iface: "r0".into(),
+            addr: Ipv4Addr::new(198, 18, 0, 254),
+        };
+        let r1 = Side {
+            iface: "r1".into(),
+            addr: Ipv4Addr::new(198, 18, 1, 254),
+            ..r.clone()
+        };
+        for (host, rside) in [(&routed.pair.a, &r), (&routed.pair.b, &r1)] {
+            sh(&[
+                "ip",
+                "link",
+                "add",
+                &host.iface,
+                "netns",
+                &host.netns,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                &rside.iface,
+                "netns",
+                &rside.netns,
+            ])?;
+            routed.pair.bring_up(host)?;
+            routed.pair.bring_up(rside)?;
+            let gw = rside.addr.to_string();
+            routed
+                .pair
+                .exec(host, &["ip", "route", "add", "default", "via", &gw])?;
+        }
+        routed
+            .pair
+            .exec(&r, &["sysctl", "-qw", "net.ipv4.ip_forward=1"])?;
+        Ok(routed)
+    }
+
+    /// Runs `cmd` in the router's namespace.
+    pub fn in_router(&self, cmd: &[&str]) -> Result<String, String> {
+        let mut full = vec!["ip", "netns", "exec", self.router.as_str()];
+        full.extend_from_slice(cmd);
+        sh(&full)
+    }
+
+    /// Drops `percent`% of the forwarded IPv4 packets, both ways, at random (nftables).
+    pub fn random_loss(&self, percent: u32) -> Result<(), String> {
+        let rules = format!(
+            "table inet twloss {{\n chain twfwd {{\n type filter hook forward priority 0;\n \
+             numgen random mod 100 < {percent} counter drop\n }}\n}}\n"
+        );
+        nft_in(&self.router, &rules)
+    }
+}
+
+/// Loads an nftables ruleset (the `table ... { ... }` file syntax) into `netns`.
+pub fn nft_in(netns: &str, rules: &str) -> Result<(), String> {
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let path = std::env::temp_dir().join(format!("threeway-nft-{}-{n}.nft", std::process::id()));
+    std::fs::write(&path, rules).map_err(|e| format!("write {}: {e}", path.display()))?;
+    let r = sh(&[
+        "ip",
+        "netns",
+        "exec",
+        netns,
+        "nft",
+        "-f",
+        path.to_str().unwrap_or(""),
+    ]);
+    let _ = std::fs::remove_file(&path);
+    r.map(|_| ())
+}
+
+impl Drop for Routed {
+    fn drop(&mut self) {
+        remove_netns(&self.router);
+        // `pair` drops next and removes the two hosts.
     }
 }
 

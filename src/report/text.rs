@@ -230,7 +230,9 @@ pub fn summary(s: &Summary) -> String {
         "XDP program: redirected {} (ARP {})  passed to the kernel {} (kernel sockets {}, fragments {}, unparsed {})  dropped, no socket {}",
         fmt_si(sc.redirected as f64),
         sc.arp_redirected,
-        fmt_si((sc.passed + sc.passed_kernel_socket + sc.passed_fragments + sc.parse_errors) as f64),
+        fmt_si(
+            (sc.passed + sc.passed_kernel_socket + sc.passed_fragments + sc.parse_errors) as f64
+        ),
         sc.passed_kernel_socket,
         sc.passed_fragments,
         sc.parse_errors,

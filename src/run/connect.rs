@@ -211,8 +211,12 @@ pub fn plan(a: &ConnectArgs) -> Result<Plan, RunError> {
     let drain = a.drain.unwrap_or_else(|| {
         let e = &engines[0];
         let data_phase = !request.is_empty() || !expect.is_empty() || close == CloseMode::Fin;
-        auto_drain(e.rto, e.rto_max, a.syn_retries, data_phase.then_some(e.data_timeout))
-            + a.hold
+        auto_drain(
+            e.rto,
+            e.rto_max,
+            a.syn_retries,
+            data_phase.then_some(e.data_timeout),
+        ) + a.hold
             + time_wait
     });
     let per_worker = rate / q as f64;
@@ -254,7 +258,10 @@ pub fn plan(a: &ConnectArgs) -> Result<Plan, RunError> {
                 None => format!("{} listed addresses", steer.addrs_v4.len()),
             },
         ),
-        ("sport".into(), format!("{sport_lo}-{sport_hi} ({} ports)", usable.len())),
+        (
+            "sport".into(),
+            format!("{sport_lo}-{sport_hi} ({} ports)", usable.len()),
+        ),
         ("sport_excluded".into(), sport.excluded.clone()),
         ("sport_choice".into(), ports.how.clone()),
         ("rate".into(), rate.to_string()),
@@ -442,13 +449,19 @@ mod tests {
     fn auto_drain_covers_the_retransmission_schedule() {
         const MS: u64 = 1_000_000;
         // --rto 50ms --syn-retries 6: 50+100+200+400+800+1600+3200 ms, + the margin.
-        assert_eq!(auto_drain(50 * MS, 60_000 * MS, 6, None), Duration::from_millis(6600));
+        assert_eq!(
+            auto_drain(50 * MS, 60_000 * MS, 6, None),
+            Duration::from_millis(6600)
+        );
         // Capped RTO, and the data phase on top.
         assert_eq!(
             auto_drain(1000 * MS, 2000 * MS, 3, Some(8000 * MS)),
             Duration::from_millis(1000 + 2000 + 2000 + 2000 + 8000 + 250)
         );
-        assert_eq!(auto_drain(60_000 * MS, 60_000 * MS, 15, None), Duration::from_secs(300));
+        assert_eq!(
+            auto_drain(60_000 * MS, 60_000 * MS, 15, None),
+            Duration::from_secs(300)
+        );
     }
 
     #[test]

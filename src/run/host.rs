@@ -101,7 +101,9 @@ fn is_wildcard(a: IpAddr) -> bool {
 fn covers(local: IpAddr, addrs: &[Ipv4Addr]) -> bool {
     match local {
         IpAddr::V4(v) => v.is_unspecified() || addrs.contains(&v),
-        IpAddr::V6(v) => v.is_unspecified() || v.to_ipv4_mapped().is_some_and(|m| addrs.contains(&m)),
+        IpAddr::V6(v) => {
+            v.is_unspecified() || v.to_ipv4_mapped().is_some_and(|m| addrs.contains(&m))
+        }
     }
 }
 
@@ -170,7 +172,11 @@ pub fn source_ports(
         .filter(|p| !(skip_eph && eph.is_some_and(|(elo, ehi)| (elo..=ehi).contains(p))))
         .collect();
     let slice = segment_slice(&base, seg, nseg)?;
-    let usable: Vec<u16> = slice.iter().copied().filter(|p| !held.contains(p)).collect();
+    let usable: Vec<u16> = slice
+        .iter()
+        .copied()
+        .filter(|p| !held.contains(p))
+        .collect();
     let mut excluded = Vec::new();
     if let (true, Some((elo, ehi))) = (skip_eph, eph) {
         excluded.push(format!("kernel ephemeral {elo}-{ehi}"));
@@ -264,7 +270,11 @@ mod tests {
         assert!(k.listener_on(A, 2222).is_some());
         assert!(k.listener_on(Ipv4Addr::new(198, 18, 0, 10), 2222).is_none());
         assert!(k.listener_on(Ipv4Addr::new(198, 18, 0, 10), 9000).is_some());
-        assert!(KernelPorts::parse("", "garbage\n1: x y z\n", "").sockets.is_empty());
+        assert!(
+            KernelPorts::parse("", "garbage\n1: x y z\n", "")
+                .sockets
+                .is_empty()
+        );
     }
 
     #[test]
@@ -276,7 +286,10 @@ mod tests {
             assert!(!sp.usable.contains(&p), "{p}");
         }
         assert!(sp.usable.contains(&32767) && sp.usable.contains(&61000));
-        assert_eq!(sp.usable.len(), (32767 - 1024 + 1) + (65535 - 61000 + 1) - 3);
+        assert_eq!(
+            sp.usable.len(),
+            (32767 - 1024 + 1) + (65535 - 61000 + 1) - 3
+        );
         assert_eq!(
             sp.excluded,
             "kernel ephemeral 32768-60999; held by kernel sockets: 2222,9000,9464"
@@ -287,24 +300,38 @@ mod tests {
     #[test]
     fn an_explicit_range_keeps_the_ephemeral_ports_and_warns() {
         let sp = source_ports(SportSpec::Range(30000, 40000), &facts(), &[A], &[], (0, 1)).unwrap();
-        assert_eq!(sp.usable.len(), 10001 - 1, "only 40000 (a kernel socket) is left out");
-        assert!(sp.warning.unwrap().contains("overlaps the kernel's ephemeral ports"));
+        assert_eq!(
+            sp.usable.len(),
+            10001 - 1,
+            "only 40000 (a kernel socket) is left out"
+        );
+        assert!(
+            sp.warning
+                .unwrap()
+                .contains("overlaps the kernel's ephemeral ports")
+        );
         let sp = source_ports(SportSpec::Range(2000, 3000), &facts(), &[A], &[], (0, 1)).unwrap();
         assert_eq!((sp.usable.len(), sp.warning), (1000, None));
-        let e = source_ports(SportSpec::Range(2222, 2222), &facts(), &[A], &[], (0, 1)).unwrap_err();
+        let e =
+            source_ports(SportSpec::Range(2222, 2222), &facts(), &[A], &[], (0, 1)).unwrap_err();
         assert!(e.to_string().contains("no usable source port"), "{e}");
     }
 
     #[test]
     fn segments_split_the_usable_ports() {
         let usable: Vec<u16> = (1000..1010).chain(2000..2005).collect();
-        let parts: Vec<Vec<u16>> = (0..3).map(|i| segment_slice(&usable, i, 3).unwrap()).collect();
+        let parts: Vec<Vec<u16>> = (0..3)
+            .map(|i| segment_slice(&usable, i, 3).unwrap())
+            .collect();
         assert_eq!(parts.concat(), usable);
         assert_eq!(parts[0], [1000, 1001, 1002, 1003, 1004]);
         assert!(segment_slice(&usable[..2], 0, 3).is_err());
         // Segments are cut before the held ports are taken out: the same cut on every host.
         let seg1 = source_ports(SportSpec::Range(2200, 2299), &facts(), &[A], &[], (0, 2)).unwrap();
-        assert_eq!(seg1.usable, (2200..2250).filter(|&p| p != 2222).collect::<Vec<_>>());
+        assert_eq!(
+            seg1.usable,
+            (2200..2250).filter(|&p| p != 2222).collect::<Vec<_>>()
+        );
         let seg2 = source_ports(SportSpec::Range(2200, 2299), &facts(), &[A], &[], (1, 2)).unwrap();
         assert_eq!(seg2.usable, (2250..2300).collect::<Vec<_>>());
     }

@@ -5,9 +5,9 @@
 mod collect;
 pub mod connect;
 pub mod demo;
+pub mod host;
 pub mod merge;
 pub mod net;
-pub mod host;
 pub mod ports;
 pub mod serve;
 

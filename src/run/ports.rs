@@ -162,6 +162,9 @@ mod tests {
         let usable: Vec<u16> = (1024..=32767).collect();
         let p = from_rss(&table, 4, src, dst, &usable).unwrap();
         assert!(p.per_worker.iter().flatten().all(|&x| x <= 32767));
-        assert_eq!(p.per_worker.iter().map(Vec::len).sum::<usize>(), usable.len());
+        assert_eq!(
+            p.per_worker.iter().map(Vec::len).sum::<usize>(),
+            usable.len()
+        );
     }
 }

@@ -199,7 +199,10 @@ fn retransmissions_go_to_their_own_peer() {
     });
     let (a, b) = (h.remote, (Ipv4Addr::new(10, 0, 0, 3), C_PORT));
     let b_mac = MacAddr([2, 0, 0, 0, 0, 3]);
-    let syn = TcpRepr { src_port: C_PORT, ..CSYN };
+    let syn = TcpRepr {
+        src_port: C_PORT,
+        ..CSYN
+    };
     let fa = h.frame_from(&syn, C_MAC);
     h.remote = b;
     let fb = h.frame_from(&syn, b_mac);
