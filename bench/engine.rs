@@ -5,8 +5,8 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Instant;
 
 use threeway::tcp::{
-    CloseMode, CookieMode, Engine, EngineConfig, MAX_FRAME, Nanos, Role, SynOptions, TCB_BYTES,
-    Transmit,
+    ClientConfig, CloseMode, Common, Engine, EngineConfig, MAX_FRAME, Nanos, Role, RoleConfig,
+    ServerConfig, TCB_BYTES, Transmit,
 };
 use threeway::wire::{ChecksumMode, MacAddr};
 
@@ -45,39 +45,33 @@ impl Transmit for Ring {
 }
 
 fn cfg(role: Role, checksum: ChecksumMode, capacity: usize) -> EngineConfig {
-    EngineConfig {
-        role,
+    let common = Common {
         local_mac: MacAddr([2, 0, 0, 0, 0, role as u8]),
         peer_mac: MacAddr([2, 0, 0, 0, 0, 9]),
-        vlan: None,
-        sources: vec![Ipv4Addr::new(10, 0, 0, 1)],
-        sport_lo: 1024,
-        sport_hi: 65535,
-        port_stride: 1,
-        port_offset: 0,
-        ports: Vec::new(),
-        destinations: vec![SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 2), 80)],
-        listen: vec![SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 80)],
-        cookies: CookieMode::Never,
-        cookie_threshold: usize::MAX,
-        syn_options: SynOptions::default(),
         rto: 200_000_000,
         rto_max: 2_000_000_000,
-        syn_retries: 3,
-        synack_retries: 3,
         close: CloseMode::Rst,
-        server_fin: false,
-        hold: 0,
         time_wait: 0,
-        request: Vec::new(),
-        response: Vec::new(),
-        expect: Vec::new(),
         data_timeout: 1_000_000_000,
         capacity,
         secret: *b"benchmark-secret",
         checksum,
-        ttl: 64,
-    }
+        ..Common::default()
+    };
+    let role = match role {
+        Role::Client => RoleConfig::Client(ClientConfig {
+            sources: vec![Ipv4Addr::new(10, 0, 0, 1)],
+            ports: (1024..=65535).collect(),
+            destinations: vec![SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 2), 80)],
+            ..ClientConfig::default()
+        }),
+        Role::Server => RoleConfig::Server(ServerConfig {
+            listen: vec![SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 80)],
+            cookie_threshold: usize::MAX,
+            ..ServerConfig::default()
+        }),
+    };
+    EngineConfig { common, role }
 }
 
 /// CPU time of this thread in ns (`/proc/thread-self/schedstat`), to factor out other load

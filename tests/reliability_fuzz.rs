@@ -15,7 +15,8 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 
 use threeway::rng::SplitMix64 as Rng;
 use threeway::tcp::{
-    CloseMode, CookieMode, Engine, EngineConfig, MAX_FRAME, Nanos, Role, SynOptions, Transmit,
+    ClientConfig, CloseMode, Common, CookieMode, Engine, EngineConfig, MAX_FRAME, Nanos, Role,
+    RoleConfig, ServerConfig, Transmit,
 };
 use threeway::wire::{ChecksumMode, MacAddr, checksum};
 
@@ -161,58 +162,46 @@ fn config(role: Role, s: &Scenario) -> EngineConfig {
     } else {
         (Vec::new(), Vec::new(), Vec::new())
     };
-    EngineConfig {
-        role,
+    let common = Common {
         local_mac: MacAddr([2, 0, 0, 0, 0, 1 + role as u8]),
         peer_mac: if role == Role::Client {
             MacAddr([2, 0, 0, 0, 0, 2])
         } else {
             MacAddr::ZERO
         },
-        vlan: None,
-        sources: vec![CLIENT_IP, Ipv4Addr::new(198, 18, 0, 11)],
-        sport_lo: 20000,
-        sport_hi: 20063,
-        port_stride: 1,
-        port_offset: 0,
-        ports: Vec::new(),
-        destinations: vec![SocketAddrV4::new(SERVER_IP, 80)],
-        listen: vec![
-            SocketAddrV4::new(SERVER_IP, 80),
-            SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 8080),
-        ],
-        cookies: s.cookies,
-        cookie_threshold: 4,
-        syn_options: SynOptions::default(),
         rto: 200 * US,
         rto_max: 2 * MS,
-        syn_retries: 3,
-        synack_retries: 2,
         close: s.close,
-        server_fin: s.server_fin,
         hold: s.hold,
         time_wait: s.time_wait,
-        request: if role == Role::Client {
-            request
-        } else {
-            Vec::new()
-        },
-        response: if role == Role::Server {
-            response
-        } else {
-            Vec::new()
-        },
-        expect: if role == Role::Client {
-            expect
-        } else {
-            Vec::new()
-        },
         data_timeout: 3 * MS,
         capacity: 96,
         secret: *b"reliability-fuzz",
         checksum: s.checksum,
-        ttl: 64,
-    }
+        ..Common::default()
+    };
+    let role = match role {
+        Role::Client => RoleConfig::Client(ClientConfig {
+            sources: vec![CLIENT_IP, Ipv4Addr::new(198, 18, 0, 11)],
+            ports: (20000..=20063).collect(),
+            destinations: vec![SocketAddrV4::new(SERVER_IP, 80)],
+            syn_retries: 3,
+            request,
+            expect,
+        }),
+        Role::Server => RoleConfig::Server(ServerConfig {
+            listen: vec![
+                SocketAddrV4::new(SERVER_IP, 80),
+                SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 8080),
+            ],
+            cookies: s.cookies,
+            cookie_threshold: 4,
+            synack_retries: 2,
+            server_fin: s.server_fin,
+            response,
+        }),
+    };
+    EngineConfig { common, role }
 }
 
 /// Recomputes the IPv4 header and TCP checksums of an untagged or single-tagged IPv4/TCP

@@ -7,10 +7,10 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 
 use threeway::rng::SplitMix64 as Rng;
 use threeway::tcp::{
-    CloseMode, CookieMode, Engine, EngineConfig, MAX_FRAME, Nanos, Outcome, Role, Stats,
-    SynOptions, Transmit,
+    ClientConfig, CloseMode, Common, CookieMode, Engine, EngineConfig, MAX_FRAME, Nanos, Outcome,
+    Role, RoleConfig, ServerConfig, Stats, Transmit,
 };
-use threeway::wire::{ChecksumMode, MacAddr};
+use threeway::wire::MacAddr;
 
 const US: Nanos = 1_000;
 const MS: Nanos = 1_000_000;
@@ -79,39 +79,50 @@ impl Link {
     }
 }
 
-fn cfg(role: Role) -> EngineConfig {
-    EngineConfig {
-        role,
+fn common(role: Role) -> Common {
+    Common {
         local_mac: MacAddr([2, 0, 0, 0, 0, 1 + role as u8]),
-        peer_mac: MacAddr::ZERO,
-        vlan: None,
-        sources: (1..=4).map(|i| Ipv4Addr::new(10, 0, 0, i)).collect(),
-        sport_lo: 1024,
-        sport_hi: 65535,
-        port_stride: 1,
-        port_offset: 0,
-        ports: Vec::new(),
-        destinations: vec![SocketAddrV4::new(Ipv4Addr::new(10, 0, 1, 1), 80)],
-        listen: vec![SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 80)],
-        cookies: CookieMode::Never,
-        cookie_threshold: usize::MAX,
-        syn_options: SynOptions::default(),
+        // The client sends to the server's MAC; the server learns its peers'.
+        peer_mac: match role {
+            Role::Client => MacAddr([2, 0, 0, 0, 0, 2]),
+            Role::Server => MacAddr::ZERO,
+        },
         rto: MS,
         rto_max: 8 * MS,
-        syn_retries: 6,
-        synack_retries: 5,
         close: CloseMode::Rst,
-        server_fin: false,
-        hold: 0,
         time_wait: 5 * MS,
-        request: Vec::new(),
-        response: Vec::new(),
-        expect: Vec::new(),
         data_timeout: 60 * MS,
-        capacity: 1 << 16,
         secret: *b"simulation-key!!",
-        checksum: ChecksumMode::Verify,
-        ttl: 64,
+        ..Common::default()
+    }
+}
+
+fn client() -> ClientConfig {
+    ClientConfig {
+        sources: (1..=4).map(|i| Ipv4Addr::new(10, 0, 0, i)).collect(),
+        ports: (1024..=65535).collect(),
+        destinations: vec![SocketAddrV4::new(Ipv4Addr::new(10, 0, 1, 1), 80)],
+        syn_retries: 6,
+        ..ClientConfig::default()
+    }
+}
+
+fn server() -> ServerConfig {
+    ServerConfig {
+        listen: vec![SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 80)],
+        cookie_threshold: usize::MAX,
+        synack_retries: 5,
+        ..ServerConfig::default()
+    }
+}
+
+fn cfg(role: Role) -> EngineConfig {
+    EngineConfig {
+        common: common(role),
+        role: match role {
+            Role::Client => RoleConfig::Client(client()),
+            Role::Server => RoleConfig::Server(server()),
+        },
     }
 }
 
@@ -282,13 +293,27 @@ fn tcp_sim_rst_close_lossy_and_deterministic() {
     );
 }
 
+fn http_server() -> ServerConfig {
+    ServerConfig {
+        response: b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".to_vec(),
+        ..server()
+    }
+}
+
 fn http(role: Role) -> EngineConfig {
     EngineConfig {
-        close: CloseMode::Fin,
-        request: b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
-        response: b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".to_vec(),
-        expect: b"HTTP/1.1 200".to_vec(),
-        ..cfg(role)
+        common: Common {
+            close: CloseMode::Fin,
+            ..common(role)
+        },
+        role: match role {
+            Role::Client => RoleConfig::Client(ClientConfig {
+                request: b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+                expect: b"HTTP/1.1 200".to_vec(),
+                ..client()
+            }),
+            Role::Server => RoleConfig::Server(http_server()),
+        },
     }
 }
 
@@ -322,8 +347,11 @@ fn tcp_sim_request_response_fin_lossy() {
 #[test]
 fn tcp_sim_server_fin_and_cookies_lossy() {
     let server = EngineConfig {
-        server_fin: true,
-        cookies: CookieMode::Always,
+        role: RoleConfig::Server(ServerConfig {
+            server_fin: true,
+            cookies: CookieMode::Always,
+            ..http_server()
+        }),
         ..http(Role::Server)
     };
     let r = simulate(N / 2, LOSSY, 13, http(Role::Client), server);
@@ -336,7 +364,10 @@ fn tcp_sim_server_fin_and_cookies_lossy() {
 #[test]
 fn tcp_sim_cookies_clean_match_client() {
     let server = EngineConfig {
-        cookies: CookieMode::Always,
+        role: RoleConfig::Server(ServerConfig {
+            cookies: CookieMode::Always,
+            ..server()
+        }),
         ..cfg(Role::Server)
     };
     let r = simulate(N / 2, CLEAN, 5, cfg(Role::Client), server);

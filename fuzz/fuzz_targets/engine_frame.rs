@@ -19,7 +19,8 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 
 use libfuzzer_sys::fuzz_target;
 use threeway::tcp::{
-    CloseMode, CookieMode, Engine, EngineConfig, MAX_FRAME, Nanos, Role, SynOptions, Transmit,
+    ClientConfig, CloseMode, Common, CookieMode, Engine, EngineConfig, MAX_FRAME, Nanos, Role,
+    RoleConfig, ServerConfig, Transmit,
 };
 use threeway::wire::{ChecksumMode, MacAddr, checksum};
 
@@ -45,54 +46,23 @@ impl Transmit for Out {
 
 fn config(role: Role, sel: u8) -> EngineConfig {
     let data = sel & 4 != 0;
-    EngineConfig {
-        role,
+    let common = Common {
         local_mac: MacAddr([2, 0, 0, 0, 0, 1 + role as u8]),
         peer_mac: if role == Role::Client {
             MacAddr([2, 0, 0, 0, 0, 2])
         } else {
             MacAddr::ZERO
         },
-        vlan: None,
-        sources: vec![CLIENT_IP],
-        sport_lo: 20000,
-        sport_hi: 20015,
-        port_stride: 1,
-        port_offset: 0,
-        ports: Vec::new(),
-        destinations: vec![SocketAddrV4::new(SERVER_IP, 80)],
-        listen: vec![SocketAddrV4::new(SERVER_IP, 80)],
-        cookies: [CookieMode::Never, CookieMode::Always, CookieMode::Auto][(sel >> 3) as usize % 3],
-        cookie_threshold: 2,
-        syn_options: SynOptions::default(),
         rto: 200 * US,
         rto_max: 2 * MS,
-        syn_retries: 3,
-        synack_retries: 2,
         close: [
             CloseMode::Rst,
             CloseMode::Fin,
             CloseMode::None,
             CloseMode::Fin,
         ][sel as usize & 3],
-        server_fin: sel & 0x20 != 0,
         hold: if sel & 3 == 3 { MS } else { 0 },
         time_wait: if sel & 0x40 != 0 { 2 * MS } else { 0 },
-        request: if data && role == Role::Client {
-            b"GET /\r\n".to_vec()
-        } else {
-            Vec::new()
-        },
-        response: if data && role == Role::Server {
-            b"HTTP/1.0 200\r\n".to_vec()
-        } else {
-            Vec::new()
-        },
-        expect: if data && role == Role::Client {
-            b"HTTP".to_vec()
-        } else {
-            Vec::new()
-        },
         data_timeout: 3 * MS,
         capacity: 32,
         secret: *b"engine-frame-fuz",
@@ -101,8 +71,27 @@ fn config(role: Role, sel: u8) -> EngineConfig {
         } else {
             ChecksumMode::Trust
         },
-        ttl: 64,
-    }
+        ..Common::default()
+    };
+    let role = match role {
+        Role::Client => RoleConfig::Client(ClientConfig {
+            sources: vec![CLIENT_IP],
+            ports: (20000..=20015).collect(),
+            destinations: vec![SocketAddrV4::new(SERVER_IP, 80)],
+            syn_retries: 3,
+            request: if data { b"GET /\r\n".to_vec() } else { Vec::new() },
+            expect: if data { b"HTTP".to_vec() } else { Vec::new() },
+        }),
+        Role::Server => RoleConfig::Server(ServerConfig {
+            listen: vec![SocketAddrV4::new(SERVER_IP, 80)],
+            cookies: [CookieMode::Never, CookieMode::Always, CookieMode::Auto][(sel >> 3) as usize % 3],
+            cookie_threshold: 2,
+            synack_retries: 2,
+            server_fin: sel & 0x20 != 0,
+            response: if data { b"HTTP/1.0 200\r\n".to_vec() } else { Vec::new() },
+        }),
+    };
+    EngineConfig { common, role }
 }
 
 /// Fixes the IPv4 header and TCP checksums of an untagged IPv4/TCP frame, if consistent.

@@ -4,7 +4,7 @@ use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use crate::cli::{CloseArg, ConnectArgs};
-use crate::tcp::{CloseMode, EngineConfig, Role, SynOptions};
+use crate::tcp::{ClientConfig, CloseMode, EngineConfig, Role, RoleConfig, SynOptions};
 use crate::wire::MacAddr;
 use crate::worker::pace::Pace;
 use crate::xsk::{MAX_V4, SteerConfig};
@@ -188,28 +188,29 @@ pub fn plan(a: &ConnectArgs) -> Result<Plan, RunError> {
         CloseArg::None => CloseMode::None,
     };
     let q = queues as usize;
+    let common = crate::tcp::Common {
+        peer_mac: hop_mac,
+        syn_options,
+        close,
+        hold: a.hold.as_nanos() as u64,
+        time_wait: a.time_wait.as_nanos() as u64,
+        ..super::engine_common(c, local_mac, secret)
+    };
     let engines: Vec<EngineConfig> = (0..q)
         .map(|w| EngineConfig {
-            peer_mac: hop_mac,
-            sources: sources.clone(),
-            sport_lo,
-            sport_hi,
-            port_stride: queues as u16,
-            port_offset: w as u16,
-            ports: ports.per_worker[w].clone(),
-            destinations: targets.clone(),
-            syn_options,
-            syn_retries: a.syn_retries,
-            close,
-            hold: a.hold.as_nanos() as u64,
-            time_wait: a.time_wait.as_nanos() as u64,
-            request: request.clone(),
-            expect: expect.clone(),
-            ..super::engine_base(Role::Client, c, local_mac, secret)
+            common: common.clone(),
+            role: RoleConfig::Client(ClientConfig {
+                sources: sources.clone(),
+                ports: ports.per_worker[w].clone(),
+                destinations: targets.clone(),
+                syn_retries: a.syn_retries,
+                request: request.clone(),
+                expect: expect.clone(),
+            }),
         })
         .collect();
     let drain = a.drain.unwrap_or_else(|| {
-        let e = &engines[0];
+        let e = &common;
         let data_phase = !request.is_empty() || !expect.is_empty() || close == CloseMode::Fin;
         auto_drain(
             e.rto,

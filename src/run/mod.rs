@@ -72,7 +72,7 @@ pub struct Plan {
     pub steer: SteerConfig,
     pub arp_addrs: Vec<std::net::Ipv4Addr>,
     /// Client: owner worker of each source port (hand-off routing).
-    pub port_owners: Option<Arc<Vec<u8>>>,
+    pub port_owners: Option<Arc<crate::tcp::PortOwners>>,
     pub target_cps: f64,
     /// Unix time to start at (`--start-at`), for runs split over hosts.
     pub start_at: Option<f64>,
@@ -158,46 +158,22 @@ pub fn config_head(
     ]
 }
 
-/// The engine settings both roles share; `connect` and `serve` fill in the rest.
-pub fn engine_base(
-    role: Role,
+/// The engine settings both roles share, from the command line; `connect` and `serve` fill
+/// in the rest.
+pub fn engine_common(
     c: &CommonArgs,
     local_mac: crate::wire::MacAddr,
     secret: [u8; 16],
-) -> EngineConfig {
+) -> crate::tcp::Common {
     let rto = c.rto.as_nanos() as u64;
-    EngineConfig {
-        role,
+    crate::tcp::Common {
         local_mac,
-        peer_mac: crate::wire::MacAddr::ZERO,
-        vlan: None,
-        sources: Vec::new(),
-        sport_lo: 0,
-        sport_hi: 0,
-        port_stride: 1,
-        port_offset: 0,
-        ports: Vec::new(),
-        destinations: Vec::new(),
-        listen: Vec::new(),
-        cookies: crate::tcp::CookieMode::Never,
-        cookie_threshold: 0,
-        syn_options: crate::tcp::SynOptions::default(),
         rto,
         rto_max: rto.saturating_mul(64).max(60_000_000_000),
-        syn_retries: 0,
-        synack_retries: 0,
-        close: crate::tcp::CloseMode::None,
-        server_fin: false,
-        hold: 0,
-        time_wait: 1_000_000_000,
-        request: Vec::new(),
-        response: Vec::new(),
-        expect: Vec::new(),
         data_timeout: rto.saturating_mul(8),
         capacity: c.capacity as usize,
         secret,
-        checksum: crate::wire::ChecksumMode::Verify,
-        ttl: 64,
+        ..crate::tcp::Common::default()
     }
 }
 

@@ -8,11 +8,12 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
 
 use crate::nic::ethtool;
 use crate::nic::rss::Rss;
+use crate::tcp::PortOwners;
 
-/// Per-worker ports plus the owner of every port (255 = none).
+/// Per-worker ports plus the owner of every port.
 pub struct PortPlan {
     pub per_worker: Vec<Vec<u16>>,
-    pub owner: Vec<u8>,
+    pub owner: PortOwners,
     /// How the ports were chosen, for the config echo.
     pub how: String,
 }
@@ -20,16 +21,13 @@ pub struct PortPlan {
 /// `port % workers` over the usable ports (ascending).
 pub fn modulo(usable: &[u16], workers: usize, why: &str) -> PortPlan {
     let mut per_worker = vec![Vec::new(); workers];
-    let mut owner = vec![255u8; 65536];
     for &p in usable {
-        let w = p as usize % workers;
-        per_worker[w].push(p);
-        owner[p as usize] = w as u8;
+        per_worker[p as usize % workers].push(p);
     }
     let how = format!("port % {workers} ({why}); replies on other queues are handed off");
     PortPlan {
+        owner: PortOwners::new(&per_worker),
         per_worker,
-        owner,
         how,
     }
 }
@@ -85,7 +83,6 @@ pub fn from_rss(
     if maps.len() < workers || maps.iter().take(workers).any(|m| m.is_empty()) {
         return Err("the RSS table does not reach every worker's queue".into());
     }
-    let mut owner = vec![255u8; 65536];
     let per_worker: Vec<Vec<u16>> = maps
         .iter()
         .take(workers)
@@ -93,11 +90,6 @@ pub fn from_rss(
         .collect();
     if per_worker.iter().any(Vec::is_empty) {
         return Err("the usable ports do not reach every worker's queue".into());
-    }
-    for (w, ports) in per_worker.iter().enumerate() {
-        for p in ports {
-            owner[*p as usize] = w as u8;
-        }
     }
     let unused: usize = maps
         .iter()
@@ -109,8 +101,8 @@ pub fn from_rss(
         table.queues()
     );
     Ok(PortPlan {
+        owner: PortOwners::new(&per_worker),
         per_worker,
-        owner,
         how,
     })
 }
@@ -130,9 +122,9 @@ mod tests {
         let p = modulo(&usable, 3, "test");
         assert_eq!(p.per_worker.iter().map(|v| v.len()).sum::<usize>(), 10);
         for (w, ports) in p.per_worker.iter().enumerate() {
-            assert!(ports.iter().all(|x| p.owner[*x as usize] as usize == w));
+            assert!(ports.iter().all(|x| p.owner.owner(*x) == Some(w)));
         }
-        assert_eq!(p.owner[999], 255);
+        assert_eq!(p.owner.owner(999), None);
     }
 
     #[test]
@@ -150,7 +142,7 @@ mod tests {
             for port in ports {
                 let t = Tuple::syn_ack(IpAddr::V4(src), *port, SocketAddr::V4(dst));
                 assert_eq!(table.queue_of(&t).unwrap() as usize, w, "port {port}");
-                assert_eq!(p.owner[*port as usize] as usize, w);
+                assert_eq!(p.owner.owner(*port), Some(w));
             }
             total += ports.len();
         }

@@ -3,7 +3,7 @@
 use std::net::Ipv4Addr;
 
 use crate::cli::{CookiesArg, ServeArgs, ServerCloseArg};
-use crate::tcp::{CloseMode, CookieMode, EngineConfig, Role};
+use crate::tcp::{CloseMode, Common, CookieMode, EngineConfig, Role, RoleConfig, ServerConfig};
 use crate::wire::MacAddr;
 use crate::xsk::{MAX_V4, SteerConfig};
 
@@ -89,24 +89,29 @@ pub fn plan(a: &ServeArgs) -> Result<Plan, RunError> {
     };
     let secret = secret(c.seed);
     let engine = EngineConfig {
-        listen: listen.clone(),
-        cookies,
-        cookie_threshold: a.cookie_threshold,
-        synack_retries: a.synack_retries,
-        // The engine resets idle server connections after `data_timeout` unless close is None.
-        close: if a.idle_timeout.is_zero() {
-            CloseMode::None
-        } else {
-            CloseMode::Rst
+        common: Common {
+            // The engine resets idle server connections after `data_timeout` unless close is
+            // None.
+            close: if a.idle_timeout.is_zero() {
+                CloseMode::None
+            } else {
+                CloseMode::Rst
+            },
+            data_timeout: if a.idle_timeout.is_zero() {
+                rto.saturating_mul(8)
+            } else {
+                a.idle_timeout.as_nanos() as u64
+            },
+            ..super::engine_common(c, local_mac, secret)
         },
-        server_fin: a.close == ServerCloseArg::Fin,
-        response: response.clone(),
-        data_timeout: if a.idle_timeout.is_zero() {
-            rto.saturating_mul(8)
-        } else {
-            a.idle_timeout.as_nanos() as u64
-        },
-        ..super::engine_base(Role::Server, c, local_mac, secret)
+        role: RoleConfig::Server(ServerConfig {
+            listen: listen.clone(),
+            cookies,
+            cookie_threshold: a.cookie_threshold,
+            synack_retries: a.synack_retries,
+            server_fin: a.close == ServerCloseArg::Fin,
+            response: response.clone(),
+        }),
     };
     let steer = SteerConfig {
         addrs_v4: addrs.clone(),

@@ -102,7 +102,7 @@ impl Engine {
         record(&mut self.lat.connect, now.saturating_sub(intended));
         record(&mut self.lat.rtt, now.saturating_sub(sent_at));
         let o = &seg.options;
-        let s = self.p.syn;
+        let s = self.p.c.syn_options;
         let mut bits = 0u8;
         if s.timestamps && o.timestamps.is_some() {
             bits |= opt::TS;
@@ -140,7 +140,7 @@ impl Engine {
             self.stats.bytes_out += len as u64;
             self.send_from(now, slot, from, tx);
             let at = now + self.rto(0);
-            self.arm(slot, at.min(now + self.p.data_timeout));
+            self.arm(slot, at.min(now + self.p.c.data_timeout));
         }
         Ok(())
     }
@@ -153,10 +153,10 @@ impl Engine {
             t.start = now;
             t.reset_retries();
         }
-        if self.p.hold > 0 {
-            let at = now + self.p.hold;
+        if self.p.c.hold > 0 {
+            let at = now + self.p.c.hold;
             self.arm(slot, at);
-        } else if self.p.close == super::CloseMode::None {
+        } else if self.p.c.close == super::CloseMode::None {
             self.disarm(slot);
         } else {
             self.close_now(now, slot, h, tx);

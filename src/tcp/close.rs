@@ -9,7 +9,7 @@ use super::{CloseMode, Nanos, Outcome, Role, Transmit};
 impl Engine {
     /// Client: close an established connection as configured (`close`).
     pub(crate) fn close_now(&mut self, now: Nanos, slot: Slot, h: u32, tx: &mut impl Transmit) {
-        match self.p.close {
+        match self.p.c.close {
             CloseMode::Rst | CloseMode::None => {
                 self.send_reset(slot, tx);
                 self.finish(slot, h, Outcome::Closed);
@@ -40,14 +40,14 @@ impl Engine {
     pub(crate) fn enter_time_wait(&mut self, now: Nanos, slot: Slot, h: u32) {
         self.stats.outcomes[Outcome::Closed as usize] += 1;
         self.stats.active -= 1;
-        if self.p.time_wait == 0 {
+        if self.p.c.time_wait == 0 {
             self.disarm(slot);
             self.table.remove(slot, h);
             return;
         }
         self.stats.time_wait += 1;
         self.table.get_mut(slot).state = State::TimeWait;
-        let at = now + self.p.time_wait;
+        let at = now + self.p.c.time_wait;
         self.arm(slot, at);
     }
 
@@ -89,7 +89,7 @@ impl Engine {
                 self.table.remove(slot, h);
             }
             _ => {
-                let phase_end = t.start.saturating_add(self.p.data_timeout);
+                let phase_end = t.start.saturating_add(self.p.c.data_timeout);
                 if t.snd_una != t.snd_nxt {
                     if now >= phase_end {
                         self.give_up(slot, h, tx);
@@ -106,8 +106,8 @@ impl Engine {
                     && t.ctl & ctl::DONE != 0
                     && matches!(t.state, State::Established | State::CloseWait);
                 if holding {
-                    let end = t.start.saturating_add(self.p.hold);
-                    if self.p.hold == 0 && self.p.close == CloseMode::None {
+                    let end = t.start.saturating_add(self.p.c.hold);
+                    if self.p.c.hold == 0 && self.p.c.close == CloseMode::None {
                         return; // held until abort_all
                     }
                     if now >= end {
@@ -118,7 +118,7 @@ impl Engine {
                     return;
                 }
                 if self.p.role == Role::Server
-                    && self.p.close == CloseMode::None
+                    && self.p.c.close == CloseMode::None
                     && t.state != State::FinWait2
                 {
                     return; // waits for the peer

@@ -16,7 +16,7 @@ use super::tcb::State;
 use super::timer::Wheel;
 use super::tuple::Tuples;
 use super::{
-    CloseMode, CookieMode, EngineConfig, Nanos, OpenError, Outcome, Role, SynOptions, Transmit,
+    Common, CookieMode, EngineConfig, Nanos, OpenError, Outcome, Role, RoleConfig, Transmit,
 };
 
 /// Largest request/response the engine sends (one segment under a 1460-byte MSS with TS).
@@ -25,27 +25,18 @@ pub const MAX_DATA: usize = 1448;
 /// What happened to one received frame: processed, or dropped for one reason.
 pub(crate) type Verdict = Result<(), DropReason>;
 
-/// Configuration kept on the packet path.
+/// Configuration kept on the packet path: the common settings as given, the role's in the
+/// shape the packet path reads.
 pub(crate) struct Params {
     pub role: Role,
-    pub local_mac: MacAddr,
-    pub peer_mac: MacAddr,
-    pub vlan: Option<u16>,
-    pub ttl: u8,
-    pub checksum: ChecksumMode,
+    pub c: Common,
+    /// Server: (address, port) listeners, address 0 = any.
     pub listen: Vec<(u32, u16)>,
     pub cookies: CookieMode,
     pub cookie_threshold: u64,
-    pub syn: SynOptions,
-    pub rto: Nanos,
-    pub rto_max: Nanos,
     pub syn_retries: u8,
     pub synack_retries: u8,
-    pub close: CloseMode,
     pub server_fin: bool,
-    pub hold: Nanos,
-    pub time_wait: Nanos,
-    pub data_timeout: Nanos,
     /// Our payload: the request (client) or the response (server).
     pub data: Vec<u8>,
     pub expect: Vec<u8>,
@@ -66,110 +57,122 @@ pub struct Engine {
     pub(crate) neighbours: Neighbours,
 }
 
+/// The common settings' limits (a clear message for each).
+fn check_common(c: &Common) -> Result<(), String> {
+    if c.capacity == 0 || c.capacity > MAX_CAPACITY {
+        return Err(format!(
+            "capacity must be in 1..={MAX_CAPACITY}, got {}",
+            c.capacity
+        ));
+    }
+    if c.rto == 0 {
+        return Err("rto must be > 0".into());
+    }
+    if c.rto_max < c.rto {
+        return Err(format!(
+            "rto_max ({} ns) must be >= rto ({} ns)",
+            c.rto_max, c.rto
+        ));
+    }
+    if c.data_timeout == 0 {
+        return Err("data_timeout must be > 0".into());
+    }
+    if c.ttl == 0 {
+        return Err("ttl must be > 0".into());
+    }
+    if c.syn_options.wscale.is_some_and(|w| w > 14) {
+        return Err("syn_options.wscale must be <= 14 (RFC 7323)".into());
+    }
+    if c.syn_options.mss.is_some_and(|m| m < 64) {
+        return Err("syn_options.mss must be >= 64".into());
+    }
+    Ok(())
+}
+
 /// Receive window we advertise and accept into (RCV.WND), unscaled.
 pub(crate) const RCV_WND: u32 = 0xffff;
 
 impl Engine {
     pub fn new(cfg: EngineConfig) -> Result<Engine, String> {
-        let c = cfg;
-        if c.capacity == 0 || c.capacity > MAX_CAPACITY {
-            return Err(format!(
-                "capacity must be in 1..={MAX_CAPACITY}, got {}",
-                c.capacity
-            ));
-        }
-        if c.rto == 0 {
-            return Err("rto must be > 0".into());
-        }
-        if c.rto_max < c.rto {
-            return Err(format!(
-                "rto_max ({} ns) must be >= rto ({} ns)",
-                c.rto_max, c.rto
-            ));
-        }
-        if c.syn_retries > 15 || c.synack_retries > 15 {
-            return Err("syn_retries and synack_retries must be <= 15".into());
-        }
-        if c.data_timeout == 0 {
-            return Err("data_timeout must be > 0".into());
-        }
-        if c.ttl == 0 {
-            return Err("ttl must be > 0".into());
-        }
-        if c.syn_options.wscale.is_some_and(|w| w > 14) {
-            return Err("syn_options.wscale must be <= 14 (RFC 7323)".into());
-        }
-        if c.syn_options.mss.is_some_and(|m| m < 64) {
-            return Err("syn_options.mss must be >= 64".into());
-        }
-        let (tuples, data) = match c.role {
-            Role::Client => {
-                let t = Tuples::new(
-                    &c.sources,
-                    &c.destinations,
-                    c.sport_lo,
-                    c.sport_hi,
-                    c.port_stride,
-                    c.port_offset,
-                    &c.ports,
-                )?;
-                if c.request.len() > MAX_DATA {
+        let EngineConfig { common: c, role } = cfg;
+        check_common(&c)?;
+        let secret = SipKey::from_bytes(&c.secret);
+        let role_kind = match role {
+            RoleConfig::Client(_) => Role::Client,
+            RoleConfig::Server(_) => Role::Server,
+        };
+        let mut p = Params {
+            role: role_kind,
+            c,
+            listen: Vec::new(),
+            cookies: CookieMode::Never,
+            cookie_threshold: 0,
+            syn_retries: 0,
+            synack_retries: 0,
+            server_fin: false,
+            data: Vec::new(),
+            expect: Vec::new(),
+        };
+        let tuples = match role {
+            RoleConfig::Client(cl) => {
+                if p.c.peer_mac == MacAddr::ZERO {
+                    return Err("a client needs the next hop's MAC (peer_mac)".into());
+                }
+                let t = Tuples::new(&cl.sources, &cl.destinations, &cl.ports)?;
+                if cl.syn_retries > 15 {
+                    return Err("syn_retries must be <= 15".into());
+                }
+                if cl.request.len() > MAX_DATA {
                     return Err(format!(
                         "request is {} bytes, at most {MAX_DATA}",
-                        c.request.len()
+                        cl.request.len()
                     ));
                 }
-                if c.request.is_empty() && !c.expect.is_empty() {
+                if cl.request.is_empty() && !cl.expect.is_empty() {
                     return Err("expect is set but request is empty (no response to check)".into());
                 }
-                (Some(t), c.request)
+                p.syn_retries = cl.syn_retries;
+                p.data = cl.request;
+                p.expect = cl.expect;
+                Some(t)
             }
-            Role::Server => {
-                if c.listen.is_empty() {
+            RoleConfig::Server(sv) => {
+                if sv.listen.is_empty() {
                     return Err("server needs at least one listen address".into());
                 }
-                if c.response.len() > MAX_DATA {
+                if sv.synack_retries > 15 {
+                    return Err("synack_retries must be <= 15".into());
+                }
+                if sv.response.len() > MAX_DATA {
                     return Err(format!(
                         "response is {} bytes, at most {MAX_DATA}",
-                        c.response.len()
+                        sv.response.len()
                     ));
                 }
-                (None, c.response)
-            }
-        };
-        let secret = SipKey::from_bytes(&c.secret);
-        let table_key = secret.derive(3);
-        let table = Table::new(c.capacity, [table_key.0, table_key.1, secret.derive(4).0])?;
-        // Tick ~ rto / 8, between 1 us and 1 ms (power of two ns).
-        let shift = (63 - (c.rto / 8).max(1).leading_zeros()).clamp(10, 20);
-        Ok(Engine {
-            p: Params {
-                role: c.role,
-                local_mac: c.local_mac,
-                peer_mac: c.peer_mac,
-                vlan: c.vlan,
-                ttl: c.ttl,
-                checksum: c.checksum,
-                listen: c
+                p.listen = sv
                     .listen
                     .iter()
                     .map(|l| (u32::from(*l.ip()), l.port()))
-                    .collect(),
-                cookies: c.cookies,
-                cookie_threshold: c.cookie_threshold as u64,
-                syn: c.syn_options,
-                rto: c.rto,
-                rto_max: c.rto_max,
-                syn_retries: c.syn_retries,
-                synack_retries: c.synack_retries,
-                close: c.close,
-                server_fin: c.server_fin,
-                hold: c.hold,
-                time_wait: c.time_wait,
-                data_timeout: c.data_timeout,
-                data,
-                expect: c.expect,
-            },
+                    .collect();
+                p.cookies = sv.cookies;
+                p.cookie_threshold = sv.cookie_threshold as u64;
+                p.synack_retries = sv.synack_retries;
+                p.server_fin = sv.server_fin;
+                p.data = sv.response;
+                None
+            }
+        };
+        let table_key = secret.derive(3);
+        let table = Table::new(p.c.capacity, [table_key.0, table_key.1, secret.derive(4).0])?;
+        // Tick ~ rto / 8, between 1 us and 1 ms (power of two ns).
+        let shift = (63 - (p.c.rto / 8).max(1).leading_zeros()).clamp(10, 20);
+        let neighbours = Neighbours::new(if p.c.peer_mac == MacAddr::ZERO {
+            4096
+        } else {
+            4
+        });
+        Ok(Engine {
+            p,
             table,
             wheel: Wheel::new(shift, 0),
             tuples,
@@ -177,7 +180,7 @@ impl Engine {
             cookie_key: secret.derive(2),
             stats: Stats::default(),
             lat: Latency::new(),
-            neighbours: Neighbours::new(if c.peer_mac == MacAddr::ZERO { 4096 } else { 4 }),
+            neighbours,
         })
     }
 
@@ -193,10 +196,10 @@ impl Engine {
     fn frame(&mut self, now: Nanos, frame: &[u8], tx: &mut impl Transmit) -> Verdict {
         // The fast path's `Rx` is used in place (no `Result` re-wrapping copy of the struct,
         // which stalled on store forwarding); other frames take the wire layer.
-        match fastpath::fast(frame, self.p.checksum == ChecksumMode::Verify) {
+        match fastpath::fast(frame, self.p.c.checksum == ChecksumMode::Verify) {
             Some(f) => self.segment(now, frame, &f, tx),
             None => {
-                let f = fastpath::parse_slow(frame, self.p.checksum)?;
+                let f = fastpath::parse_slow(frame, self.p.c.checksum)?;
                 self.segment(now, frame, &f, tx)
             }
         }
@@ -218,7 +221,7 @@ impl Engine {
         {
             return Err(DropReason::BadFlags);
         }
-        if self.p.peer_mac == MacAddr::ZERO {
+        if self.p.c.peer_mac == MacAddr::ZERO {
             self.neighbours.learn(f.src, fastpath::src_mac(frame));
         }
         let key = Key {
@@ -400,9 +403,10 @@ impl Engine {
     #[inline]
     pub(crate) fn rto(&self, retries: u8) -> Nanos {
         self.p
+            .c
             .rto
             .saturating_mul(1 << retries.min(40))
-            .min(self.p.rto_max)
+            .min(self.p.c.rto_max)
     }
 
     #[inline]

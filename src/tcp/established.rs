@@ -54,7 +54,7 @@ impl Engine {
             self.send_ack(now, slot, tx);
             if state == State::TimeWait && fl.fin() && seg.seq.add(seg_len) == t.rcv_nxt {
                 // Retransmitted FIN: ACK it again and restart the 2 MSL timer.
-                let at = now + self.p.time_wait;
+                let at = now + self.p.c.time_wait;
                 self.arm(slot, at);
                 return Ok(());
             }
@@ -112,7 +112,7 @@ impl Engine {
                 let t = self.table.get_mut(slot);
                 t.state = State::FinWait2;
                 t.start = now;
-                let at = now + self.p.data_timeout;
+                let at = now + self.p.c.data_timeout;
                 self.arm(slot, at);
             }
             State::Closing if fin_acked => {
@@ -221,7 +221,7 @@ impl Engine {
             let got = t.received_data() as usize;
             if new_data > 0 && got >= self.p.expect.len().max(1) {
                 self.stats.responses_ok += 1;
-                if self.p.hold > 0 || self.p.close == CloseMode::None {
+                if self.p.c.hold > 0 || self.p.c.close == CloseMode::None {
                     self.send_ack(now, slot, tx); // else the FIN or RST that follows
                 }
                 self.client_done(now, slot, h, tx);
@@ -296,11 +296,11 @@ impl Engine {
 
     /// Server with nothing outstanding: idle timeout (`data_timeout`) unless `close` is None.
     pub(crate) fn server_idle(&mut self, now: Nanos, slot: Slot) {
-        if self.p.close == CloseMode::None {
+        if self.p.c.close == CloseMode::None {
             self.disarm(slot);
         } else {
             self.table.get_mut(slot).start = now;
-            let at = now + self.p.data_timeout;
+            let at = now + self.p.c.data_timeout;
             self.arm(slot, at);
         }
     }

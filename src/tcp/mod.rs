@@ -99,58 +99,193 @@ impl Default for SynOptions {
     }
 }
 
+/// An engine's configuration: what both roles share, and the role's own part. Built with
+/// struct-update syntax from the defaults, e.g.
+/// `EngineConfig { common: Common { rto: 10 * MS, ..Common::default() }, ..EngineConfig::client(c) }`.
 #[derive(Clone, Debug)]
 pub struct EngineConfig {
-    pub role: Role,
+    pub common: Common,
+    pub role: RoleConfig,
+}
+
+#[derive(Clone, Debug)]
+pub enum RoleConfig {
+    Client(ClientConfig),
+    Server(ServerConfig),
+}
+
+/// Settings both roles use.
+#[derive(Clone, Debug)]
+pub struct Common {
     pub local_mac: MacAddr,
-    /// Next hop. A server with `MacAddr::ZERO` replies to each frame's source MAC.
+    /// Next hop. `MacAddr::ZERO` (a server): each peer's MAC is learned from its frames.
     pub peer_mac: MacAddr,
     pub vlan: Option<u16>,
-    /// Client: source addresses to draw from.
-    pub sources: Vec<Ipv4Addr>,
-    /// Client: source port range, inclusive.
-    pub sport_lo: u16,
-    pub sport_hi: u16,
-    /// Client: this worker uses ports with `port % port_stride == port_offset` (hand-off owner).
-    pub port_stride: u16,
-    pub port_offset: u16,
-    /// Client: explicit source ports for this worker (e.g. RSS-chosen so that replies land on
-    /// its queue); empty = the `port_stride`/`port_offset` rule.
-    pub ports: Vec<u16>,
-    /// Client: destinations, used round-robin.
-    pub destinations: Vec<SocketAddrV4>,
-    /// Server: listening sockets (`0.0.0.0` = any local address).
-    pub listen: Vec<SocketAddrV4>,
-    pub cookies: CookieMode,
-    pub cookie_threshold: usize,
+    pub ttl: u8,
+    pub checksum: ChecksumMode,
+    /// Options we put in our SYN / SYN-ACK.
     pub syn_options: SynOptions,
-    /// Initial RTO for SYN and SYN-ACK (RFC 6298 says 1 s; labs use 10 ms+).
+    /// Initial RTO for SYN, SYN-ACK and data (RFC 6298 says 1 s; labs use 10 ms+).
     pub rto: Nanos,
     pub rto_max: Nanos,
-    pub syn_retries: u8,
-    pub synack_retries: u8,
+    /// Client: how established connections end. Server: `Rst` resets connections idle for
+    /// `data_timeout`; `None` keeps them.
     pub close: CloseMode,
-    /// Server: send FIN after the response (else wait for the client to close).
-    pub server_fin: bool,
-    /// Established connections are kept this long before the client closes (`CloseMode::None`
+    /// Client: established connections are kept this long before closing (`CloseMode::None`
     /// keeps them until the run ends when 0).
     pub hold: Nanos,
     pub time_wait: Nanos,
-    /// Client: bytes sent after the handshake (piggybacked on the ACK). Empty = none.
-    pub request: Vec<u8>,
-    /// Server: bytes sent when request data arrives. Empty = none.
-    pub response: Vec<u8>,
-    /// Client: response must start with these bytes (else `protocol_error`).
-    pub expect: Vec<u8>,
     /// Give up on the request/response exchange after this long (outcome `timeout`).
     pub data_timeout: Nanos,
     /// Connection table capacity (TCBs).
     pub capacity: usize,
     /// Key for ISNs (RFC 6528) and SYN cookies.
     pub secret: [u8; 16],
-    pub checksum: ChecksumMode,
-    pub ttl: u8,
 }
+
+impl Default for Common {
+    /// RFC defaults: 1 s RTO, 60 s RTO cap, 1 s TIME-WAIT (a lab's, not 2 MSL), 8 s data
+    /// timeout; 64Ki TCBs; checksums verified.
+    fn default() -> Self {
+        Common {
+            local_mac: MacAddr::ZERO,
+            peer_mac: MacAddr::ZERO,
+            vlan: None,
+            ttl: 64,
+            checksum: ChecksumMode::Verify,
+            syn_options: SynOptions::default(),
+            rto: 1_000_000_000,
+            rto_max: 60_000_000_000,
+            close: CloseMode::None,
+            hold: 0,
+            time_wait: 1_000_000_000,
+            data_timeout: 8_000_000_000,
+            capacity: 1 << 16,
+            secret: [0; 16],
+        }
+    }
+}
+
+/// The active side.
+#[derive(Clone, Debug)]
+pub struct ClientConfig {
+    pub sources: Vec<Ipv4Addr>,
+    /// This worker's source ports (replies to them are this worker's; see `PortOwners`).
+    pub ports: Vec<u16>,
+    /// Used round-robin.
+    pub destinations: Vec<SocketAddrV4>,
+    pub syn_retries: u8,
+    /// Bytes sent after the handshake (piggybacked on the ACK). Empty = none.
+    pub request: Vec<u8>,
+    /// The response must start with these bytes (else `protocol_error`).
+    pub expect: Vec<u8>,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig {
+            sources: Vec::new(),
+            ports: Vec::new(),
+            destinations: Vec::new(),
+            syn_retries: 3,
+            request: Vec::new(),
+            expect: Vec::new(),
+        }
+    }
+}
+
+/// The passive side.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// Listening sockets (`0.0.0.0` = any local address).
+    pub listen: Vec<SocketAddrV4>,
+    pub cookies: CookieMode,
+    pub cookie_threshold: usize,
+    pub synack_retries: u8,
+    /// Send FIN after the response (else wait for the client to close).
+    pub server_fin: bool,
+    /// Bytes sent when request data arrives. Empty = none.
+    pub response: Vec<u8>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: Vec::new(),
+            cookies: CookieMode::Never,
+            cookie_threshold: 4096,
+            synack_retries: 3,
+            server_fin: false,
+            response: Vec::new(),
+        }
+    }
+}
+
+impl EngineConfig {
+    /// A client with the default common settings.
+    pub fn client(c: ClientConfig) -> EngineConfig {
+        EngineConfig {
+            common: Common::default(),
+            role: RoleConfig::Client(c),
+        }
+    }
+
+    /// A server with the default common settings.
+    pub fn server(s: ServerConfig) -> EngineConfig {
+        EngineConfig {
+            common: Common::default(),
+            role: RoleConfig::Server(s),
+        }
+    }
+
+    pub fn kind(&self) -> Role {
+        match self.role {
+            RoleConfig::Client(_) => Role::Client,
+            RoleConfig::Server(_) => Role::Server,
+        }
+    }
+
+    /// The client part (tests and planning; panics on a server config).
+    pub fn client_mut(&mut self) -> &mut ClientConfig {
+        match &mut self.role {
+            RoleConfig::Client(c) => c,
+            RoleConfig::Server(_) => panic!("not a client config"),
+        }
+    }
+
+    /// The server part (tests and planning; panics on a client config).
+    pub fn server_mut(&mut self) -> &mut ServerConfig {
+        match &mut self.role {
+            RoleConfig::Server(s) => s,
+            RoleConfig::Client(_) => panic!("not a server config"),
+        }
+    }
+}
+
+/// Which client worker owns each local port (replies are routed by their destination port).
+#[derive(Clone, Debug)]
+pub struct PortOwners(Box<[u8]>);
+
+impl PortOwners {
+    /// `per_worker[w]` are worker w's ports (at most 255 workers).
+    pub fn new(per_worker: &[Vec<u16>]) -> PortOwners {
+        let mut t = vec![NO_OWNER; 65536].into_boxed_slice();
+        for (w, ports) in per_worker.iter().enumerate() {
+            for p in ports {
+                t[*p as usize] = w.min(254) as u8;
+            }
+        }
+        PortOwners(t)
+    }
+
+    #[inline]
+    pub fn owner(&self, port: u16) -> Option<usize> {
+        let w = self.0[port as usize];
+        (w != NO_OWNER).then_some(w as usize)
+    }
+}
+
+const NO_OWNER: u8 = 255;
 
 /// How a connection attempt ended. Every attempt ends in exactly one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -213,14 +348,11 @@ pub fn owner_of(role: Role, frame: &[u8], workers: usize) -> Option<usize> {
     }
 }
 
-/// Client routing by table: the worker that owns the frame's local (destination) port,
-/// `owners[port]` (255 = no worker: the frame is not ours).
-pub fn owner_by_port(frame: &[u8], owners: &[u8]) -> Option<usize> {
+/// Client routing by table: the worker that owns the frame's local (destination) port
+/// (`None`: no worker has it, the frame is not ours).
+pub fn owner_by_port(frame: &[u8], owners: &PortOwners) -> Option<usize> {
     let (_, dport) = tcp_ports(frame)?;
-    owners
-        .get(dport as usize)
-        .filter(|w| **w != 255)
-        .map(|w| *w as usize)
+    owners.owner(dport)
 }
 
 /// (source port, destination port) of an IPv4/IPv6 TCP frame, read with bounds checks only

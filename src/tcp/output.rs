@@ -37,8 +37,8 @@ impl Engine {
         options: TcpOptions,
         data: Range<usize>,
     ) {
-        let dst = if self.p.peer_mac != MacAddr::ZERO {
-            self.p.peer_mac
+        let dst = if self.p.c.peer_mac != MacAddr::ZERO {
+            self.p.c.peer_mac
         } else if let Some(mac) = self.neighbours.get(k.remote_ip) {
             mac
         } else {
@@ -51,9 +51,9 @@ impl Engine {
         };
         let hdr = Hdr {
             dst,
-            src: self.p.local_mac,
-            vlan: self.p.vlan,
-            ttl: self.p.ttl,
+            src: self.p.c.local_mac,
+            vlan: self.p.c.vlan,
+            ttl: self.p.c.ttl,
         };
         let seg = Out {
             flags,
@@ -84,7 +84,7 @@ impl Engine {
     /// Client SYN (first transmission or retransmission).
     pub(crate) fn send_syn(&mut self, now: Nanos, slot: Slot, tx: &mut impl Transmit) {
         let t = *self.table.get(slot);
-        let s = self.p.syn;
+        let s = self.p.c.syn_options;
         let o = TcpOptions {
             mss: s.mss,
             wscale: s.wscale,
@@ -107,9 +107,9 @@ impl Engine {
         tsecr: u32,
     ) {
         let o = TcpOptions {
-            mss: self.p.syn.mss,
+            mss: self.p.c.syn_options.mss,
             wscale: if opts & opt::WS != 0 {
-                self.p.syn.wscale
+                self.p.c.syn_options.wscale
             } else {
                 None
             },

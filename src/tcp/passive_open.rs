@@ -55,7 +55,7 @@ impl Engine {
         seg: &TcpRepr<'_>,
         tx: &mut impl Transmit,
     ) -> Verdict {
-        let neg = CookieOpts::negotiate(&seg.options, &self.p.syn);
+        let neg = CookieOpts::negotiate(&seg.options, &self.p.c.syn_options);
         let tsval = seg.options.timestamps.map_or(0, |(v, _)| v);
         let mut bits = 0u8;
         if neg.timestamps {

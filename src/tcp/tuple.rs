@@ -21,17 +21,11 @@ pub struct Tuples {
 }
 
 impl Tuples {
-    /// Ports are `explicit` (those inside `lo..=hi`; e.g. chosen so that replies hash to this
-    /// worker's NIC queue) or, when `explicit` is empty, every port of `lo..=hi` with
-    /// `port % stride == offset`.
+    /// `ports` are this worker's source ports (any order; 0 is refused).
     pub fn new(
         sources: &[Ipv4Addr],
         dests: &[SocketAddrV4],
-        lo: u16,
-        hi: u16,
-        stride: u16,
-        offset: u16,
-        explicit: &[u16],
+        ports: &[u16],
     ) -> Result<Tuples, String> {
         if sources.is_empty() {
             return Err("client needs at least one source address".into());
@@ -39,31 +33,11 @@ impl Tuples {
         if dests.is_empty() {
             return Err("client needs at least one destination".into());
         }
-        if lo == 0 || lo > hi {
-            return Err(format!(
-                "source port range {lo}..={hi} is empty or starts at 0"
-            ));
-        }
-        if stride == 0 || offset >= stride {
-            return Err(format!(
-                "port_offset ({offset}) must be < port_stride ({stride}), stride >= 1"
-            ));
-        }
-        let mut ports: Vec<u16> = if explicit.is_empty() {
-            (lo..=hi).filter(|p| p % stride == offset).collect()
-        } else {
-            explicit
-                .iter()
-                .copied()
-                .filter(|p| (lo..=hi).contains(p))
-                .collect()
-        };
+        let mut ports = ports.to_vec();
         ports.sort_unstable();
         ports.dedup();
-        if ports.is_empty() {
-            return Err(format!(
-                "no source port in {lo}..={hi} for this worker (port % {stride} == {offset}, or the explicit list)"
-            ));
+        if ports.is_empty() || ports[0] == 0 {
+            return Err("client needs source ports (none given, or port 0)".into());
         }
         let mut port_bits = vec![0u64; 1024];
         for p in &ports {
@@ -126,11 +100,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn stride_and_space() {
+    fn space_and_cycle() {
         let s = [Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2)];
         let d = [SocketAddrV4::new(Ipv4Addr::new(10, 0, 1, 1), 80)];
-        let mut t = Tuples::new(&s, &d, 1000, 1010, 4, 3, &[]).unwrap();
-        // ports 1003, 1007 -> 2 ports x 2 sources x 1 dest
+        let mut t = Tuples::new(&s, &d, &[1007, 1003]).unwrap();
+        // 2 ports x 2 sources x 1 dest
         assert_eq!(t.space(), 4);
         let mut seen = std::collections::HashSet::new();
         for _ in 0..4 {
@@ -143,26 +117,12 @@ mod tests {
         assert_eq!(seen.len(), 4);
         assert_eq!(
             t.current(),
-            Tuples::new(&s, &d, 1000, 1010, 4, 3, &[])
-                .unwrap()
-                .current()
+            Tuples::new(&s, &d, &[1003, 1007]).unwrap().current()
         );
+        assert_eq!(t.current().local_port, 1003, "ascending order");
         assert!(!t.owns(u32::from(s[0]), 1004));
-        assert!(Tuples::new(&s, &d, 1000, 1002, 4, 3, &[]).is_err());
-        assert!(Tuples::new(&s, &d, 1000, 1010, 4, 4, &[]).is_err());
-    }
-
-    #[test]
-    fn explicit_ports() {
-        let s = [Ipv4Addr::new(10, 0, 0, 1)];
-        let d = [SocketAddrV4::new(Ipv4Addr::new(10, 0, 1, 1), 80)];
-        let mut t = Tuples::new(&s, &d, 1000, 2000, 1, 0, &[1500, 1003, 3000]).unwrap();
-        assert_eq!(t.space(), 2, "3000 is outside the range");
-        assert_eq!(t.current().local_port, 1003);
-        t.advance();
-        assert_eq!(t.current().local_port, 1500);
-        assert!(t.owns(u32::from(s[0]), 1500));
-        assert!(!t.owns(u32::from(s[0]), 1004));
-        assert!(Tuples::new(&s, &d, 1000, 2000, 1, 0, &[3000]).is_err());
+        assert!(Tuples::new(&s, &d, &[]).is_err());
+        assert!(Tuples::new(&s, &d, &[0, 5]).is_err());
+        assert!(Tuples::new(&[], &d, &[5]).is_err());
     }
 }

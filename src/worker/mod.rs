@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
 
-use crate::tcp::{Engine, Latency, Nanos, Role, Stats, Transmit, owner_by_port, owner_of};
+use crate::tcp::{
+    Engine, Latency, Nanos, PortOwners, Role, Stats, Transmit, owner_by_port, owner_of,
+};
 use crate::xsk::{TxWriter, XdpStatistics, Xsk, XskCounters};
 use arp::{ArpResponder, ArpVerdict};
 use handoff::{HandoffFrame, Inbox};
@@ -43,8 +45,8 @@ pub struct WorkerPlan {
     /// Client only.
     pub pace: Option<Pace>,
     pub arp: ArpResponder,
-    /// Client: the worker owning each source port (255 = none); server: None (4-tuple hash).
-    pub port_owners: Option<Arc<Vec<u8>>>,
+    /// Client: the worker owning each source port; server: None (client port % workers).
+    pub port_owners: Option<Arc<PortOwners>>,
     pub inboxes: Vec<Inbox>,
     pub reports: Sender<Report>,
     pub report_every: Duration,

@@ -6,14 +6,13 @@ use crate::tcp::{DropReason, Outcome};
 const IRS: SeqNum = SeqNum(0x7fff_fff0);
 
 fn fin_cfg() -> EngineConfig {
-    EngineConfig {
-        close: CloseMode::Fin,
-        syn_options: SynOptions {
+    tweak(base_cfg(Role::Client), |c| {
+        c.common.close = CloseMode::Fin;
+        c.common.syn_options = SynOptions {
             timestamps: false,
             ..SynOptions::default()
-        },
-        ..base_cfg(Role::Client)
-    }
+        };
+    })
 }
 
 fn fin_client() -> H {
@@ -130,10 +129,9 @@ fn fin_wait_1_2_time_wait() {
 
 #[test]
 fn time_wait_tuple_is_not_reused() {
-    let mut h = H::new(EngineConfig {
-        sport_hi: C_PORT,
-        ..fin_cfg()
-    });
+    let mut h = H::new(tweak(fin_cfg(), |c| {
+        c.client_mut().ports = (C_PORT..=C_PORT).collect();
+    }));
     let iss = established(&mut h);
     h.tx.frames.clear();
     send!(
@@ -232,10 +230,9 @@ fn fin_wait_2_times_out_with_rst() {
 
 #[test]
 fn hold_then_peer_fin_then_close_wait_last_ack() {
-    let cfg = EngineConfig {
-        hold: 50 * MS,
-        ..fin_cfg()
-    };
+    let cfg = tweak(fin_cfg(), |c| {
+        c.common.hold = 50 * MS;
+    });
     let mut h = H::new(cfg);
     let iss = established(&mut h);
     recv!(h);
@@ -286,10 +283,9 @@ fn hold_then_peer_fin_then_close_wait_last_ack() {
 
 #[test]
 fn close_none_holds_until_abort() {
-    let cfg = EngineConfig {
-        close: CloseMode::None,
-        ..fin_cfg()
-    };
+    let cfg = tweak(fin_cfg(), |c| {
+        c.common.close = CloseMode::None;
+    });
     let mut h = H::new(cfg);
     let iss = established(&mut h);
     h.advance(10_000 * MS);

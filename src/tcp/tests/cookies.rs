@@ -6,11 +6,10 @@ use crate::tcp::DropReason;
 use crate::tcp::cookie::PERIOD_SHIFT;
 
 fn cookie_server(mode: CookieMode) -> H {
-    H::new(EngineConfig {
-        cookies: mode,
-        cookie_threshold: 1,
-        ..base_cfg(Role::Server)
-    })
+    H::new(tweak(base_cfg(Role::Server), |c| {
+        c.server_mut().cookies = mode;
+        c.server_mut().cookie_threshold = 1;
+    }))
 }
 
 fn full_opts() -> CookieOpts {
@@ -91,15 +90,14 @@ fn cookie_roundtrip_establishes() {
 
 #[test]
 fn cookie_ack_with_request_gets_response() {
-    let cfg = EngineConfig {
-        cookies: CookieMode::Always,
-        response: b"pong".to_vec(),
-        syn_options: SynOptions {
+    let cfg = tweak(base_cfg(Role::Server), |c| {
+        c.server_mut().cookies = CookieMode::Always;
+        c.server_mut().response = b"pong".to_vec();
+        c.common.syn_options = SynOptions {
             timestamps: false,
             ..SynOptions::default()
-        },
-        ..base_cfg(Role::Server)
-    };
+        };
+    });
     let mut h = H::new(cfg);
     send!(
         h,

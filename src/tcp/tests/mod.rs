@@ -15,7 +15,8 @@ use super::isn::isn;
 use super::output::ts_now;
 use super::table::Key;
 use super::{
-    CloseMode, CookieMode, Engine, EngineConfig, MAX_FRAME, Nanos, Role, SynOptions, Transmit,
+    ClientConfig, CloseMode, Common, CookieMode, Engine, EngineConfig, MAX_FRAME, Nanos, Role,
+    RoleConfig, ServerConfig, SynOptions, Transmit,
 };
 
 mod close;
@@ -62,40 +63,46 @@ pub const SEG: TcpRepr<'static> = TcpRepr {
     payload: &[],
 };
 
+/// The harness's engine: fast timers, a small table, the harness addresses.
 pub fn base_cfg(role: Role) -> EngineConfig {
-    EngineConfig {
-        role,
-        local_mac: if role == Role::Client { C_MAC } else { S_MAC },
-        peer_mac: if role == Role::Client { S_MAC } else { C_MAC },
-        vlan: None,
-        sources: vec![C_IP],
-        sport_lo: C_PORT,
-        sport_hi: C_PORT + 99,
-        port_stride: 1,
-        port_offset: 0,
-        ports: Vec::new(),
-        destinations: vec![SocketAddrV4::new(S_IP, S_PORT)],
-        listen: vec![SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, S_PORT)],
-        cookies: CookieMode::Never,
-        cookie_threshold: 1000,
-        syn_options: SynOptions::default(),
+    let (local_mac, peer_mac) = match role {
+        Role::Client => (C_MAC, S_MAC),
+        Role::Server => (S_MAC, C_MAC),
+    };
+    let common = Common {
+        local_mac,
+        peer_mac,
         rto: 10 * MS,
         rto_max: 80 * MS,
-        syn_retries: 2,
-        synack_retries: 2,
         close: CloseMode::Rst,
-        server_fin: false,
-        hold: 0,
         time_wait: 100 * MS,
-        request: Vec::new(),
-        response: Vec::new(),
-        expect: Vec::new(),
         data_timeout: 500 * MS,
         capacity: 64,
         secret: *b"0123456789abcdef",
-        checksum: ChecksumMode::Verify,
-        ttl: 64,
-    }
+        ..Common::default()
+    };
+    let role = match role {
+        Role::Client => RoleConfig::Client(ClientConfig {
+            sources: vec![C_IP],
+            ports: (C_PORT..=C_PORT + 99).collect(),
+            destinations: vec![SocketAddrV4::new(S_IP, S_PORT)],
+            syn_retries: 2,
+            ..ClientConfig::default()
+        }),
+        Role::Server => RoleConfig::Server(ServerConfig {
+            listen: vec![SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, S_PORT)],
+            cookie_threshold: 1000,
+            synack_retries: 2,
+            ..ServerConfig::default()
+        }),
+    };
+    EngineConfig { common, role }
+}
+
+/// `c` changed by `f`: one test's variation of a base configuration.
+pub fn tweak(mut c: EngineConfig, f: impl FnOnce(&mut EngineConfig)) -> EngineConfig {
+    f(&mut c);
+    c
 }
 
 /// Collects frames; `full` simulates a full TX ring.
@@ -139,7 +146,7 @@ pub struct H {
 
 impl H {
     pub fn new(cfg: EngineConfig) -> H {
-        let (local, remote) = match cfg.role {
+        let (local, remote) = match cfg.kind() {
             Role::Client => ((C_IP, C_PORT), (S_IP, S_PORT)),
             Role::Server => ((S_IP, S_PORT), (C_IP, C_PORT)),
         };

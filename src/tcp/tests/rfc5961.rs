@@ -197,10 +197,9 @@ fn client_ack_to_nothing_gets_rst_and_foreign_ports_are_not_ours() {
 
 #[test]
 fn client_retransmitted_synack_gets_dup_ack() {
-    let mut h = H::new(EngineConfig {
-        close: CloseMode::None,
-        ..base_cfg(Role::Client)
-    });
+    let mut h = H::new(tweak(base_cfg(Role::Client), |c| {
+        c.common.close = CloseMode::None;
+    }));
     h.open();
     let iss = h.iss(h.now);
     h.tx.frames.clear();

@@ -78,11 +78,12 @@ fn run(client: EngineConfig, server: EngineConfig, seed: u64) {
 }
 
 fn cfg(role: Role) -> EngineConfig {
-    EngineConfig {
-        capacity: 256,
-        sport_hi: C_PORT + 3,
-        ..base_cfg(role)
-    }
+    tweak(base_cfg(role), |c| {
+        c.common.capacity = 256;
+        if let RoleConfig::Client(cl) = &mut c.role {
+            cl.ports = (C_PORT..=C_PORT + 3).collect();
+        }
+    })
 }
 
 #[test]
@@ -92,16 +93,23 @@ fn random_segments_rst_close() {
 
 #[test]
 fn random_segments_http_fin_cookies() {
-    let http = |role| EngineConfig {
-        close: CloseMode::Fin,
-        request: b"GET".to_vec(),
-        response: b"200 OK".to_vec(),
-        expect: b"200".to_vec(),
-        server_fin: role == Role::Server,
-        cookies: CookieMode::Auto,
-        cookie_threshold: 1,
-        hold: 2 * MS,
-        ..cfg(role)
+    let http = |role| {
+        tweak(cfg(role), |c| {
+            c.common.close = CloseMode::Fin;
+            c.common.hold = 2 * MS;
+            match &mut c.role {
+                RoleConfig::Client(cl) => {
+                    cl.request = b"GET".to_vec();
+                    cl.expect = b"200".to_vec();
+                }
+                RoleConfig::Server(sv) => {
+                    sv.response = b"200 OK".to_vec();
+                    sv.server_fin = true;
+                    sv.cookies = CookieMode::Auto;
+                    sv.cookie_threshold = 1;
+                }
+            }
+        })
     };
     run(http(Role::Client), http(Role::Server), 2);
 }

@@ -111,15 +111,14 @@ fn synack_echoes_only_offered_options() {
         }
     );
     // Our options switched off: only MSS, even when offered everything.
-    let cfg = EngineConfig {
-        syn_options: SynOptions {
+    let cfg = tweak(base_cfg(Role::Server), |c| {
+        c.common.syn_options = SynOptions {
             mss: Some(1400),
             wscale: None,
             sack_permitted: false,
             timestamps: false,
-        },
-        ..base_cfg(Role::Server)
-    };
+        };
+    });
     let mut h = H::new(cfg);
     send!(h, CSYN);
     recv!(
@@ -193,10 +192,9 @@ fn synack_retransmits_then_gives_up() {
 #[test]
 fn retransmissions_go_to_their_own_peer() {
     // As `serve` runs: no fixed peer MAC.
-    let mut h = H::new(EngineConfig {
-        peer_mac: MacAddr::ZERO,
-        ..base_cfg(Role::Server)
-    });
+    let mut h = H::new(tweak(base_cfg(Role::Server), |c| {
+        c.common.peer_mac = MacAddr::ZERO;
+    }));
     let (a, b) = (h.remote, (Ipv4Addr::new(10, 0, 0, 3), C_PORT));
     let b_mac = MacAddr([2, 0, 0, 0, 0, 3]);
     let syn = TcpRepr {
@@ -268,11 +266,10 @@ fn rst_in_syn_received_fails_the_accept() {
 
 #[test]
 fn final_ack_with_request_gets_response_and_fin() {
-    let cfg = EngineConfig {
-        response: b"HTTP/1.1 200 OK".to_vec(),
-        server_fin: true,
-        ..base_cfg(Role::Server)
-    };
+    let cfg = tweak(base_cfg(Role::Server), |c| {
+        c.server_mut().response = b"HTTP/1.1 200 OK".to_vec();
+        c.server_mut().server_fin = true;
+    });
     let mut h = H::new(cfg);
     let iss = syn_received(&mut h);
     let ts = h.ts();
@@ -334,10 +331,9 @@ fn final_ack_with_request_gets_response_and_fin() {
 
 #[test]
 fn table_full_drops_syn() {
-    let mut h = H::new(EngineConfig {
-        capacity: 1,
-        ..base_cfg(Role::Server)
-    });
+    let mut h = H::new(tweak(base_cfg(Role::Server), |c| {
+        c.common.capacity = 1;
+    }));
     syn_received(&mut h);
     send!(
         h,
@@ -481,47 +477,38 @@ fn bad_flags_and_bad_frames_are_counted() {
 fn config_errors_are_clear() {
     let bad = |c: EngineConfig| Engine::new(c).err().unwrap_or_default();
     assert!(
-        bad(EngineConfig {
-            listen: vec![],
-            ..base_cfg(Role::Server)
-        })
+        bad(tweak(base_cfg(Role::Server), |c| {
+            c.server_mut().listen = vec![];
+        }))
         .contains("listen")
     );
     assert!(
-        bad(EngineConfig {
-            sources: vec![],
-            ..base_cfg(Role::Client)
-        })
+        bad(tweak(base_cfg(Role::Client), |c| {
+            c.client_mut().sources = vec![];
+        }))
         .contains("source")
     );
     assert!(
-        bad(EngineConfig {
-            capacity: 0,
-            ..base_cfg(Role::Client)
-        })
+        bad(tweak(base_cfg(Role::Client), |c| {
+            c.common.capacity = 0;
+        }))
         .contains("capacity")
     );
     assert!(
-        bad(EngineConfig {
-            rto_max: 1,
-            ..base_cfg(Role::Client)
-        })
+        bad(tweak(base_cfg(Role::Client), |c| {
+            c.common.rto_max = 1;
+        }))
         .contains("rto_max")
     );
     assert!(
-        bad(EngineConfig {
-            port_offset: 3,
-            ports: Vec::new(),
-            port_stride: 2,
-            ..base_cfg(Role::Client)
-        })
-        .contains("port_offset")
+        bad(tweak(base_cfg(Role::Client), |c| c.client_mut().ports =
+            Vec::new()))
+        .contains("source ports")
     );
     assert!(
-        bad(EngineConfig {
-            request: vec![0; 5000],
-            ..base_cfg(Role::Client)
-        })
+        bad(tweak(base_cfg(Role::Client), |c| {
+            c.client_mut().request = vec![0; 5000];
+        }))
         .contains("request")
     );
 }

@@ -81,10 +81,9 @@ fn synack_establishes_then_rst_close() {
 
 #[test]
 fn synack_without_options_gives_plain_ack() {
-    let mut h = H::new(EngineConfig {
-        close: CloseMode::None,
-        ..base_cfg(Role::Client)
-    });
+    let mut h = H::new(tweak(base_cfg(Role::Client), |c| {
+        c.common.close = CloseMode::None;
+    }));
     let iss = opened(&mut h);
     send!(
         h,
@@ -238,11 +237,10 @@ fn syn_retransmits_with_backoff_then_times_out() {
 
 #[test]
 fn request_piggybacked_response_checked() {
-    let cfg = EngineConfig {
-        request: b"GET /".to_vec(),
-        expect: b"HTTP/1.1 200".to_vec(),
-        ..base_cfg(Role::Client)
-    };
+    let cfg = tweak(base_cfg(Role::Client), |c| {
+        c.client_mut().request = b"GET /".to_vec();
+        c.client_mut().expect = b"HTTP/1.1 200".to_vec();
+    });
     let mut h = H::new(cfg.clone());
     let iss = opened(&mut h);
     send!(h, synack(iss, h.ts()));
@@ -351,11 +349,10 @@ fn request_piggybacked_response_checked() {
 
 #[test]
 fn request_retransmitted_then_data_timeout() {
-    let cfg = EngineConfig {
-        request: b"ping".to_vec(),
-        data_timeout: 35 * MS,
-        ..base_cfg(Role::Client)
-    };
+    let cfg = tweak(base_cfg(Role::Client), |c| {
+        c.client_mut().request = b"ping".to_vec();
+        c.common.data_timeout = 35 * MS;
+    });
     let mut h = H::new(cfg);
     let iss = opened(&mut h);
     send!(
@@ -393,11 +390,10 @@ fn request_retransmitted_then_data_timeout() {
 
 #[test]
 fn open_errors_no_tuple_and_not_client() {
-    let cfg = EngineConfig {
-        sport_hi: C_PORT + 1,
-        close: CloseMode::None,
-        ..base_cfg(Role::Client)
-    };
+    let cfg = tweak(base_cfg(Role::Client), |c| {
+        c.client_mut().ports = (C_PORT..=C_PORT + 1).collect();
+        c.common.close = CloseMode::None;
+    });
     let mut h = H::new(cfg);
     assert_eq!(h.e.tuple_space(), 2);
     h.open();
@@ -412,10 +408,9 @@ fn open_errors_no_tuple_and_not_client() {
         s.e.open(s.now, s.now, &mut s.tx),
         Err(crate::tcp::OpenError::NotClient)
     );
-    let cfg = EngineConfig {
-        capacity: 1,
-        ..base_cfg(Role::Client)
-    };
+    let cfg = tweak(base_cfg(Role::Client), |c| {
+        c.common.capacity = 1;
+    });
     let mut h = H::new(cfg);
     h.open();
     assert_eq!(
