@@ -53,8 +53,8 @@ pub struct CommonArgs {
     #[arg(short = 'q', long)]
     pub queues: Option<u32>,
     /// CPU cores for the workers, e.g. "2-5" or "2,4,6"; default: queue i on core i.
-    #[arg(long)]
-    pub cores: Option<String>,
+    #[arg(long, value_parser = parse_cores)]
+    pub cores: Option<CoreList>,
     /// XDP attach mode; generic is slow and only for diagnosis.
     #[arg(long, value_enum, default_value_t = XdpModeArg::Native)]
     pub xdp_mode: XdpModeArg,
@@ -109,8 +109,8 @@ pub struct CommonArgs {
 #[derive(Args, Debug, Clone)]
 pub struct ConnectArgs {
     /// Targets HOST:PORT (IPv4), used round-robin.
-    #[arg(required = true)]
-    pub targets: Vec<String>,
+    #[arg(required = true, value_parser = parse_target)]
+    pub targets: Vec<std::net::SocketAddrV4>,
     #[command(flatten)]
     pub common: CommonArgs,
     /// Connections per second (k/M suffixes); 0 = as fast as --max-active allows.
@@ -123,8 +123,8 @@ pub struct ConnectArgs {
     #[arg(long, value_parser = parse_count)]
     pub max_active: Option<u64>,
     /// Source addresses: CIDR, A-B range or address; repeatable. Default: the interface's.
-    #[arg(short = 's', long = "source")]
-    pub sources: Vec<String>,
+    #[arg(short = 's', long = "source", value_parser = parse_sources)]
+    pub sources: Vec<SourceList>,
     /// Source ports: LO-HI, or auto (1024-65535 without the kernel's ephemeral range
     /// net.ipv4.ip_local_port_range). Ports kernel sockets hold are always left out.
     #[arg(long, default_value = "auto", value_parser = parse_sport)]
@@ -168,8 +168,8 @@ pub struct ConnectArgs {
     #[arg(long, value_parser = parse_duration)]
     pub drain: Option<std::time::Duration>,
     /// Next-hop MAC instead of resolving it through the kernel's neighbour table.
-    #[arg(long)]
-    pub dst_mac: Option<String>,
+    #[arg(long, value_parser = parse_mac)]
+    pub dst_mac: Option<crate::wire::MacAddr>,
     /// Print the plan (per-core rate, tuple headroom, memory) and exit.
     #[arg(long)]
     pub dry_run: bool,
@@ -178,8 +178,8 @@ pub struct ConnectArgs {
     #[arg(long, value_enum, default_value_t = RssArg::Auto)]
     pub rss: RssArg,
     /// Instance i of N (0-based): slice i of the rate, the count and the source-port range.
-    #[arg(long)]
-    pub segment: Option<String>,
+    #[arg(long, value_parser = parse_segment)]
+    pub segment: Option<Segment>,
     /// Start opening at this Unix time (seconds, fractions allowed), e.g. $(($(date +%s)+10)).
     #[arg(long)]
     pub start_at: Option<f64>,
@@ -188,8 +188,8 @@ pub struct ConnectArgs {
 #[derive(Args, Debug, Clone)]
 pub struct ServeArgs {
     /// Listen on [ADDR:]PORT; repeatable (ADDR defaults to the interface's addresses).
-    #[arg(required = true)]
-    pub listen: Vec<String>,
+    #[arg(required = true, value_parser = parse_listen)]
+    pub listen: Vec<std::net::SocketAddrV4>,
     #[command(flatten)]
     pub common: CommonArgs,
     /// SYN cookies.
@@ -336,6 +336,56 @@ fn parse_rate(s: &str) -> Result<f64, String> {
 
 fn parse_count(s: &str) -> Result<u64, String> {
     crate::units::parse_count(s)
+}
+
+/// `--cores`: worker cores in queue order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CoreList(pub Vec<usize>);
+
+/// One `-s` value: the addresses of a CIDR, an A-B range or one address.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceList(pub Vec<std::net::Ipv4Addr>);
+
+/// `--segment i/N`: instance `index` of `count` (index < count).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Segment {
+    pub index: u16,
+    pub count: u16,
+}
+
+fn parse_cores(s: &str) -> Result<CoreList, String> {
+    crate::run::net::parse_cores(s)
+        .map(CoreList)
+        .map_err(|e| e.msg)
+}
+
+fn parse_target(s: &str) -> Result<std::net::SocketAddrV4, String> {
+    crate::run::net::parse_target(s).map_err(|e| e.msg)
+}
+
+fn parse_listen(s: &str) -> Result<std::net::SocketAddrV4, String> {
+    crate::run::net::parse_listen(s).map_err(|e| e.msg)
+}
+
+fn parse_sources(s: &str) -> Result<SourceList, String> {
+    crate::run::net::parse_sources(&[s.to_string()])
+        .map(SourceList)
+        .map_err(|e| e.msg)
+}
+
+fn parse_mac(s: &str) -> Result<crate::wire::MacAddr, String> {
+    s.parse()
+        .map_err(|_| format!("'{s}' is not a MAC address like aa:bb:cc:dd:ee:ff"))
+}
+
+fn parse_segment(s: &str) -> Result<Segment, String> {
+    let bad = || format!("'{s}' is not i/N with 0 <= i < N (e.g. 0/3)");
+    let (i, n) = s.split_once('/').ok_or_else(bad)?;
+    let (index, count): (u16, u16) = (i.parse().map_err(|_| bad())?, n.parse().map_err(|_| bad())?);
+    if count == 0 || index >= count {
+        return Err(bad());
+    }
+    Ok(Segment { index, count })
 }
 
 fn parse_sport(s: &str) -> Result<crate::run::host::SportSpec, String> {

@@ -35,14 +35,14 @@ fn main() -> ExitCode {
 fn dispatch(cmd: Command) -> Result<i32, RunError> {
     match cmd {
         Command::Connect(a) => {
-            let plan = run::connect::plan(&a)?;
+            let plan = run::connect::plan(&a, &run::connect::gather(&a))?;
             if a.dry_run {
                 run::connect::dry_run(&plan);
                 return Ok(0);
             }
             run::execute(plan)
         }
-        Command::Serve(a) => run::execute(run::serve::plan(&a)?),
+        Command::Serve(a) => run::execute(run::serve::plan(&a, &run::serve::gather(&a))?),
         Command::Demo(a) => run::demo::run(&a),
         Command::Merge(a) => run::merge::run(&a),
         Command::Kernel(k) => kernel(k),

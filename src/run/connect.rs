@@ -9,7 +9,8 @@ use crate::wire::MacAddr;
 use crate::worker::pace::Pace;
 use crate::xsk::{MAX_V4, SteerConfig};
 
-use super::{Plan, RunError, host, net};
+use super::facts::{Gather, HostFacts};
+use super::{Plan, RunError, host};
 
 /// Reads `value` as a literal string, or as the contents of a file when it starts with `@`.
 pub fn bytes_arg(flag: &str, value: &Option<String>) -> Result<Vec<u8>, RunError> {
@@ -24,44 +25,43 @@ pub fn bytes_arg(flag: &str, value: &Option<String>) -> Result<Vec<u8>, RunError
     }
 }
 
-/// A 16-byte key: derived from `seed` (reproducible runs) or from the kernel's RNG.
-pub fn secret(seed: Option<u64>) -> [u8; 16] {
+/// A 16-byte key: derived from `seed` (reproducible runs) or the host's entropy.
+pub fn secret(seed: Option<u64>, entropy: [u8; 16]) -> [u8; 16] {
+    let Some(s) = seed else {
+        return entropy;
+    };
     let mut key = [0u8; 16];
-    match seed {
-        Some(s) => {
-            let mut rng = crate::rng::SplitMix64(s);
-            for chunk in key.chunks_mut(8) {
-                chunk.copy_from_slice(&rng.next_u64().to_le_bytes());
-            }
-        }
-        None => {
-            if let Ok(b) = std::fs::read("/proc/sys/kernel/random/uuid") {
-                for (i, x) in b.iter().enumerate() {
-                    key[i % 16] ^= x.wrapping_mul(i as u8 | 1);
-                }
-            }
-            let t = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap_or_default();
-            for (i, x) in t.as_nanos().to_le_bytes().iter().enumerate() {
-                key[i] ^= x;
-            }
-        }
+    let mut rng = crate::rng::SplitMix64(s);
+    for chunk in key.chunks_mut(8) {
+        chunk.copy_from_slice(&rng.next_u64().to_le_bytes());
     }
     key
 }
 
-pub fn plan(a: &ConnectArgs) -> Result<Plan, RunError> {
-    let c = &a.common;
-    let targets: Vec<_> = a
-        .targets
-        .iter()
-        .map(|t| net::parse_target(t))
-        .collect::<Result<_, _>>()?;
-    let (seg, nseg) = match &a.segment {
-        Some(s) => parse_segment(s)?,
-        None => (0, 1),
+/// The host facts a client run needs (the only I/O of planning; see `facts.rs`).
+pub fn gather(a: &ConnectArgs) -> HostFacts {
+    let targets: Vec<Ipv4Addr> = a.targets.iter().map(|t| *t.ip()).collect();
+    let how = if a.dry_run {
+        Gather::DryRun {
+            queues: a.common.queues.unwrap_or(1),
+        }
+    } else if a.dst_mac.is_some() {
+        Gather::Run {
+            resolve: Duration::ZERO,
+        }
+    } else {
+        Gather::Run {
+            resolve: Duration::from_secs(2),
+        }
     };
+    HostFacts::gather(&a.common.iface, &targets, how)
+}
+
+/// The client plan: a pure function of the arguments and the host facts.
+pub fn plan(a: &ConnectArgs, f: &HostFacts) -> Result<Plan, RunError> {
+    let c = &a.common;
+    let targets = &a.targets;
+    let (seg, nseg) = a.segment.map_or((0, 1), |s| (s.index, s.count));
     let rate = a.rate / nseg as f64;
     let count = a
         .count
@@ -74,24 +74,9 @@ pub fn plan(a: &ConnectArgs) -> Result<Plan, RunError> {
     }
     let request = bytes_arg("--request", &a.request)?;
     let expect = bytes_arg("--expect", &a.expect)?;
-    if !a.dry_run {
-        super::check_environment(&c.iface)?;
-    }
-    let (queues, cores) =
-        if a.dry_run && !std::path::Path::new(&format!("/sys/class/net/{}", c.iface)).exists() {
-            (
-                c.queues.unwrap_or(1),
-                (0..c.queues.unwrap_or(1) as usize).collect(),
-            )
-        } else {
-            super::queues_and_cores(c)?
-        };
-    let own = if a.dry_run {
-        net::iface_ipv4(&c.iface).unwrap_or_default()
-    } else {
-        net::iface_ipv4(&c.iface)?
-    };
-    let sources = if a.sources.is_empty() {
+    let (iface, queues, cores) = super::queues_and_cores(c, f)?;
+    let own = &iface.ipv4;
+    let sources: Vec<Ipv4Addr> = if a.sources.is_empty() {
         own.first().map(|a| vec![*a]).ok_or_else(|| {
             RunError::env(format!(
                 "{} has no IPv4 address: add one or pass -s/--source",
@@ -99,7 +84,7 @@ pub fn plan(a: &ConnectArgs) -> Result<Plan, RunError> {
             ))
         })?
     } else {
-        net::parse_sources(&a.sources)?
+        a.sources.iter().flat_map(|s| s.0.iter().copied()).collect()
     };
     if let Some(t) = targets.iter().find(|t| sources.contains(t.ip())) {
         return Err(RunError::usage(format!(
@@ -112,24 +97,20 @@ pub fn plan(a: &ConnectArgs) -> Result<Plan, RunError> {
         .filter(|s| !own.contains(s))
         .copied()
         .collect();
-    let kernel_ports = host::KernelPorts::read();
     let sport = host::source_ports(
         a.sport,
-        &kernel_ports,
+        &f.kernel_ports,
         &sources,
         &metrics_port(c),
         (seg, nseg),
     )?;
     let usable = &sport.usable;
     let (sport_lo, sport_hi) = (usable[0], usable[usable.len() - 1]);
-    let ports = super::ports::plan(
-        &c.iface,
-        a.rss == crate::cli::RssArg::Auto && !a.dry_run,
-        queues as usize,
-        &sources,
-        &targets,
-        usable,
-    );
+    let rss = match a.rss {
+        crate::cli::RssArg::Auto => iface.rss.as_ref().map_err(String::clone),
+        crate::cli::RssArg::Off => Err("--rss off".to_string()),
+    };
+    let ports = super::ports::plan(rss, queues as usize, &sources, targets, usable);
     let nports: usize = ports.per_worker.iter().map(Vec::len).sum();
     let tuple_space = sources.len() as u64 * nports as u64 * targets.len() as u64;
     let time_wait = if a.close == CloseArg::Fin {
@@ -141,30 +122,8 @@ pub fn plan(a: &ConnectArgs) -> Result<Plan, RunError> {
     let tuple_need = rate * tuple_busy_s;
     let headroom_pct = tuple_need / tuple_space.max(1) as f64 * 100.0;
 
-    let (hop_mac, hop) = if a.dry_run {
-        (MacAddr::ZERO, *targets[0].ip())
-    } else {
-        let hop = net::next_hop(*targets[0].ip(), &c.iface)?;
-        for t in &targets[1..] {
-            if net::next_hop(*t.ip(), &c.iface)? != hop {
-                return Err(RunError::usage(
-                    "all targets must share one next hop (run one threeway per next hop)",
-                ));
-            }
-        }
-        let mac = match &a.dst_mac {
-            Some(m) => m.parse().map_err(|_| {
-                RunError::usage(format!("--dst-mac '{m}' is not aa:bb:cc:dd:ee:ff"))
-            })?,
-            None => net::resolve_mac(hop, &c.iface, Duration::from_secs(2))?,
-        };
-        (mac, hop)
-    };
-    let local_mac = if a.dry_run {
-        MacAddr::ZERO
-    } else {
-        MacAddr(crate::xsk::iface::mac(&c.iface).map_err(|e| RunError::env(e.to_string()))?)
-    };
+    let (hop, hop_mac) = next_hop(f, a.dst_mac)?;
+    let local_mac = iface.mac;
     let capacity = c.capacity as usize;
     let max_active = a
         .max_active
@@ -175,7 +134,7 @@ pub fn plan(a: &ConnectArgs) -> Result<Plan, RunError> {
         (None, Some(_)) => None,
         (None, None) => Some(Duration::from_secs(10)),
     };
-    let secret = secret(c.seed);
+    let secret = secret(c.seed, f.entropy);
     let syn_options = SynOptions {
         mss: (a.mss != 0).then_some(a.mss),
         wscale: (!a.no_wscale).then_some(a.wscale),
@@ -238,7 +197,14 @@ pub fn plan(a: &ConnectArgs) -> Result<Plan, RunError> {
     let steer = steer_for(&sources, &own, &emulated, sport_lo, sport_hi)?;
     let mut config = super::config_head("client", c, queues, &cores);
     config.extend::<[(String, String); _]>([
-        ("targets".into(), a.targets.join(",")),
+        (
+            "targets".into(),
+            targets
+                .iter()
+                .map(|t| t.to_string())
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
         (
             "sources".into(),
             format!(
@@ -393,22 +359,26 @@ fn steer_for(
     })
 }
 
-/// "i/N" with i < N.
-fn parse_segment(s: &str) -> Result<(u16, u16), RunError> {
-    let bad = || {
-        RunError::usage(format!(
-            "--segment '{s}' is not i/N with 0 <= i < N (e.g. 0/3)"
-        ))
-    };
-    let (i, n) = s.split_once('/').ok_or_else(bad)?;
-    let (i, n): (u16, u16) = (i.parse().map_err(|_| bad())?, n.parse().map_err(|_| bad())?);
-    if n == 0 || i >= n {
-        return Err(bad());
+/// The one next hop of every target, and its MAC (`--dst-mac` wins).
+fn next_hop(f: &HostFacts, dst_mac: Option<MacAddr>) -> Result<(Ipv4Addr, MacAddr), RunError> {
+    let mut hop: Option<&super::facts::NextHop> = None;
+    for (_, r) in &f.routes {
+        let h = r.as_ref().map_err(|e| RunError::env(e.clone()))?;
+        if hop.is_some_and(|first| first.ip != h.ip) {
+            return Err(RunError::usage(
+                "all targets must share one next hop (run one threeway per next hop)",
+            ));
+        }
+        hop = hop.or(Some(h));
     }
-    Ok((i, n))
+    let hop = hop.ok_or_else(|| RunError::usage("no target given"))?;
+    let mac = match dst_mac {
+        Some(m) => m,
+        None => hop.mac.clone().map_err(RunError::env)?,
+    };
+    Ok((hop.ip, mac))
 }
 
-/// Slice `seg` of `nseg` contiguous, disjoint slices of the port range.
 /// The longest an attempt can stay open before the engine gives it an outcome: every SYN
 /// transmission's RTO (doubling, capped at `rto_max`) and the data phase's timeout, plus a
 /// margin for the 100 ms report lag. Capped at 5 minutes.
@@ -463,11 +433,5 @@ mod tests {
             auto_drain(60_000 * MS, 60_000 * MS, 15, None),
             Duration::from_secs(300)
         );
-    }
-
-    #[test]
-    fn segments_parse() {
-        assert!(parse_segment("3/3").is_err());
-        assert_eq!(parse_segment("1/3").unwrap(), (1, 3));
     }
 }

@@ -10,12 +10,12 @@ use std::time::{Duration, Instant};
 use crate::cli::{DemoArgs, PeerArg};
 use crate::topo::VethPair;
 
-use super::{RunError, check_environment};
+use super::RunError;
 
 const PORT: u16 = 8080;
 
 pub fn run(a: &DemoArgs) -> Result<i32, RunError> {
-    check_environment("lo")?;
+    super::facts::privileged().map_err(RunError::env)?;
     // Ctrl-C reaches the children (same process group); we only have to survive it to clean up.
     let interrupted = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {

@@ -5,9 +5,12 @@
 mod collect;
 pub mod connect;
 pub mod demo;
+pub mod facts;
 pub mod host;
 pub mod merge;
 pub mod net;
+#[cfg(test)]
+mod plan_tests;
 pub mod ports;
 pub mod serve;
 
@@ -86,32 +89,15 @@ pub struct Plan {
     pub asserts: Vec<Assertion>,
 }
 
-/// Checks that we can do what a session needs, with a message saying what to do.
-pub fn check_environment(iface: &str) -> Result<(), RunError> {
-    // SAFETY-free check: effective uid via /proc (no libc call outside xsk).
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let euid = status
-        .lines()
-        .find(|l| l.starts_with("Uid:"))
-        .and_then(|l| l.split_whitespace().nth(2))
-        .unwrap_or("0");
-    if euid != "0" {
-        return Err(RunError::env(
-            "threeway needs root (or CAP_NET_ADMIN + CAP_BPF + CAP_NET_RAW + CAP_IPC_LOCK): run it with sudo",
-        ));
-    }
-    if !std::path::Path::new(&format!("/sys/class/net/{iface}")).exists() {
-        return Err(RunError::env(format!(
-            "no such interface '{iface}' in this network namespace; list them with `ip link`"
-        )));
-    }
-    Ok(())
-}
-
-/// Queue count and worker cores for `common`.
-pub fn queues_and_cores(common: &CommonArgs) -> Result<(u32, Vec<usize>), RunError> {
-    let (rxq, txq) =
-        crate::xsk::iface::queue_count(&common.iface).map_err(|e| RunError::env(e.to_string()))?;
+/// The interface, its queue count and the worker cores for `common`, from the host facts
+/// (and the privilege a session needs, failing closed).
+pub fn queues_and_cores<'f>(
+    common: &CommonArgs,
+    f: &'f facts::HostFacts,
+) -> Result<(&'f facts::IfaceFacts, u32, Vec<usize>), RunError> {
+    f.privileged.clone().map_err(RunError::env)?;
+    let iface = f.iface.as_ref().map_err(|e| RunError::env(e.clone()))?;
+    let (rxq, txq) = (iface.rx_queues, iface.tx_queues);
     let avail = rxq.min(txq).max(1);
     let queues = common.queues.unwrap_or(avail);
     if queues == 0 || queues > avail {
@@ -120,11 +106,9 @@ pub fn queues_and_cores(common: &CommonArgs) -> Result<(u32, Vec<usize>), RunErr
             common.iface, common.iface
         )));
     }
-    let ncpu = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
+    let ncpu = f.cpus;
     let cores = match &common.cores {
-        Some(list) => net::parse_cores(list)?,
+        Some(list) => list.0.clone(),
         None => (0..queues as usize).map(|q| q % ncpu).collect(),
     };
     if cores.len() < queues as usize {
@@ -138,7 +122,7 @@ pub fn queues_and_cores(common: &CommonArgs) -> Result<(u32, Vec<usize>), RunErr
             "--cores: core {c} does not exist (this machine has {ncpu})"
         )));
     }
-    Ok((queues, cores))
+    Ok((iface, queues, cores))
 }
 
 /// The first lines of the configuration echo, the same for both roles.

@@ -167,7 +167,7 @@ pub fn resolve_mac(hop: Ipv4Addr, iface: &str, timeout: Duration) -> Result<MacA
     }
 }
 
-fn neigh_lookup(hop: Ipv4Addr, iface: &str) -> Option<MacAddr> {
+pub fn neigh_lookup(hop: Ipv4Addr, iface: &str) -> Option<MacAddr> {
     let text = std::fs::read_to_string("/proc/net/arp").ok()?;
     text.lines().skip(1).find_map(|l| {
         let f: Vec<&str> = l.split_whitespace().collect();

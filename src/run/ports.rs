@@ -6,7 +6,6 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
 
-use crate::nic::ethtool;
 use crate::nic::rss::Rss;
 use crate::tcp::PortOwners;
 
@@ -32,20 +31,20 @@ pub fn modulo(usable: &[u16], workers: usize, why: &str) -> PortPlan {
     }
 }
 
-/// RSS-aware ports when the NIC's Toeplitz key and table are readable and the run has one
-/// source and one destination (the hash covers the addresses); else `modulo`. Only `usable`
-/// ports (ascending; see `host::source_ports`) are handed out.
+/// RSS-aware ports when the NIC's Toeplitz key and table are known (`rss`; else why not)
+/// and the run has one source and one destination (the hash covers the addresses); else
+/// `modulo`. Only `usable` ports (ascending; see `host::source_ports`) are handed out.
 pub fn plan(
-    iface: &str,
-    rss: bool,
+    rss: Result<&Rss, String>,
     workers: usize,
     sources: &[Ipv4Addr],
     targets: &[SocketAddrV4],
     usable: &[u16],
 ) -> PortPlan {
-    if !rss {
-        return modulo(usable, workers, "--rss off");
-    }
+    let table = match rss {
+        Ok(t) => t,
+        Err(why) => return modulo(usable, workers, &why),
+    };
     if sources.len() != 1 || targets.len() != 1 {
         return modulo(
             usable,
@@ -53,12 +52,7 @@ pub fn plan(
             "RSS-aware ports need one source and one target",
         );
     }
-    let table = ethtool::inspect(iface)
-        .and_then(|i| i.rss)
-        .map_err(|e| format!("no RSS table: {}", first_line(&e)))
-        .and_then(|cfg| cfg.to_rss().map_err(|e| first_line(&e)));
-    table
-        .and_then(|t| from_rss(&t, workers, sources[0], targets[0], usable))
+    from_rss(table, workers, sources[0], targets[0], usable)
         .unwrap_or_else(|why| modulo(usable, workers, &why))
 }
 

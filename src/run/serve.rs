@@ -4,11 +4,11 @@ use std::net::Ipv4Addr;
 
 use crate::cli::{CookiesArg, ServeArgs, ServerCloseArg};
 use crate::tcp::{CloseMode, Common, CookieMode, EngineConfig, Role, RoleConfig, ServerConfig};
-use crate::wire::MacAddr;
 use crate::xsk::{MAX_V4, SteerConfig};
 
 use super::connect::{bytes_arg, secret};
-use super::{Plan, RunError, net};
+use super::facts::{Gather, HostFacts};
+use super::{Plan, RunError};
 
 /// A listen address and port a kernel listener already holds would never see a SYN: the XDP
 /// program leaves frames of kernel sockets to the kernel. Refuse it up front.
@@ -37,18 +37,25 @@ fn refuse_kernel_listeners(
     Ok(())
 }
 
-pub fn plan(a: &ServeArgs) -> Result<Plan, RunError> {
+/// The host facts a server run needs (the only I/O of planning; see `facts.rs`).
+pub fn gather(a: &ServeArgs) -> HostFacts {
+    HostFacts::gather(
+        &a.common.iface,
+        &[],
+        Gather::Run {
+            resolve: std::time::Duration::ZERO,
+        },
+    )
+}
+
+/// The server plan: a pure function of the arguments and the host facts.
+pub fn plan(a: &ServeArgs, f: &HostFacts) -> Result<Plan, RunError> {
     let c = &a.common;
-    let listen: Vec<_> = a
-        .listen
-        .iter()
-        .map(|l| net::parse_listen(l))
-        .collect::<Result<_, _>>()?;
+    let listen = a.listen.clone();
     let asserts = super::parse_asserts(&c.asserts)?;
     let response = bytes_arg("--response", &a.response)?;
-    super::check_environment(&c.iface)?;
-    let (queues, cores) = super::queues_and_cores(c)?;
-    let own = net::iface_ipv4(&c.iface)?;
+    let (iface, queues, cores) = super::queues_and_cores(c, f)?;
+    let own = &iface.ipv4;
     let mut addrs: Vec<Ipv4Addr> = listen
         .iter()
         .map(|l| *l.ip())
@@ -72,22 +79,21 @@ pub fn plan(a: &ServeArgs) -> Result<Plan, RunError> {
             addrs.len()
         )));
     }
-    refuse_kernel_listeners(&listen, &own, &super::host::KernelPorts::read())?;
+    refuse_kernel_listeners(&listen, own, &f.kernel_ports)?;
     let mut ports: Vec<u16> = listen.iter().map(|l| l.port()).collect();
     ports.sort();
     ports.dedup();
     if ports.len() > 8 {
         return Err(RunError::usage("at most 8 distinct listen ports"));
     }
-    let local_mac =
-        MacAddr(crate::xsk::iface::mac(&c.iface).map_err(|e| RunError::env(e.to_string()))?);
+    let local_mac = iface.mac;
     let rto = c.rto.as_nanos() as u64;
     let cookies = match a.cookies {
         CookiesArg::Never => CookieMode::Never,
         CookiesArg::Always => CookieMode::Always,
         CookiesArg::Auto => CookieMode::Auto,
     };
-    let secret = secret(c.seed);
+    let secret = secret(c.seed, f.entropy);
     let engine = EngineConfig {
         common: Common {
             // The engine resets idle server connections after `data_timeout` unless close is
@@ -124,7 +130,14 @@ pub fn plan(a: &ServeArgs) -> Result<Plan, RunError> {
     };
     let mut config = super::config_head("server", c, queues, &cores);
     config.extend::<[(String, String); _]>([
-        ("listen".into(), a.listen.join(",")),
+        (
+            "listen".into(),
+            listen
+                .iter()
+                .map(|l| l.to_string())
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
         (
             "addresses".into(),
             addrs
