@@ -194,7 +194,7 @@ pub fn plan(a: &ConnectArgs, f: &HostFacts) -> Result<Plan, RunError> {
             max_active,
         })
         .collect();
-    let steer = steer_for(&sources, &own, &emulated, sport_lo, sport_hi)?;
+    let steer = steer_for(&sources, own, &emulated, sport_lo, sport_hi)?;
     let mut config = super::config_head("client", c, queues, &cores);
     config.extend::<[(String, String); _]>([
         (
