@@ -3,11 +3,12 @@
 
 use crate::wire::{SeqNum, TcpRepr};
 
+use super::cookie::CookieOpts;
 use super::engine::{Engine, Verdict};
 use super::isn::isn;
 use super::stats::{DropReason, record};
 use super::table::{Key, Slot};
-use super::tcb::{State, Tcb, ctl, decode_lag, encode_lag, opt};
+use super::tcb::{State, Tcb, ctl, decode_lag, encode_lag};
 use super::timer::Wheel;
 use super::{Nanos, OpenError, Outcome, Transmit};
 
@@ -102,17 +103,7 @@ impl Engine {
         record(&mut self.lat.connect, now.saturating_sub(intended));
         record(&mut self.lat.rtt, now.saturating_sub(sent_at));
         let o = &seg.options;
-        let s = self.p.c.syn_options;
-        let mut bits = 0u8;
-        if s.timestamps && o.timestamps.is_some() {
-            bits |= opt::TS;
-        }
-        if s.sack_permitted && o.sack_permitted {
-            bits |= opt::SACK;
-        }
-        if let (Some(_), Some(ws)) = (s.wscale, o.wscale) {
-            bits |= opt::WS | ws.min(14) << opt::WS_SHIFT;
-        }
+        let bits = CookieOpts::negotiate(o, &self.p.c.syn_options).tcb_bits();
         {
             let t = self.table.get_mut(slot);
             t.irs = seg.seq;

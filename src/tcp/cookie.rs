@@ -56,6 +56,23 @@ impl CookieOpts {
         }
     }
 
+    /// The TCB's option bits (`Tcb::opts`): the one packing of negotiated options into a
+    /// connection (the SYN-ACK's options are unpacked from them in `send_synack`).
+    pub fn tcb_bits(&self) -> u8 {
+        use super::tcb::opt;
+        let mut bits = 0u8;
+        if self.timestamps {
+            bits |= opt::TS;
+        }
+        if self.sack_permitted {
+            bits |= opt::SACK;
+        }
+        if let Some(ws) = self.wscale {
+            bits |= opt::WS | ws << opt::WS_SHIFT;
+        }
+        bits
+    }
+
     fn bits(&self) -> u32 {
         let idx = MSS_TABLE.iter().rposition(|&m| m <= self.mss).unwrap_or(0) as u32;
         idx << 25

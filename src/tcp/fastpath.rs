@@ -179,7 +179,9 @@ pub(crate) struct Out<'a> {
 #[inline]
 pub(crate) fn write(buf: &mut [u8], h: &Hdr, k: &Key, s: &Out<'_>) -> Option<usize> {
     let eh = if h.vlan.is_some() { 18 } else { 14 };
-    let ol = s.options.buffer_len();
+    let (words, nw) = s.options.words();
+    let words = &words[..nw];
+    let ol = nw * 4;
     let tl = 20 + ol + s.payload.len();
     let total = eh + 20 + tl;
     if buf.len() < total.max(eh + 60) {
@@ -203,7 +205,7 @@ pub(crate) fn write(buf: &mut [u8], h: &Hdr, k: &Key, s: &Out<'_>) -> Option<usi
     // on store forwarding): pseudo-header + header words + options + payload.
     let mut acc = w32(src) + w32(dst) + PROTO_TCP as u32 + tl as u32;
     acc += k.local_port as u32 + k.remote_port as u32 + w32(s.seq.0) + w32(s.ack.0);
-    acc += doff_flags + s.window as u32 + sum_options(&s.options);
+    acc += doff_flags + s.window as u32 + sum_options(words);
     if !s.payload.is_empty() {
         acc += checksum::sum(s.payload);
     }
@@ -222,7 +224,7 @@ pub(crate) fn write(buf: &mut [u8], h: &Hdr, k: &Key, s: &Out<'_>) -> Option<usi
         f[32..36].copy_from_slice(&(doff_flags << 16 | s.window as u32).to_be_bytes());
         f[36..40].copy_from_slice(&((tcp_csum as u32) << 16).to_be_bytes());
         let opts: &mut [u8; 20] = (&mut f[40..60]).try_into().ok()?;
-        write_options(opts, &s.options);
+        write_options(opts, words);
     }
     if !s.payload.is_empty() {
         rest[40 + ol..40 + ol + s.payload.len()].copy_from_slice(s.payload);
@@ -230,49 +232,16 @@ pub(crate) fn write(buf: &mut [u8], h: &Hdr, k: &Key, s: &Out<'_>) -> Option<usi
     Some(total)
 }
 
-/// One's-complement sum (unfolded) of the words `write_options` writes.
+/// One's-complement sum (unfolded) of the option words.
 #[inline(always)]
-fn sum_options(o: &TcpOptions) -> u32 {
-    let mut acc = 0;
-    if let Some(mss) = o.mss {
-        acc += 0x0204 + mss as u32;
-    }
-    if let Some((val, ecr)) = o.timestamps {
-        acc += if o.sack_permitted { 0x0402 } else { 0x0101 } + 0x080a;
-        acc += (val >> 16) + (val & 0xffff) + (ecr >> 16) + (ecr & 0xffff);
-    } else if o.sack_permitted {
-        acc += 0x0101 + 0x0402;
-    }
-    if let Some(ws) = o.wscale {
-        acc += 0x0103 + 0x0300 + ws as u32;
-    }
-    acc
+fn sum_options(words: &[u32]) -> u32 {
+    words.iter().map(|w| (w >> 16) + (w & 0xffff)).sum()
 }
 
-/// The option layout of `TcpOptions::emit` (Linux order).
+/// The option words, big-endian, into the options area.
 #[inline(always)]
-fn write_options(b: &mut [u8; 20], o: &TcpOptions) {
-    let mut at = 0;
-    if let Some(mss) = o.mss {
-        let m = mss.to_be_bytes();
-        b[0..4].copy_from_slice(&[2, 4, m[0], m[1]]);
-        at = 4;
-    }
-    if let Some((val, ecr)) = o.timestamps {
-        let head = if o.sack_permitted {
-            [4, 2, 8, 10]
-        } else {
-            [1, 1, 8, 10]
-        };
-        b[at..at + 4].copy_from_slice(&head);
-        b[at + 4..at + 8].copy_from_slice(&val.to_be_bytes());
-        b[at + 8..at + 12].copy_from_slice(&ecr.to_be_bytes());
-        at += 12;
-    } else if o.sack_permitted {
-        b[at..at + 4].copy_from_slice(&[1, 1, 4, 2]);
-        at += 4;
-    }
-    if let Some(ws) = o.wscale {
-        b[at..at + 4].copy_from_slice(&[1, 3, 3, ws]);
+fn write_options(b: &mut [u8; 20], words: &[u32]) {
+    for (i, w) in words.iter().enumerate() {
+        b[i * 4..i * 4 + 4].copy_from_slice(&w.to_be_bytes());
     }
 }

@@ -22,21 +22,50 @@ pub(crate) fn ts_now(now: Nanos) -> u32 {
     (now / 1_000_000) as u32
 }
 
+/// One segment of ours: control bits, sequence numbers, options and the range of our
+/// payload (`Params::data`) it carries.
+pub(crate) struct Seg {
+    pub flags: u8,
+    pub seq: SeqNum,
+    pub ack: SeqNum,
+    pub options: TcpOptions,
+    pub data: Range<usize>,
+}
+
+impl Seg {
+    /// A segment with no options and no data (RSTs).
+    fn bare(flags: u8, seq: SeqNum, ack: SeqNum) -> Seg {
+        Seg {
+            flags,
+            seq,
+            ack,
+            options: TcpOptions::default(),
+            data: 0..0,
+        }
+    }
+}
+
+/// What a SYN-ACK says: our ISS, RCV.NXT, the negotiated option bits (`Tcb::opts`) and the
+/// TSecr echoing the SYN's TSval.
+pub(crate) struct SynAck {
+    pub iss: SeqNum,
+    pub rcv_nxt: SeqNum,
+    pub opts: u8,
+    pub tsecr: u32,
+}
+
 impl Engine {
     /// Writes one frame for `k`; counts `tx_frames`, `tx_full`, or `tx_no_neighbour` (server:
     /// the peer's MAC is no longer known; nothing is sent rather than a frame to another host).
-    #[allow(clippy::too_many_arguments)]
     #[inline(always)]
-    pub(crate) fn emit(
-        &mut self,
-        tx: &mut impl Transmit,
-        k: &Key,
-        flags: u8,
-        seq: SeqNum,
-        ack: SeqNum,
-        options: TcpOptions,
-        data: Range<usize>,
-    ) {
+    pub(crate) fn emit(&mut self, tx: &mut impl Transmit, k: &Key, s: Seg) {
+        let Seg {
+            flags,
+            seq,
+            ack,
+            options,
+            data,
+        } = s;
         let dst = if self.p.c.peer_mac != MacAddr::ZERO {
             self.p.c.peer_mac
         } else if let Some(mac) = self.neighbours.get(k.remote_ip) {
@@ -91,21 +120,21 @@ impl Engine {
             sack_permitted: s.sack_permitted,
             timestamps: s.timestamps.then_some((ts_now(now), 0)),
         };
-        self.emit(tx, &t.key, SYN, t.iss, SeqNum(0), o, 0..0);
+        let seg = Seg {
+            options: o,
+            ..Seg::bare(SYN, t.iss, SeqNum(0))
+        };
+        self.emit(tx, &t.key, seg);
     }
 
     /// SYN-ACK with the options negotiated in `opts` bits (`tsecr` echoes the SYN's TSval).
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn send_synack(
-        &mut self,
-        now: Nanos,
-        tx: &mut impl Transmit,
-        k: &Key,
-        iss: SeqNum,
-        rcv_nxt: SeqNum,
-        opts: u8,
-        tsecr: u32,
-    ) {
+    pub(crate) fn send_synack(&mut self, now: Nanos, tx: &mut impl Transmit, k: &Key, a: SynAck) {
+        let SynAck {
+            iss,
+            rcv_nxt,
+            opts,
+            tsecr,
+        } = a;
         let o = TcpOptions {
             mss: self.p.c.syn_options.mss,
             wscale: if opts & opt::WS != 0 {
@@ -116,13 +145,23 @@ impl Engine {
             sack_permitted: opts & opt::SACK != 0,
             timestamps: (opts & opt::TS != 0).then_some((ts_now(now), tsecr)),
         };
-        self.emit(tx, k, SYN | ACK, iss, rcv_nxt, o, 0..0);
+        let seg = Seg {
+            options: o,
+            ..Seg::bare(SYN | ACK, iss, rcv_nxt)
+        };
+        self.emit(tx, k, seg);
     }
 
     /// SYN-ACK retransmission / duplicate-SYN answer for a SYN-RECEIVED TCB.
     pub(crate) fn resend_synack(&mut self, now: Nanos, slot: Slot, tx: &mut impl Transmit) {
         let t = *self.table.get(slot);
-        self.send_synack(now, tx, &t.key, t.iss, t.rcv_nxt, t.opts, t.aux);
+        let a = SynAck {
+            iss: t.iss,
+            rcv_nxt: t.rcv_nxt,
+            opts: t.opts,
+            tsecr: t.aux,
+        };
+        self.send_synack(now, tx, &t.key, a);
     }
 
     /// Everything from `from` to SND.NXT: our data bytes, then our FIN if it lies in that
@@ -145,15 +184,12 @@ impl Engine {
         if fin {
             flags |= FIN;
         }
-        self.emit(
-            tx,
-            &t.key,
-            flags,
-            from,
-            t.rcv_nxt,
-            Self::ts_opt(&t, now),
-            off..sent,
-        );
+        let seg = Seg {
+            options: Self::ts_opt(&t, now),
+            data: off..sent,
+            ..Seg::bare(flags, from, t.rcv_nxt)
+        };
+        self.emit(tx, &t.key, seg);
     }
 
     /// `<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>` (also the RFC 5961 challenge ACK).
@@ -167,15 +203,7 @@ impl Engine {
     pub(crate) fn send_reset(&mut self, slot: Slot, tx: &mut impl Transmit) {
         let t = *self.table.get(slot);
         self.stats.rsts_sent += 1;
-        self.emit(
-            tx,
-            &t.key,
-            RST | ACK,
-            t.snd_nxt,
-            t.rcv_nxt,
-            TcpOptions::default(),
-            0..0,
-        );
+        self.emit(tx, &t.key, Seg::bare(RST | ACK, t.snd_nxt, t.rcv_nxt));
     }
 
     /// RST answering a segment that has no connection (RFC 9293 3.10.7.1):
@@ -183,18 +211,10 @@ impl Engine {
     pub(crate) fn send_rst_for(&mut self, k: &Key, seg: &TcpRepr<'_>, tx: &mut impl Transmit) {
         self.stats.rsts_sent += 1;
         if seg.flags.ack() {
-            self.emit(tx, k, RST, seg.ack, SeqNum(0), TcpOptions::default(), 0..0);
+            self.emit(tx, k, Seg::bare(RST, seg.ack, SeqNum(0)));
         } else {
             let len = seg.payload.len() as u32 + seg.flags.syn() as u32 + seg.flags.fin() as u32;
-            self.emit(
-                tx,
-                k,
-                RST | ACK,
-                SeqNum(0),
-                seg.seq.add(len),
-                TcpOptions::default(),
-                0..0,
-            );
+            self.emit(tx, k, Seg::bare(RST | ACK, SeqNum(0), seg.seq.add(len)));
         }
     }
 }

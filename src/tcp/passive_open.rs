@@ -6,9 +6,10 @@ use crate::wire::{SeqNum, TcpRepr};
 use super::cookie::{self, CookieOpts};
 use super::engine::{Engine, Verdict};
 use super::isn::isn;
+use super::output::SynAck;
 use super::stats::DropReason;
 use super::table::Key;
-use super::tcb::{State, Tcb, opt};
+use super::tcb::{State, Tcb};
 use super::timer::Wheel;
 use super::{CookieMode, Nanos, Transmit};
 
@@ -57,16 +58,7 @@ impl Engine {
     ) -> Verdict {
         let neg = CookieOpts::negotiate(&seg.options, &self.p.c.syn_options);
         let tsval = seg.options.timestamps.map_or(0, |(v, _)| v);
-        let mut bits = 0u8;
-        if neg.timestamps {
-            bits |= opt::TS;
-        }
-        if neg.sack_permitted {
-            bits |= opt::SACK;
-        }
-        if let Some(ws) = neg.wscale {
-            bits |= opt::WS | ws << opt::WS_SHIFT;
-        }
+        let bits = neg.tcb_bits();
         let cookie = match self.p.cookies {
             CookieMode::Always => true,
             CookieMode::Never => false,
@@ -79,7 +71,13 @@ impl Engine {
             let iss = SeqNum(cookie::encode(self.cookie_key, key, seg.seq.0, now, &neg));
             self.stats.syn_received += 1;
             self.stats.cookies_sent += 1;
-            self.send_synack(now, tx, key, iss, rcv_nxt, bits, tsval);
+            let a = SynAck {
+                iss,
+                rcv_nxt,
+                opts: bits,
+                tsecr: tsval,
+            };
+            self.send_synack(now, tx, key, a);
             return Ok(());
         }
         let iss = SeqNum(isn(self.isn_key, key, now));
@@ -104,7 +102,13 @@ impl Engine {
         self.stats.syn_received += 1;
         self.stats.active += 1;
         self.stats.half_open += 1;
-        self.send_synack(now, tx, key, iss, rcv_nxt, bits, tsval);
+        let a = SynAck {
+            iss,
+            rcv_nxt,
+            opts: bits,
+            tsecr: tsval,
+        };
+        self.send_synack(now, tx, key, a);
         let at = now + self.rto(0);
         self.arm(slot, at);
         Ok(())
@@ -126,17 +130,12 @@ impl Engine {
             self.send_rst_for(key, seg, tx);
             return Err(DropReason::CookieInvalid);
         };
-        let mut bits = 0u8;
         let tsval = seg.options.timestamps.map(|(v, _)| v);
-        if o.timestamps && tsval.is_some() {
-            bits |= opt::TS;
+        let bits = CookieOpts {
+            timestamps: o.timestamps && tsval.is_some(),
+            ..o
         }
-        if o.sack_permitted {
-            bits |= opt::SACK;
-        }
-        if let Some(ws) = o.wscale {
-            bits |= opt::WS | ws << opt::WS_SHIFT;
-        }
+        .tcb_bits();
         let mut tcb = Tcb {
             key: *key,
             snd_una: seg.ack,

@@ -99,21 +99,42 @@ pub struct TcpOptions {
 }
 
 impl TcpOptions {
-    /// Encoded length, padded to a multiple of 4, in the layout `emit` writes.
-    pub fn buffer_len(&self) -> usize {
+    /// The options as the 32-bit words `emit` writes, in Linux's order (`tcp_options_write`):
+    /// MSS; then SACK-perm + TS as `04 02 08 0a ..` when both, `01 01 08 0a ..` for TS alone,
+    /// `01 01 04 02` for SACK-perm alone; then `01 03 03 ws`. The one definition of our
+    /// layout: `emit`, the engine's fast writer and its checksum all read it.
+    #[inline(always)]
+    pub fn words(&self) -> ([u32; 5], usize) {
+        let mut w = [0u32; 5];
         let mut n = 0;
-        if self.mss.is_some() {
-            n += 4;
+        if let Some(mss) = self.mss {
+            w[n] = 0x0204_0000 | mss as u32;
+            n += 1;
         }
-        if self.timestamps.is_some() {
-            n += 12;
+        if let Some((val, ecr)) = self.timestamps {
+            w[n] = if self.sack_permitted {
+                0x0402_080a
+            } else {
+                0x0101_080a
+            };
+            w[n + 1] = val;
+            w[n + 2] = ecr;
+            n += 3;
         } else if self.sack_permitted {
-            n += 4;
+            w[n] = 0x0101_0402;
+            n += 1;
         }
-        if self.wscale.is_some() {
-            n += 4;
+        if let Some(ws) = self.wscale {
+            w[n] = 0x0103_0300 | ws as u32;
+            n += 1;
         }
-        n
+        (w, n)
+    }
+
+    /// Encoded length, padded to a multiple of 4, in the layout `emit` writes.
+    #[inline(always)]
+    pub fn buffer_len(&self) -> usize {
+        self.words().1 * 4
     }
     /// Parses the options area (bytes 20..data_offset*4). `BadOptionLen` for a length of 0/1,
     /// past the area, or wrong for a known kind (MSS 4, WS 3, SACK-perm 2, TS 10).
@@ -164,32 +185,11 @@ impl TcpOptions {
         }
         Ok(o)
     }
-    /// Writes options in Linux's order (`tcp_options_write`): MSS; then SACK-perm + TS as
-    /// `04 02 08 0a ..` when both, `01 01 08 0a ..` for TS alone, `01 01 04 02` for SACK-perm
-    /// alone; then `01 03 03 ws`. `buf.len()` must be `buffer_len()`.
+    /// Writes the options (`words`, big-endian). `buf.len()` must be `buffer_len()`.
     pub fn emit(&self, buf: &mut [u8]) {
-        let mut at = 0;
-        let mut put = |bytes: &[u8]| {
-            buf[at..at + bytes.len()].copy_from_slice(bytes);
-            at += bytes.len();
-        };
-        if let Some(mss) = self.mss {
-            let m = mss.to_be_bytes();
-            put(&[opt::MSS, 4, m[0], m[1]]);
-        }
-        if let Some((val, ecr)) = self.timestamps {
-            if self.sack_permitted {
-                put(&[opt::SACK_PERM, 2, opt::TIMESTAMP, 10]);
-            } else {
-                put(&[opt::NOP, opt::NOP, opt::TIMESTAMP, 10]);
-            }
-            put(&val.to_be_bytes());
-            put(&ecr.to_be_bytes());
-        } else if self.sack_permitted {
-            put(&[opt::NOP, opt::NOP, opt::SACK_PERM, 2]);
-        }
-        if let Some(ws) = self.wscale {
-            put(&[opt::NOP, opt::WSCALE, 3, ws]);
+        let (w, n) = self.words();
+        for (i, word) in w[..n].iter().enumerate() {
+            buf[i * 4..i * 4 + 4].copy_from_slice(&word.to_be_bytes());
         }
     }
 }
