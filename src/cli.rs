@@ -116,6 +116,13 @@ pub struct ConnectArgs {
     /// Connections per second (k/M suffixes); 0 = as fast as --max-active allows.
     #[arg(short = 'r', long, default_value = "1k", value_parser = parse_rate)]
     pub rate: f64,
+    /// Linear rate ramp FROM..TO/DURATION (e.g. 10k..1M/30s), open loop; the last rate
+    /// holds past it; the run lasts DURATION unless -d says otherwise.
+    #[arg(long, conflicts_with_all = ["rate", "steps"], value_parser = parse_ramp)]
+    pub ramp: Option<crate::worker::profile::Profile>,
+    /// Rate steps R1,R2,.../DURATION, each for DURATION (e.g. 100k,200k,400k/10s).
+    #[arg(long, conflicts_with = "rate", value_parser = parse_steps)]
+    pub steps: Option<crate::worker::profile::Profile>,
     /// Stop after this many attempts (instead of, or with, --duration).
     #[arg(short = 'n', long, value_parser = parse_count)]
     pub count: Option<u64>,
@@ -329,6 +336,14 @@ fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
 
 fn parse_rate(s: &str) -> Result<f64, String> {
     crate::units::parse_rate(s)
+}
+
+fn parse_ramp(s: &str) -> Result<crate::worker::profile::Profile, String> {
+    crate::worker::profile::Profile::parse_ramp(s)
+}
+
+fn parse_steps(s: &str) -> Result<crate::worker::profile::Profile, String> {
+    crate::worker::profile::Profile::parse_steps(s)
 }
 
 fn parse_count(s: &str) -> Result<u64, String> {

@@ -8,6 +8,8 @@ pub mod demo;
 pub mod merge;
 pub mod net;
 pub mod ports;
+pub mod profile;
+pub mod search;
 pub mod serve;
 
 use std::sync::Arc;
@@ -83,6 +85,8 @@ pub struct Plan {
     pub warmup: Duration,
     pub config: Vec<(String, String)>,
     pub asserts: Vec<Assertion>,
+    /// Client: `--ramp`/`--steps` (this instance's rates); the interval targets follow it.
+    pub profile: Option<crate::worker::profile::Profile>,
 }
 
 /// Checks that we can do what a session needs, with a message saying what to do.

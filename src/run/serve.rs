@@ -137,5 +137,6 @@ pub fn plan(a: &ServeArgs) -> Result<Plan, RunError> {
         warmup: std::time::Duration::ZERO,
         config,
         asserts,
+        profile: None,
     })
 }
