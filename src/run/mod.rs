@@ -9,6 +9,7 @@ pub mod merge;
 pub mod net;
 pub mod ports;
 pub mod profile;
+pub mod report;
 pub mod search;
 pub mod serve;
 
@@ -212,6 +213,7 @@ pub fn parse_asserts(list: &[String]) -> Result<Vec<Assertion>, RunError> {
 
 /// Runs the session and returns the exit code (0 or 99) after printing the summary.
 pub fn execute(mut plan: Plan) -> Result<i32, RunError> {
+    let report = report::Pending::prepare(&mut plan.common)?;
     let c = plan.common.clone();
     let mode = match c.xdp_mode {
         XdpModeArg::Native => XdpAttachMode::Native,
@@ -315,7 +317,11 @@ pub fn execute(mut plan: Plan) -> Result<i32, RunError> {
     let (mut collector, hlog) = outcome?;
     collector.steer = steer_counters;
     let cpu = (crate::report::process_cpu() - cpu0).as_secs_f64();
-    finish(&plan, &c, &collector, &hlog, cpu)
+    let code = finish(&plan, &c, &collector, &hlog, cpu)?;
+    if let Some(r) = report {
+        r.write()?;
+    }
+    Ok(code)
 }
 
 /// RX/TX ring entries for a UMEM of `frames` frames: the default 2048 when there are at

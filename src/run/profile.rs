@@ -27,10 +27,16 @@ pub fn mean_target(profile: &Option<Profile>, rate: f64, duration: Option<Durati
 }
 
 impl Plan {
-    /// The target rate over [a, b] seconds of the run.
+    /// The target rate over [a, b] seconds of the run (a profile offers nothing after the
+    /// run's duration: the drain's interval has a lower target).
     pub fn target_between(&self, a: f64, b: f64) -> f64 {
         match &self.profile {
-            Some(p) => p.mean_rate(a.max(0.0), b),
+            Some(p) if b > a => {
+                let a = a.max(0.0);
+                let end = self.duration.map_or(b, |d| b.min(d.as_secs_f64())).max(a);
+                (p.count(end) - p.count(a)) / (b - a)
+            }
+            Some(_) => 0.0,
             None => self.target_cps,
         }
     }
