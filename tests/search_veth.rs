@@ -1,6 +1,6 @@
 //! `threeway search` against a kernel listener whose SYN rate nftables caps at 20000/s in the
 //! peer namespace (the rest dropped): the rate found is within 10% of 20k, and a plain
-//! `connect` at that rate meets the same assertions.
+//! `connect` at that rate meets the same assertions; a `--from` above the cap exits 99.
 
 mod common;
 
@@ -86,4 +86,14 @@ fn search_finds_an_nftables_syn_cap_of_20k() {
         "connect at the found {r} cps: {}",
         text(&out)
     );
+
+    // Even --from over the cap: exit 99, no result.
+    let mut args = vec!["search", &listen, "-i", "tw0"];
+    args.extend(ASSERTS);
+    args.extend([
+        "--from", "30k", "--to", "40k", "--trial", "1s", "--drain", "1500ms",
+    ]);
+    let out = run_in(&p, &p.a, &args, Duration::from_secs(60));
+    assert_eq!(out.status.code(), Some(99), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("even --from"));
 }
