@@ -3,11 +3,12 @@
 # clang + libbpf-dev + linux-libc-dev: build bpf/steer.bpf.c; iproute2/ethtool: netns + veth
 # topologies; tcpdump/iputils-ping/procps: tests and diagnostics; python3: the raw-frame
 # generator and impairment relay of the reliability tests (tests/tools/twnet.py, stdlib only);
-# nftables: loss and rate caps in router namespaces (this kernel has no sch_netem).
+# nftables: rate caps and loss in test and router namespaces (no sch_netem here); chromium +
+# fonts-dejavu-core: the headless screenshot of `threeway report` in the report test.
 set -euo pipefail
 need=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for p in clang libbpf-dev linux-libc-dev iproute2 ethtool tcpdump iputils-ping procps python3 nftables; do
+for p in clang libbpf-dev linux-libc-dev iproute2 ethtool tcpdump iputils-ping procps python3 nftables chromium fonts-dejavu-core; do
   have "$p" || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then

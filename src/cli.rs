@@ -39,6 +39,16 @@ pub enum Command {
     #[command(after_help = "Examples:\n  \
         threeway merge c0.json c1.json c2.json --hlog c0.hlog --hlog c1.hlog --hlog c2.hlog --assert 'p99<2ms'")]
     Merge(MergeArgs),
+    /// Write one self-contained HTML page (inline SVG plots) from a run's NDJSON/hlog/JSON files.
+    #[command(after_help = "Examples:\n  \
+        threeway report run.ndjson --hlog run.hlog --json run.json -o report.html\n  \
+        threeway report c0.ndjson c1.ndjson --hlog c0.hlog --hlog c1.hlog --json merged.json -o merged.html")]
+    Report(ReportArgs),
+    /// Find the highest connection rate that meets every --assert, by short trials (bisection).
+    #[command(after_help = "Examples:\n  \
+        threeway search 198.18.0.2:80 -i eth1 --assert 'fail<0.1%' --assert 'p99<1ms' --from 10k --to 1M\n  \
+        threeway search 198.18.0.2:80 -i eth1 --assert 'p99<500ms' --trial 3s --precision 5% --json found.json")]
+    Search(SearchArgs),
     /// Kernel-socket baseline (Linux connect/accept loops), for comparisons and tests.
     #[command(subcommand)]
     Kernel(KernelCommand),
@@ -92,6 +102,9 @@ pub struct CommonArgs {
     /// HdrHistogram interval log of handshake latency.
     #[arg(long)]
     pub hlog: Option<PathBuf>,
+    /// At the end, write an HTML report of the run (plots of the intervals, percentiles).
+    #[arg(long)]
+    pub report: Option<PathBuf>,
     /// Serve Prometheus metrics on ADDR:PORT.
     #[arg(long)]
     pub metrics: Option<String>,
@@ -116,6 +129,13 @@ pub struct ConnectArgs {
     /// Connections per second (k/M suffixes); 0 = as fast as --max-active allows.
     #[arg(short = 'r', long, default_value = "1k", value_parser = parse_rate)]
     pub rate: f64,
+    /// Linear rate ramp FROM..TO/DURATION (e.g. 10k..1M/30s), open loop; the last rate
+    /// holds past it; the run lasts DURATION unless -d says otherwise.
+    #[arg(long, conflicts_with_all = ["rate", "steps"], value_parser = parse_ramp)]
+    pub ramp: Option<crate::worker::profile::Profile>,
+    /// Rate steps R1,R2,.../DURATION, each for DURATION (e.g. 100k,200k,400k/10s).
+    #[arg(long, conflicts_with = "rate", value_parser = parse_steps)]
+    pub steps: Option<crate::worker::profile::Profile>,
     /// Stop after this many attempts (instead of, or with, --duration).
     #[arg(short = 'n', long, value_parser = parse_count)]
     pub count: Option<u64>,
@@ -229,6 +249,9 @@ pub struct DemoArgs {
     /// Write the client's final summary as JSON.
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// Write the client's HTML report here.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
     /// Keep the live line off.
     #[arg(long)]
     pub quiet: bool,
@@ -334,6 +357,14 @@ fn parse_rate(s: &str) -> Result<f64, String> {
     crate::units::parse_rate(s)
 }
 
+fn parse_ramp(s: &str) -> Result<crate::worker::profile::Profile, String> {
+    crate::worker::profile::Profile::parse_ramp(s)
+}
+
+fn parse_steps(s: &str) -> Result<crate::worker::profile::Profile, String> {
+    crate::worker::profile::Profile::parse_steps(s)
+}
+
 fn parse_count(s: &str) -> Result<u64, String> {
     crate::units::parse_count(s)
 }
@@ -411,4 +442,57 @@ pub struct MergeArgs {
     /// Write the merged summary here (default: print it).
     #[arg(long)]
     pub json: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// `--ndjson` files of the run (several instances' are added interval by interval).
+    pub ndjson: Vec<PathBuf>,
+    /// `--hlog` files of the run (histograms added exactly).
+    #[arg(long)]
+    pub hlog: Vec<PathBuf>,
+    /// The run's `--json` summary (or `threeway merge --json` output): outcome and configuration.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// The HTML file to write.
+    #[arg(short = 'o', long)]
+    pub output: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct SearchArgs {
+    /// `connect` arguments (targets, -i, sources, close, ...); -r/-d/--json are set per trial.
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    /// Lowest rate tried first; if it fails the search exits 99.
+    #[arg(long, default_value = "1k", value_parser = parse_rate)]
+    pub from: f64,
+    /// Highest rate tried.
+    #[arg(long, default_value = "1M", value_parser = parse_rate)]
+    pub to: f64,
+    /// Length of one trial.
+    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    pub trial: std::time::Duration,
+    /// Stop when the highest passing and lowest failing rates are this close (percent of the
+    /// passing one).
+    #[arg(long, default_value = "2%", value_parser = parse_percent)]
+    pub precision: f64,
+    /// Pause between trials, so that the peer's state of one trial (TIME-WAIT, SYN-RECEIVED,
+    /// accept queue) is gone before the next starts.
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    pub gap: std::time::Duration,
+}
+
+fn parse_percent(s: &str) -> Result<f64, String> {
+    match s
+        .trim()
+        .strip_suffix('%')
+        .unwrap_or(s.trim())
+        .parse::<f64>()
+    {
+        Ok(v) if v > 0.0 && v < 100.0 => Ok(v / 100.0),
+        _ => Err(format!(
+            "'{s}' is not a percentage between 0 and 100, e.g. 2%"
+        )),
+    }
 }

@@ -45,6 +45,8 @@ fn dispatch(cmd: Command) -> Result<i32, RunError> {
         Command::Serve(a) => run::execute(run::serve::plan(&a, &run::serve::gather(&a))?),
         Command::Demo(a) => run::demo::run(&a),
         Command::Merge(a) => run::merge::run(&a),
+        Command::Report(a) => run::report::run(&a),
+        Command::Search(a) => run::search::run(&a),
         Command::Kernel(k) => kernel(k),
     }
 }

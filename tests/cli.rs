@@ -41,6 +41,19 @@ fn usage_errors_exit_2() {
             "1",
         ],
         vec!["frobnicate"],
+        vec!["search", "198.18.0.2:80", "-i", "lo"],
+        vec!["report", "-o", "x.html"],
+        vec![
+            "connect",
+            "198.18.0.2:80",
+            "-i",
+            "lo",
+            "-r",
+            "1k",
+            "--ramp",
+            "1k..2k/1s",
+        ],
+        vec!["connect", "198.18.0.2:80", "-i", "lo", "--steps", "1k,2k"],
     ] {
         let o = threeway(&args);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));
@@ -53,7 +66,7 @@ fn usage_errors_exit_2() {
 
 #[test]
 fn help_has_examples() {
-    for sub in ["connect", "serve", "demo"] {
+    for sub in ["connect", "serve", "demo", "report", "search"] {
         let o = threeway(&[sub, "--help"]);
         assert_eq!(o.status.code(), Some(0));
         assert!(

@@ -86,6 +86,16 @@ pub fn summary(s: &Summary) -> Value {
     v
 }
 
+/// Nonzero failure counts by outcome name (an interval's, for the report's plot).
+fn failed_by_reason(failed: &[u64; 5]) -> Value {
+    let m: Map<String, Value> = crate::tcp::Outcome::ALL
+        .iter()
+        .filter(|o| failed[**o as usize] > 0)
+        .map(|o| (o.as_str().to_string(), json!(failed[*o as usize])))
+        .collect();
+    Value::Object(m)
+}
+
 /// One NDJSON record: wall-clock epoch, elapsed, totals and deltas.
 pub fn interval(role: Role, iv: &Interval, target_cps: f64) -> Value {
     let epoch = std::time::SystemTime::now()
@@ -107,6 +117,8 @@ pub fn interval(role: Role, iv: &Interval, target_cps: f64) -> Value {
         "established": d.established,
         "accepted": d.accepted,
         "failed": d.handshake_failed.iter().sum::<u64>(),
+        "failed_by_reason": failed_by_reason(&d.handshake_failed),
+        "drops": drops(&iv.delta),
         "syn_retransmits": d.syn_retransmits,
         "active": t.active,
         "late_starts": iv.delta.lp.late_starts,

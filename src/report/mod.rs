@@ -4,11 +4,13 @@
 
 pub mod assert;
 pub mod hlog;
+pub mod html;
 pub mod json;
 pub mod merge;
 pub mod prom;
 pub mod stats_view;
 pub mod summary;
+pub mod svg;
 pub mod text;
 
 use std::time::{Duration, Instant};

@@ -126,8 +126,9 @@ impl Outputs {
         self.hlog.push(start, len, "connect", &iv.latency.connect);
         self.hlog.push(start, len, "rtt", &iv.latency.rtt);
         self.hlog.push(start, len, "accept", &iv.latency.accept);
+        let target = plan.target_between(iv.t - iv.dt, iv.t);
         if !c.quiet && !quiet_tail {
-            let line = text::live_line(plan.role, &iv, plan.target_cps);
+            let line = text::live_line(plan.role, &iv, target);
             if self.tty {
                 eprint!("\r\x1b[2K{line}")
             } else {
@@ -135,7 +136,7 @@ impl Outputs {
             }
         }
         if let Some(f) = self.ndjson.as_mut() {
-            let _ = writeln!(f, "{}", json::interval(plan.role, &iv, plan.target_cps));
+            let _ = writeln!(f, "{}", json::interval(plan.role, &iv, target));
         }
         if let Some(page) = &self.metrics {
             let hist = match plan.role {

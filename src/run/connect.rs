@@ -62,7 +62,9 @@ pub fn plan(a: &ConnectArgs, f: &HostFacts) -> Result<Plan, RunError> {
     let c = &a.common;
     let targets = &a.targets;
     let (seg, nseg) = a.segment.map_or((0, 1), |s| (s.index, s.count));
-    let rate = a.rate / nseg as f64;
+    let profile = super::profile::of_args(&a.ramp, &a.steps, nseg);
+    // With a profile, the peak sizes the tuple headroom and the per-worker pacer rate.
+    let rate = profile.as_ref().map_or(a.rate / nseg as f64, |p| p.peak());
     let count = a
         .count
         .map(|n| n / nseg as u64 + u64::from((seg as u64) < n % nseg as u64));
@@ -132,7 +134,9 @@ pub fn plan(a: &ConnectArgs, f: &HostFacts) -> Result<Plan, RunError> {
     let duration = match (c.duration, a.count) {
         (Some(d), _) => Some(d),
         (None, Some(_)) => None,
-        (None, None) => Some(Duration::from_secs(10)),
+        (None, None) => Some(profile.as_ref().map_or(Duration::from_secs(10), |p| {
+            Duration::from_secs_f64(p.len_s())
+        })),
     };
     let secret = secret(c.seed, f.entropy);
     let syn_options = SynOptions {
@@ -184,7 +188,7 @@ pub fn plan(a: &ConnectArgs, f: &HostFacts) -> Result<Plan, RunError> {
     let paces = (0..q)
         .map(|w| Pace {
             rate: per_worker,
-            start: if rate > 0.0 {
+            start: if rate > 0.0 && profile.is_none() {
                 (w as f64 * 1e9 / rate) as u64
             } else {
                 0
@@ -192,6 +196,9 @@ pub fn plan(a: &ConnectArgs, f: &HostFacts) -> Result<Plan, RunError> {
             until,
             count: count.map(|n| n / q as u64 + u64::from((w as u64) < n % q as u64)),
             max_active,
+            profile: profile
+                .as_ref()
+                .map(|p| std::sync::Arc::new(p.per_worker(w, q))),
         })
         .collect();
     let steer = steer_for(&sources, own, &emulated, sport_lo, sport_hi)?;
@@ -232,6 +239,12 @@ pub fn plan(a: &ConnectArgs, f: &HostFacts) -> Result<Plan, RunError> {
         ("sport_excluded".into(), sport.excluded.clone()),
         ("sport_choice".into(), ports.how.clone()),
         ("rate".into(), rate.to_string()),
+        (
+            "rate_profile".into(),
+            profile
+                .as_ref()
+                .map_or("constant".into(), |p| p.text.clone()),
+        ),
         ("segment".into(), format!("{seg}/{nseg}")),
         (
             "start_at".into(),
@@ -300,7 +313,7 @@ pub fn plan(a: &ConnectArgs, f: &HostFacts) -> Result<Plan, RunError> {
         steer,
         arp_addrs: emulated,
         port_owners: Some(std::sync::Arc::new(ports.owner)),
-        target_cps: rate,
+        target_cps: super::profile::mean_target(&profile, rate, duration),
         start_at: a.start_at,
         duration,
         count,
@@ -308,6 +321,7 @@ pub fn plan(a: &ConnectArgs, f: &HostFacts) -> Result<Plan, RunError> {
         warmup: a.warmup,
         config,
         asserts,
+        profile,
     })
 }
 

@@ -105,6 +105,9 @@ pub fn run(a: &DemoArgs) -> Result<i32, RunError> {
             if let Some(j) = &a.json {
                 client.arg("--json").arg(j);
             }
+            if let Some(r) = &a.report {
+                client.arg("--report").arg(r);
+            }
             if a.quiet {
                 client.arg("--quiet");
             }

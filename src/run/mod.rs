@@ -12,6 +12,9 @@ pub mod net;
 #[cfg(test)]
 mod plan_tests;
 pub mod ports;
+pub mod profile;
+pub mod report;
+pub mod search;
 pub mod serve;
 
 use std::sync::Arc;
@@ -87,6 +90,8 @@ pub struct Plan {
     pub warmup: Duration,
     pub config: Vec<(String, String)>,
     pub asserts: Vec<Assertion>,
+    /// Client: `--ramp`/`--steps` (this instance's rates); the interval targets follow it.
+    pub profile: Option<crate::worker::profile::Profile>,
 }
 
 /// The interface, its queue count and the worker cores for `common`, from the host facts
@@ -169,6 +174,7 @@ pub fn parse_asserts(list: &[String]) -> Result<Vec<Assertion>, RunError> {
 
 /// Runs the session and returns the exit code (0 or 99) after printing the summary.
 pub fn execute(mut plan: Plan) -> Result<i32, RunError> {
+    let report = report::Pending::prepare(&mut plan.common)?;
     let c = plan.common.clone();
     let mode = match c.xdp_mode {
         XdpModeArg::Native => XdpAttachMode::Native,
@@ -272,7 +278,11 @@ pub fn execute(mut plan: Plan) -> Result<i32, RunError> {
     let (mut collector, hlog) = outcome?;
     collector.steer = steer_counters;
     let cpu = (crate::report::process_cpu() - cpu0).as_secs_f64();
-    finish(&plan, &c, &collector, &hlog, cpu)
+    let code = finish(&plan, &c, &collector, &hlog, cpu)?;
+    if let Some(r) = report {
+        r.write()?;
+    }
+    Ok(code)
 }
 
 /// RX/TX ring entries for a UMEM of `frames` frames: the default 2048 when there are at

@@ -183,5 +183,6 @@ pub fn plan(a: &ServeArgs, f: &HostFacts) -> Result<Plan, RunError> {
         warmup: std::time::Duration::ZERO,
         config,
         asserts,
+        profile: None,
     })
 }

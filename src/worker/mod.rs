@@ -6,6 +6,7 @@
 pub mod arp;
 pub mod handoff;
 pub mod pace;
+pub mod profile;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

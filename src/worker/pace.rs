@@ -19,6 +19,8 @@ pub struct Pace {
     pub count: Option<u64>,
     /// Do not open while this many connections are active (closed-loop cap).
     pub max_active: usize,
+    /// `--ramp`/`--steps`: intended starts follow this profile (`rate` is then its peak).
+    pub profile: Option<std::sync::Arc<super::profile::Profile>>,
 }
 
 impl Pace {
@@ -86,7 +88,13 @@ impl Schedule {
     }
 
     fn intended(&self, k: u64) -> Nanos {
-        self.pace.start + (k as f64 * self.pace.interval()) as Nanos
+        match &self.pace.profile {
+            // A profile that ends at rate 0 never reaches k: past `until`, so never due.
+            Some(p) => p
+                .intended(k)
+                .map_or(Nanos::MAX, |t| self.pace.start.saturating_add(t)),
+            None => self.pace.start + (k as f64 * self.pace.interval()) as Nanos,
+        }
     }
 }
 
@@ -101,6 +109,7 @@ mod tests {
             until: 1_000 + 1_000_000_000,
             count: None,
             max_active: 10,
+            profile: None,
         }
     }
 
@@ -147,5 +156,24 @@ mod tests {
             Schedule::new(pace(1.0)).due(1_000 + 1_000_000_000, 0),
             Some(1_000)
         );
+    }
+
+    #[test]
+    fn a_profile_sets_the_intended_starts() {
+        let p = super::super::profile::Profile::parse_steps("1k,0/1s").unwrap();
+        let mut s = Schedule::new(Pace {
+            profile: Some(std::sync::Arc::new(p)),
+            until: u64::MAX,
+            ..pace(1000.0)
+        });
+        assert_eq!(s.due(1_000, 0), Some(1_000));
+        s.issue(1_000, 1_000);
+        assert_eq!(s.next_due(0), Some(1_001_000));
+        for k in 1..1000 {
+            let t = 1_000 + k * 1_000_000;
+            s.issue(t, t);
+        }
+        assert_eq!(s.next_due(0), None, "the profile ends at rate 0");
+        assert_eq!(s.due(u64::MAX - 1, 0), None);
     }
 }
