@@ -67,17 +67,17 @@ impl Engine {
             }
         };
         let rcv_nxt = seg.seq.add(1);
+        let synack = |iss| SynAck {
+            iss,
+            rcv_nxt,
+            opts: bits,
+            tsecr: tsval,
+        };
         if cookie {
             let iss = SeqNum(cookie::encode(self.cookie_key, key, seg.seq.0, now, &neg));
             self.stats.syn_received += 1;
             self.stats.cookies_sent += 1;
-            let a = SynAck {
-                iss,
-                rcv_nxt,
-                opts: bits,
-                tsecr: tsval,
-            };
-            self.send_synack(now, tx, key, a);
+            self.send_synack(now, tx, key, synack(iss));
             return Ok(());
         }
         let iss = SeqNum(isn(self.isn_key, key, now));
@@ -102,13 +102,7 @@ impl Engine {
         self.stats.syn_received += 1;
         self.stats.active += 1;
         self.stats.half_open += 1;
-        let a = SynAck {
-            iss,
-            rcv_nxt,
-            opts: bits,
-            tsecr: tsval,
-        };
-        self.send_synack(now, tx, key, a);
+        self.send_synack(now, tx, key, synack(iss));
         let at = now + self.rto(0);
         self.arm(slot, at);
         Ok(())
