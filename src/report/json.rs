@@ -43,6 +43,12 @@ pub fn summary(s: &Summary) -> Value {
         .iter()
         .map(|(k, v)| (k.clone(), json!(v)))
         .collect();
+    let limits: Vec<Value> = s
+        .limits()
+        .iter()
+        .map(|l| json!({"resource": l.resource, "counter": l.counter, "value": l.value, "detail": l.detail}))
+        .collect();
+    let t = &s.totals;
     let mut v = json!({
         "role": match s.role { Role::Client => "client", Role::Server => "server" },
         "version": env!("CARGO_PKG_VERSION"),
@@ -54,6 +60,15 @@ pub fn summary(s: &Summary) -> Value {
         "established": s.established(),
         "failed": failed,
         "failed_total": s.failed(),
+        "failed_after_handshake": s.failed_after_handshake(),
+        "ring_full": t.ring_full(),
+        "ring_full_parts": {"xdp_rx_ring_full": t.xdp.rx_ring_full, "no_free_frame": t.xsk.no_free_frame, "tx_ring_full": t.xsk.tx_ring_full},
+        "open_no_tuple": st.open_no_tuple,
+        "late_starts": t.lp.late_starts,
+        "diagnosis": {
+            "binding": limits.first().map_or(json!("none"), |l| l["resource"].clone()),
+            "limits": limits,
+        },
         "active": s.active(),
         "closed": st.outcomes[crate::tcp::Outcome::Closed as usize],
         "syn_retransmits": st.syn_retransmits,
@@ -106,7 +121,8 @@ pub fn interval(role: Role, iv: &Interval, target_cps: f64) -> Value {
         "attempted": d.attempted,
         "established": d.established,
         "accepted": d.accepted,
-        "failed": d.handshake_failed.iter().sum::<u64>(),
+        "failed": d.total_outcomes() - d.outcome(crate::tcp::Outcome::Closed),
+        "ring_full": iv.delta.ring_full(),
         "syn_retransmits": d.syn_retransmits,
         "active": t.active,
         "late_starts": iv.delta.lp.late_starts,
@@ -118,7 +134,7 @@ pub fn interval(role: Role, iv: &Interval, target_cps: f64) -> Value {
             "attempted": t.attempted,
             "established": t.established,
             "accepted": t.accepted,
-            "failed": t.handshake_failed.iter().sum::<u64>(),
+            "failed": t.total_outcomes() - t.outcome(crate::tcp::Outcome::Closed),
             "tx_frames": t.tx_frames,
             "rx_frames": t.rx_frames,
         },

@@ -23,6 +23,10 @@ const SUMMED: &[&str] = &[
     "attempted",
     "established",
     "failed_total",
+    "failed_after_handshake",
+    "ring_full",
+    "open_no_tuple",
+    "late_starts",
     "active",
     "closed",
     "syn_retransmits",
@@ -41,7 +45,7 @@ const SUMMED: &[&str] = &[
 const MAXED: &[&str] = &["duration_s", "wall_s", "peak_rss_bytes"];
 
 /// Objects of counters that add up key by key, at any depth.
-const SUMMED_TREES: &[&str] = &["failed", "counters", "drops"];
+const SUMMED_TREES: &[&str] = &["failed", "counters", "drops", "ring_full_parts"];
 
 /// Latency objects: count adds, max is the largest, percentiles come from histograms only.
 const LATENCIES: &[&str] = &["handshake_latency_ns", "rtt_ns"];

@@ -72,23 +72,44 @@ impl Summary {
         }
     }
 
-    /// Attempts that never reached ESTABLISHED, by outcome.
+    /// Every connection that ended in something other than `closed`, by outcome: refused and
+    /// timed-out handshakes, and resets, timeouts and protocol errors (wrong responses) after
+    /// the handshake. A server adds `accept_failed` (SYN-RECEIVED ended without the final ACK).
     pub fn failed_by_reason(&self) -> Vec<(&'static str, u64)> {
-        Outcome::ALL
+        let st = &self.totals.stats;
+        let mut v: Vec<(&'static str, u64)> = Outcome::ALL
             .iter()
             .filter(|o| **o != Outcome::Closed)
-            .map(|o| (o.as_str(), self.totals.stats.handshake_failed[*o as usize]))
-            .collect()
+            .map(|o| (o.as_str(), st.outcomes[*o as usize]))
+            .collect();
+        if self.role == Role::Server {
+            v.push(("accept_failed", st.accept_failed));
+        }
+        v
     }
 
     pub fn failed(&self) -> u64 {
         self.failed_by_reason().iter().map(|(_, n)| n).sum()
     }
 
-    /// Attempts still in the handshake (attempted = established + failed + active).
+    /// Of `failed`: connections that failed after the handshake completed.
+    pub fn failed_after_handshake(&self) -> u64 {
+        let st = &self.totals.stats;
+        let handshake: u64 = st.handshake_failed.iter().sum();
+        let ended_badly = st.total_outcomes() - st.outcome(Outcome::Closed);
+        ended_badly.saturating_sub(handshake)
+    }
+
+    /// Attempts still in the handshake (attempted = established + handshake failures + active).
     pub fn active(&self) -> u64 {
+        let handshake_failed: u64 = self.totals.stats.handshake_failed.iter().sum();
         self.attempted()
-            .saturating_sub(self.established() + self.failed())
+            .saturating_sub(self.established() + handshake_failed)
+    }
+
+    /// What limited the run, the binding resource first (see `diagnosis`).
+    pub fn limits(&self) -> Vec<super::diagnosis::Limit> {
+        super::diagnosis::diagnose(self)
     }
 
     /// Failure ratio of attempts.

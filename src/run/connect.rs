@@ -133,6 +133,8 @@ pub fn plan(a: &ConnectArgs) -> Result<Plan, RunError> {
     let tuple_busy_s = 0.1 + a.hold.as_secs_f64() + time_wait.as_secs_f64();
     let tuple_need = rate * tuple_busy_s;
     let headroom_pct = tuple_need / tuple_space.max(1) as f64 * 100.0;
+    let retx_s = syn_schedule_s(c.rto, a.syn_retries);
+    let stalled_pct = rate * (tuple_busy_s + retx_s) / tuple_space.max(1) as f64 * 100.0;
 
     let (hop_mac, hop) = if a.dry_run {
         (MacAddr::ZERO, *targets[0].ip())
@@ -269,6 +271,7 @@ pub fn plan(a: &ConnectArgs) -> Result<Plan, RunError> {
         ("expect_bytes".into(), expect.len().to_string()),
         ("warmup".into(), format!("{:?}", a.warmup)),
         ("drain".into(), format!("{:?}", a.drain)),
+        ("burst".into(), a.burst.to_string()),
         ("capacity_per_worker".into(), capacity.to_string()),
         ("umem_frames_per_queue".into(), c.frames.to_string()),
         ("next_hop".into(), hop.to_string()),
@@ -287,6 +290,27 @@ pub fn plan(a: &ConnectArgs) -> Result<Plan, RunError> {
         config.push((
             "warning".into(),
             "tuple space over 50% busy: add source addresses (-s) or ports (--sport)".into(),
+        ));
+    }
+    config.push((
+        "tuple_need_if_stalled".into(),
+        format!(
+            "{stalled_pct:.1}% of tuples (RTT 0.1s + hold + TIME-WAIT + SYN retransmissions {retx_s:.2}s)"
+        ),
+    ));
+    if stalled_pct > 80.0 {
+        config.push((
+            "warning".into(),
+            format!(
+                "at {} cps a connection whose handshake stalls holds its tuple {:.2}s (RTT + hold + \
+                 TIME-WAIT + SYN retransmission schedule): {:.0} tuples, {stalled_pct:.0}% of the \
+                 {tuple_space} available; if the target falls behind, opens will be refused for lack \
+                 of tuples (open_no_tuple). Add source addresses (-s), widen --sport, or lower \
+                 --time-wait / --rto / --syn-retries",
+                crate::units::fmt_si(rate),
+                tuple_busy_s + retx_s,
+                rate * (tuple_busy_s + retx_s),
+            ),
         ));
     }
     let tcb = 64; // TCB <= 64 B, asserted by a test in tcp/
@@ -308,6 +332,7 @@ pub fn plan(a: &ConnectArgs) -> Result<Plan, RunError> {
         count,
         drain: a.drain.max(time_wait + a.hold),
         warmup: a.warmup,
+        burst: a.burst as usize,
         config,
         asserts,
     })
@@ -361,6 +386,16 @@ fn steer_for(
     })
 }
 
+/// How long a SYN that is never answered holds its tuple: the first RTO and each doubled
+/// retransmission timeout (the engine caps a single RTO at 64 x rto or 60 s, whichever is more).
+fn syn_schedule_s(rto: Duration, retries: u8) -> f64 {
+    let rto = rto.as_secs_f64();
+    let cap = (rto * 64.0).max(60.0);
+    (0..=retries as i32)
+        .map(|i| (rto * 2f64.powi(i)).min(cap))
+        .sum()
+}
+
 /// "i/N" with i < N.
 fn parse_segment(s: &str) -> Result<(u16, u16), RunError> {
     let bad = || {
@@ -406,6 +441,12 @@ pub fn dry_run(p: &Plan) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn syn_schedule_doubles() {
+        assert!((syn_schedule_s(Duration::from_secs(1), 3) - 15.0).abs() < 1e-9);
+        assert!((syn_schedule_s(Duration::from_millis(200), 0) - 0.2).abs() < 1e-9);
+    }
 
     #[test]
     fn segments_split_ports_disjointly() {

@@ -81,6 +81,8 @@ pub struct Plan {
     pub count: Option<u64>,
     pub drain: Duration,
     pub warmup: Duration,
+    /// Client: most opens per worker loop iteration (`--burst`).
+    pub burst: usize,
     pub config: Vec<(String, String)>,
     pub asserts: Vec<Assertion>,
 }
@@ -281,6 +283,7 @@ pub fn execute(mut plan: Plan) -> Result<i32, RunError> {
             engine,
             xsk,
             pace: plan.paces.as_ref().map(|p| p[w].clone()),
+            burst: plan.burst,
             arp: ArpResponder {
                 mac: local_mac,
                 addrs: plan.arp_addrs.clone(),

@@ -136,6 +136,7 @@ pub fn plan(a: &ServeArgs) -> Result<Plan, RunError> {
         drain: std::time::Duration::ZERO,
         warmup: std::time::Duration::ZERO,
         config,
+        burst: 1,
         asserts,
     })
 }

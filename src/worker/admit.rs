@@ -1,0 +1,111 @@
+//! Admission of new connections: how many the pacer may open in one loop iteration.
+//!
+//! A worker serves what it has already started before it starts more. Every open costs a TX
+//! frame now and brings 2-4 RX frames one RTT later; opening faster than the loop drains RX
+//! overflows the XDP RX ring, the lost SYN-ACKs and responses come back as retransmissions,
+//! each one more work for the same loop, and the run collapses far below what the loop could
+//! carry. So the budget of one iteration is the smallest of:
+//! - `burst`: catching up after a late period comes in bursts of at most this size;
+//! - RX room: a burst's worth minus the RX backlog left after serving RX;
+//! - TX room: free UMEM frames / TX ring slots minus a reserve for replies in flight;
+//! - the overflow cap: halved whenever the kernel's RX-ring overflow counter
+//!   (`XDP_STATISTICS.rx_ring_full`) rose since the last look, grown back by one per look.
+//!
+//! Held-back opens stay due: the pacer issues them later, counted as late starts, and their
+//! latency still runs from the intended start.
+
+/// Which limit held opens back in an iteration (for the diagnosis).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Held {
+    /// RX frames were still waiting after the RX bursts.
+    RxBacklog,
+    /// Too few free UMEM frames or TX ring slots.
+    TxRoom,
+    /// The XDP RX ring overflowed recently.
+    Overflow,
+}
+
+#[derive(Debug)]
+pub struct Admission {
+    burst: u32,
+    cap: u32,
+    tx_reserve: u32,
+    last_overflow: Option<u64>,
+}
+
+impl Admission {
+    /// `burst` >= 1 opens per iteration at most; `tx_reserve` frames stay for replies.
+    pub fn new(burst: u32, tx_reserve: u32) -> Admission {
+        let burst = burst.max(1);
+        Admission {
+            burst,
+            cap: burst,
+            tx_reserve,
+            last_overflow: None,
+        }
+    }
+
+    /// Feeds the kernel's cumulative RX-ring overflow counter; true when it rose.
+    pub fn observe_overflow(&mut self, rx_ring_full: u64) -> bool {
+        let rose = self.last_overflow.is_some_and(|l| rx_ring_full > l);
+        self.last_overflow = Some(rx_ring_full);
+        self.cap = if rose {
+            (self.cap / 2).max(1)
+        } else {
+            (self.cap + 1).min(self.burst)
+        };
+        rose
+    }
+
+    /// Opens allowed now, and what held them below `burst` (None when nothing did).
+    pub fn budget(&self, rx_backlog: u32, tx_room: u32) -> (u32, Option<Held>) {
+        let rx = self.burst.saturating_sub(rx_backlog);
+        let tx = tx_room.saturating_sub(self.tx_reserve);
+        let n = self.cap.min(rx).min(tx);
+        let held = if n == self.burst {
+            None
+        } else if n == tx {
+            Some(Held::TxRoom)
+        } else if n == rx {
+            Some(Held::RxBacklog)
+        } else {
+            Some(Held::Overflow)
+        };
+        (n, held)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_smallest_limit_wins_and_is_named() {
+        let a = Admission::new(64, 16);
+        assert_eq!(a.budget(0, 1000), (64, None));
+        assert_eq!(a.budget(60, 1000), (4, Some(Held::RxBacklog)));
+        assert_eq!(a.budget(500, 1000), (0, Some(Held::RxBacklog)));
+        assert_eq!(a.budget(0, 20), (4, Some(Held::TxRoom)));
+        assert_eq!(a.budget(0, 10), (0, Some(Held::TxRoom)));
+    }
+
+    #[test]
+    fn overflow_halves_the_cap_and_quiet_periods_restore_it() {
+        let mut a = Admission::new(64, 0);
+        assert!(!a.observe_overflow(100), "the first look is the baseline");
+        assert!(a.observe_overflow(150));
+        assert_eq!(a.budget(0, 1000), (32, Some(Held::Overflow)));
+        assert!(a.observe_overflow(151));
+        assert!(a.observe_overflow(152));
+        assert_eq!(a.budget(0, 1000).0, 8);
+        for _ in 0..100 {
+            assert!(!a.observe_overflow(152));
+        }
+        assert_eq!(a.budget(0, 1000), (64, None));
+        let mut one = Admission::new(0, 0);
+        assert_eq!(one.budget(0, 10).0, 1, "burst is at least 1");
+        one.observe_overflow(0);
+        one.observe_overflow(9);
+        assert_eq!(one.budget(0, 10).0, 1, "never below one open per iteration");
+    }
+}
