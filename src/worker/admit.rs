@@ -8,8 +8,10 @@
 //! - `burst`: catching up after a late period comes in bursts of at most this size;
 //! - RX room: a burst's worth minus the RX backlog left after serving RX;
 //! - TX room: free UMEM frames / TX ring slots minus a reserve for replies in flight;
-//! - the overflow cap: halved whenever the kernel's RX-ring overflow counter
-//!   (`XDP_STATISTICS.rx_ring_full`) rose since the last look, grown back by one per look.
+//! - the overflow cap: opens per look (every millisecond), cut to half of what the last
+//!   period opened whenever the kernel's RX-ring overflow counter (`XDP_STATISTICS
+//!   .rx_ring_full`) rose since the previous look, and grown back by an eighth per quiet look
+//!   (AIMD, like TCP's congestion window: the generator backs off where the loop overflows).
 //!
 //! Held-back opens stay due: the pacer issues them later, counted as late starts, and their
 //! latency still runs from the intended start.
@@ -28,32 +30,41 @@ pub enum Held {
 #[derive(Debug)]
 pub struct Admission {
     burst: u32,
-    cap: u32,
     tx_reserve: u32,
+    /// Opens allowed per period; None = no overflow seen lately (unlimited).
+    period_cap: Option<u32>,
+    opened: u32,
     last_overflow: Option<u64>,
 }
+
+/// A cap grown past this many opens per period is lifted.
+const UNCAPPED: u32 = 1 << 20;
 
 impl Admission {
     /// `burst` >= 1 opens per iteration at most; `tx_reserve` frames stay for replies.
     pub fn new(burst: u32, tx_reserve: u32) -> Admission {
-        let burst = burst.max(1);
         Admission {
-            burst,
-            cap: burst,
+            burst: burst.max(1),
             tx_reserve,
+            period_cap: None,
+            opened: 0,
             last_overflow: None,
         }
     }
 
-    /// Feeds the kernel's cumulative RX-ring overflow counter; true when it rose.
+    /// Starts a period with the kernel's cumulative RX-ring overflow counter; true when it
+    /// rose during the period that ends.
     pub fn observe_overflow(&mut self, rx_ring_full: u64) -> bool {
         let rose = self.last_overflow.is_some_and(|l| rx_ring_full > l);
         self.last_overflow = Some(rx_ring_full);
-        self.cap = if rose {
-            (self.cap / 2).max(1)
+        self.period_cap = if rose {
+            Some((self.opened / 2).max(1))
         } else {
-            (self.cap + 1).min(self.burst)
+            self.period_cap
+                .map(|c| c.saturating_add(c / 8 + 1))
+                .filter(|c| *c < UNCAPPED)
         };
+        self.opened = 0;
         rose
     }
 
@@ -61,7 +72,10 @@ impl Admission {
     pub fn budget(&self, rx_backlog: u32, tx_room: u32) -> (u32, Option<Held>) {
         let rx = self.burst.saturating_sub(rx_backlog);
         let tx = tx_room.saturating_sub(self.tx_reserve);
-        let n = self.cap.min(rx).min(tx);
+        let cap = self
+            .period_cap
+            .map_or(u32::MAX, |c| c.saturating_sub(self.opened));
+        let n = self.burst.min(rx).min(tx).min(cap);
         let held = if n == self.burst {
             None
         } else if n == tx {
@@ -72,6 +86,11 @@ impl Admission {
             Some(Held::Overflow)
         };
         (n, held)
+    }
+
+    /// `n` connections were opened.
+    pub fn opened(&mut self, n: u32) {
+        self.opened = self.opened.saturating_add(n);
     }
 }
 
@@ -90,22 +109,29 @@ mod tests {
     }
 
     #[test]
-    fn overflow_halves_the_cap_and_quiet_periods_restore_it() {
+    fn overflow_halves_the_rate_and_quiet_periods_restore_it() {
         let mut a = Admission::new(64, 0);
         assert!(!a.observe_overflow(100), "the first look is the baseline");
+        a.opened(400);
         assert!(a.observe_overflow(150));
-        assert_eq!(a.budget(0, 1000), (32, Some(Held::Overflow)));
-        assert!(a.observe_overflow(151));
-        assert!(a.observe_overflow(152));
-        assert_eq!(a.budget(0, 1000).0, 8);
-        for _ in 0..100 {
-            assert!(!a.observe_overflow(152));
+        assert_eq!(a.budget(0, 1000), (64, None), "200 left in this period");
+        a.opened(190);
+        assert_eq!(a.budget(0, 1000), (10, Some(Held::Overflow)));
+        a.opened(10);
+        assert_eq!(a.budget(0, 1000), (0, Some(Held::Overflow)));
+        assert!(!a.observe_overflow(150));
+        assert_eq!(a.budget(0, 1000).0, 64, "226 allowed in the next period");
+        a.opened(226);
+        assert_eq!(a.budget(0, 1000).0, 0);
+        for _ in 0..200 {
+            a.observe_overflow(150);
         }
-        assert_eq!(a.budget(0, 1000), (64, None));
+        a.opened(1 << 24);
+        assert_eq!(a.budget(0, 1000), (64, None), "the cap is lifted again");
         let mut one = Admission::new(0, 0);
         assert_eq!(one.budget(0, 10).0, 1, "burst is at least 1");
         one.observe_overflow(0);
         one.observe_overflow(9);
-        assert_eq!(one.budget(0, 10).0, 1, "never below one open per iteration");
+        assert_eq!(one.budget(0, 10).0, 1, "never below one open per period");
     }
 }

@@ -159,7 +159,7 @@ pub fn run(mut plan: WorkerPlan) {
                     admission.observe_overflow(x.rx_ring_full);
                 }
             }
-            work += open_due(&mut plan, s, &admission, now, &mut lp);
+            work += open_due(&mut plan, s, &mut admission, now, &mut lp);
         }
         if let Err(e) = plan.xsk.flush() {
             error = Some(e.to_string());
@@ -298,7 +298,7 @@ fn drain_inbox(plan: &mut WorkerPlan, now: Nanos, lp: &mut LoopCounters) -> usiz
 fn open_due(
     plan: &mut WorkerPlan,
     s: &mut Schedule,
-    admission: &Admission,
+    admission: &mut Admission,
     now: Nanos,
     lp: &mut LoopCounters,
 ) -> usize {
@@ -320,6 +320,7 @@ fn open_due(
         }
         n += 1;
     }
+    admission.opened(n as u32);
     if n == budget as usize && s.due(now, plan.engine.active()).is_some() {
         match held {
             Some(Held::RxBacklog) => lp.open_held_rx += 1,
