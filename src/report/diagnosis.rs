@@ -219,9 +219,14 @@ mod tests {
         assert_eq!(diagnose(&s)[0].resource, "target");
         let mut t = Totals::default();
         t.stats.accept_failed = 3;
+        t.stats.outcomes[crate::tcp::Outcome::Reset as usize] = 5; // clients closing with RST
         t.stats.drops[DropReason::TableFull as usize] = 4;
         let s = summary(t, Role::Server);
         assert_eq!(s.failed(), 3);
+        assert_eq!(
+            s.failed(),
+            super::super::summary::failed_count(Role::Server, &t.stats)
+        );
         assert_eq!(diagnose(&s)[0].resource, "connection_table");
     }
 }

@@ -93,6 +93,7 @@ pub fn summary(s: &Summary) -> Value {
     });
     if s.role == Role::Server {
         v["accepted"] = json!(st.accepted);
+        v["closed_by_rst"] = json!(s.closed_by_rst());
         v["syn_received"] = json!(st.syn_received);
         v["cookies_sent"] = json!(st.cookies_sent);
         v["cookies_accepted"] = json!(st.cookies_accepted);
@@ -121,7 +122,7 @@ pub fn interval(role: Role, iv: &Interval, target_cps: f64) -> Value {
         "attempted": d.attempted,
         "established": d.established,
         "accepted": d.accepted,
-        "failed": d.total_outcomes() - d.outcome(crate::tcp::Outcome::Closed),
+        "failed": super::summary::failed_count(role, d),
         "ring_full": iv.delta.ring_full(),
         "syn_retransmits": d.syn_retransmits,
         "active": t.active,
@@ -134,7 +135,7 @@ pub fn interval(role: Role, iv: &Interval, target_cps: f64) -> Value {
             "attempted": t.attempted,
             "established": t.established,
             "accepted": t.accepted,
-            "failed": t.total_outcomes() - t.outcome(crate::tcp::Outcome::Closed),
+            "failed": super::summary::failed_count(role, t),
             "tx_frames": t.tx_frames,
             "rx_frames": t.rx_frames,
         },

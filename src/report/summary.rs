@@ -4,6 +4,16 @@ use crate::tcp::{Outcome, Role};
 
 use super::{Collector, Pcts, Totals};
 
+/// `Summary::failed` of a counter set (whole run or one interval): every outcome but `closed`
+/// (a server's `reset` is a client's RST close) plus a server's `accept_failed`.
+pub fn failed_count(role: Role, st: &crate::tcp::Stats) -> u64 {
+    let bad = st.total_outcomes() - st.outcome(Outcome::Closed);
+    match role {
+        Role::Client => bad,
+        Role::Server => bad - st.outcome(Outcome::Reset) + st.accept_failed,
+    }
+}
+
 pub struct Summary {
     pub role: Role,
     /// Length of the measured (post-warmup) part, and of the whole run, in seconds.
@@ -74,18 +84,29 @@ impl Summary {
 
     /// Every connection that ended in something other than `closed`, by outcome: refused and
     /// timed-out handshakes, and resets, timeouts and protocol errors (wrong responses) after
-    /// the handshake. A server adds `accept_failed` (SYN-RECEIVED ended without the final ACK).
+    /// the handshake. A server adds `accept_failed` (SYN-RECEIVED ended without the final ACK)
+    /// and leaves out `reset`: an RST is how clients close with `--close rst` (see
+    /// `closed_by_rst`).
     pub fn failed_by_reason(&self) -> Vec<(&'static str, u64)> {
         let st = &self.totals.stats;
         let mut v: Vec<(&'static str, u64)> = Outcome::ALL
             .iter()
             .filter(|o| **o != Outcome::Closed)
+            .filter(|o| self.role == Role::Client || **o != Outcome::Reset)
             .map(|o| (o.as_str(), st.outcomes[*o as usize]))
             .collect();
         if self.role == Role::Server {
             v.push(("accept_failed", st.accept_failed));
         }
         v
+    }
+
+    /// Server: accepted connections the client ended with an RST.
+    pub fn closed_by_rst(&self) -> u64 {
+        match self.role {
+            Role::Client => 0,
+            Role::Server => self.totals.stats.outcome(Outcome::Reset),
+        }
     }
 
     pub fn failed(&self) -> u64 {
@@ -96,7 +117,7 @@ impl Summary {
     pub fn failed_after_handshake(&self) -> u64 {
         let st = &self.totals.stats;
         let handshake: u64 = st.handshake_failed.iter().sum();
-        let ended_badly = st.total_outcomes() - st.outcome(Outcome::Closed);
+        let ended_badly = st.total_outcomes() - st.outcome(Outcome::Closed) - self.closed_by_rst();
         ended_badly.saturating_sub(handshake)
     }
 

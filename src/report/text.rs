@@ -46,7 +46,7 @@ pub fn live_line(role: Role, iv: &Interval, target_cps: f64) -> String {
                 .filter(|o| **o != Outcome::Closed && d.stats.outcomes[**o as usize] > 0)
                 .map(|o| format!("{} {}", short(*o), d.stats.outcomes[*o as usize]))
                 .collect();
-            let nfail = d.stats.total_outcomes() - d.stats.outcome(Outcome::Closed);
+            let nfail = super::summary::failed_count(role, &d.stats);
             let target = if target_cps > 0.0 {
                 format!("/{}", fmt_si(target_cps))
             } else {
@@ -197,7 +197,7 @@ pub fn summary(s: &Summary) -> String {
                 .collect();
             let _ = writeln!(
                 o,
-                "Connections: SYN received {}  accepted {}  failed {}{}  cookies sent {} accepted {}  SYN-ACK retransmits {}  active {}",
+                "Connections: SYN received {}  accepted {}  failed {}{}  closed by RST {}  cookies sent {} accepted {}  SYN-ACK retransmits {}  active {}",
                 fmt_si(st.syn_received as f64),
                 fmt_si(st.accepted as f64),
                 s.failed(),
@@ -206,6 +206,7 @@ pub fn summary(s: &Summary) -> String {
                 } else {
                     format!(" ({})", reasons.join(", "))
                 },
+                s.closed_by_rst(),
                 st.cookies_sent,
                 st.cookies_accepted,
                 st.synack_retransmits,
