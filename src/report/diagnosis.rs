@@ -143,12 +143,7 @@ pub fn diagnose(s: &Summary) -> Vec<Limit> {
             ("failed_total", failed)
         };
         if retx || failed > 0 {
-            let reasons: Vec<String> = s
-                .failed_by_reason()
-                .iter()
-                .filter(|(_, n)| *n > 0)
-                .map(|(r, n)| format!("{r} {n}"))
-                .collect();
+            let reasons = s.failures_text(|n| n.to_string());
             hit(
                 "target",
                 counter,
@@ -160,7 +155,7 @@ pub fn diagnose(s: &Summary) -> Vec<Limit> {
                     if reasons.is_empty() {
                         "none".to_string()
                     } else {
-                        reasons.join(", ")
+                        reasons
                     }
                 ),
             );

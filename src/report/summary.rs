@@ -101,6 +101,18 @@ impl Summary {
         v
     }
 
+    /// The non-zero entries of `failed_by_reason` as "reason count", joined by ", " (empty
+    /// when nothing failed).
+    pub fn failures_text(&self, count: impl Fn(u64) -> String) -> String {
+        let v: Vec<String> = self
+            .failed_by_reason()
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(r, n)| format!("{r} {}", count(*n)))
+            .collect();
+        v.join(", ")
+    }
+
     /// Server: accepted connections the client ended with an RST.
     pub fn closed_by_rst(&self) -> u64 {
         match self.role {

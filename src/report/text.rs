@@ -148,12 +148,7 @@ pub fn summary(s: &Summary) -> String {
                 format!("achieved {} cps (unpaced)", fmt_si(s.cps))
             };
             let _ = writeln!(o, "Rate:        {rate}  {generator}");
-            let reasons: Vec<String> = s
-                .failed_by_reason()
-                .iter()
-                .filter(|(_, n)| *n > 0)
-                .map(|(r, n)| format!("{r} {}", fmt_si(*n as f64)))
-                .collect();
+            let reasons = s.failures_text(|n| fmt_si(n as f64));
             let _ = writeln!(
                 o,
                 "Connections: attempted {}  established {}  failed {} ({:.2}%){}{}  active {}  closed {}",
@@ -164,7 +159,7 @@ pub fn summary(s: &Summary) -> String {
                 if reasons.is_empty() {
                     String::new()
                 } else {
-                    format!(": {}", reasons.join(", "))
+                    format!(": {reasons}")
                 },
                 match s.failed_after_handshake() {
                     0 => String::new(),
@@ -189,12 +184,7 @@ pub fn summary(s: &Summary) -> String {
                 "Rate:        accepted {} per second  {generator}",
                 fmt_si(s.cps)
             );
-            let reasons: Vec<String> = s
-                .failed_by_reason()
-                .iter()
-                .filter(|(_, n)| *n > 0)
-                .map(|(r, n)| format!("{r} {n}"))
-                .collect();
+            let reasons = s.failures_text(|n| n.to_string());
             let _ = writeln!(
                 o,
                 "Connections: SYN received {}  accepted {}  failed {}{}  closed by RST {}  cookies sent {} accepted {}  SYN-ACK retransmits {}  active {}",
@@ -204,7 +194,7 @@ pub fn summary(s: &Summary) -> String {
                 if reasons.is_empty() {
                     String::new()
                 } else {
-                    format!(" ({})", reasons.join(", "))
+                    format!(" ({reasons})")
                 },
                 s.closed_by_rst(),
                 st.cookies_sent,
