@@ -374,12 +374,14 @@ fn pcts_json(p: &Pcts) -> Value {
 }
 
 /// A metric of a (merged) summary by its `--assert` name (cps, established, attempted,
-/// failed, fail, p50, p75, p90, p99, p99.9, p99.99, max), or None when it is missing or null.
+/// failed, fail, ring_full, open_no_tuple, late_starts, p50 ... max), or None when missing.
 pub fn metric(summary: &Value, name: &str) -> Option<f64> {
     let top = |k: &str| summary.get(k).and_then(Value::as_f64);
     let lat = |k: &str| summary.get("handshake_latency_ns")?.get(k)?.as_f64();
     match name {
-        "cps" | "established" | "attempted" => top(name),
+        "cps" | "established" | "attempted" | "ring_full" | "open_no_tuple" | "late_starts" => {
+            top(name)
+        }
         "failed" => top("failed_total"),
         "fail" | "errors" => Some(top("failed_total")? / top("attempted")?.max(1.0)),
         "p50" | "p75" | "p90" | "p99" | "max" => lat(name),
