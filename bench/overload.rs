@@ -5,6 +5,7 @@
 //! per profile (198.18.0.0/15).
 //!
 //!   cargo bench --bench overload -- [--profile fin|rst|both] [--trials 3] [--seconds 3]
+//!                                   [--steps 1.5,2,3]
 //!
 //! Profiles: `fin`: 1 worker per side (client core 0, server core 1), 1-byte request and
 //! response, FIN close. `rst`: 2 workers per side (cores 0,1), no data, RST close.
@@ -203,7 +204,7 @@ fn clean_max(p: &VethPair, pr: &Profile, secs: u64) -> Option<Trial> {
     best
 }
 
-fn run(pr: &Profile, trials: usize, secs: u64) {
+fn run(pr: &Profile, trials: usize, secs: u64, steps: &[f64]) {
     println!("\n== {} ==", pr.name);
     let p = VethPair::create("twov", pr.queues).expect("veth pair");
     let Some(max) = clean_max(&p, pr, secs) else {
@@ -218,7 +219,7 @@ fn run(pr: &Profile, trials: usize, secs: u64) {
         "| step | target cps | achieved cps (trials) | min % of clean max | client binding | server binding |"
     );
     println!("|---|---|---|---|---|---|");
-    for k in [1.5, 2.0, 3.0] {
+    for &k in steps {
         let target = max.target * k;
         let ts: Vec<Trial> = (0..trials).map(|_| trial(&p, pr, target, secs)).collect();
         let cps: Vec<String> = ts.iter().map(|t| format!("{:.0}", t.cps)).collect();
@@ -240,14 +241,21 @@ fn main() {
         .filter(|a| a != "--bench")
         .collect();
     let (mut profile, mut trials, mut secs) = ("both".to_string(), 3usize, 3u64);
+    let mut steps = vec![1.5, 2.0, 3.0];
     for pair in args.chunks(2) {
         let v = pair.get(1).cloned().unwrap_or_default();
         match pair[0].as_str() {
             "--profile" => profile = v,
             "--trials" => trials = v.parse().expect("--trials N"),
             "--seconds" => secs = v.parse().expect("--seconds N"),
+            "--steps" => {
+                steps = v
+                    .split(',')
+                    .map(|x| x.parse().expect("--steps 1.5,2,3"))
+                    .collect()
+            }
             other => panic!(
-                "unknown argument {other}; use --profile fin|rst|both --trials N --seconds N"
+                "unknown argument {other}; use --profile fin|rst|both --trials N --seconds N --steps A,B"
             ),
         }
     }
@@ -257,9 +265,9 @@ fn main() {
         machine.trim()
     );
     if profile != "rst" {
-        run(&FIN, trials, secs);
+        run(&FIN, trials, secs, &steps);
     }
     if profile != "fin" {
-        run(&RST, trials, secs);
+        run(&RST, trials, secs, &steps);
     }
 }

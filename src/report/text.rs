@@ -53,7 +53,7 @@ pub fn live_line(role: Role, iv: &Interval, target_cps: f64) -> String {
                 String::new()
             };
             format!(
-                "[{:>5.1}s] cps {}{target}  est {}  fail {nfail}{}  active {}  synrtx {}  conn p50 {} p99 {}  {common}  late {}",
+                "[{:>5.1}s] cps {}{target}  est {}  fail {nfail}{}  active {}  synrtx {}  conn p50 {} p99 {}  {common}  late {}{}",
                 iv.t,
                 fmt_si(d.stats.established as f64 / dt),
                 fmt_si(t.stats.established as f64),
@@ -67,6 +67,10 @@ pub fn live_line(role: Role, iv: &Interval, target_cps: f64) -> String {
                 fmt_ns(lat.p50),
                 fmt_ns(lat.p99),
                 d.lp.late_starts,
+                match d.stats.open_no_tuple {
+                    0 => String::new(),
+                    n => format!("  no-tuple {n}"),
+                },
             )
         }
         Role::Server => format!(
