@@ -89,6 +89,18 @@ pub fn diagnose(s: &Summary) -> Vec<Limit> {
             st.open_no_tuple
         ),
     );
+    if st.open_no_tuple == 0 && lp.late_starts as f64 > attempts * LATE_FRACTION {
+        hit(
+            "tuple_space",
+            "worker.open_held_tuples",
+            lp.open_held_tuples,
+            format!(
+                "tuple pressure: opens held {} times because over half the {tuples} tuples \
+                 were held (SYNs waiting for retransmission, TIME-WAIT) and opens outpaced completions",
+                lp.open_held_tuples
+            ),
+        );
+    }
     let table_full = match s.role {
         Role::Client => st.open_table_full,
         Role::Server => st.drops[DropReason::TableFull as usize],

@@ -78,6 +78,8 @@ crate::counters! {
         pub open_held_rx,
         pub open_held_tx,
         pub open_held_overflow,
+        /// ... because over half the tuples were held and opens outpaced completions.
+        pub open_held_tuples,
         pub open_no_tuple,
         pub open_table_full,
         /// Time spent in iterations that did work, and in all iterations.
@@ -122,6 +124,7 @@ pub fn run(mut plan: WorkerPlan) {
     let tx_reserve = (plan.xsk.tx_room() / 4).min(2 * RX_BATCH as u32);
     let mut admission = Admission::new(plan.burst as u32, tx_reserve);
     let mut overflow_read_at: Nanos = 0;
+    let mut established_at = 0;
     let mut lp = LoopCounters::default();
     // One clock read per iteration: the time an iteration took is charged at the next read.
     let clock = |epoch: Instant| epoch.elapsed().as_nanos() as Nanos;
@@ -158,6 +161,10 @@ pub fn run(mut plan: WorkerPlan) {
                 if let Ok(x) = plan.xsk.statistics() {
                     admission.observe_overflow(x.rx_ring_full);
                 }
+                let e = &plan.engine;
+                let done = e.stats().established;
+                admission.observe_tuples(e.tcbs() as u64, e.tuple_space(), done - established_at);
+                established_at = done;
             }
             work += open_due(&mut plan, s, &mut admission, now, &mut lp);
         }
@@ -326,6 +333,7 @@ fn open_due(
             Some(Held::RxBacklog) => lp.open_held_rx += 1,
             Some(Held::TxRoom) => lp.open_held_tx += 1,
             Some(Held::Overflow) => lp.open_held_overflow += 1,
+            Some(Held::Tuples) => lp.open_held_tuples += 1,
             None => {}
         }
     }
