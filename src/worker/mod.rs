@@ -26,8 +26,12 @@ use pace::{Pace, Schedule};
 const RX_BATCH: usize = 64;
 /// RX bursts served per iteration at most (replies first; then timers and opens get a turn).
 const RX_BURSTS: usize = 4;
-/// How often a client worker reads the kernel's RX-ring overflow counter (one getsockopt).
+/// How often a worker reads the kernel's RX-ring overflow counter (one getsockopt).
 const OVERFLOW_EVERY: Nanos = 1_000_000;
+/// After its RX ring overflowed a worker keeps polling this long instead of sleeping: on a
+/// busy host a worker asleep in `ppoll` gives its core away, and the wake-up can come after
+/// the ring has filled again.
+const NO_SLEEP_AFTER_OVERFLOW: Nanos = 200_000_000;
 /// How much earlier than its next deadline an idle worker wakes up.
 const EARLY: Duration = Duration::from_micros(60);
 
@@ -125,6 +129,7 @@ pub fn run(mut plan: WorkerPlan) {
     let mut admission = Admission::new(plan.burst as u32, tx_reserve);
     let mut overflow_read_at: Nanos = 0;
     let mut established_at = 0;
+    let mut overflowed_at: Option<Nanos> = None;
     let mut lp = LoopCounters::default();
     // One clock read per iteration: the time an iteration took is charged at the next read.
     let clock = |epoch: Instant| epoch.elapsed().as_nanos() as Nanos;
@@ -155,17 +160,19 @@ pub fn run(mut plan: WorkerPlan) {
             work += 1;
         }
         let stopping = plan.control.stop_opening.load(Ordering::Relaxed);
-        if let (Some(s), false) = (sched.as_mut(), stopping) {
-            if now >= overflow_read_at {
-                overflow_read_at = now + OVERFLOW_EVERY;
-                if let Ok(x) = plan.xsk.statistics() {
-                    admission.observe_overflow(x.rx_ring_full);
-                }
-                let e = &plan.engine;
-                let done = e.stats().established;
-                admission.observe_tuples(e.tcbs() as u64, e.tuple_space(), done - established_at);
-                established_at = done;
+        if now >= overflow_read_at {
+            overflow_read_at = now + OVERFLOW_EVERY;
+            if let Ok(x) = plan.xsk.statistics()
+                && admission.observe_overflow(x.rx_ring_full)
+            {
+                overflowed_at = Some(now);
             }
+            let e = &plan.engine;
+            let done = e.stats().established;
+            admission.observe_tuples(e.tcbs() as u64, e.tuple_space(), done - established_at);
+            established_at = done;
+        }
+        if let (Some(s), false) = (sched.as_mut(), stopping) {
             work += open_due(&mut plan, s, &mut admission, now, &mut lp);
         }
         if let Err(e) = plan.xsk.flush() {
@@ -195,7 +202,8 @@ pub fn run(mut plan: WorkerPlan) {
                 return;
             }
         }
-        if now - last_work > spin {
+        let recent_overflow = overflowed_at.is_some_and(|t| now - t < NO_SLEEP_AFTER_OVERFLOW);
+        if now - last_work > spin && !recent_overflow {
             // Wake a little early: ppoll's timer slack is ~50 us.
             let wake = next_wake(&plan, sched.as_ref(), stopping, now).saturating_sub(EARLY);
             // With other workers, sleep on the hand-off eventfd too (they wake us).
