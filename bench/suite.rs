@@ -10,7 +10,10 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use threeway::topo::{Side, VethPair};
 
+mod lab;
 mod raw;
+
+use lab::{read, stop};
 
 const RSTS: [&str; 5] = [
     "raw",
@@ -79,13 +82,6 @@ fn tmp(name: &str) -> String {
         .join(format!("threeway-bench-{}-{name}", std::process::id()))
         .to_string_lossy()
         .into()
-}
-
-fn read(path: &str) -> Value {
-    std::fs::read_to_string(path)
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or(json!({}))
 }
 
 fn f(v: &Value) -> f64 {
@@ -159,21 +155,6 @@ fn threeway_server(p: &VethPair, json_path: &str, crr: bool, capacity: &str) -> 
     }
     std::thread::sleep(Duration::from_millis(300));
     c
-}
-
-fn stop(mut c: Child) {
-    let _ = Command::new("kill")
-        .args(["-INT", &c.id().to_string()])
-        .status();
-    let t = Instant::now();
-    while t.elapsed() < Duration::from_secs(10) {
-        if let Ok(Some(_)) = c.try_wait() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let _ = c.kill();
-    let _ = c.wait();
 }
 
 fn threeway_client(target: &str, secs: u64, json_path: &str, crr: bool) -> Vec<String> {

@@ -179,6 +179,10 @@ pub struct ConnectArgs {
     pub no_sack: bool,
     #[arg(long)]
     pub no_ts: bool,
+    /// Most connections a worker opens in one loop iteration: catching up after a late
+    /// period (a stall, a full TX ring) comes in bursts of at most this size.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub burst: u32,
     /// Exclude this first part of the run from rate and latency figures.
     #[arg(long, default_value = "0s", value_parser = parse_duration)]
     pub warmup: std::time::Duration,

@@ -21,7 +21,7 @@ pub struct Assertion {
 }
 
 /// Metrics an assertion may name.
-pub const METRICS: &str = "cps, established, attempted, failed, fail (ratio, e.g. 0.1%), p50, p75, p90, p99, p99.9, p99.99, max (latency)";
+pub const METRICS: &str = "cps, established, attempted, failed, fail (ratio, e.g. 0.1%), ring_full, open_no_tuple, late_starts, p50, p75, p90, p99, p99.9, p99.99, max (latency)";
 
 impl Assertion {
     pub fn parse(text: &str) -> Result<Assertion, String> {
@@ -49,7 +49,8 @@ impl Assertion {
             m if m.starts_with('p') || m == "max" => {
                 crate::units::parse_duration(raw).map(|d| d.as_nanos() as f64)
             }
-            "cps" | "established" | "attempted" | "failed" => crate::units::parse_rate(raw),
+            "cps" | "established" | "attempted" | "failed" | "ring_full" | "open_no_tuple"
+            | "late_starts" => crate::units::parse_rate(raw),
             _ => {
                 return Err(format!(
                     "--assert '{text}': unknown metric '{metric}' (one of: {METRICS})"
@@ -77,6 +78,9 @@ impl Assertion {
             "attempted" => s.attempted() as f64,
             "failed" => s.failed() as f64,
             "fail" => s.fail_ratio(),
+            "ring_full" => s.totals.ring_full() as f64,
+            "open_no_tuple" => s.totals.stats.open_no_tuple as f64,
+            "late_starts" => s.totals.lp.late_starts as f64,
             "p50" => lat.p50 as f64,
             "p75" => lat.p75 as f64,
             "p90" => lat.p90 as f64,
@@ -132,6 +136,11 @@ mod tests {
         let a = Assertion::parse("errors<0.1%").unwrap();
         assert_eq!((a.metric.as_str(), a.op), ("fail", Op::Lt));
         assert!((a.value - 0.001).abs() < 1e-12);
+        let a = Assertion::parse("ring_full==0").unwrap();
+        assert_eq!(
+            (a.metric.as_str(), a.op, a.value),
+            ("ring_full", Op::Eq, 0.0)
+        );
         assert!(Assertion::parse("speed>3").is_err());
         assert!(Assertion::parse("cps").is_err());
         assert!(Assertion::parse("p99<fast").is_err());

@@ -43,6 +43,12 @@ pub fn summary(s: &Summary) -> Value {
         .iter()
         .map(|(k, v)| (k.clone(), json!(v)))
         .collect();
+    let limits: Vec<Value> = s
+        .limits()
+        .iter()
+        .map(|l| json!({"resource": l.resource, "counter": l.counter, "value": l.value, "detail": l.detail}))
+        .collect();
+    let t = &s.totals;
     let mut v = json!({
         "role": match s.role { Role::Client => "client", Role::Server => "server" },
         "version": env!("CARGO_PKG_VERSION"),
@@ -54,6 +60,15 @@ pub fn summary(s: &Summary) -> Value {
         "established": s.established(),
         "failed": failed,
         "failed_total": s.failed(),
+        "failed_after_handshake": s.failed_after_handshake(),
+        "ring_full": t.ring_full(),
+        "ring_full_parts": {"xdp_rx_ring_full": t.xdp.rx_ring_full, "no_free_frame": t.xsk.no_free_frame, "tx_ring_full": t.xsk.tx_ring_full},
+        "open_no_tuple": st.open_no_tuple,
+        "late_starts": t.lp.late_starts,
+        "diagnosis": {
+            "binding": limits.first().map_or(json!("none"), |l| l["resource"].clone()),
+            "limits": limits,
+        },
         "active": s.active(),
         "closed": st.outcomes[crate::tcp::Outcome::Closed as usize],
         "syn_retransmits": st.syn_retransmits,
@@ -78,6 +93,7 @@ pub fn summary(s: &Summary) -> Value {
     });
     if s.role == Role::Server {
         v["accepted"] = json!(st.accepted);
+        v["closed_by_rst"] = json!(s.closed_by_rst());
         v["syn_received"] = json!(st.syn_received);
         v["cookies_sent"] = json!(st.cookies_sent);
         v["cookies_accepted"] = json!(st.cookies_accepted);
@@ -87,11 +103,11 @@ pub fn summary(s: &Summary) -> Value {
 }
 
 /// Nonzero failure counts by outcome name (an interval's, for the report's plot).
-fn failed_by_reason(failed: &[u64; 5]) -> Value {
-    let m: Map<String, Value> = crate::tcp::Outcome::ALL
-        .iter()
-        .filter(|o| failed[**o as usize] > 0)
-        .map(|o| (o.as_str().to_string(), json!(failed[*o as usize])))
+fn failed_by_reason(role: Role, st: &crate::tcp::Stats) -> Value {
+    let m: Map<String, Value> = super::summary::failed_reasons(role, st)
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(r, n)| (r.to_string(), json!(n)))
         .collect();
     Value::Object(m)
 }
@@ -116,9 +132,10 @@ pub fn interval(role: Role, iv: &Interval, target_cps: f64) -> Value {
         "attempted": d.attempted,
         "established": d.established,
         "accepted": d.accepted,
-        "failed": d.handshake_failed.iter().sum::<u64>(),
-        "failed_by_reason": failed_by_reason(&d.handshake_failed),
+        "failed": super::summary::failed_count(role, d),
+        "failed_by_reason": failed_by_reason(role, d),
         "drops": drops(&iv.delta),
+        "ring_full": iv.delta.ring_full(),
         "syn_retransmits": d.syn_retransmits,
         "active": t.active,
         "late_starts": iv.delta.lp.late_starts,
@@ -130,7 +147,7 @@ pub fn interval(role: Role, iv: &Interval, target_cps: f64) -> Value {
             "attempted": t.attempted,
             "established": t.established,
             "accepted": t.accepted,
-            "failed": t.handshake_failed.iter().sum::<u64>(),
+            "failed": super::summary::failed_count(role, t),
             "tx_frames": t.tx_frames,
             "rx_frames": t.rx_frames,
         },

@@ -21,6 +21,10 @@ const SUMMED: &[&str] = &[
     "attempted",
     "established",
     "failed_total",
+    "failed_after_handshake",
+    "ring_full",
+    "open_no_tuple",
+    "late_starts",
     "active",
     "closed",
     "syn_retransmits",
@@ -39,7 +43,7 @@ const SUMMED: &[&str] = &[
 const MAXED: &[&str] = &["duration_s", "wall_s", "peak_rss_bytes"];
 
 /// Objects of counters that add up key by key, at any depth.
-const SUMMED_TREES: &[&str] = &["failed", "counters", "drops"];
+const SUMMED_TREES: &[&str] = &["failed", "counters", "drops", "ring_full_parts"];
 
 /// Latency objects: count adds, max is the largest, percentiles come from histograms only.
 const LATENCIES: &[&str] = &["handshake_latency_ns", "rtt_ns"];
@@ -324,12 +328,14 @@ fn pcts_json(p: &Pcts) -> Value {
 }
 
 /// A metric of a (merged) summary by its `--assert` name (cps, established, attempted,
-/// failed, fail, p50, p75, p90, p99, p99.9, p99.99, max), or None when it is missing or null.
+/// failed, fail, ring_full, open_no_tuple, late_starts, p50 ... max), or None when missing.
 pub fn metric(summary: &Value, name: &str) -> Option<f64> {
     let top = |k: &str| summary.get(k).and_then(Value::as_f64);
     let lat = |k: &str| summary.get("handshake_latency_ns")?.get(k)?.as_f64();
     match name {
-        "cps" | "established" | "attempted" => top(name),
+        "cps" | "established" | "attempted" | "ring_full" | "open_no_tuple" | "late_starts" => {
+            top(name)
+        }
         "failed" => top("failed_total"),
         "fail" | "errors" => Some(top("failed_total")? / top("attempted")?.max(1.0)),
         "p50" | "p75" | "p90" | "p99" | "max" => lat(name),

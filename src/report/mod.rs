@@ -3,6 +3,7 @@
 //! Prometheus, and `--assert` checks. Reads counters only, never engine internals.
 
 pub mod assert;
+pub mod diagnosis;
 pub mod hlog;
 pub mod html;
 pub mod json;
@@ -31,6 +32,13 @@ pub struct Totals {
 }
 
 impl Totals {
+    /// "ring-full", the one meaning used by the live line, the summary and JSON: frames lost
+    /// because a ring or the frame pool was full: the kernel's XDP RX-ring overflow
+    /// (`XDP_STATISTICS.rx_ring_full`), no free UMEM frame for TX, the TX ring full.
+    pub fn ring_full(&self) -> u64 {
+        self.xdp.rx_ring_full + self.xsk.no_free_frame + self.xsk.tx_ring_full
+    }
+
     fn merge(&mut self, o: &Totals) {
         self.stats.merge(&o.stats);
         self.lp.merge(&o.lp);

@@ -81,14 +81,14 @@ pub fn render(t: &Totals, handshake: &Pcts) -> String {
     );
     let _ = write!(
         o,
-        "# HELP threeway_connect_failures_total Attempts that never established, by reason.\n# TYPE threeway_connect_failures_total counter\n"
+        "# HELP threeway_connect_failures_total Connections that ended other than closed (in the handshake or after it), by reason.\n# TYPE threeway_connect_failures_total counter\n"
     );
     for r in Outcome::ALL.iter().filter(|r| **r != Outcome::Closed) {
         let _ = writeln!(
             o,
             "threeway_connect_failures_total{{reason=\"{}\"}} {}",
             r.as_str(),
-            st.handshake_failed[*r as usize]
+            st.outcomes[*r as usize]
         );
     }
     let _ = write!(

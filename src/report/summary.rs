@@ -4,6 +4,26 @@ use crate::tcp::{Outcome, Role};
 
 use super::{Collector, Pcts, Totals};
 
+/// `Summary::failed` of a counter set (whole run or one interval): every outcome but `closed`
+/// (a server's `reset` is a client's RST close) plus a server's `accept_failed`.
+pub fn failed_count(role: Role, st: &crate::tcp::Stats) -> u64 {
+    failed_reasons(role, st).iter().map(|(_, n)| n).sum()
+}
+
+/// The parts of `failed_count` by reason (see `Summary::failed_by_reason`).
+pub fn failed_reasons(role: Role, st: &crate::tcp::Stats) -> Vec<(&'static str, u64)> {
+    let mut v: Vec<(&'static str, u64)> = Outcome::ALL
+        .iter()
+        .filter(|o| **o != Outcome::Closed)
+        .filter(|o| role == Role::Client || **o != Outcome::Reset)
+        .map(|o| (o.as_str(), st.outcomes[*o as usize]))
+        .collect();
+    if role == Role::Server {
+        v.push(("accept_failed", st.accept_failed));
+    }
+    v
+}
+
 pub struct Summary {
     pub role: Role,
     /// Length of the measured (post-warmup) part, and of the whole run, in seconds.
@@ -72,23 +92,57 @@ impl Summary {
         }
     }
 
-    /// Attempts that never reached ESTABLISHED, by outcome.
+    /// Every connection that ended in something other than `closed`, by outcome: refused and
+    /// timed-out handshakes, and resets, timeouts and protocol errors (wrong responses) after
+    /// the handshake. A server adds `accept_failed` (SYN-RECEIVED ended without the final ACK)
+    /// and leaves out `reset`: an RST is how clients close with `--close rst` (see
+    /// `closed_by_rst`).
     pub fn failed_by_reason(&self) -> Vec<(&'static str, u64)> {
-        Outcome::ALL
+        failed_reasons(self.role, &self.totals.stats)
+    }
+
+    /// The non-zero entries of `failed_by_reason` as "reason count", joined by ", " (empty
+    /// when nothing failed).
+    pub fn failures_text(&self, count: impl Fn(u64) -> String) -> String {
+        let v: Vec<String> = self
+            .failed_by_reason()
             .iter()
-            .filter(|o| **o != Outcome::Closed)
-            .map(|o| (o.as_str(), self.totals.stats.handshake_failed[*o as usize]))
-            .collect()
+            .filter(|(_, n)| *n > 0)
+            .map(|(r, n)| format!("{r} {}", count(*n)))
+            .collect();
+        v.join(", ")
+    }
+
+    /// Server: accepted connections the client ended with an RST.
+    pub fn closed_by_rst(&self) -> u64 {
+        match self.role {
+            Role::Client => 0,
+            Role::Server => self.totals.stats.outcome(Outcome::Reset),
+        }
     }
 
     pub fn failed(&self) -> u64 {
         self.failed_by_reason().iter().map(|(_, n)| n).sum()
     }
 
-    /// Attempts still in the handshake (attempted = established + failed + active).
+    /// Of `failed`: connections that failed after the handshake completed.
+    pub fn failed_after_handshake(&self) -> u64 {
+        let st = &self.totals.stats;
+        let handshake: u64 = st.handshake_failed.iter().sum();
+        let ended_badly = st.total_outcomes() - st.outcome(Outcome::Closed) - self.closed_by_rst();
+        ended_badly.saturating_sub(handshake)
+    }
+
+    /// Attempts still in the handshake (attempted = established + handshake failures + active).
     pub fn active(&self) -> u64 {
+        let handshake_failed: u64 = self.totals.stats.handshake_failed.iter().sum();
         self.attempted()
-            .saturating_sub(self.established() + self.failed())
+            .saturating_sub(self.established() + handshake_failed)
+    }
+
+    /// What limited the run, the binding resource first (see `diagnosis`).
+    pub fn limits(&self) -> Vec<super::diagnosis::Limit> {
+        super::diagnosis::diagnose(self)
     }
 
     /// Failure ratio of attempts.

@@ -34,25 +34,26 @@ pub fn live_line(role: Role, iv: &Interval, target_cps: f64) -> String {
     );
     let common = format!(
         "{pps}  ring-full {}  handoff {}  drops {}  cpu {cpu:.0}%",
-        d.xsk.no_free_frame + d.xsk.tx_ring_full + d.xdp.rx_ring_full,
+        d.ring_full(),
         d.lp.handoff_out,
         d.stats.drops.iter().sum::<u64>(),
     );
     match role {
         Role::Client => {
+            // Every outcome but `closed` is a failure, during the handshake or after it.
             let failed: Vec<String> = Outcome::ALL
                 .iter()
-                .filter(|o| **o != Outcome::Closed && d.stats.handshake_failed[**o as usize] > 0)
-                .map(|o| format!("{} {}", short(*o), d.stats.handshake_failed[*o as usize]))
+                .filter(|o| **o != Outcome::Closed && d.stats.outcomes[**o as usize] > 0)
+                .map(|o| format!("{} {}", short(*o), d.stats.outcomes[*o as usize]))
                 .collect();
-            let nfail: u64 = d.stats.handshake_failed.iter().sum();
+            let nfail = super::summary::failed_count(role, &d.stats);
             let target = if target_cps > 0.0 {
                 format!("/{}", fmt_si(target_cps))
             } else {
                 String::new()
             };
             format!(
-                "[{:>5.1}s] cps {}{target}  est {}  fail {nfail}{}  active {}  synrtx {}  conn p50 {} p99 {}  {common}  late {}",
+                "[{:>5.1}s] cps {}{target}  est {}  fail {nfail}{}  active {}  synrtx {}  conn p50 {} p99 {}  {common}  late {}{}",
                 iv.t,
                 fmt_si(d.stats.established as f64 / dt),
                 fmt_si(t.stats.established as f64),
@@ -66,6 +67,10 @@ pub fn live_line(role: Role, iv: &Interval, target_cps: f64) -> String {
                 fmt_ns(lat.p50),
                 fmt_ns(lat.p99),
                 d.lp.late_starts,
+                match d.stats.open_no_tuple {
+                    0 => String::new(),
+                    n => format!("  no-tuple {n}"),
+                },
             )
         }
         Role::Server => format!(
@@ -116,27 +121,27 @@ pub fn summary(s: &Summary) -> String {
     let st = &s.totals.stats;
     let lp = &s.totals.lp;
     // Late starts under 1% are scheduler noise; any ring-full is a generator limit.
-    let ring_full = s.totals.xsk.no_free_frame + s.totals.xsk.tx_ring_full;
+    let ring_full = s.totals.ring_full();
     let gen_issues = u64::from(lp.late_starts * 100 > st.attempted.max(1)) + ring_full;
     let generator = format!(
-        "[generator {}: late {}, ring-full {}, cpu {:.0}%]",
+        "[generator {}: late {}, ring-full {} (xdp rx {}, umem {}, tx ring {}), cpu {:.0}%]",
         if gen_issues == 0 { "OK" } else { "LIMITED" },
         lp.late_starts,
-        s.totals.xsk.no_free_frame + s.totals.xsk.tx_ring_full,
+        ring_full,
+        s.totals.xdp.rx_ring_full,
+        s.totals.xsk.no_free_frame,
+        s.totals.xsk.tx_ring_full,
         s.busy() * 100.0
     );
+    let limits = s.limits();
     match s.role {
         Role::Client => {
             let rate = if s.target_cps > 0.0 {
                 let pct = s.cps / s.target_cps * 100.0;
-                let why = if pct >= 99.0 {
-                    String::new()
-                } else if gen_issues > 0 {
-                    "  (missed: generator-bound)".into()
-                } else if st.syn_retransmits > 0 || s.failed() > 0 {
-                    "  (missed: target-bound: SYN retransmits / failures)".into()
-                } else {
-                    "  (missed)".into()
+                let why = match limits.first() {
+                    _ if pct >= 99.0 => String::new(),
+                    Some(l) => format!("  (missed: {}, see Limits)", l.resource),
+                    None => "  (missed)".into(),
                 };
                 format!(
                     "target {} cps  achieved {} ({pct:.1}%){why}",
@@ -147,15 +152,10 @@ pub fn summary(s: &Summary) -> String {
                 format!("achieved {} cps (unpaced)", fmt_si(s.cps))
             };
             let _ = writeln!(o, "Rate:        {rate}  {generator}");
-            let reasons: Vec<String> = s
-                .failed_by_reason()
-                .iter()
-                .filter(|(_, n)| *n > 0)
-                .map(|(r, n)| format!("{r} {}", fmt_si(*n as f64)))
-                .collect();
+            let reasons = s.failures_text(|n| fmt_si(n as f64));
             let _ = writeln!(
                 o,
-                "Connections: attempted {}  established {}  failed {} ({:.2}%){}  active {}  closed {}",
+                "Connections: attempted {}  established {}  failed {} ({:.2}%){}{}  active {}  closed {}",
                 fmt_si(s.attempted() as f64),
                 fmt_si(s.established() as f64),
                 fmt_si(s.failed() as f64),
@@ -163,7 +163,11 @@ pub fn summary(s: &Summary) -> String {
                 if reasons.is_empty() {
                     String::new()
                 } else {
-                    format!(": {}", reasons.join(", "))
+                    format!(": {reasons}")
+                },
+                match s.failed_after_handshake() {
+                    0 => String::new(),
+                    n => format!(" ({n} after the handshake)"),
                 },
                 s.active(),
                 fmt_si(st.outcomes[Outcome::Closed as usize] as f64),
@@ -187,11 +191,19 @@ pub fn summary(s: &Summary) -> String {
                 "Rate:        accepted {} per second  {generator}",
                 fmt_si(s.cps)
             );
+            let reasons = s.failures_text(|n| n.to_string());
             let _ = writeln!(
                 o,
-                "Connections: SYN received {}  accepted {}  cookies sent {} accepted {}  SYN-ACK retransmits {}  active {}",
+                "Connections: SYN received {}  accepted {}  failed {}{}  closed by RST {}  cookies sent {} accepted {}  SYN-ACK retransmits {}  active {}",
                 fmt_si(st.syn_received as f64),
                 fmt_si(st.accepted as f64),
+                s.failed(),
+                if reasons.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({reasons})")
+                },
+                s.closed_by_rst(),
                 st.cookies_sent,
                 st.cookies_accepted,
                 st.synack_retransmits,
@@ -247,6 +259,28 @@ pub fn summary(s: &Summary) -> String {
         s.cpu_s,
         s.cpu_us_per_conn()
     );
+    match limits.split_first() {
+        None => {
+            let _ = writeln!(
+                o,
+                "Limits:      none hit (rings, UMEM, tuples, table, CPU, target)"
+            );
+        }
+        Some((first, rest)) => {
+            let _ = writeln!(
+                o,
+                "Limits:      binding: {} ({} {}): {}",
+                first.resource, first.counter, first.value, first.detail
+            );
+            for l in rest {
+                let _ = writeln!(
+                    o,
+                    "             also: {} ({} {}): {}",
+                    l.resource, l.counter, l.value, l.detail
+                );
+            }
+        }
+    }
     for e in &s.errors {
         let _ = writeln!(o, "Error:       {e}");
     }

@@ -123,6 +123,9 @@ pub fn plan(a: &ConnectArgs, f: &HostFacts) -> Result<Plan, RunError> {
     let tuple_busy_s = 0.1 + a.hold.as_secs_f64() + time_wait.as_secs_f64();
     let tuple_need = rate * tuple_busy_s;
     let headroom_pct = tuple_need / tuple_space.max(1) as f64 * 100.0;
+    let rto = c.rto.as_nanos() as u64;
+    let retx_s = syn_schedule(rto, super::rto_max_for(rto), a.syn_retries) as f64 / 1e9;
+    let stalled_pct = rate * (tuple_busy_s + retx_s) / tuple_space.max(1) as f64 * 100.0;
 
     let (hop, hop_mac) = next_hop(f, a.dst_mac)?;
     let local_mac = iface.mac;
@@ -277,6 +280,7 @@ pub fn plan(a: &ConnectArgs, f: &HostFacts) -> Result<Plan, RunError> {
                 None => format!("{drain:?} (the retransmission schedule)"),
             },
         ),
+        ("burst".into(), a.burst.to_string()),
         ("capacity_per_worker".into(), capacity.to_string()),
         ("umem_frames_per_queue".into(), c.frames.to_string()),
         ("next_hop".into(), hop.to_string()),
@@ -300,6 +304,27 @@ pub fn plan(a: &ConnectArgs, f: &HostFacts) -> Result<Plan, RunError> {
             "tuple space over 50% busy: add source addresses (-s) or ports (--sport)".into(),
         ));
     }
+    config.push((
+        "tuple_need_if_stalled".into(),
+        format!(
+            "{stalled_pct:.1}% of tuples (RTT 0.1s + hold + TIME-WAIT + SYN retransmissions {retx_s:.2}s)"
+        ),
+    ));
+    if stalled_pct > 80.0 {
+        config.push((
+            "warning".into(),
+            format!(
+                "at {} cps a connection whose handshake stalls holds its tuple {:.2}s (RTT + hold + \
+                 TIME-WAIT + SYN retransmission schedule): {:.0} tuples, {stalled_pct:.0}% of the \
+                 {tuple_space} available; if the target falls behind, opens will be refused for lack \
+                 of tuples (open_no_tuple). Add source addresses (-s), widen --sport, or lower \
+                 --time-wait / --rto / --syn-retries",
+                crate::units::fmt_si(rate),
+                tuple_busy_s + retx_s,
+                rate * (tuple_busy_s + retx_s),
+            ),
+        ));
+    }
     let tcb = 64; // TCB <= 64 B, asserted by a test in tcp/
     let mem = q as u64 * (capacity as u64 * (tcb as u64 + 8) + c.frames as u64 * 2048);
     config.push(("memory_estimate_bytes".into(), mem.to_string()));
@@ -319,6 +344,7 @@ pub fn plan(a: &ConnectArgs, f: &HostFacts) -> Result<Plan, RunError> {
         count,
         drain,
         warmup: a.warmup,
+        burst: a.burst as usize,
         config,
         asserts,
         profile,
@@ -393,14 +419,19 @@ fn next_hop(f: &HostFacts, dst_mac: Option<MacAddr>) -> Result<(Ipv4Addr, MacAdd
     Ok((hop.ip, mac))
 }
 
+/// How long (ns) a SYN that is never answered holds its tuple: the first RTO and each doubled
+/// retransmission timeout, capped at `rto_max`.
+fn syn_schedule(rto: u64, rto_max: u64, retries: u8) -> u64 {
+    (0..=retries as u32)
+        .map(|i| rto.saturating_mul(1u64 << i.min(40)).min(rto_max))
+        .fold(0, u64::saturating_add)
+}
+
 /// The longest an attempt can stay open before the engine gives it an outcome: every SYN
 /// transmission's RTO (doubling, capped at `rto_max`) and the data phase's timeout, plus a
 /// margin for the 100 ms report lag. Capped at 5 minutes.
 fn auto_drain(rto: u64, rto_max: u64, syn_retries: u8, data_timeout: Option<u64>) -> Duration {
-    let syn: u64 = (0..=syn_retries as u32)
-        .map(|i| rto.saturating_mul(1u64 << i.min(40)).min(rto_max))
-        .fold(0, u64::saturating_add);
-    let total = syn
+    let total = syn_schedule(rto, rto_max, syn_retries)
         .saturating_add(data_timeout.unwrap_or(0))
         .saturating_add(250_000_000);
     Duration::from_nanos(total).min(Duration::from_secs(300))
@@ -447,5 +478,6 @@ mod tests {
             auto_drain(60_000 * MS, 60_000 * MS, 15, None),
             Duration::from_secs(300)
         );
+        assert_eq!(syn_schedule(1000 * MS, 60_000 * MS, 3), 15_000 * MS);
     }
 }

@@ -88,6 +88,8 @@ pub struct Plan {
     pub count: Option<u64>,
     pub drain: Duration,
     pub warmup: Duration,
+    /// Client: most opens per worker loop iteration (`--burst`).
+    pub burst: usize,
     pub config: Vec<(String, String)>,
     pub asserts: Vec<Assertion>,
     /// Client: `--ramp`/`--steps` (this instance's rates); the interval targets follow it.
@@ -147,6 +149,11 @@ pub fn config_head(
     ]
 }
 
+/// The RTO cap for an initial RTO: 64 doublings' worth, at least RFC 6298's 60 s.
+pub fn rto_max_for(rto: u64) -> u64 {
+    rto.saturating_mul(64).max(60_000_000_000)
+}
+
 /// The engine settings both roles share, from the command line; `connect` and `serve` fill
 /// in the rest.
 pub fn engine_common(
@@ -158,7 +165,7 @@ pub fn engine_common(
     crate::tcp::Common {
         local_mac,
         rto,
-        rto_max: rto.saturating_mul(64).max(60_000_000_000),
+        rto_max: rto_max_for(rto),
         data_timeout: rto.saturating_mul(8),
         capacity: c.capacity as usize,
         secret,
@@ -248,6 +255,7 @@ pub fn execute(mut plan: Plan) -> Result<i32, RunError> {
             engine,
             xsk,
             pace: plan.paces.as_ref().map(|p| p[w].clone()),
+            burst: plan.burst,
             arp: ArpResponder {
                 mac: local_mac,
                 addrs: plan.arp_addrs.clone(),

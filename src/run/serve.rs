@@ -182,6 +182,7 @@ pub fn plan(a: &ServeArgs, f: &HostFacts) -> Result<Plan, RunError> {
         drain: std::time::Duration::ZERO,
         warmup: std::time::Duration::ZERO,
         config,
+        burst: 1,
         asserts,
         profile: None,
     })

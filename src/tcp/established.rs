@@ -72,6 +72,13 @@ impl Engine {
                     self.stats.accept_failed += 1;
                     self.release(slot, h);
                 }
+                // Both FINs sent and everything but our FIN acknowledged: the exchange is
+                // complete. A peer whose TIME-WAIT ended before our retransmitted FIN (its ACK
+                // of the first one was lost) answers that FIN with an RST: a clean close, as
+                // for a kernel socket, not a failure.
+                State::LastAck | State::Closing if t.snd_una.add(1) == t.snd_nxt => {
+                    self.finish(slot, h, Outcome::Closed)
+                }
                 _ => self.finish(slot, h, Outcome::Reset),
             }
             return Ok(());

@@ -120,8 +120,13 @@ impl Engine {
         let irs = seg.seq.add(u32::MAX); // seq - 1
         let iss = seg.ack.add(u32::MAX);
         let Some(o) = cookie::decode(self.cookie_key, key, irs.0, iss.0, now) else {
-            self.stats.cookies_rejected += 1;
             self.send_rst_for(key, seg, tx);
+            if seg.flags.fin() {
+                // A final handshake ACK does not carry a FIN; this is a FIN for a connection
+                // that has ended (typically a peer's retransmitted FIN after our TIME-WAIT).
+                return Err(DropReason::NoConnection);
+            }
+            self.stats.cookies_rejected += 1;
             return Err(DropReason::CookieInvalid);
         };
         let tsval = seg.options.timestamps.map(|(v, _)| v);

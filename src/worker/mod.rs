@@ -1,8 +1,10 @@
 //! One pinned thread per NIC queue. Each owns its `Xsk` (UMEM, rings), its engine shard
 //! (connection table, timer wheel) and its counters; nothing is shared on the hot path but the
-//! hand-off queues. The loop: RX burst -> engine (or hand-off) -> hand-off inbox -> timers ->
-//! pacer -> flush TX/completions/FILL; every `report_every` a `Report` goes to the main thread.
+//! hand-off queues. The loop: RX bursts -> engine (or hand-off) -> hand-off inbox -> timers ->
+//! pacer (as many opens as `admit` allows) -> flush TX/completions/FILL; every `report_every`
+//! a `Report` goes to the main thread.
 
+pub mod admit;
 pub mod arp;
 pub mod handoff;
 pub mod pace;
@@ -18,12 +20,21 @@ use crate::tcp::{
     Engine, Latency, Nanos, PortOwners, Role, Stats, Transmit, owner_by_port, owner_of,
 };
 use crate::xsk::{TxWriter, XdpStatistics, Xsk, XskCounters};
+use admit::{Admission, Held};
 use arp::{ArpResponder, ArpVerdict};
 use handoff::{HandoffFrame, Inbox};
 use pace::{Pace, Schedule};
 
 /// RX descriptors taken per burst.
 const RX_BATCH: usize = 64;
+/// RX bursts served per iteration at most (replies first; then timers and opens get a turn).
+const RX_BURSTS: usize = 4;
+/// How often a worker reads the kernel's RX-ring overflow counter (one getsockopt).
+const OVERFLOW_EVERY: Nanos = 1_000_000;
+/// After its RX ring overflowed a worker keeps polling this long instead of sleeping: on a
+/// busy host a worker asleep in `ppoll` gives its core away, and the wake-up can come after
+/// the ring has filled again.
+const NO_SLEEP_AFTER_OVERFLOW: Nanos = 200_000_000;
 /// How much earlier than its next deadline an idle worker wakes up.
 const EARLY: Duration = Duration::from_micros(60);
 
@@ -45,6 +56,8 @@ pub struct WorkerPlan {
     pub xsk: Xsk,
     /// Client only.
     pub pace: Option<Pace>,
+    /// Client: most connections opened in one iteration (bounds catch-up after a stall).
+    pub burst: usize,
     pub arp: ArpResponder,
     /// Client: the worker owning each source port; server: None (client port % workers).
     pub port_owners: Option<Arc<PortOwners>>,
@@ -68,6 +81,12 @@ crate::counters! {
         pub arp_replies,
         pub arp_malformed,
         pub late_starts,
+        /// Iterations in which due opens were held back, by what held them (see `admit`).
+        pub open_held_rx,
+        pub open_held_tx,
+        pub open_held_overflow,
+        /// ... because over half the tuples were held and opens outpaced completions.
+        pub open_held_tuples,
         pub open_no_tuple,
         pub open_table_full,
         /// Time spent in iterations that did work, and in all iterations.
@@ -108,6 +127,12 @@ pub fn run(mut plan: WorkerPlan) {
         core_affinity::set_for_current(core);
     }
     let mut sched = plan.pace.clone().map(Schedule::new);
+    // A quarter of the idle TX room (at most two RX bursts' worth) stays for replies.
+    let tx_reserve = (plan.xsk.tx_room() / 4).min(2 * RX_BATCH as u32);
+    let mut admission = Admission::new(plan.burst as u32, tx_reserve);
+    let mut overflow_read_at: Nanos = 0;
+    let mut established_at = 0;
+    let mut overflowed_at: Option<Nanos> = None;
     let mut lp = LoopCounters::default();
     // One clock read per iteration: the time an iteration took is charged at the next read.
     let clock = |epoch: Instant| epoch.elapsed().as_nanos() as Nanos;
@@ -123,7 +148,14 @@ pub fn run(mut plan: WorkerPlan) {
             lp.busy_ns += now - prev;
         }
         prev = now;
-        let mut work = rx(&mut plan, now, &mut lp);
+        let mut work = 0;
+        for _ in 0..RX_BURSTS {
+            let n = rx(&mut plan, now, &mut lp);
+            work += n;
+            if n < RX_BATCH {
+                break;
+            }
+        }
         work += drain_inbox(&mut plan, now, &mut lp);
         if plan.engine.poll_timeout().is_some_and(|t| t <= now) {
             plan.engine
@@ -131,8 +163,20 @@ pub fn run(mut plan: WorkerPlan) {
             work += 1;
         }
         let stopping = plan.control.stop_opening.load(Ordering::Relaxed);
+        if now >= overflow_read_at {
+            overflow_read_at = now + OVERFLOW_EVERY;
+            if let Ok(x) = plan.xsk.statistics()
+                && admission.observe_overflow(x.rx_ring_full)
+            {
+                overflowed_at = Some(now);
+            }
+            let e = &plan.engine;
+            let done = e.stats().established;
+            admission.observe_tuples(e.tcbs() as u64, e.tuple_space(), done - established_at);
+            established_at = done;
+        }
         if let (Some(s), false) = (sched.as_mut(), stopping) {
-            work += open_due(&mut plan, s, now, &mut lp);
+            work += open_due(&mut plan, s, &mut admission, now, &mut lp);
         }
         if let Err(e) = plan.xsk.flush() {
             error = Some(e.to_string());
@@ -161,7 +205,8 @@ pub fn run(mut plan: WorkerPlan) {
                 return;
             }
         }
-        if now - last_work > spin {
+        let recent_overflow = overflowed_at.is_some_and(|t| now - t < NO_SLEEP_AFTER_OVERFLOW);
+        if now - last_work > spin && !recent_overflow {
             // Wake a little early: ppoll's timer slack is ~50 us.
             let wake = next_wake(&plan, sched.as_ref(), stopping, now).saturating_sub(EARLY);
             // With other workers, sleep on the hand-off eventfd too (they wake us).
@@ -266,18 +311,25 @@ fn drain_inbox(plan: &mut WorkerPlan, now: Nanos, lp: &mut LoopCounters) -> usiz
     n
 }
 
-fn open_due(plan: &mut WorkerPlan, s: &mut Schedule, now: Nanos, lp: &mut LoopCounters) -> usize {
+/// Opens the connections due now, as many as `admission` allows; the rest stay due (late
+/// starts, latency from their intended start).
+fn open_due(
+    plan: &mut WorkerPlan,
+    s: &mut Schedule,
+    admission: &mut Admission,
+    now: Nanos,
+    lp: &mut LoopCounters,
+) -> usize {
+    if s.due(now, plan.engine.active()).is_none() {
+        return 0;
+    }
+    let (budget, held) = admission.budget(plan.xsk.rx_backlog(), plan.xsk.tx_room());
     let mut n = 0;
     let mut tx = plan.xsk.tx();
-    while n < RX_BATCH {
+    while n < budget as usize {
         let Some(intended) = s.due(now, plan.engine.active()) else {
             break;
         };
-        if tx.buffer().is_none() {
-            // No free UMEM frame for the SYN (counted in no_free_frame): opening now would
-            // lose it and cost a whole RTO; open it when the TX path has room (a late start).
-            break;
-        }
         s.issue(now, intended);
         match plan.engine.open(now, intended, &mut XskTx(&mut tx)) {
             Ok(()) => {}
@@ -285,6 +337,16 @@ fn open_due(plan: &mut WorkerPlan, s: &mut Schedule, now: Nanos, lp: &mut LoopCo
             Err(_) => lp.open_no_tuple += 1,
         }
         n += 1;
+    }
+    admission.opened(n as u32);
+    if n == budget as usize && s.due(now, plan.engine.active()).is_some() {
+        match held {
+            Some(Held::RxBacklog) => lp.open_held_rx += 1,
+            Some(Held::TxRoom) => lp.open_held_tx += 1,
+            Some(Held::Overflow) => lp.open_held_overflow += 1,
+            Some(Held::Tuples) => lp.open_held_tuples += 1,
+            None => {}
+        }
     }
     n
 }

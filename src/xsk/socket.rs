@@ -308,6 +308,18 @@ impl Xsk {
         self.txs.pool.len()
     }
 
+    /// Frames waiting in the RX ring (one Acquire load of the producer index): the backlog the
+    /// worker serves before it opens more connections.
+    pub fn rx_backlog(&mut self) -> u32 {
+        self.rx.available(u32::MAX)
+    }
+
+    /// Frames that can be queued for TX right now without loss: free UMEM frames, bounded by
+    /// the free TX ring slots (frames still to be reaped from completions are not counted).
+    pub fn tx_room(&mut self) -> u32 {
+        (self.txs.pool.len() as u32).min(self.txs.tx.free(u32::MAX))
+    }
+
     /// Peeks up to `max` RX descriptors, calls `f(frame, &mut tx)` for each, then gives the
     /// frames back to FILL (one store) and releases the RX slots (one store). Returns the count.
     pub fn rx_burst(&mut self, max: usize, mut f: impl FnMut(&[u8], &mut TxWriter<'_>)) -> usize {

@@ -378,3 +378,43 @@ fn server_idle_timeout_resets() {
     );
     assert_eq!(h.e.stats().outcome(Outcome::Timeout), 1);
 }
+
+/// Overload seen in a 150k cps run: the peer's ACK of our FIN (LAST-ACK) was lost, our FIN
+/// was retransmitted after the peer's TIME-WAIT had ended, and the peer answered with an RST.
+/// Everything had been exchanged: a clean close, not a reset.
+#[test]
+fn rst_answering_a_retransmitted_fin_in_last_ack_is_a_close() {
+    let mut h = H::new(tweak(fin_cfg(), |c| {
+        c.common.hold = 50 * MS;
+    }));
+    let iss = established(&mut h);
+    recv!(h);
+    send!(
+        h,
+        TcpRepr {
+            seq: IRS.add(1),
+            ack: iss.add(1),
+            flags: TcpFlags(FIN | ACK),
+            ..SEG
+        }
+    );
+    h.advance(52 * MS);
+    assert_eq!(h.state(), Some("LAST-ACK"));
+    h.advance(12 * MS); // our FIN retransmitted, its ACK lost again
+    h.tx.frames.clear();
+    send!(
+        h,
+        TcpRepr {
+            seq: IRS.add(2),
+            flags: TcpFlags(RST),
+            ..SEG
+        }
+    );
+    assert_eq!(h.state(), None);
+    let s = h.e.stats();
+    assert_eq!(
+        (s.outcome(Outcome::Closed), s.outcome(Outcome::Reset)),
+        (1, 0)
+    );
+    h.check();
+}

@@ -230,3 +230,32 @@ fn never_mode_answers_ack_with_rst() {
     );
     assert_eq!(h.drops(DropReason::NoConnection), 1);
 }
+
+/// A FIN to no connection (a peer's FIN retransmitted after our TIME-WAIT ended) is answered
+/// with an RST and counted as `no_connection`, not as a rejected cookie.
+#[test]
+fn fin_to_nothing_is_no_connection_not_a_bad_cookie() {
+    let mut h = cookie_server(CookieMode::Always);
+    let c = cookie_synack(&mut h);
+    send!(
+        h,
+        TcpRepr {
+            seq: IRS.add(2),
+            ack: c.add(3),
+            flags: TcpFlags(FIN | ACK),
+            ..SEG
+        }
+    );
+    recv!(
+        h,
+        TcpRepr {
+            seq: c.add(3),
+            flags: TcpFlags(RST),
+            ..SEG
+        }
+    );
+    assert_eq!(h.drops(DropReason::NoConnection), 1);
+    assert_eq!(h.drops(DropReason::CookieInvalid), 0);
+    assert_eq!(h.e.stats().cookies_rejected, 0);
+    h.check();
+}
