@@ -46,8 +46,30 @@ static __always_inline int pass(__u32 idx)
 	return XDP_PASS;
 }
 
+/* Receive time at the wire: CLOCK_MONOTONIC ns in the frame's metadata area, read by the
+ * worker from the headroom in front of the AF_XDP frame (struct tw_rx_meta, shared.h), so
+ * latency does not include the time the frame waited for a sleeping or busy worker. A
+ * driver without metadata support refuses the adjustment: counted, the worker falls back
+ * to its loop clock. Invalidates packet pointers: call only after parsing. */
+static __always_inline void stamp_rx(struct xdp_md *ctx)
+{
+	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(struct tw_rx_meta))) {
+		count(TW_STAT_NO_META);
+		return;
+	}
+	struct tw_rx_meta *m = (void *)(long)ctx->data_meta;
+	if ((void *)(m + 1) > (void *)(long)ctx->data) {
+		count(TW_STAT_NO_META);
+		return;
+	}
+	m->rx_ns = bpf_ktime_get_ns();
+	m->magic = TW_RX_META_MAGIC;
+	m->_pad = 0;
+}
+
 static __always_inline int to_socket(struct xdp_md *ctx, __u32 idx)
 {
+	stamp_rx(ctx);
 	int act = bpf_redirect_map(&tw_xsks, ctx->rx_queue_index, XDP_DROP);
 	count(act == XDP_REDIRECT ? idx : TW_STAT_NO_SOCKET);
 	return act;

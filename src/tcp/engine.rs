@@ -9,7 +9,8 @@ use crate::wire::{ChecksumMode, MacAddr, TcpFlags};
 
 use super::fastpath;
 use super::isn::SipKey;
-use super::stats::{DropReason, Latency, Stats};
+use super::stamps::{Departures, NO_SLOT};
+use super::stats::{DropReason, Latency, Stats, record};
 use super::table::{Key, MAX_CAPACITY, Slot, Table};
 use super::tcb::State;
 use super::timer::Wheel;
@@ -60,6 +61,11 @@ pub struct Engine {
     pub(crate) cookie_key: SipKey,
     pub(crate) stats: Stats,
     pub(crate) lat: Latency,
+    /// Handshake frames built but not yet reported departed, and each TCB's departure lag.
+    pub(crate) departures: Departures,
+    /// Receive time of the segment being processed (the wire stamp the caller passed to
+    /// `handle_frame_at`): latency is measured from it, engine state runs on `now`.
+    pub(crate) rx_at: Nanos,
     /// Destination MAC for frames not answering a frame (server with `peer_mac` ZERO).
     pub(crate) reply_mac: MacAddr,
 }
@@ -137,7 +143,8 @@ impl Engine {
         };
         let secret = SipKey::from_bytes(&c.secret);
         let table_key = secret.derive(3);
-        let table = Table::new(c.capacity, [table_key.0, table_key.1, secret.derive(4).0])?;
+        let mut table = Table::new(c.capacity, [table_key.0, table_key.1, secret.derive(4).0])?;
+        let departures = Departures::new(table.tcbs_mut().len());
         // Tick ~ rto / 8, between 1 us and 1 ms (power of two ns).
         let shift = (63 - (c.rto / 8).max(1).leading_zeros()).clamp(10, 20);
         Ok(Engine {
@@ -175,12 +182,28 @@ impl Engine {
             cookie_key: secret.derive(2),
             stats: Stats::default(),
             lat: Latency::new(),
+            departures,
+            rx_at: 0,
             reply_mac: c.peer_mac,
         })
     }
 
-    /// Processes one received Ethernet frame.
+    /// Processes one received Ethernet frame, received at `now`.
     pub fn handle_frame(&mut self, now: Nanos, frame: &[u8], tx: &mut impl Transmit) {
+        self.handle_frame_at(now, now, frame, tx)
+    }
+
+    /// Processes one received Ethernet frame that arrived at `rx_at` (its wire time, e.g. the
+    /// XDP program's stamp; may be a little before or after `now`). Latency is measured from
+    /// `rx_at`, timers and state from `now`.
+    pub fn handle_frame_at(
+        &mut self,
+        now: Nanos,
+        rx_at: Nanos,
+        frame: &[u8],
+        tx: &mut impl Transmit,
+    ) {
+        self.rx_at = rx_at;
         self.stats.rx_frames += 1;
         match self.frame(now, frame, tx) {
             Ok(()) => self.stats.rx_processed += 1,
@@ -252,6 +275,33 @@ impl Engine {
         self.active_open(now, intended, tx)
     }
 
+    /// Handshake frames (SYN, SYN-ACK) were built since the last `departed`.
+    #[inline]
+    pub fn departing(&self) -> bool {
+        self.departures.has_pending()
+    }
+
+    /// The frames built since the last call left user space at `at` (the TX submit/kick of
+    /// their batch): RTTs are measured from there, and build -> `at` is the TX delay.
+    pub fn departed(&mut self, at: Nanos) {
+        let table = &self.table;
+        let lat = &mut self.lat;
+        self.departures.departed(
+            at,
+            |slot| {
+                let t = table.tcbs().get(slot as usize)?;
+                matches!(t.state, State::SynSent | State::SynReceived).then_some(t.start)
+            },
+            |d| record(&mut lat.tx_delay, d),
+        );
+    }
+
+    /// Remembers a handshake frame just built for `slot` (`None`: a SYN cookie).
+    #[inline]
+    pub(crate) fn built(&mut self, slot: Option<super::table::Slot>, now: Nanos) {
+        self.departures.built(slot.unwrap_or(NO_SLOT), now);
+    }
+
     /// When `handle_timeout` should next be called (a lower bound; cheap).
     pub fn poll_timeout(&self) -> Option<Nanos> {
         self.wheel.next_deadline()
@@ -291,7 +341,7 @@ impl Engine {
 
     /// Bytes held by the connection table (slab + index).
     pub fn table_bytes(&self) -> usize {
-        self.table.memory_bytes()
+        self.table.memory_bytes() + self.departures.memory_bytes()
     }
 
     pub fn role(&self) -> Role {

@@ -22,6 +22,7 @@ mod fastpath;
 pub(crate) mod isn;
 mod output;
 mod passive_open;
+mod stamps;
 mod stats;
 mod table;
 mod tcb;

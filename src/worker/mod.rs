@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::Sender;
 
 use crate::tcp::{Engine, Latency, Nanos, Role, Stats, Transmit, owner_by_port, owner_of};
-use crate::xsk::{TxWriter, XdpStatistics, Xsk, XskCounters};
+use crate::xsk::{TxWriter, XdpStatistics, Xsk, XskCounters, monotonic_ns};
 use arp::{ArpResponder, ArpVerdict};
 use handoff::{HandoffFrame, Inbox};
 use pace::{Pace, Schedule};
@@ -23,6 +23,36 @@ use pace::{Pace, Schedule};
 const RX_BATCH: usize = 64;
 /// How much earlier than its next deadline an idle worker wakes up.
 const EARLY: Duration = Duration::from_micros(60);
+/// An XDP RX stamp further than this from the loop clock is not believed (the loop clock is
+/// used): a frame is read within one iteration of arriving, or after a stall of the worker.
+const STAMP_PAST: Nanos = 1_000_000_000;
+const STAMP_FUTURE: Nanos = 10_000_000;
+
+/// The worker's clock (`epoch.elapsed()`) and the XDP program's (`bpf_ktime_get_ns`, raw
+/// CLOCK_MONOTONIC) differ by the epoch's CLOCK_MONOTONIC time: read it between two reads of
+/// the worker's clock (error well under a microsecond).
+fn monotonic_epoch(epoch: Instant) -> Nanos {
+    let a = epoch.elapsed().as_nanos() as Nanos;
+    let m = monotonic_ns();
+    let b = epoch.elapsed().as_nanos() as Nanos;
+    m.saturating_sub(a + (b - a) / 2)
+}
+
+/// The receive time of a frame: its XDP stamp on the worker's clock, else `now`.
+#[inline]
+fn rx_time(stamp: Option<u64>, mono_epoch: Nanos, now: Nanos) -> Nanos {
+    match stamp {
+        Some(ns) => {
+            let t = ns.saturating_sub(mono_epoch);
+            if t + STAMP_PAST >= now && t <= now + STAMP_FUTURE {
+                t
+            } else {
+                now
+            }
+        }
+        None => now,
+    }
+}
 
 /// Run-wide flags set by the main thread.
 #[derive(Default)]
@@ -112,6 +142,7 @@ pub fn run(mut plan: WorkerPlan) {
     let spin = plan.spin.as_nanos() as Nanos;
     let (mut last_report, mut last_work) = (clock(plan.epoch), clock(plan.epoch));
     let (mut prev, mut prev_busy) = (last_work, false);
+    let mono_epoch = monotonic_epoch(plan.epoch);
     let mut error = None;
     loop {
         let now = clock(plan.epoch);
@@ -120,7 +151,7 @@ pub fn run(mut plan: WorkerPlan) {
             lp.busy_ns += now - prev;
         }
         prev = now;
-        let mut work = rx(&mut plan, now, &mut lp);
+        let mut work = rx(&mut plan, now, mono_epoch, &mut lp);
         work += drain_inbox(&mut plan, now, &mut lp);
         if plan.engine.poll_timeout().is_some_and(|t| t <= now) {
             plan.engine
@@ -131,8 +162,15 @@ pub fn run(mut plan: WorkerPlan) {
         if let (Some(s), false) = (sched.as_mut(), stopping) {
             work += open_due(&mut plan, s, now, &mut lp);
         }
+        // Handshake frames built this iteration leave user space in this flush: their
+        // departure time (one clock read, only when there are some) starts their RTT.
+        let departing = plan.engine.departing();
+        let tx_at = if departing { clock(plan.epoch) } else { now };
         if let Err(e) = plan.xsk.flush() {
             error = Some(e.to_string());
+        }
+        if departing {
+            plan.engine.departed(tx_at);
         }
         prev_busy = work > 0;
         if prev_busy {
@@ -184,7 +222,7 @@ fn next_wake(plan: &WorkerPlan, sched: Option<&Schedule>, stopping: bool, now: N
     Duration::from_nanos(t.saturating_sub(now))
 }
 
-fn rx(plan: &mut WorkerPlan, now: Nanos, lp: &mut LoopCounters) -> usize {
+fn rx(plan: &mut WorkerPlan, now: Nanos, mono_epoch: Nanos, lp: &mut LoopCounters) -> usize {
     let WorkerPlan {
         id,
         role,
@@ -196,7 +234,8 @@ fn rx(plan: &mut WorkerPlan, now: Nanos, lp: &mut LoopCounters) -> usize {
         ..
     } = plan;
     let workers = inboxes.len();
-    xsk.rx_burst(RX_BATCH, |frame, tx| {
+    xsk.rx_burst(RX_BATCH, |frame, stamp, tx| {
+        let rx_at = rx_time(stamp, mono_epoch, now);
         let owner = match port_owners {
             Some(t) => owner_by_port(frame, t),
             None => owner_of(*role, frame, workers),
@@ -204,13 +243,13 @@ fn rx(plan: &mut WorkerPlan, now: Nanos, lp: &mut LoopCounters) -> usize {
         match owner {
             Some(owner) if owner != *id => {
                 lp.handoff_out += 1;
-                let pushed = HandoffFrame::copy_of(frame).map(|h| inboxes[owner].deliver(h));
+                let pushed = HandoffFrame::copy_of(frame, rx_at).map(|h| inboxes[owner].deliver(h));
                 if pushed != Some(true) {
                     lp.handoff_dropped += 1;
                 }
             }
-            Some(_) => engine.handle_frame(now, frame, &mut XskTx(tx)),
-            None => reply_arp_or_engine(arp, engine, now, frame, tx, lp),
+            Some(_) => engine.handle_frame_at(now, rx_at, frame, &mut XskTx(tx)),
+            None => reply_arp_or_engine(arp, engine, (now, rx_at), frame, tx, lp),
         }
     })
 }
@@ -220,7 +259,7 @@ fn rx(plan: &mut WorkerPlan, now: Nanos, lp: &mut LoopCounters) -> usize {
 fn reply_arp_or_engine(
     arp: &ArpResponder,
     engine: &mut Engine,
-    now: Nanos,
+    (now, rx_at): (Nanos, Nanos),
     frame: &[u8],
     tx: &mut TxWriter<'_>,
     lp: &mut LoopCounters,
@@ -240,7 +279,7 @@ fn reply_arp_or_engine(
         }
     }
     // Everything else is counted by the engine under its drop reason.
-    engine.handle_frame(now, frame, &mut XskTx(tx));
+    engine.handle_frame_at(now, rx_at, frame, &mut XskTx(tx));
 }
 
 fn drain_inbox(plan: &mut WorkerPlan, now: Nanos, lp: &mut LoopCounters) -> usize {
@@ -256,7 +295,7 @@ fn drain_inbox(plan: &mut WorkerPlan, now: Nanos, lp: &mut LoopCounters) -> usiz
     let mut n = 0;
     while n < RX_BATCH {
         let Some(h) = inbox.pop() else { break };
-        engine.handle_frame(now, h.bytes(), &mut XskTx(&mut tx));
+        engine.handle_frame_at(now, h.rx_at, h.bytes(), &mut XskTx(&mut tx));
         n += 1;
     }
     lp.handoff_in += n as u64;

@@ -55,6 +55,9 @@ crate::counters! {
         pub tx_bad_len,
         /// RX descriptors pointing outside their frame (skipped, frame recycled).
         pub rx_invalid,
+        /// RX frames without the XDP program's RX timestamp in their metadata (the driver
+        /// gave none): their receive time is the worker's loop clock.
+        pub rx_unstamped,
         /// RX frames that found no FILL slot (kept in the pool until the next refill).
         pub fill_short,
         /// Addresses returned by the kernel that the frame pool refused (must stay 0).
@@ -308,9 +311,15 @@ impl Xsk {
         self.txs.pool.len()
     }
 
-    /// Peeks up to `max` RX descriptors, calls `f(frame, &mut tx)` for each, then gives the
-    /// frames back to FILL (one store) and releases the RX slots (one store). Returns the count.
-    pub fn rx_burst(&mut self, max: usize, mut f: impl FnMut(&[u8], &mut TxWriter<'_>)) -> usize {
+    /// Peeks up to `max` RX descriptors, calls `f(frame, rx_ns, &mut tx)` for each, then gives
+    /// the frames back to FILL (one store) and releases the RX slots (one store). Returns the
+    /// count. `rx_ns`: the frame's CLOCK_MONOTONIC arrival at the XDP hook, from its metadata
+    /// (`None`, counted in `rx_unstamped`, when the driver gave no metadata).
+    pub fn rx_burst(
+        &mut self,
+        max: usize,
+        mut f: impl FnMut(&[u8], Option<u64>, &mut TxWriter<'_>),
+    ) -> usize {
         let max = max.min(self.rx.size() as usize) as u32;
         let Xsk {
             rx,
@@ -338,7 +347,14 @@ impl Xsk {
                 // loop, so the kernel does not write it meanwhile; TxWriter hands out only
                 // pooled frames, never this one, so no `&mut` aliases it.
                 match unsafe { region.rx_bytes(d.addr, d.len as usize) } {
-                    Some(bytes) => f(bytes, &mut w),
+                    Some(bytes) => {
+                        // Safety: as above, the frame (and its headroom) is ours until FILL.
+                        let stamp = unsafe { region.take_rx_stamp(d.addr) };
+                        if stamp.is_none() {
+                            w.counters.rx_unstamped += 1;
+                        }
+                        f(bytes, stamp, &mut w)
+                    }
                     None => w.counters.rx_invalid += 1,
                 }
             }

@@ -67,6 +67,7 @@ const STAT_PASSED: u32 = 3;
 const STAT_PASSED_FRAG: u32 = 4;
 const STAT_PARSE_ERROR: u32 = 5;
 const STAT_DISABLED: u32 = 6;
+const STAT_NO_META: u32 = 7;
 
 /// What the steering program treats as ours.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -200,6 +201,9 @@ crate::counters! {
         pub parse_errors,
         /// Frames seen while no configuration was set: passed.
         pub unconfigured,
+        /// Redirected without an RX timestamp: the driver refused XDP metadata
+        /// (`bpf_xdp_adjust_meta`), so the workers used their loop clock for those frames.
+        pub no_rx_timestamp,
     }
 }
 
@@ -408,6 +412,7 @@ impl Steer {
             passed_fragments: get(STAT_PASSED_FRAG)?,
             parse_errors: get(STAT_PARSE_ERROR)?,
             unconfigured: get(STAT_DISABLED)?,
+            no_rx_timestamp: get(STAT_NO_META)?,
         })
     }
 
