@@ -240,7 +240,7 @@ pub fn summary(s: &Summary) -> String {
         sc.passed_fragments,
         sc.parse_errors,
         sc.dropped_no_socket,
-        rx_time_source(s.totals.xsk.rx, s.totals.xsk.rx_unstamped),
+        rx_time_source(s),
     );
     let _ = writeln!(
         o,
@@ -259,8 +259,15 @@ pub fn summary(s: &Summary) -> String {
 
 /// Where the RX times came from: the XDP program's stamps, or (frames without metadata) the
 /// worker's loop clock, which adds the time a frame waited for its worker.
-fn rx_time_source(rx: u64, unstamped: u64) -> String {
-    match (rx, unstamped) {
+fn rx_time_source(s: &Summary) -> String {
+    let loop_asked = s
+        .config
+        .iter()
+        .any(|(k, v)| k == "rx_timestamp" && v == "loop");
+    if loop_asked {
+        return "loop clock (--rx-timestamp loop)".into();
+    }
+    match (s.totals.xsk.rx, s.totals.xsk.rx_unstamped) {
         (0, _) => "no frames".into(),
         (_, 0) => "XDP stamps".into(),
         (r, u) if u >= r => "loop clock (the driver gave no XDP metadata)".into(),

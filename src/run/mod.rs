@@ -247,6 +247,11 @@ pub fn execute(mut plan: Plan) -> Result<i32, RunError> {
         .push(("xsk_mode".into(), xsks[0].mode().to_string()));
     plan.config
         .push(("xsk_tx_budget".into(), xsks[0].tx_budget().to_string()));
+    let wire_rx = c.rx_timestamp == crate::cli::RxTimestampArg::Xdp;
+    plan.config.push((
+        "rx_timestamp".into(),
+        if wire_rx { "xdp" } else { "loop" }.into(),
+    ));
     let queue_map: Vec<String> = (0..plan.queues as usize)
         .map(|q| format!("q{q}->cpu{}", plan.cores[q]))
         .collect();
@@ -290,6 +295,7 @@ pub fn execute(mut plan: Plan) -> Result<i32, RunError> {
             reports: tx.clone(),
             report_every: Duration::from_millis(100).min(c.interval),
             spin: c.spin,
+            wire_rx,
             epoch,
             control: control.clone(),
         };

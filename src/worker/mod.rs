@@ -40,9 +40,9 @@ fn monotonic_epoch(epoch: Instant) -> Nanos {
 
 /// The receive time of a frame: its XDP stamp on the worker's clock, else `now`.
 #[inline]
-fn rx_time(stamp: Option<u64>, mono_epoch: Nanos, now: Nanos) -> Nanos {
-    match stamp {
-        Some(ns) => {
+fn rx_time(stamp: Option<u64>, mono_epoch: Option<Nanos>, now: Nanos) -> Nanos {
+    match (stamp, mono_epoch) {
+        (Some(ns), Some(mono_epoch)) => {
             let t = ns.saturating_sub(mono_epoch);
             if t + STAMP_PAST >= now && t <= now + STAMP_FUTURE {
                 t
@@ -50,7 +50,7 @@ fn rx_time(stamp: Option<u64>, mono_epoch: Nanos, now: Nanos) -> Nanos {
                 now
             }
         }
-        None => now,
+        _ => now,
     }
 }
 
@@ -81,6 +81,8 @@ pub struct WorkerPlan {
     /// How long the worker keeps polling its rings after the last work before it blocks in
     /// `ppoll()` (busy polling keeps reply latency low; blocking frees the core when idle).
     pub spin: Duration,
+    /// Take each frame's receive time from the XDP program's stamp (else the loop clock).
+    pub wire_rx: bool,
     pub epoch: Instant,
     pub control: Arc<Control>,
 }
@@ -142,7 +144,8 @@ pub fn run(mut plan: WorkerPlan) {
     let spin = plan.spin.as_nanos() as Nanos;
     let (mut last_report, mut last_work) = (clock(plan.epoch), clock(plan.epoch));
     let (mut prev, mut prev_busy) = (last_work, false);
-    let mono_epoch = monotonic_epoch(plan.epoch);
+    // `None`: every frame is timed by the loop clock (`--rx-timestamp loop`).
+    let mono_epoch = plan.wire_rx.then(|| monotonic_epoch(plan.epoch));
     let mut error = None;
     loop {
         let now = clock(plan.epoch);
@@ -222,7 +225,12 @@ fn next_wake(plan: &WorkerPlan, sched: Option<&Schedule>, stopping: bool, now: N
     Duration::from_nanos(t.saturating_sub(now))
 }
 
-fn rx(plan: &mut WorkerPlan, now: Nanos, mono_epoch: Nanos, lp: &mut LoopCounters) -> usize {
+fn rx(
+    plan: &mut WorkerPlan,
+    now: Nanos,
+    mono_epoch: Option<Nanos>,
+    lp: &mut LoopCounters,
+) -> usize {
     let WorkerPlan {
         id,
         role,
