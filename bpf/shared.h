@@ -13,6 +13,7 @@
 
 /* tw_steer_cfg.flags */
 #define TW_CFG_ENABLED 1u
+#define TW_CFG_RX_STAMP 2u /* stamp redirected frames (struct tw_rx_meta) */
 
 /* Steering configuration: ARRAY map "tw_cfg", one entry (key 0).
  * Addresses are stored in network byte order exactly as they appear on the wire;
@@ -50,7 +51,7 @@ _Static_assert(__builtin_offsetof(struct tw_steer_cfg, flags) == 216, "flags");
  * driver gave no metadata never shows a stale stamp. */
 #define TW_RX_META_MAGIC 0x74777473u /* "twts" */
 struct tw_rx_meta {
-	__u64 rx_ns;                    /* 0: bpf_ktime_get_ns() (CLOCK_MONOTONIC) */
+	__u64 rx_ns;                    /* 0: bpf_ktime_get_ns() (CLOCK_MONOTONIC); 0: not timed */
 	__u32 magic;                    /* 8: TW_RX_META_MAGIC */
 	__u32 _pad;                     /* 12 */
 };

@@ -176,6 +176,20 @@ fn compare(label: &str, ours: &serde_json::Value, inner: &mut [u64], outer: &mut
     line
 }
 
+/// The capture's handshakes, after checking that threeway timed every frame by its XDP stamp
+/// (veth gives XDP metadata) and that the capture holds (nearly) all 10,000 connections.
+fn stamped_handshakes(j: &serde_json::Value, pcap: &Path) -> Vec<[u64; 3]> {
+    assert_eq!(
+        j["counters"]["xsk"]["rx_unstamped"], 0,
+        "every frame carries its RX stamp: {}",
+        j["counters"]["xsk"]
+    );
+    assert_eq!(j["config"]["rx_timestamp"], "xdp");
+    let hs = handshakes(&read_pcap(pcap));
+    assert!(hs.len() >= 9_900, "capture holds {} handshakes", hs.len());
+    hs
+}
+
 /// threeway connect -> kernel listener at `rate`, captured on the listener's veth.
 fn client_against_capture(prefix: &str, rate: &str, spin: &str) {
     let p = pair(prefix, 1);
@@ -210,12 +224,7 @@ fn client_against_capture(prefix: &str, rate: &str, spin: &str) {
     assert!(out.status.success(), "{}", text(&out));
     let j = read_json(&json);
     assert_eq!(j["established"], 10000, "{}", text(&out));
-    assert_eq!(
-        j["counters"]["xsk"]["rx_unstamped"], 0,
-        "veth gives XDP metadata: every frame carries its RX stamp"
-    );
-    let hs = handshakes(&read_pcap(&pcap));
-    assert!(hs.len() >= 9_900, "capture holds {} handshakes", hs.len());
+    let hs = stamped_handshakes(&j, &pcap);
     let mut turnaround: Vec<u64> = hs.iter().map(|h| h[1] - h[0]).collect();
     let mut cycle: Vec<u64> = hs.iter().map(|h| h[2] - h[0]).collect();
     compare(
@@ -294,12 +303,7 @@ fn server_accept_rtt_matches_the_client_capture() {
     assert!(sout.status.success(), "{}", text(&sout));
     let j = read_json(&json);
     assert_eq!(j["accepted"], 10000, "{}", text(&sout));
-    assert_eq!(
-        j["counters"]["xsk"]["rx_unstamped"], 0,
-        "every frame stamped"
-    );
-    let hs = handshakes(&read_pcap(&pcap));
-    assert!(hs.len() >= 9_900, "capture holds {} handshakes", hs.len());
+    let hs = stamped_handshakes(&j, &pcap);
     let mut turnaround: Vec<u64> = hs.iter().map(|h| h[2] - h[1]).collect();
     let mut cycle: Vec<u64> = hs.iter().map(|h| h[2] - h[0]).collect();
     compare(

@@ -216,6 +216,8 @@ pub fn execute(mut plan: Plan) -> Result<i32, RunError> {
             XdpAttachMode::Generic
         }
     };
+    let wire_rx = c.rx_timestamp == crate::cli::RxTimestampArg::Xdp;
+    plan.steer.rx_stamps = wire_rx;
     let mut steer =
         Steer::attach(&c.iface, mode, &plan.steer).map_err(|e| RunError::env(e.to_string()))?;
     let mut xsks = Vec::new();
@@ -247,7 +249,6 @@ pub fn execute(mut plan: Plan) -> Result<i32, RunError> {
         .push(("xsk_mode".into(), xsks[0].mode().to_string()));
     plan.config
         .push(("xsk_tx_budget".into(), xsks[0].tx_budget().to_string()));
-    let wire_rx = c.rx_timestamp == crate::cli::RxTimestampArg::Xdp;
     plan.config.push((
         "rx_timestamp".into(),
         if wire_rx { "xdp" } else { "loop" }.into(),

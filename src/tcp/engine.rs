@@ -10,7 +10,7 @@ use crate::wire::{ChecksumMode, MacAddr, TcpFlags};
 use super::fastpath;
 use super::isn::SipKey;
 use super::stamps::{Departures, NO_SLOT};
-use super::stats::{DropReason, Latency, Stats, record};
+use super::stats::{DropReason, Latency, Stats, record_n};
 use super::table::{Key, MAX_CAPACITY, Slot, Table};
 use super::tcb::State;
 use super::timer::Wheel;
@@ -292,7 +292,7 @@ impl Engine {
                 let t = table.tcbs().get(slot as usize)?;
                 matches!(t.state, State::SynSent | State::SynReceived).then_some(t.start)
             },
-            |d| record(&mut lat.tx_delay, d),
+            |d, n| record_n(&mut lat.tx_delay, d, n),
         );
     }
 

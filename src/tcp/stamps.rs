@@ -50,18 +50,30 @@ impl Departures {
     }
 
     /// The frames built so far left at `at`: sets each slot's lag from `start_of(slot)` and
-    /// calls `tx_delay(at - build time)` for each frame.
+    /// calls `tx_delay(at - build time, frames)` once per run of frames built at the same time
+    /// (a worker builds a whole batch at one `now`: one histogram update per batch).
     pub(crate) fn departed(
         &mut self,
         at: Nanos,
         start_of: impl Fn(Slot) -> Option<Nanos>,
-        mut tx_delay: impl FnMut(Nanos),
+        mut tx_delay: impl FnMut(Nanos, u64),
     ) {
+        let mut run: Option<(Nanos, u64)> = None;
         for &(slot, built) in &self.pending {
-            tx_delay(at.saturating_sub(built));
+            run = match run {
+                Some((b, n)) if b == built => Some((b, n + 1)),
+                Some((b, n)) => {
+                    tx_delay(at.saturating_sub(b), n);
+                    Some((built, 1))
+                }
+                None => Some((built, 1)),
+            };
             if let (Some(start), Some(l)) = (start_of(slot), self.lag.get_mut(slot as usize)) {
                 *l = at.saturating_sub(start).min(u32::MAX as u64) as u32;
             }
+        }
+        if let Some((b, n)) = run {
+            tx_delay(at.saturating_sub(b), n);
         }
         self.pending.clear();
     }
@@ -84,12 +96,23 @@ mod tests {
     #[test]
     fn departure_sets_lag_and_tx_delay() {
         let mut d = Departures::new(4);
+        d.departed(1, |_| None, |_, _| panic!("nothing pending"));
         d.built(1, 100);
         d.built(NO_SLOT, 120);
         assert!(d.has_pending());
+        d.built(2, 120);
         let mut delays = Vec::new();
-        d.departed(150, |s| (s == 1).then_some(90), |v| delays.push(v));
-        assert_eq!(delays, vec![50, 30]);
+        d.departed(
+            150,
+            |s| (s != NO_SLOT).then_some(90),
+            |v, n| delays.push((v, n)),
+        );
+        assert_eq!(
+            delays,
+            vec![(50, 1), (30, 2)],
+            "one call per run of equal build times"
+        );
+        assert_eq!(d.sent_at(2, 90), 150);
         assert_eq!(d.sent_at(1, 90), 150);
         assert!(!d.has_pending());
         // A reused slot starts over at its build time.
@@ -104,7 +127,7 @@ mod tests {
             d.built(0, i);
         }
         let mut n = 0;
-        d.departed(1 << 20, |_| Some(0), |_| n += 1);
-        assert_eq!(n, PENDING_MAX);
+        d.departed(1 << 20, |_| Some(0), |_, k| n += k);
+        assert_eq!(n, PENDING_MAX as u64);
     }
 }

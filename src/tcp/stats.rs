@@ -352,6 +352,12 @@ fn histogram() -> Histogram<u64> {
     h
 }
 
+/// Records `v` `n` times, clamped to the histogram range; never panics.
+#[inline]
+pub(crate) fn record_n(h: &mut Histogram<u64>, v: u64, n: u64) {
+    h.saturating_record_n(v.clamp(1, LATENCY_MAX), n);
+}
+
 /// Records `v` clamped to the histogram range; never panics.
 #[inline]
 pub(crate) fn record(h: &mut Histogram<u64>, v: u64) {

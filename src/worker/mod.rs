@@ -346,3 +346,44 @@ fn send_report(plan: &mut WorkerPlan, lp: &LoopCounters, last: bool, error: Opti
     };
     let _ = plan.reports.send(report);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rx_time_converts_stamps_and_refuses_implausible_ones() {
+        let mono = Some(5_000_000_000);
+        let now = 2_000_000_000;
+        assert_eq!(rx_time(Some(6_999_000_000), mono, now), now - 1_000_000);
+        assert_eq!(
+            rx_time(Some(7_000_500_000), mono, now),
+            now + 500_000,
+            "read after now"
+        );
+        assert_eq!(rx_time(None, mono, now), now, "no metadata: loop clock");
+        assert_eq!(
+            rx_time(Some(6_999_000_000), None, now),
+            now,
+            "--rx-timestamp loop"
+        );
+        assert_eq!(
+            rx_time(Some(1), mono, now),
+            now,
+            "stale or foreign: loop clock"
+        );
+        assert_eq!(rx_time(Some(u64::MAX), mono, now), now);
+    }
+
+    #[test]
+    fn monotonic_epoch_matches_the_instant_clock() {
+        let epoch = Instant::now() - Duration::from_millis(5);
+        let m = monotonic_epoch(epoch);
+        let since = epoch.elapsed().as_nanos() as u64;
+        let err = (monotonic_ns() - m).abs_diff(since);
+        assert!(
+            err < 1_000_000,
+            "{err} ns between CLOCK_MONOTONIC and Instant"
+        );
+    }
+}

@@ -95,7 +95,8 @@ impl Region {
 
     /// The RX timestamp the XDP program left in the metadata area just before a received
     /// frame's data (`struct tw_rx_meta`, bpf/shared.h), clearing its magic so that a later
-    /// frame in this chunk without metadata is not read as stamped. `None`: no stamp.
+    /// frame in this chunk without metadata is not read as stamped. `None`: no metadata;
+    /// `Some(0)`: metadata, but the program did not time this frame.
     ///
     /// # Safety
     /// As `rx_bytes`: the frame must be owned by user space and not borrowed elsewhere.
