@@ -85,8 +85,9 @@ pub struct Tcb {
     pub iss: SeqNum,
     pub irs: SeqNum,
     pub aux: u32,
-    /// SYN sent (client) / SYN received (server) until established; then the start of the
-    /// current phase (data exchange, hold, close) for phase timeouts.
+    /// SYN built (client; `Departures` adds when it left) / SYN received at the wire (server)
+    /// until established; then the start of the current phase (data exchange, hold, close)
+    /// for phase timeouts.
     pub start: u64,
     /// Timer wheel: deadline tick and intrusive list links (see `timer.rs`).
     pub t_deadline: u32,
