@@ -99,12 +99,12 @@ impl Engine {
             return Err(DropReason::UnexpectedState);
         }
         // Both from the SYN-ACK's wire time: connect from the intended start (includes the
-        // generator's lateness, by design), the RTT from the SYN's departure.
+        // generator's lateness, by design), the RTT from the SYN's departure (`Departures`
+        // moved `start` there and added the wait to the lag).
         let rx = self.rx_at;
         let intended = t.start.saturating_sub(decode_lag(t.aux));
         record(&mut self.lat.connect, rx.saturating_sub(intended));
-        let sent_at = self.departures.sent_at(slot, t.start);
-        record(&mut self.lat.rtt, rx.saturating_sub(sent_at));
+        record(&mut self.lat.rtt, rx.saturating_sub(t.start)); // start: the SYN's departure
         let o = &seg.options;
         let s = self.p.syn;
         let mut bits = 0u8;

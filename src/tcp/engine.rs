@@ -284,16 +284,10 @@ impl Engine {
     /// The frames built since the last call left user space at `at` (the TX submit/kick of
     /// their batch): RTTs are measured from there, and build -> `at` is the TX delay.
     pub fn departed(&mut self, at: Nanos) {
-        let table = &self.table;
         let lat = &mut self.lat;
-        self.departures.departed(
-            at,
-            |slot| {
-                let t = table.tcbs().get(slot as usize)?;
-                matches!(t.state, State::SynSent | State::SynReceived).then_some(t.start)
-            },
-            |d, n| record_n(&mut lat.tx_delay, d, n),
-        );
+        self.departures.departed(at, self.table.tcbs_mut(), |d, n| {
+            record_n(&mut lat.tx_delay, d, n)
+        });
     }
 
     /// Remembers a handshake frame just built for `slot` (`None`: a SYN cookie).

@@ -106,6 +106,7 @@ impl Engine {
         self.stats.active += 1;
         self.stats.half_open += 1;
         self.send_synack(now, tx, key, iss, rcv_nxt, bits, tsval);
+        self.departures.reset(slot);
         self.built(Some(slot), now);
         let at = now + self.rto(0);
         self.arm(slot, at);

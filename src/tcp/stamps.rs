@@ -3,12 +3,17 @@
 //! The engine builds a SYN (client) or SYN-ACK (server) at the loop's `now`, but the frame
 //! leaves user space only when the worker publishes and kicks its TX batch; the worker
 //! reports that moment through `Engine::departed`. `Departures` remembers the connections
-//! whose handshake frame was built since the last report and, per TCB slot, how long after
-//! the TCB's `start` its frame departed (`lag`), so an RTT is measured from departure, and
-//! the build -> departure wait is recorded as the generator's TX delay.
+//! whose handshake frame was built since the last report, moves each one's send time to the
+//! departure, and records the build -> departure wait as the generator's TX delay.
+//!
+//! Client (SYN-SENT): `Tcb::start` becomes the departure and the send lag in `Tcb::aux`
+//! (intended start -> SYN) grows by the wait, so the TCB alone gives both figures. Server
+//! (SYN-RECEIVED): `start` stays the SYN's arrival (accept latency) and the departure is kept
+//! aside, per slot, as `lag` (departure - start) for the accept RTT.
 
 use super::Nanos;
 use super::table::Slot;
+use super::tcb::{State, Tcb, decode_lag, encode_lag};
 
 /// Handshake frames remembered between two `departed` calls. A worker reports every loop
 /// iteration (at most a few RX/open batches of 64); an engine driven without reports (unit
@@ -21,7 +26,7 @@ pub(crate) const NO_SLOT: Slot = Slot::MAX;
 pub(crate) struct Departures {
     /// (slot or NO_SLOT, build time) of frames not yet reported departed.
     pending: Vec<(Slot, Nanos)>,
-    /// Per slot: departure - `Tcb::start` of its handshake frame (0 until it departs).
+    /// Server, per slot: departure - `Tcb::start` of its SYN-ACK (0 until it departs).
     lag: Vec<u32>,
 }
 
@@ -33,14 +38,19 @@ impl Departures {
         }
     }
 
-    /// A handshake frame for `slot` (fresh TCB: its lag starts at 0) was built at `now`.
+    /// A handshake frame for `slot` was built at `now`.
     #[inline]
     pub(crate) fn built(&mut self, slot: Slot, now: Nanos) {
-        if let Some(l) = self.lag.get_mut(slot as usize) {
-            *l = 0;
-        }
         if self.pending.len() < PENDING_MAX {
             self.pending.push((slot, now));
+        }
+    }
+
+    /// A fresh SYN-RECEIVED TCB in `slot`: no departure yet.
+    #[inline]
+    pub(crate) fn reset(&mut self, slot: Slot) {
+        if let Some(l) = self.lag.get_mut(slot as usize) {
+            *l = 0;
         }
     }
 
@@ -49,13 +59,14 @@ impl Departures {
         !self.pending.is_empty()
     }
 
-    /// The frames built so far left at `at`: sets each slot's lag from `start_of(slot)` and
-    /// calls `tx_delay(at - build time, frames)` once per run of frames built at the same time
-    /// (a worker builds a whole batch at one `now`: one histogram update per batch).
+    /// The frames built so far left at `at`: moves each TCB's send time there and calls
+    /// `tx_delay(at - build time, frames)` once per run of frames built at the same time (a
+    /// worker builds a whole batch at one `now`: one histogram update per batch). Idempotent
+    /// per TCB, so a slot freed and reused since its entry was made is still right.
     pub(crate) fn departed(
         &mut self,
         at: Nanos,
-        start_of: impl Fn(Slot) -> Option<Nanos>,
+        tcbs: &mut [Tcb],
         mut tx_delay: impl FnMut(Nanos, u64),
     ) {
         let mut run: Option<(Nanos, u64)> = None;
@@ -68,8 +79,20 @@ impl Departures {
                 }
                 None => Some((built, 1)),
             };
-            if let (Some(start), Some(l)) = (start_of(slot), self.lag.get_mut(slot as usize)) {
-                *l = at.saturating_sub(start).min(u32::MAX as u64) as u32;
+            let Some(t) = tcbs.get_mut(slot as usize) else {
+                continue;
+            };
+            match t.state {
+                State::SynSent if at > t.start => {
+                    t.aux = encode_lag(decode_lag(t.aux) + (at - t.start));
+                    t.start = at;
+                }
+                State::SynReceived => {
+                    if let Some(l) = self.lag.get_mut(slot as usize) {
+                        *l = at.saturating_sub(t.start).min(u32::MAX as u64) as u32;
+                    }
+                }
+                _ => {}
             }
         }
         if let Some((b, n)) = run {
@@ -78,7 +101,7 @@ impl Departures {
         self.pending.clear();
     }
 
-    /// When the handshake frame of `slot` departed, given its TCB's `start`.
+    /// Server: when the SYN-ACK of `slot` departed, given its TCB's `start`.
     #[inline]
     pub(crate) fn sent_at(&self, slot: Slot, start: Nanos) -> Nanos {
         start + self.lag.get(slot as usize).copied().unwrap_or(0) as u64
@@ -93,41 +116,60 @@ impl Departures {
 mod tests {
     use super::*;
 
+    fn tcb(state: State, start: Nanos, aux: u32) -> Tcb {
+        Tcb {
+            state,
+            start,
+            aux,
+            ..Tcb::default()
+        }
+    }
+
     #[test]
-    fn departure_sets_lag_and_tx_delay() {
+    fn departure_moves_send_times_and_records_tx_delay() {
         let mut d = Departures::new(4);
-        d.departed(1, |_| None, |_, _| panic!("nothing pending"));
-        d.built(1, 100);
+        let mut tcbs = [
+            tcb(State::SynSent, 100, 7),    // client: SYN built at 100, 7 ns late
+            tcb(State::SynReceived, 90, 0), // server: SYN arrived at 90
+            tcb(State::Established, 50, 3), // not a handshake frame's TCB
+            Tcb::default(),
+        ];
+        d.departed(1, &mut tcbs, |_, _| panic!("nothing pending"));
+        d.reset(1);
+        d.built(0, 100);
         d.built(NO_SLOT, 120);
-        assert!(d.has_pending());
+        d.built(1, 120);
         d.built(2, 120);
+        assert!(d.has_pending());
         let mut delays = Vec::new();
-        d.departed(
-            150,
-            |s| (s != NO_SLOT).then_some(90),
-            |v, n| delays.push((v, n)),
-        );
+        d.departed(150, &mut tcbs, |v, n| delays.push((v, n)));
         assert_eq!(
             delays,
-            vec![(50, 1), (30, 2)],
+            vec![(50, 1), (30, 3)],
             "one call per run of equal build times"
         );
-        assert_eq!(d.sent_at(2, 90), 150);
-        assert_eq!(d.sent_at(1, 90), 150);
+        assert_eq!((tcbs[0].start, decode_lag(tcbs[0].aux)), (150, 57));
+        assert_eq!((tcbs[1].start, d.sent_at(1, 90)), (90, 150));
+        assert_eq!((tcbs[2].start, tcbs[2].aux), (50, 3), "untouched");
         assert!(!d.has_pending());
-        // A reused slot starts over at its build time.
-        d.built(1, 200);
-        assert_eq!(d.sent_at(1, 200), 200);
+        // Reported twice (a slot reused within one batch): the same result.
+        d.built(0, 100);
+        d.built(1, 120);
+        d.departed(150, &mut tcbs, |_, _| {});
+        assert_eq!((tcbs[0].start, decode_lag(tcbs[0].aux)), (150, 57));
+        assert_eq!(d.sent_at(1, 90), 150);
+        d.reset(1);
+        assert_eq!(d.sent_at(1, 90), 90);
     }
 
     #[test]
     fn departures_stop_remembering_when_full() {
         let mut d = Departures::new(1);
         for i in 0..PENDING_MAX as u64 + 10 {
-            d.built(0, i);
+            d.built(NO_SLOT, i);
         }
         let mut n = 0;
-        d.departed(1 << 20, |_| Some(0), |_, k| n += k);
+        d.departed(1 << 20, &mut [], |_, k| n += k);
         assert_eq!(n, PENDING_MAX as u64);
     }
 }

@@ -163,10 +163,6 @@ impl Table {
 
     /// The slab, for the timer wheel's intrusive links.
     #[inline]
-    pub fn tcbs(&self) -> &[Tcb] {
-        &self.tcbs
-    }
-
     pub fn tcbs_mut(&mut self) -> &mut [Tcb] {
         &mut self.tcbs
     }
