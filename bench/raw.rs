@@ -92,7 +92,7 @@ pub fn pps(p: &VethPair, d: Duration) -> f64 {
             steer.register(0, xsk.fd()).expect("register");
             ready.wait();
             while !stop.load(Ordering::Relaxed) {
-                let n = xsk.rx_burst(256, |_, _| {});
+                let n = xsk.rx_burst(256, |_, _, _| {});
                 let _ = xsk.flush();
                 received.fetch_add(n as u64, Ordering::Release);
                 if n == 0 {

@@ -13,6 +13,7 @@
 
 /* tw_steer_cfg.flags */
 #define TW_CFG_ENABLED 1u
+#define TW_CFG_RX_STAMP 2u /* stamp redirected frames (struct tw_rx_meta) */
 
 /* Steering configuration: ARRAY map "tw_cfg", one entry (key 0).
  * Addresses are stored in network byte order exactly as they appear on the wire;
@@ -45,6 +46,18 @@ _Static_assert(__builtin_offsetof(struct tw_steer_cfg, port_lo) == 208, "port_lo
 _Static_assert(__builtin_offsetof(struct tw_steer_cfg, n_v4) == 212, "n_v4");
 _Static_assert(__builtin_offsetof(struct tw_steer_cfg, flags) == 216, "flags");
 
+/* XDP metadata in front of every frame redirected to an XSK: the RX time at the XDP hook.
+ * The worker reads it at (frame address - sizeof) and clears `magic`, so a frame whose
+ * driver gave no metadata never shows a stale stamp. */
+#define TW_RX_META_MAGIC 0x74777473u /* "twts" */
+struct tw_rx_meta {
+	__u64 rx_ns;                    /* 0: bpf_ktime_get_ns() (CLOCK_MONOTONIC); 0: not timed */
+	__u32 magic;                    /* 8: TW_RX_META_MAGIC */
+	__u32 _pad;                     /* 12 */
+};
+
+_Static_assert(sizeof(struct tw_rx_meta) == 16, "tw_rx_meta size");
+
 /* Per-CPU counters: PERCPU_ARRAY map "tw_stats", one __u64 per index. */
 enum tw_stat {
 	TW_STAT_REDIRECTED = 0,     /* TCP frames redirected to an XSK */
@@ -55,7 +68,8 @@ enum tw_stat {
 	TW_STAT_PARSE_ERROR = 5,    /* truncated or malformed header: XDP_PASS */
 	TW_STAT_DISABLED = 6,       /* no config or not enabled: XDP_PASS */
 	TW_STAT_PASSED_SOCKET = 7,  /* ours by address and port, but a kernel socket's: XDP_PASS */
-	TW_STAT_MAX = 8,
+	TW_STAT_NO_META = 8,        /* redirected without an RX timestamp (no metadata support) */
+	TW_STAT_MAX = 16,
 };
 
 #endif

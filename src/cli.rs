@@ -84,6 +84,11 @@ pub struct CommonArgs {
     /// (0 = sleep at once: least CPU, more latency; a core's worth of spinning otherwise).
     #[arg(long, default_value = "50us", value_parser = parse_duration)]
     pub spin: std::time::Duration,
+    /// Receive time of each frame: `xdp`, the XDP program's stamp at the hook (frames of a
+    /// driver without XDP metadata fall back to the loop clock, with a warning), or `loop`,
+    /// the worker's clock when it reads the frame (adds the wait for a sleeping or busy worker).
+    #[arg(long, value_enum, default_value_t = RxTimestampArg::Xdp)]
+    pub rx_timestamp: RxTimestampArg,
     /// Connection table capacity per worker.
     #[arg(long, default_value = "262144", value_parser = parse_count)]
     pub capacity: u64,
@@ -304,6 +309,12 @@ pub enum KernelCommand {
 pub enum RssArg {
     Auto,
     Off,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RxTimestampArg {
+    Xdp,
+    Loop,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

@@ -249,7 +249,7 @@ fn xsk_veth_100k_frames_steered_to_sockets() {
             while received.load(Ordering::Relaxed) < N as u64 && Instant::now() < deadline {
                 let mut got = 0;
                 for (q, s) in socks.iter_mut().enumerate() {
-                    let n = s.rx_burst(256, |f, _tx| match parse_syn(f) {
+                    let n = s.rx_burst(256, |f, _, _tx| match parse_syn(f) {
                         Some((port, seq)) if (PORT_LO..=PORT_HI).contains(&port) && seq < N => {
                             if std::mem::replace(&mut seen[seq as usize], true) {
                                 dup += 1;
@@ -398,7 +398,7 @@ fn xsk_veth_containment_kernel_traffic_passes() {
                     accepted += 1;
                 }
                 for s in socks.iter_mut() {
-                    xsk_rx += s.rx_burst(64, |_, _| {});
+                    xsk_rx += s.rx_burst(64, |_, _, _| {});
                     s.flush().unwrap();
                 }
                 std::thread::sleep(Duration::from_millis(1));
@@ -739,7 +739,7 @@ fn xsk_veth_steering_rules() {
             let until = Instant::now() + Duration::from_millis(ms);
             while Instant::now() < until {
                 for s in socks.iter_mut() {
-                    s.rx_burst(64, |f, _| {
+                    s.rx_burst(64, |f, _, _| {
                         let k = match (f[12], f[13]) {
                             (0x08, 0x00) => "v4",
                             (0x86, 0xdd) => "v6",
@@ -830,7 +830,7 @@ fn xsk_veth_echo_from_rx_callback() {
             let mut echoed = 0u32;
             while !stop.load(Ordering::Relaxed) {
                 for s in socks.iter_mut() {
-                    s.rx_burst(128, |f, tx| {
+                    s.rx_burst(128, |f, _, tx| {
                         let Some((dport, seq)) = parse_syn(f) else {
                             return;
                         };
@@ -875,7 +875,7 @@ fn xsk_veth_echo_from_rx_callback() {
             }
             drop(tx);
             for (q, s) in socks.iter_mut().enumerate() {
-                let n = s.rx_burst(128, |f, _| {
+                let n = s.rx_burst(128, |f, _, _| {
                     if let Some((dport, seq)) = parse_syn(f)
                         && (PORT_LO..=PORT_HI).contains(&dport)
                         && seq < N

@@ -74,6 +74,7 @@ pub fn summary(s: &Summary) -> Value {
         "syn_retransmits": st.syn_retransmits,
         "handshake_latency_ns": pcts(match s.role { Role::Client => &s.connect, Role::Server => &s.accept }),
         "rtt_ns": pcts(&s.rtt),
+        "tx_delay_ns": pcts(&s.tx_delay),
         "drops": drops(&s.totals),
         "workers": s.workers,
         "cpu_s": s.cpu_s,
@@ -98,6 +99,7 @@ pub fn summary(s: &Summary) -> Value {
         v["cookies_sent"] = json!(st.cookies_sent);
         v["cookies_accepted"] = json!(st.cookies_accepted);
         v["synack_retransmits"] = json!(st.synack_retransmits);
+        v["accept_rtt_ns"] = json!(pcts(&s.accept_rtt));
     }
     v
 }

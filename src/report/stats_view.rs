@@ -8,6 +8,8 @@ pub fn merge_latency(a: &mut Latency, b: &Latency) {
         (&mut a.connect, &b.connect),
         (&mut a.rtt, &b.rtt),
         (&mut a.accept, &b.accept),
+        (&mut a.accept_rtt, &b.accept_rtt),
+        (&mut a.tx_delay, &b.tx_delay),
     ] {
         let _ = x.add(y);
     }

@@ -38,6 +38,10 @@ pub struct Summary {
     pub connect: Pcts,
     pub rtt: Pcts,
     pub accept: Pcts,
+    /// Server: SYN-ACK departure -> final ACK (network figure).
+    pub accept_rtt: Pcts,
+    /// Handshake frame built -> its TX batch submitted (the generator's own TX delay).
+    pub tx_delay: Pcts,
     pub workers: usize,
     pub cpu_s: f64,
     /// Effective configuration and pre-flight results, `key=value`.
@@ -73,6 +77,8 @@ impl Summary {
             connect: Pcts::of(&c.total.connect),
             rtt: Pcts::of(&c.total.rtt),
             accept: Pcts::of(&c.total.accept),
+            accept_rtt: Pcts::of(&c.total.accept_rtt),
+            tx_delay: Pcts::of(&c.total.tx_delay),
             workers: c.finished.len(),
             cpu_s,
             config,

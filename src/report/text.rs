@@ -177,12 +177,16 @@ pub fn summary(s: &Summary) -> String {
             }
             let _ = writeln!(o, "Retransmits: SYN {}", st.syn_retransmits);
             o.push_str(&percentile_block(
-                "Handshake latency (SYN->SYN-ACK, from intended start)",
+                "Handshake latency (intended start -> SYN-ACK; includes generator lateness)",
                 &s.connect,
             ));
             o.push_str(&percentile_block(
-                "SYN->SYN-ACK RTT (from the first SYN sent)",
+                "SYN->SYN-ACK RTT (network: first SYN's departure -> SYN-ACK at the wire)",
                 &s.rtt,
+            ));
+            o.push_str(&percentile_block(
+                "Generator TX delay (SYN built -> its TX batch submitted)",
+                &s.tx_delay,
             ));
         }
         Role::Server => {
@@ -213,8 +217,16 @@ pub fn summary(s: &Summary) -> String {
                 let _ = writeln!(o, "{}", open_at_end(st));
             }
             o.push_str(&percentile_block(
-                "Accept latency (SYN -> final ACK)",
+                "Accept latency (SYN -> final ACK, at the wire)",
                 &s.accept,
+            ));
+            o.push_str(&percentile_block(
+                "Accept RTT (network: SYN-ACK's departure -> final ACK at the wire)",
+                &s.accept_rtt,
+            ));
+            o.push_str(&percentile_block(
+                "Generator TX delay (SYN-ACK built -> its TX batch submitted)",
+                &s.tx_delay,
             ));
         }
     }
@@ -239,7 +251,7 @@ pub fn summary(s: &Summary) -> String {
     let sc = &s.steer;
     let _ = writeln!(
         o,
-        "XDP program: redirected {} (ARP {})  passed to the kernel {} (kernel sockets {}, fragments {}, unparsed {})  dropped, no socket {}",
+        "XDP program: redirected {} (ARP {})  passed to the kernel {} (kernel sockets {}, fragments {}, unparsed {})  dropped, no socket {}  RX time: {}",
         fmt_si(sc.redirected as f64),
         sc.arp_redirected,
         fmt_si(
@@ -248,7 +260,8 @@ pub fn summary(s: &Summary) -> String {
         sc.passed_kernel_socket,
         sc.passed_fragments,
         sc.parse_errors,
-        sc.dropped_no_socket
+        sc.dropped_no_socket,
+        rx_time_source(s),
     );
     let _ = writeln!(
         o,
@@ -304,4 +317,22 @@ fn open_at_end(st: &crate::tcp::Stats) -> String {
         st.aborted,
         by_state.join(", ")
     )
+}
+
+/// Where the RX times came from: the XDP program's stamps, or (frames without metadata) the
+/// worker's loop clock, which adds the time a frame waited for its worker.
+fn rx_time_source(s: &Summary) -> String {
+    let loop_asked = s
+        .config
+        .iter()
+        .any(|(k, v)| k == "rx_timestamp" && v == "loop");
+    if loop_asked {
+        return "loop clock (--rx-timestamp loop)".into();
+    }
+    match (s.totals.xsk.rx, s.totals.xsk.rx_unstamped) {
+        (0, _) => "no frames".into(),
+        (_, 0) => "XDP stamps".into(),
+        (r, u) if u >= r => "loop clock (the driver gave no XDP metadata)".into(),
+        (r, u) => format!("XDP stamps, loop clock for {u} of {r} frames (no metadata)"),
+    }
 }

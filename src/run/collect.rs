@@ -27,9 +27,21 @@ pub(super) fn collect(
     let mut next_tick = col.started + c.interval;
     let mut stop_at: Option<Instant> = None;
     let mut finish_sent = false;
+    let mut warned_unstamped = c.rx_timestamp == crate::cli::RxTimestampArg::Loop;
     loop {
         match rx.recv_timeout(Duration::from_millis(20)) {
-            Ok(r) => col.add(r),
+            Ok(r) => {
+                if !warned_unstamped && r.xsk.rx_unstamped > 0 {
+                    warned_unstamped = true;
+                    eprintln!(
+                        "warning: rx_timestamp=loop for some frames: the driver of {} gave them \
+                         no XDP metadata, so their latency includes the wait for a worker \
+                         (see \"RX time\" in the summary)",
+                        c.iface
+                    );
+                }
+                col.add(r)
+            }
             Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
             Err(_) => {}
         }

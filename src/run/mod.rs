@@ -190,6 +190,8 @@ pub fn execute(mut plan: Plan) -> Result<i32, RunError> {
             XdpAttachMode::Generic
         }
     };
+    let wire_rx = c.rx_timestamp == crate::cli::RxTimestampArg::Xdp;
+    plan.steer.rx_stamps = wire_rx;
     let mut steer =
         Steer::attach(&c.iface, mode, &plan.steer).map_err(|e| RunError::env(e.to_string()))?;
     let mut xsks = Vec::new();
@@ -221,6 +223,10 @@ pub fn execute(mut plan: Plan) -> Result<i32, RunError> {
         .push(("xsk_mode".into(), xsks[0].mode().to_string()));
     plan.config
         .push(("xsk_tx_budget".into(), xsks[0].tx_budget().to_string()));
+    plan.config.push((
+        "rx_timestamp".into(),
+        if wire_rx { "xdp" } else { "loop" }.into(),
+    ));
     let queue_map: Vec<String> = (0..plan.queues as usize)
         .map(|q| format!("q{q}->cpu{}", plan.cores[q]))
         .collect();
@@ -265,6 +271,7 @@ pub fn execute(mut plan: Plan) -> Result<i32, RunError> {
             reports: tx.clone(),
             report_every: Duration::from_millis(100).min(c.interval),
             spin: c.spin,
+            wire_rx,
             epoch,
             control: control.clone(),
         };

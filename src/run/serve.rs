@@ -127,6 +127,7 @@ pub fn plan(a: &ServeArgs, f: &HostFacts) -> Result<Plan, RunError> {
         listen_ports: ports.clone(),
         arp_v4: emulated.clone(),
         prefix_v4: None,
+        rx_stamps: false, // set by `execute` from --rx-timestamp
     };
     let mut config = super::config_head("server", c, queues, &cores);
     config.extend::<[(String, String); _]>([

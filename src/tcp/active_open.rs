@@ -65,6 +65,7 @@ impl Engine {
         self.stats.attempted += 1;
         self.stats.active += 1;
         self.send_syn(now, slot, tx);
+        self.built(Some(slot), now);
         let rto = self.rto(0);
         self.arm(slot, now + rto);
         Ok(())
@@ -98,10 +99,13 @@ impl Engine {
             // A pure ACK of our SYN, or a simultaneous open (not supported).
             return Err(DropReason::UnexpectedState);
         }
-        let sent_at = t.start;
-        let intended = sent_at.saturating_sub(decode_lag(t.aux));
-        record(&mut self.lat.connect, now.saturating_sub(intended));
-        record(&mut self.lat.rtt, now.saturating_sub(sent_at));
+        // Both from the SYN-ACK's wire time: connect from the intended start (includes the
+        // generator's lateness, by design), the RTT from the SYN's departure (`Departures`
+        // moved `start` there and added the wait to the lag).
+        let rx = self.rx_at;
+        let intended = t.start.saturating_sub(decode_lag(t.aux));
+        record(&mut self.lat.connect, rx.saturating_sub(intended));
+        record(&mut self.lat.rtt, rx.saturating_sub(t.start)); // start: the SYN's departure
         let o = &seg.options;
         let bits = CookieOpts::negotiate(o, &self.p.c.syn_options).tcb_bits();
         {

@@ -10,7 +10,8 @@ use crate::wire::{ChecksumMode, MacAddr, TcpFlags};
 use super::fastpath;
 use super::isn::SipKey;
 use super::neighbours::Neighbours;
-use super::stats::{DropReason, Latency, Stats};
+use super::stamps::{Departures, NO_SLOT};
+use super::stats::{DropReason, Latency, Stats, record_n};
 use super::table::{Key, MAX_CAPACITY, Slot, Table};
 use super::tcb::State;
 use super::timer::Wheel;
@@ -55,6 +56,11 @@ pub struct Engine {
     /// Peer MACs by remote address (server, `peer_mac` ZERO): frames go to the host of
     /// their connection, never to whoever sent last.
     pub(crate) neighbours: Neighbours,
+    /// Handshake frames built but not yet reported departed, and each TCB's departure lag.
+    pub(crate) departures: Departures,
+    /// Receive time of the segment being processed (the wire stamp the caller passed to
+    /// `handle_frame_at`): latency is measured from it, engine state runs on `now`.
+    pub(crate) rx_at: Nanos,
 }
 
 /// The common settings' limits (a clear message for each).
@@ -163,7 +169,8 @@ impl Engine {
             }
         };
         let table_key = secret.derive(3);
-        let table = Table::new(p.c.capacity, [table_key.0, table_key.1, secret.derive(4).0])?;
+        let mut table = Table::new(p.c.capacity, [table_key.0, table_key.1, secret.derive(4).0])?;
+        let departures = Departures::new(table.tcbs_mut().len());
         // Tick ~ rto / 8, between 1 us and 1 ms (power of two ns).
         let shift = (63 - (p.c.rto / 8).max(1).leading_zeros()).clamp(10, 20);
         let neighbours = Neighbours::new(if p.c.peer_mac == MacAddr::ZERO {
@@ -181,11 +188,27 @@ impl Engine {
             stats: Stats::default(),
             lat: Latency::new(),
             neighbours,
+            departures,
+            rx_at: 0,
         })
     }
 
-    /// Processes one received Ethernet frame.
+    /// Processes one received Ethernet frame, received at `now`.
     pub fn handle_frame(&mut self, now: Nanos, frame: &[u8], tx: &mut impl Transmit) {
+        self.handle_frame_at(now, now, frame, tx)
+    }
+
+    /// Processes one received Ethernet frame that arrived at `rx_at` (its wire time, e.g. the
+    /// XDP program's stamp; may be a little before or after `now`). Latency is measured from
+    /// `rx_at`, timers and state from `now`.
+    pub fn handle_frame_at(
+        &mut self,
+        now: Nanos,
+        rx_at: Nanos,
+        frame: &[u8],
+        tx: &mut impl Transmit,
+    ) {
+        self.rx_at = rx_at;
         self.stats.rx_frames += 1;
         match self.frame(now, frame, tx) {
             Ok(()) => self.stats.rx_processed += 1,
@@ -257,6 +280,27 @@ impl Engine {
         self.active_open(now, intended, tx)
     }
 
+    /// Handshake frames (SYN, SYN-ACK) were built since the last `departed`.
+    #[inline]
+    pub fn departing(&self) -> bool {
+        self.departures.has_pending()
+    }
+
+    /// The frames built since the last call left user space at `at` (the TX submit/kick of
+    /// their batch): RTTs are measured from there, and build -> `at` is the TX delay.
+    pub fn departed(&mut self, at: Nanos) {
+        let lat = &mut self.lat;
+        self.departures.departed(at, self.table.tcbs_mut(), |d, n| {
+            record_n(&mut lat.tx_delay, d, n)
+        });
+    }
+
+    /// Remembers a handshake frame just built for `slot` (`None`: a SYN cookie).
+    #[inline]
+    pub(crate) fn built(&mut self, slot: Option<super::table::Slot>, now: Nanos) {
+        self.departures.built(slot.unwrap_or(NO_SLOT), now);
+    }
+
     /// When `handle_timeout` should next be called (a lower bound; cheap).
     pub fn poll_timeout(&self) -> Option<Nanos> {
         self.wheel.next_deadline()
@@ -296,7 +340,7 @@ impl Engine {
 
     /// Bytes held by the connection table (slab + index).
     pub fn table_bytes(&self) -> usize {
-        self.table.memory_bytes()
+        self.table.memory_bytes() + self.departures.memory_bytes()
     }
 
     pub fn role(&self) -> Role {

@@ -92,7 +92,10 @@ impl Engine {
             }
             self.stats.accepted += 1;
             self.stats.half_open -= 1;
-            record(&mut self.lat.accept, now.saturating_sub(t.start));
+            let rx = self.rx_at;
+            record(&mut self.lat.accept, rx.saturating_sub(t.start));
+            let sent_at = self.departures.sent_at(slot, t.start);
+            record(&mut self.lat.accept_rtt, rx.saturating_sub(sent_at));
             let t = self.table.get_mut(slot);
             t.state = State::Established;
             t.start = now;

@@ -23,6 +23,7 @@ pub(crate) mod isn;
 mod neighbours;
 mod output;
 mod passive_open;
+mod stamps;
 mod stats;
 mod table;
 mod tcb;

@@ -78,6 +78,7 @@ impl Engine {
             self.stats.syn_received += 1;
             self.stats.cookies_sent += 1;
             self.send_synack(now, tx, key, synack(iss));
+            self.built(None, now);
             return Ok(());
         }
         let iss = SeqNum(isn(self.isn_key, key, now));
@@ -89,7 +90,7 @@ impl Engine {
             iss,
             irs: seg.seq,
             aux: tsval,
-            start: now,
+            start: self.rx_at, // accept latency runs from the SYN's wire time
             snd_wnd: seg.window,
             state: State::SynReceived,
             opts: bits,
@@ -103,6 +104,8 @@ impl Engine {
         self.stats.active += 1;
         self.stats.half_open += 1;
         self.send_synack(now, tx, key, synack(iss));
+        self.departures.reset(slot);
+        self.built(Some(slot), now);
         let at = now + self.rto(0);
         self.arm(slot, at);
         Ok(())

@@ -321,15 +321,22 @@ impl Stats {
     }
 }
 
-/// Interval latency histograms, nanoseconds (1 ns ..= 60 s, 3 significant figures).
+/// Interval latency histograms, nanoseconds. Arrival times are wire stamps where the caller
+/// has them (`Engine::handle_frame_at`), departures the TX submit time (`Engine::departed`) (1 ns ..= 60 s, 3 significant figures).
 #[derive(Clone, Debug)]
 pub struct Latency {
     /// Client: intended start -> SYN-ACK arrival (coordinated-omission correct).
     pub connect: Histogram<u64>,
-    /// Client: first SYN sent -> SYN-ACK arrival.
+    /// Client: first SYN departed (its TX batch submitted) -> SYN-ACK arrival: the network
+    /// RTT plus the peer's turnaround, without our own TX and RX delays.
     pub rtt: Histogram<u64>,
     /// Server: SYN received -> final ACK (not recorded for cookie connections).
     pub accept: Histogram<u64>,
+    /// Server: SYN-ACK departed -> final ACK arrival (the network figure; no cookies).
+    pub accept_rtt: Histogram<u64>,
+    /// Both: handshake frame (SYN, SYN-ACK) built -> its TX batch submitted: what the
+    /// generator itself adds before a frame leaves user space.
+    pub tx_delay: Histogram<u64>,
 }
 
 /// Highest value the histograms hold.
@@ -341,6 +348,8 @@ impl Latency {
             connect: histogram(),
             rtt: histogram(),
             accept: histogram(),
+            accept_rtt: histogram(),
+            tx_delay: histogram(),
         }
     }
 }
@@ -356,6 +365,12 @@ fn histogram() -> Histogram<u64> {
     let mut h = Histogram::new_with_bounds(1, LATENCY_MAX, 3).expect("valid histogram bounds");
     h.auto(false);
     h
+}
+
+/// Records `v` `n` times, clamped to the histogram range; never panics.
+#[inline]
+pub(crate) fn record_n(h: &mut Histogram<u64>, v: u64, n: u64) {
+    h.saturating_record_n(v.clamp(1, LATENCY_MAX), n);
 }
 
 /// Records `v` clamped to the histogram range; never panics.

@@ -75,7 +75,7 @@ pub mod ctl {
 /// One connection. Field layout is left to the compiler; `size_of::<Tcb>() <= 64` is tested.
 ///
 /// `iss == snd_una` until our SYN is acknowledged. `aux` is the send lag (intended start ->
-/// first SYN, encoded by [`encode_lag`]) while in SYN-SENT and TS.Recent afterwards.
+/// first SYN sent, encoded by [`encode_lag`]) while in SYN-SENT and TS.Recent afterwards.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Tcb {
     pub key: Key,
@@ -85,8 +85,9 @@ pub struct Tcb {
     pub iss: SeqNum,
     pub irs: SeqNum,
     pub aux: u32,
-    /// SYN sent (client) / SYN received (server) until established; then the start of the
-    /// current phase (data exchange, hold, close) for phase timeouts.
+    /// SYN sent (client: built, then departed once the worker reports it to `Departures`) /
+    /// SYN received at the wire (server) until established; then the start of the current phase (data exchange, hold, close)
+    /// for phase timeouts.
     pub start: u64,
     /// Timer wheel: deadline tick and intrusive list links (see `timer.rs`).
     pub t_deadline: u32,

@@ -16,12 +16,15 @@ pub const HANDOFF_MAX: usize = 320;
 
 pub struct HandoffFrame {
     len: u16,
+    /// When the frame arrived on the queue that received it (its wire time): the owner's
+    /// latency must not include the hand-off.
+    pub rx_at: crate::tcp::Nanos,
     data: [u8; HANDOFF_MAX],
 }
 
 impl HandoffFrame {
     /// None when the frame is too big to hand off.
-    pub fn copy_of(frame: &[u8]) -> Option<HandoffFrame> {
+    pub fn copy_of(frame: &[u8], rx_at: crate::tcp::Nanos) -> Option<HandoffFrame> {
         if frame.len() > HANDOFF_MAX {
             return None;
         }
@@ -29,6 +32,7 @@ impl HandoffFrame {
         data[..frame.len()].copy_from_slice(frame);
         Some(HandoffFrame {
             len: frame.len() as u16,
+            rx_at,
             data,
         })
     }
@@ -104,7 +108,7 @@ mod tests {
         let boxes = inboxes(2, 4).unwrap();
         let owner = &boxes[1];
         assert!(owner.may_sleep());
-        assert!(owner.deliver(HandoffFrame::copy_of(&[1, 2, 3]).unwrap()));
+        assert!(owner.deliver(HandoffFrame::copy_of(&[1, 2, 3], 7).unwrap()));
         // The eventfd is readable now: a ppoll on it returns at once.
         let t = std::time::Instant::now();
         crate::xsk::wait_fd(&owner.wake, std::time::Duration::from_secs(2));
@@ -112,6 +116,6 @@ mod tests {
         owner.awake();
         assert!(!owner.may_sleep(), "a queued frame keeps the owner awake");
         assert_eq!(owner.pop().unwrap().bytes(), &[1, 2, 3]);
-        assert!(HandoffFrame::copy_of(&[0u8; HANDOFF_MAX + 1]).is_none());
+        assert!(HandoffFrame::copy_of(&[0u8; HANDOFF_MAX + 1], 0).is_none());
     }
 }

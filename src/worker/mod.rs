@@ -19,7 +19,7 @@ use crossbeam_channel::Sender;
 use crate::tcp::{
     Engine, Latency, Nanos, PortOwners, Role, Stats, Transmit, owner_by_port, owner_of,
 };
-use crate::xsk::{TxWriter, XdpStatistics, Xsk, XskCounters};
+use crate::xsk::{TxWriter, XdpStatistics, Xsk, XskCounters, monotonic_ns};
 use admit::{Admission, Held};
 use arp::{ArpResponder, ArpVerdict};
 use handoff::{HandoffFrame, Inbox};
@@ -37,6 +37,36 @@ const OVERFLOW_EVERY: Nanos = 1_000_000;
 const NO_SLEEP_AFTER_OVERFLOW: Nanos = 200_000_000;
 /// How much earlier than its next deadline an idle worker wakes up.
 const EARLY: Duration = Duration::from_micros(60);
+/// An XDP RX stamp further than this from the loop clock is not believed (the loop clock is
+/// used): a frame is read within one iteration of arriving, or after a stall of the worker.
+const STAMP_PAST: Nanos = 1_000_000_000;
+const STAMP_FUTURE: Nanos = 10_000_000;
+
+/// The worker's clock (`epoch.elapsed()`) and the XDP program's (`bpf_ktime_get_ns`, raw
+/// CLOCK_MONOTONIC) differ by the epoch's CLOCK_MONOTONIC time: read it between two reads of
+/// the worker's clock (error well under a microsecond).
+fn monotonic_epoch(epoch: Instant) -> Nanos {
+    let a = epoch.elapsed().as_nanos() as Nanos;
+    let m = monotonic_ns();
+    let b = epoch.elapsed().as_nanos() as Nanos;
+    m.saturating_sub(a + (b - a) / 2)
+}
+
+/// The receive time of a frame: its XDP stamp on the worker's clock, else `now`.
+#[inline]
+fn rx_time(stamp: Option<u64>, mono_epoch: Option<Nanos>, now: Nanos) -> Nanos {
+    match (stamp, mono_epoch) {
+        (Some(ns), Some(mono_epoch)) => {
+            let t = ns.saturating_sub(mono_epoch);
+            if t + STAMP_PAST >= now && t <= now + STAMP_FUTURE {
+                t
+            } else {
+                now
+            }
+        }
+        _ => now,
+    }
+}
 
 /// Run-wide flags set by the main thread.
 #[derive(Default)]
@@ -67,6 +97,8 @@ pub struct WorkerPlan {
     /// How long the worker keeps polling its rings after the last work before it blocks in
     /// `ppoll()` (busy polling keeps reply latency low; blocking frees the core when idle).
     pub spin: Duration,
+    /// Take each frame's receive time from the XDP program's stamp (else the loop clock).
+    pub wire_rx: bool,
     pub epoch: Instant,
     pub control: Arc<Control>,
 }
@@ -140,6 +172,8 @@ pub fn run(mut plan: WorkerPlan) {
     let spin = plan.spin.as_nanos() as Nanos;
     let (mut last_report, mut last_work) = (clock(plan.epoch), clock(plan.epoch));
     let (mut prev, mut prev_busy) = (last_work, false);
+    // `None`: every frame is timed by the loop clock (`--rx-timestamp loop`).
+    let mono_epoch = plan.wire_rx.then(|| monotonic_epoch(plan.epoch));
     let mut error = None;
     loop {
         let now = clock(plan.epoch);
@@ -150,7 +184,7 @@ pub fn run(mut plan: WorkerPlan) {
         prev = now;
         let mut work = 0;
         for _ in 0..RX_BURSTS {
-            let n = rx(&mut plan, now, &mut lp);
+            let n = rx(&mut plan, now, mono_epoch, &mut lp);
             work += n;
             if n < RX_BATCH {
                 break;
@@ -178,8 +212,15 @@ pub fn run(mut plan: WorkerPlan) {
         if let (Some(s), false) = (sched.as_mut(), stopping) {
             work += open_due(&mut plan, s, &mut admission, now, &mut lp);
         }
+        // Handshake frames built this iteration leave user space in this flush: their
+        // departure time (one clock read, only when there are some) starts their RTT.
+        let departing = plan.engine.departing();
+        let tx_at = if departing { clock(plan.epoch) } else { now };
         if let Err(e) = plan.xsk.flush() {
             error = Some(e.to_string());
+        }
+        if departing {
+            plan.engine.departed(tx_at);
         }
         prev_busy = work > 0;
         if prev_busy {
@@ -232,7 +273,12 @@ fn next_wake(plan: &WorkerPlan, sched: Option<&Schedule>, stopping: bool, now: N
     Duration::from_nanos(t.saturating_sub(now))
 }
 
-fn rx(plan: &mut WorkerPlan, now: Nanos, lp: &mut LoopCounters) -> usize {
+fn rx(
+    plan: &mut WorkerPlan,
+    now: Nanos,
+    mono_epoch: Option<Nanos>,
+    lp: &mut LoopCounters,
+) -> usize {
     let WorkerPlan {
         id,
         role,
@@ -244,7 +290,8 @@ fn rx(plan: &mut WorkerPlan, now: Nanos, lp: &mut LoopCounters) -> usize {
         ..
     } = plan;
     let workers = inboxes.len();
-    xsk.rx_burst(RX_BATCH, |frame, tx| {
+    xsk.rx_burst(RX_BATCH, |frame, stamp, tx| {
+        let rx_at = rx_time(stamp, mono_epoch, now);
         let owner = match port_owners {
             Some(t) => owner_by_port(frame, t),
             None => owner_of(*role, frame, workers),
@@ -252,13 +299,13 @@ fn rx(plan: &mut WorkerPlan, now: Nanos, lp: &mut LoopCounters) -> usize {
         match owner {
             Some(owner) if owner != *id => {
                 lp.handoff_out += 1;
-                let pushed = HandoffFrame::copy_of(frame).map(|h| inboxes[owner].deliver(h));
+                let pushed = HandoffFrame::copy_of(frame, rx_at).map(|h| inboxes[owner].deliver(h));
                 if pushed != Some(true) {
                     lp.handoff_dropped += 1;
                 }
             }
-            Some(_) => engine.handle_frame(now, frame, &mut XskTx(tx)),
-            None => reply_arp_or_engine(arp, engine, now, frame, tx, lp),
+            Some(_) => engine.handle_frame_at(now, rx_at, frame, &mut XskTx(tx)),
+            None => reply_arp_or_engine(arp, engine, (now, rx_at), frame, tx, lp),
         }
     })
 }
@@ -268,7 +315,7 @@ fn rx(plan: &mut WorkerPlan, now: Nanos, lp: &mut LoopCounters) -> usize {
 fn reply_arp_or_engine(
     arp: &ArpResponder,
     engine: &mut Engine,
-    now: Nanos,
+    (now, rx_at): (Nanos, Nanos),
     frame: &[u8],
     tx: &mut TxWriter<'_>,
     lp: &mut LoopCounters,
@@ -288,7 +335,7 @@ fn reply_arp_or_engine(
         }
     }
     // Everything else is counted by the engine under its drop reason.
-    engine.handle_frame(now, frame, &mut XskTx(tx));
+    engine.handle_frame_at(now, rx_at, frame, &mut XskTx(tx));
 }
 
 fn drain_inbox(plan: &mut WorkerPlan, now: Nanos, lp: &mut LoopCounters) -> usize {
@@ -304,7 +351,7 @@ fn drain_inbox(plan: &mut WorkerPlan, now: Nanos, lp: &mut LoopCounters) -> usiz
     let mut n = 0;
     while n < RX_BATCH {
         let Some(h) = inbox.pop() else { break };
-        engine.handle_frame(now, h.bytes(), &mut XskTx(&mut tx));
+        engine.handle_frame_at(now, h.rx_at, h.bytes(), &mut XskTx(&mut tx));
         n += 1;
     }
     lp.handoff_in += n as u64;
@@ -363,4 +410,45 @@ fn send_report(plan: &mut WorkerPlan, lp: &LoopCounters, last: bool, error: Opti
         error,
     };
     let _ = plan.reports.send(report);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rx_time_converts_stamps_and_refuses_implausible_ones() {
+        let mono = Some(5_000_000_000);
+        let now = 2_000_000_000;
+        assert_eq!(rx_time(Some(6_999_000_000), mono, now), now - 1_000_000);
+        assert_eq!(
+            rx_time(Some(7_000_500_000), mono, now),
+            now + 500_000,
+            "read after now"
+        );
+        assert_eq!(rx_time(None, mono, now), now, "no metadata: loop clock");
+        assert_eq!(
+            rx_time(Some(6_999_000_000), None, now),
+            now,
+            "--rx-timestamp loop"
+        );
+        assert_eq!(
+            rx_time(Some(1), mono, now),
+            now,
+            "stale or foreign: loop clock"
+        );
+        assert_eq!(rx_time(Some(u64::MAX), mono, now), now);
+    }
+
+    #[test]
+    fn monotonic_epoch_matches_the_instant_clock() {
+        let epoch = Instant::now() - Duration::from_millis(5);
+        let m = monotonic_epoch(epoch);
+        let since = epoch.elapsed().as_nanos() as u64;
+        let err = (monotonic_ns() - m).abs_diff(since);
+        assert!(
+            err < 1_000_000,
+            "{err} ns between CLOCK_MONOTONIC and Instant"
+        );
+    }
 }

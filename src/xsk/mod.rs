@@ -25,7 +25,7 @@ use std::fmt;
 pub use error::{SteerError, XskError};
 pub use socket::{XdpStatistics, Xsk, XskCounters};
 pub use steer::{MAX_V4, Steer, SteerConfig, SteerCounters, XdpAttachMode};
-pub use sys::{DEFAULT_TX_BUDGET, EventFd, XDP_MAX_TX_SKB_BUDGET};
+pub use sys::{DEFAULT_TX_BUDGET, EventFd, XDP_MAX_TX_SKB_BUDGET, monotonic_ns};
 pub use tx::TxWriter;
 
 /// Sleeps until `e` is signalled or `timeout` passes.

@@ -55,6 +55,9 @@ crate::counters! {
         pub tx_bad_len,
         /// RX descriptors pointing outside their frame (skipped, frame recycled).
         pub rx_invalid,
+        /// RX frames without the XDP program's metadata (the driver gave none, or
+        /// `--rx-timestamp loop`): their receive time is the worker's loop clock.
+        pub rx_unstamped,
         /// RX frames that found no FILL slot (kept in the pool until the next refill).
         pub fill_short,
         /// Addresses returned by the kernel that the frame pool refused (must stay 0).
@@ -134,7 +137,10 @@ impl Xsk {
         reg.addr = umem.addr();
         reg.len = umem.len();
         reg.chunk_size = cfg.frame_size;
-        reg.headroom = 0;
+        // RX data lands at chunk + XDP_PACKET_HEADROOM (256) + this; the XDP program's RX
+        // stamp (`RX_META_LEN` bytes) sits right before the data. With 16 bytes of headroom
+        // the stamp shares the data's first cache line instead of costing one of its own.
+        reg.headroom = super::umem::RX_META_LEN as u32;
         sol_xdp(&fd, libc::XDP_UMEM_REG, &reg).map_err(|e| {
             let hint = matches!(e.raw_os_error(), Some(libc::ENOMEM) | Some(libc::EPERM) | Some(libc::ENOBUFS))
                 .then(|| "RLIMIT_MEMLOCK too low: run as root or `ulimit -l unlimited`, or lower the frame count".into());
@@ -320,9 +326,16 @@ impl Xsk {
         (self.txs.pool.len() as u32).min(self.txs.tx.free(u32::MAX))
     }
 
-    /// Peeks up to `max` RX descriptors, calls `f(frame, &mut tx)` for each, then gives the
-    /// frames back to FILL (one store) and releases the RX slots (one store). Returns the count.
-    pub fn rx_burst(&mut self, max: usize, mut f: impl FnMut(&[u8], &mut TxWriter<'_>)) -> usize {
+    /// Peeks up to `max` RX descriptors, calls `f(frame, rx_ns, &mut tx)` for each, then gives
+    /// the frames back to FILL (one store) and releases the RX slots (one store). Returns the
+    /// count. `rx_ns`: the frame's CLOCK_MONOTONIC arrival at the XDP hook, from its metadata
+    /// (`None` for RST/FIN, which the program does not time, and, counted in `rx_unstamped`,
+    /// when there is no metadata).
+    pub fn rx_burst(
+        &mut self,
+        max: usize,
+        mut f: impl FnMut(&[u8], Option<u64>, &mut TxWriter<'_>),
+    ) -> usize {
         let max = max.min(self.rx.size() as usize) as u32;
         let Xsk {
             rx,
@@ -350,7 +363,18 @@ impl Xsk {
                 // loop, so the kernel does not write it meanwhile; TxWriter hands out only
                 // pooled frames, never this one, so no `&mut` aliases it.
                 match unsafe { region.rx_bytes(d.addr, d.len as usize) } {
-                    Some(bytes) => f(bytes, &mut w),
+                    Some(bytes) => {
+                        // Safety: as above, the frame (and its headroom) is ours until FILL.
+                        let stamp = match unsafe { region.take_rx_stamp(d.addr) } {
+                            None => {
+                                w.counters.rx_unstamped += 1;
+                                None
+                            }
+                            Some(0) => None, // RST/FIN: deliberately not timed
+                            t => t,
+                        };
+                        f(bytes, stamp, &mut w)
+                    }
                     None => w.counters.rx_invalid += 1,
                 }
             }

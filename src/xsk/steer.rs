@@ -32,6 +32,7 @@ pub const MAX_ARP: usize = 16;
 pub const MAX_LISTEN: usize = 8;
 pub const MAX_QUEUES: u32 = 64;
 const CFG_ENABLED: u32 = 1;
+const CFG_RX_STAMP: u32 = 2;
 
 /// Mirror of `struct tw_steer_cfg` (bpf/shared.h); layout pinned by a test here and by
 /// `_Static_assert`s there.
@@ -68,6 +69,7 @@ const STAT_PASSED_FRAG: u32 = 4;
 const STAT_PASSED_SOCKET: u32 = 7;
 const STAT_PARSE_ERROR: u32 = 5;
 const STAT_DISABLED: u32 = 6;
+const STAT_NO_META: u32 = 8;
 
 /// What the steering program treats as ours.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -87,6 +89,8 @@ pub struct SteerConfig {
     /// A whole IPv4 prefix of ours (many source addresses): TCP to it is ours, and ARP for it
     /// too except for the addresses in `addrs_v4` (put the kernel's own addresses there).
     pub prefix_v4: Option<(Ipv4Addr, u8)>,
+    /// Write each redirected frame's RX time into its XDP metadata (`struct tw_rx_meta`).
+    pub rx_stamps: bool,
 }
 
 impl SteerConfig {
@@ -137,7 +141,7 @@ impl SteerConfig {
             n_arp: self.arp_v4.len() as u8,
             n_v6: self.addrs_v6.len() as u8,
             n_listen: self.listen_ports.len() as u8,
-            flags: CFG_ENABLED,
+            flags: CFG_ENABLED | if self.rx_stamps { CFG_RX_STAMP } else { 0 },
             v4_net: 0,
             v4_mask: 0,
             _pad: 0,
@@ -204,6 +208,9 @@ crate::counters! {
         pub parse_errors,
         /// Frames seen while no configuration was set: passed.
         pub unconfigured,
+        /// Redirected without an RX timestamp: the driver refused XDP metadata
+        /// (`bpf_xdp_adjust_meta`), so the workers used their loop clock for those frames.
+        pub no_rx_timestamp,
     }
 }
 
@@ -413,6 +420,7 @@ impl Steer {
             passed_kernel_socket: get(STAT_PASSED_SOCKET)?,
             parse_errors: get(STAT_PARSE_ERROR)?,
             unconfigured: get(STAT_DISABLED)?,
+            no_rx_timestamp: get(STAT_NO_META)?,
         })
     }
 

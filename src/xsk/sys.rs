@@ -16,6 +16,19 @@ fn last() -> io::Error {
     io::Error::last_os_error()
 }
 
+/// CLOCK_MONOTONIC in nanoseconds: the clock of `bpf_ktime_get_ns()` (the XDP program's RX
+/// stamps) and of `std::time::Instant` on Linux.
+pub fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // Safety: `ts` is a live, writable timespec for the whole call.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    debug_assert_eq!(rc, 0, "CLOCK_MONOTONIC always exists on Linux");
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
 /// `socket(AF_XDP, SOCK_RAW | SOCK_CLOEXEC, 0)`.
 pub fn xdp_socket() -> io::Result<OwnedFd> {
     // Safety: plain syscall with constant arguments; no pointers involved.

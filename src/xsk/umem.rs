@@ -57,6 +57,10 @@ impl Umem {
     }
 }
 
+/// `sizeof(struct tw_rx_meta)` and `TW_RX_META_MAGIC` (bpf/shared.h).
+pub const RX_META_LEN: usize = 16;
+pub const RX_META_MAGIC: u32 = 0x7477_7473;
+
 /// Raw view of the UMEM for slicing frames. Valid while the owning `Umem` lives: the `Xsk`
 /// that holds both declares the `Umem` last, so it is dropped after every `Region` user.
 #[derive(Clone, Copy)]
@@ -87,6 +91,31 @@ impl Region {
         // Safety: bounds checked above against the mapping; exclusivity and liveness are the
         // caller's contract (the kernel does not write a frame it has handed to us).
         Some(unsafe { std::slice::from_raw_parts(self.base.as_ptr().add(off), len) })
+    }
+
+    /// The RX timestamp the XDP program left in the metadata area just before a received
+    /// frame's data (`struct tw_rx_meta`, bpf/shared.h), clearing its magic so that a later
+    /// frame in this chunk without metadata is not read as stamped. `None`: no metadata;
+    /// `Some(0)`: metadata, but the program did not time this frame.
+    ///
+    /// # Safety
+    /// As `rx_bytes`: the frame must be owned by user space and not borrowed elsewhere.
+    pub unsafe fn take_rx_stamp(&self, addr: u64) -> Option<u64> {
+        let at = addr.checked_sub(RX_META_LEN as u64)?;
+        // The metadata lies in the same chunk, in the headroom in front of the data.
+        if at & !(self.frame_size as u64 - 1) != addr & !(self.frame_size as u64 - 1) {
+            return None;
+        }
+        let off = self.check(at, RX_META_LEN)?;
+        // Safety: bounds checked above (inside the frame's own chunk); the frame is ours by
+        // the caller's contract, so nothing else reads or writes these 16 bytes meanwhile.
+        let m = unsafe { std::slice::from_raw_parts_mut(self.base.as_ptr().add(off), RX_META_LEN) };
+        let magic = u32::from_ne_bytes(m[8..12].try_into().expect("4 bytes"));
+        if magic != RX_META_MAGIC {
+            return None;
+        }
+        m[8..12].fill(0);
+        Some(u64::from_ne_bytes(m[..8].try_into().expect("8 bytes")))
     }
 
     /// A whole frame for writing.

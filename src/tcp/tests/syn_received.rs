@@ -512,3 +512,29 @@ fn config_errors_are_clear() {
         .contains("request")
     );
 }
+
+#[test]
+fn accept_rtt_runs_from_the_synack_departure() {
+    // SYN at the wire at T0, read then; SYN-ACK submitted 30 us later; the final ACK at the
+    // wire 2 ms after T0, read by the worker at 5 ms.
+    let mut h = H::server();
+    let _ = syn_received(&mut h);
+    h.e.departed(T0 + 30_000);
+    let iss = h.iss(T0);
+    h.now = T0 + 5 * MS;
+    let ack = TcpRepr {
+        seq: IRS.add(1),
+        ack: iss.add(1),
+        flags: TcpFlags(ACK),
+        options: ts_opts(778, 0),
+        ..SEG
+    };
+    let f = h.frame_for(&ack);
+    h.e.handle_frame_at(h.now, T0 + 2 * MS, &f, &mut h.tx);
+    h.check();
+    let lat = h.e.take_latency();
+    assert!(lat.accept.equivalent(lat.accept.max(), 2 * MS));
+    let rtt = lat.accept_rtt.max();
+    assert!(lat.accept_rtt.equivalent(rtt, 2 * MS - 30_000), "{rtt}");
+    assert!(lat.tx_delay.equivalent(lat.tx_delay.max(), 30_000));
+}

@@ -452,3 +452,31 @@ fn tx_full_is_counted_and_recovered_by_retransmission() {
         }
     );
 }
+
+#[test]
+fn rtt_runs_from_departure_to_the_wire_rx_time() {
+    // SYN built at t, its batch submitted at t + 40 us; the SYN-ACK reached the wire at
+    // t + 1 ms but the worker read it only at t + 3 ms.
+    let mut h = H::client();
+    let t = h.now;
+    let intended = t - 7 * MS;
+    h.e.open(t, intended, &mut h.tx).unwrap();
+    let iss = h.iss(t);
+    h.tx.frames.clear();
+    assert!(h.e.departing());
+    h.e.departed(t + 40_000);
+    assert!(!h.e.departing());
+    h.now = t + 3 * MS;
+    let f = h.frame_for(&synack(iss, 0));
+    h.e.handle_frame_at(h.now, t + MS, &f, &mut h.tx);
+    h.check();
+    let lat = h.e.take_latency();
+    assert!(
+        lat.rtt.equivalent(lat.rtt.max(), MS - 40_000),
+        "{}",
+        lat.rtt.max()
+    );
+    assert!(lat.connect.equivalent(lat.connect.max(), 8 * MS));
+    assert_eq!(lat.tx_delay.len(), 1);
+    assert!(lat.tx_delay.equivalent(lat.tx_delay.max(), 40_000));
+}
