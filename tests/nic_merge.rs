@@ -9,7 +9,16 @@ use hdrhistogram::Histogram;
 use serde_json::{Value, json};
 use threeway::report::Pcts;
 use threeway::report::hlog::HlogBuffer;
-use threeway::report::merge::{apply_histograms, merge_hlogs, merge_json, metric};
+use threeway::report::assert::Assertion;
+use threeway::report::merge::{apply_histograms, merge_hlogs, merge_json};
+
+/// A metric of a merged summary as `--assert` reads it (no histograms: the stored
+/// percentiles), or None when it has nothing to read.
+fn metric(m: &Value, name: &str) -> Option<f64> {
+    let a = Assertion::parse(&format!("{name}>=0")).expect("a valid metric");
+    let (_, v) = a.check_json(m, &std::collections::BTreeMap::new());
+    (!v.is_nan()).then_some(v)
+}
 
 /// A temp dir removed on drop (also when a test panics).
 struct TempDir(PathBuf);

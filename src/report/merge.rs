@@ -368,19 +368,3 @@ fn pcts_json(p: &Pcts) -> Value {
     json!({"count": p.count, "p50": p.p50, "p75": p.p75, "p90": p.p90, "p99": p.p99,
            "p99_9": p.p99_9, "p99_99": p.p99_99, "max": p.max})
 }
-
-/// A metric of a (merged) summary by its `--assert` name (cps, established, attempted,
-/// failed, fail, p50, p75, p90, p99, p99.9, p99.99, max), or None when it is missing or null.
-pub fn metric(summary: &Value, name: &str) -> Option<f64> {
-    let top = |k: &str| summary.get(k).and_then(Value::as_f64);
-    let lat = |k: &str| summary.get("handshake_latency_ns")?.get(k)?.as_f64();
-    match name {
-        "cps" | "established" | "attempted" => top(name),
-        "failed" => top("failed_total"),
-        "fail" | "errors" => Some(top("failed_total")? / top("attempted")?.max(1.0)),
-        "p50" | "p75" | "p90" | "p99" | "max" => lat(name),
-        "p99.9" => lat("p99_9"),
-        "p99.99" => lat("p99_99"),
-        _ => None,
-    }
-}

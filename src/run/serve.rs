@@ -44,7 +44,7 @@ pub fn plan(a: &ServeArgs) -> Result<Plan, RunError> {
         .iter()
         .map(|l| net::parse_listen(l))
         .collect::<Result<_, _>>()?;
-    let asserts = super::parse_asserts(&c.asserts)?;
+    let asserts = c.asserts.clone();
     let response = bytes_arg("--response", &a.response)?;
     super::check_environment(&c.iface)?;
     let (queues, cores) = super::queues_and_cores(c)?;

@@ -119,4 +119,27 @@ mod tests {
             ArpVerdict::Malformed(_)
         ));
     }
+
+    #[test]
+    fn reply_keeps_both_qinq_tags() {
+        let r = ArpResponder {
+            mac: MacAddr([2, 0, 0, 0, 0, 1]),
+            addrs: vec![Ipv4Addr::new(198, 18, 1, 7)],
+        };
+        let plain = request(Ipv4Addr::new(198, 18, 1, 7));
+        let mut qinq = plain[..12].to_vec();
+        qinq.extend_from_slice(&[0x88, 0xa8, 0, 100, 0x81, 0x00, 0, 5]);
+        qinq.extend_from_slice(&plain[12..]);
+        assert!(ArpResponder::is_arp(&qinq));
+        let mut out = [0u8; 64];
+        let ArpVerdict::Replied(n) = r.handle(&qinq, &mut out) else {
+            panic!("no reply to a double-tagged request");
+        };
+        assert_eq!(n, 22 + 28);
+        assert_eq!(&out[12..22], &qinq[12..22], "tags and EtherType as received");
+        assert_eq!(&out[0..6], &[2, 0, 0, 0, 0, 2]);
+        assert_eq!(&out[6..12], &[2, 0, 0, 0, 0, 1]);
+        let a = ArpRepr::parse(&ArpPacket::new_checked(&out[22..n]).unwrap()).unwrap();
+        assert_eq!((a.op, a.target_ip), (ArpOp::Reply, Ipv4Addr::new(198, 18, 0, 2)));
+    }
 }

@@ -195,7 +195,7 @@ crate::counters! {
         pub dropped_no_socket,
         /// Not ours: passed to the kernel.
         pub passed,
-        /// IPv4 fragments for us: passed to the kernel.
+        /// IPv4 and IPv6 fragments for us: passed to the kernel (reassembly is its job).
         pub passed_fragments,
         /// Our address and port, but a kernel socket's (its connection, or a listener for a
         /// SYN): passed to the kernel.
