@@ -38,17 +38,7 @@ impl Drop for TempDir {
     }
 }
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e3779b97f4a7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58476d1ce4e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d049bb133111eb);
-        z ^ (z >> 31)
-    }
-}
+use threeway::rng::SplitMix64 as Rng;
 
 fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 60_000_000_000, 3).unwrap()
@@ -69,7 +59,7 @@ fn instance(rng: &mut Rng, base_ns: u64, n: usize) -> Instance {
     };
     for k in 0..n {
         let iv = k % 2;
-        let v = base_ns + rng.next() % base_ns + if k % 97 == 0 { 50 * base_ns } else { 0 };
+        let v = base_ns + rng.next_u64() % base_ns + if k % 97 == 0 { 50 * base_ns } else { 0 };
         inst.connect[iv].record(v).unwrap();
         inst.rtt[iv].record(v / 2 + 1).unwrap();
     }
