@@ -40,14 +40,7 @@ fn usage_errors_exit_2() {
             "-n",
             "1",
         ],
-        vec![
-            "connect",
-            "198.18.0.2:80",
-            "-i",
-            "lo",
-            "--assert",
-            "p42x<1",
-        ],
+        vec!["connect", "198.18.0.2:80", "-i", "lo", "--assert", "p42x<1"],
         vec!["merge", "none.json", "--assert", "p42x<1"],
         vec!["frobnicate"],
     ] {
@@ -71,7 +64,10 @@ fn assert_metrics_checked_at_parse_time() {
         e.contains("unknown metric 'p42x'") && e.contains("pNN") && e.contains("fail.timeout"),
         "{e}"
     );
-    assert!(!e.contains("attach"), "refused before anything attaches: {e}");
+    assert!(
+        !e.contains("attach"),
+        "refused before anything attaches: {e}"
+    );
     let o = threeway(&[
         "connect",
         "198.18.0.2:80",

@@ -8,8 +8,8 @@ use std::time::{Duration, SystemTime};
 use hdrhistogram::Histogram;
 use serde_json::{Value, json};
 use threeway::report::Pcts;
-use threeway::report::hlog::HlogBuffer;
 use threeway::report::assert::Assertion;
+use threeway::report::hlog::HlogBuffer;
 use threeway::report::merge::{apply_histograms, merge_hlogs, merge_json};
 
 /// A metric of a merged summary as `--assert` reads it (no histograms: the stored

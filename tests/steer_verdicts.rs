@@ -51,7 +51,7 @@ fn tcp(dport: u16, opts: &[u8]) -> Vec<u8> {
     let mut t = vec![0x9c, 0x40];
     t.extend_from_slice(&dport.to_be_bytes());
     t.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0]);
-    t.push(((20 + opts.len()) / 4 << 4) as u8);
+    t.push((((20 + opts.len()) / 4) << 4) as u8);
     t.extend_from_slice(&[0x02, 0xfa, 0xf0, 0, 0, 0, 0]);
     t.extend_from_slice(opts);
     t
@@ -109,7 +109,8 @@ fn frames() -> Vec<(String, Vec<u8>, XdpVerdict)> {
 
     // Link layer: untagged, 802.1Q, QinQ (802.1ad outer, 802.1Q inner; and two 802.1Q),
     // three tags (not read).
-    let tagsets: [(&str, &[(u16, u16)], XdpVerdict); 5] = [
+    type Tags = &'static [(u16, u16)];
+    let tagsets: [(&str, Tags, XdpVerdict); 5] = [
         ("untagged", &[], Steer),
         ("8021q", &[(0x8100, 5)], Steer),
         ("qinq-88a8", &[(0x88a8, 100), (0x8100, 5)], Steer),
@@ -132,17 +133,49 @@ fn frames() -> Vec<(String, Vec<u8>, XdpVerdict)> {
     let e4 = || eth(&[], 0x0800);
     let e6 = || eth(&[], 0x86dd);
     // Addresses and ports.
-    add("v4-options-listen", frame(e4(), &v4(OURS4, 6, 0, &[], &syn_opts)), Steer);
-    add("v4-other-addr", frame(e4(), &v4(OTHER4, 6, 0, &[], &syn)), Pass);
-    add("v4-prefix-addr", frame(e4(), &v4(PREFIX4, 6, 0, &[], &syn)), Steer);
-    add("v4-other-port", frame(e4(), &v4(OURS4, 6, 0, &[], &tcp(22, &[]))), Pass);
+    add(
+        "v4-options-listen",
+        frame(e4(), &v4(OURS4, 6, 0, &[], &syn_opts)),
+        Steer,
+    );
+    add(
+        "v4-other-addr",
+        frame(e4(), &v4(OTHER4, 6, 0, &[], &syn)),
+        Pass,
+    );
+    add(
+        "v4-prefix-addr",
+        frame(e4(), &v4(PREFIX4, 6, 0, &[], &syn)),
+        Steer,
+    );
+    add(
+        "v4-other-port",
+        frame(e4(), &v4(OURS4, 6, 0, &[], &tcp(22, &[]))),
+        Pass,
+    );
     add("v4-udp", frame(e4(), &v4(OURS4, 17, 0, &[], &syn)), Pass);
     // IPv4 options (IHL 6 and 15), fragments.
-    add("v4-ihl6", frame(e4(), &v4(OURS4, 6, 0, &[1, 1, 1, 0], &syn)), Steer);
-    add("v4-ihl15", frame(e4(), &v4(OURS4, 6, 0, &[1; 40], &syn)), Steer);
+    add(
+        "v4-ihl6",
+        frame(e4(), &v4(OURS4, 6, 0, &[1, 1, 1, 0], &syn)),
+        Steer,
+    );
+    add(
+        "v4-ihl15",
+        frame(e4(), &v4(OURS4, 6, 0, &[1; 40], &syn)),
+        Steer,
+    );
     add("v4-mf", frame(e4(), &v4(OURS4, 6, 0x2000, &[], &syn)), Pass);
-    add("v4-offset", frame(e4(), &v4(OURS4, 6, 0x0001, &[], &syn)), Pass);
-    add("v4-df-offset", frame(e4(), &v4(OURS4, 6, 0x4010, &[], &syn)), Pass);
+    add(
+        "v4-offset",
+        frame(e4(), &v4(OURS4, 6, 0x0001, &[], &syn)),
+        Pass,
+    );
+    add(
+        "v4-df-offset",
+        frame(e4(), &v4(OURS4, 6, 0x4010, &[], &syn)),
+        Pass,
+    );
     // Length fields: Ethernet padding, total length past the frame or short of the header,
     // IHL < 5, data offset < 5 or past the segment.
     let mut padded = frame(e4(), &ip);
@@ -170,7 +203,11 @@ fn frames() -> Vec<(String, Vec<u8>, XdpVerdict)> {
     let hbh = [60u8, 0, 1, 4, 0, 0, 0, 0];
     let dst_opts = [6u8, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
     let ext2 = [&hbh[..], &dst_opts[..]].concat();
-    add("v6-hbh-dstopts", frame(e6(), &v6(ours6(), 0, &ext2, &syn)), Steer);
+    add(
+        "v6-hbh-dstopts",
+        frame(e6(), &v6(ours6(), 0, &ext2, &syn)),
+        Steer,
+    );
     add(
         "v6-routing-done",
         frame(e6(), &v6(ours6(), 43, &[6, 0, 0, 0, 0, 0, 0, 0], &syn)),
@@ -183,7 +220,10 @@ fn frames() -> Vec<(String, Vec<u8>, XdpVerdict)> {
     );
     add(
         "v6-ah",
-        frame(e6(), &v6(ours6(), 51, &[6, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], &syn)),
+        frame(
+            e6(),
+            &v6(ours6(), 51, &[6, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], &syn),
+        ),
         Steer,
     );
     add(
@@ -196,13 +236,21 @@ fn frames() -> Vec<(String, Vec<u8>, XdpVerdict)> {
         .into_iter()
         .chain([6, 0, 0, 0, 0, 0, 0, 0])
         .collect();
-    add("v6-four-ext", frame(e6(), &v6(ours6(), 0, &four, &syn)), Steer);
+    add(
+        "v6-four-ext",
+        frame(e6(), &v6(ours6(), 0, &four, &syn)),
+        Steer,
+    );
     let five = [[0u8, 0, 0, 0, 0, 0, 0, 0]; 4]
         .concat()
         .into_iter()
         .chain([6, 0, 0, 0, 0, 0, 0, 0])
         .collect::<Vec<u8>>();
-    add("v6-five-ext", frame(e6(), &v6(ours6(), 0, &five, &syn)), Pass);
+    add(
+        "v6-five-ext",
+        frame(e6(), &v6(ours6(), 0, &five, &syn)),
+        Pass,
+    );
     add(
         "v6-ext-past-payload",
         frame(e6(), &v6(ours6(), 0, &[6, 9, 0, 0, 0, 0, 0, 0], &syn)),
@@ -211,14 +259,22 @@ fn frames() -> Vec<(String, Vec<u8>, XdpVerdict)> {
     add("v6-esp", frame(e6(), &v6(ours6(), 50, &[], &syn)), Pass);
     add("v6-udp", frame(e6(), &v6(ours6(), 17, &[], &syn)), Pass);
     let other6 = Ipv6Addr::new(0x2001, 2, 0, 0, 0, 0, 0, 3);
-    add("v6-other-addr", frame(e6(), &v6(other6, 6, &[], &syn)), Pass);
+    add(
+        "v6-other-addr",
+        frame(e6(), &v6(other6, 6, &[], &syn)),
+        Pass,
+    );
     let mut v6long = frame(e6(), &v6(ours6(), 6, &[], &syn));
     v6long[19] += 1;
     add("v6-payload-past-frame", v6long, Pass);
     // ARP: prefix addresses except the kernel's own, op and hardware type checked.
     let ea = || eth(&[], 0x0806);
     add("arp-prefix", frame(ea(), &arp(1, 1, PREFIX4)), Steer);
-    add("arp-reply-emulated", frame(ea(), &arp(2, 1, EMULATED)), Steer);
+    add(
+        "arp-reply-emulated",
+        frame(ea(), &arp(2, 1, EMULATED)),
+        Steer,
+    );
     add("arp-kernel-addr", frame(ea(), &arp(1, 1, OURS4)), Pass);
     add("arp-op3", frame(ea(), &arp(3, 1, EMULATED)), Pass);
     add("arp-htype6", frame(ea(), &arp(1, 6, EMULATED)), Pass);
@@ -257,7 +313,11 @@ fn steer_verdicts_xdp_program_and_rust_reader_agree() {
             if xdp != rust || rust != *want {
                 bad.push(format!(
                     "{name}: xdp {xdp:?} ({:?}), rust {rust:?}, meant {want:?}",
-                    moved.fields().into_iter().filter(|(_, v)| *v != 0).collect::<Vec<_>>()
+                    moved
+                        .fields()
+                        .into_iter()
+                        .filter(|(_, v)| *v != 0)
+                        .collect::<Vec<_>>()
                 ));
             }
             match xdp {
@@ -271,7 +331,12 @@ fn steer_verdicts_xdp_program_and_rust_reader_agree() {
     .expect("test-run thread");
     let (bad, steer, pass, n) = report;
     eprintln!("steer_verdicts: {n} frames, {steer} steered, {pass} passed");
-    assert!(bad.is_empty(), "{} disagreements:\n{}", bad.len(), bad.join("\n"));
+    assert!(
+        bad.is_empty(),
+        "{} disagreements:\n{}",
+        bad.len(),
+        bad.join("\n")
+    );
     assert!(steer > 20 && pass > 500, "{steer} steered, {pass} passed");
 }
 

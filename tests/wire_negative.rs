@@ -325,7 +325,10 @@ mod wire {
             let f = with_ext(nh, &[6, 0, 0, 0, 0, 0, 0, 0]);
             assert_eq!(both(&f), [Ok(()); 2], "next header {nh}");
         }
-        assert_eq!(both(&with_ext(51, &[6, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])), [Ok(()); 2]);
+        assert_eq!(
+            both(&with_ext(51, &[6, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])),
+            [Ok(()); 2]
+        );
         let frag = with_ext(44, &[6, 0, 0, 0, 0, 0, 0, 1]);
         assert_eq!(both(&frag), [Err(Fragment); 2]);
         let routed = with_ext(43, &[6, 0, 0, 1, 0, 0, 0, 0]);

@@ -97,7 +97,10 @@ fn fixed() -> Vec<(String, Metric)> {
         t.push((format!("fail.{n}"), Metric::FailShare(Some(o))));
     }
     for r in DropReason::ALL {
-        t.push((format!("drop.{}", r.as_str()), Metric::Count(Count::Drops(r))));
+        t.push((
+            format!("drop.{}", r.as_str()),
+            Metric::Count(Count::Drops(r)),
+        ));
     }
     for (f, _) in Stats::default().fields() {
         t.push((format!("engine.{f}"), Metric::Count(Count::Engine(f))));
@@ -148,9 +151,7 @@ impl Metric {
     /// Parses an assertion's right-hand side in this metric's unit.
     fn value(&self, raw: &str) -> Result<f64, String> {
         match self {
-            Metric::Latency(..) => {
-                crate::units::parse_duration(raw).map(|d| d.as_nanos() as f64)
-            }
+            Metric::Latency(..) => crate::units::parse_duration(raw).map(|d| d.as_nanos() as f64),
             Metric::Cps | Metric::AttemptsPerSecond => crate::units::parse_rate(raw),
             Metric::Count(_) => crate::units::parse_count(raw).map(|n| n as f64),
             Metric::FailShare(_) => {
@@ -178,9 +179,7 @@ impl Metric {
                 of_histogram(hist, *stat)?
             }
             Metric::Cps => s.cps,
-            Metric::AttemptsPerSecond => {
-                s.totals.stats.attempted as f64 / s.duration_s.max(1e-9)
-            }
+            Metric::AttemptsPerSecond => s.totals.stats.attempted as f64 / s.duration_s.max(1e-9),
             Metric::Count(c) => {
                 let st = &s.totals.stats;
                 (match c {
@@ -293,7 +292,10 @@ impl Assertion {
         .ok_or_else(|| format!("'{text}': no comparison (use >=, <=, >, <, ==)"))?;
         let name = t[..pos].to_ascii_lowercase();
         let metric = Metric::from_name(&name).ok_or_else(|| {
-            format!("'{text}': unknown metric '{name}'; valid metrics: {}", names())
+            format!(
+                "'{text}': unknown metric '{name}'; valid metrics: {}",
+                names()
+            )
         })?;
         let raw = &t[pos + oplen..];
         let value = metric
@@ -345,7 +347,10 @@ mod tests {
     #[test]
     fn parses() {
         let a = Assertion::parse("cps>=900k").unwrap();
-        assert_eq!((&a.metric, a.op, a.value), (&Metric::Cps, Op::Ge, 900_000.0));
+        assert_eq!(
+            (&a.metric, a.op, a.value),
+            (&Metric::Cps, Op::Ge, 900_000.0)
+        );
         let a = Assertion::parse("p99 < 1ms").unwrap();
         let p99 = Metric::Latency(Hist::Handshake, Stat::Quantile(0.99));
         assert_eq!((&a.metric, a.op, a.value), (&p99, Op::Lt, 1_000_000.0));
@@ -369,15 +374,38 @@ mod tests {
         assert_eq!(q("p100<1s"), (Hist::Handshake, 1.0));
         assert_eq!(q("rtt.p90<250µs"), (Hist::Rtt, 0.9));
         assert_eq!(Assertion::parse("p95<250µs").unwrap().value, 250_000.0);
-        for bad in ["p42x<1", "p0<1ms", "p101<1ms", "p<1ms", "p9.<1ms", "p.5<1ms", "rtt.cps>1"] {
+        for bad in [
+            "p42x<1",
+            "p0<1ms",
+            "p101<1ms",
+            "p<1ms",
+            "p9.<1ms",
+            "p.5<1ms",
+            "rtt.cps>1",
+        ] {
             let e = Assertion::parse(bad).unwrap_err();
-            assert!(e.contains("unknown metric") && e.contains("pNN"), "{bad}: {e}");
+            assert!(
+                e.contains("unknown metric") && e.contains("pNN"),
+                "{bad}: {e}"
+            );
         }
         let m = |s: &str| Assertion::parse(s).unwrap().metric;
-        assert_eq!(m("failed.timeout<=3"), Metric::Count(Count::FailedBy(Outcome::Timeout)));
-        assert_eq!(m("fail.refused<1%"), Metric::FailShare(Some(Outcome::Refused)));
-        assert_eq!(m("drop.not_ours==0"), Metric::Count(Count::Drops(DropReason::NotOurs)));
-        assert_eq!(m("engine.syn_retransmits<10"), Metric::Count(Count::Engine("syn_retransmits".into())));
+        assert_eq!(
+            m("failed.timeout<=3"),
+            Metric::Count(Count::FailedBy(Outcome::Timeout))
+        );
+        assert_eq!(
+            m("fail.refused<1%"),
+            Metric::FailShare(Some(Outcome::Refused))
+        );
+        assert_eq!(
+            m("drop.not_ours==0"),
+            Metric::Count(Count::Drops(DropReason::NotOurs))
+        );
+        assert_eq!(
+            m("engine.syn_retransmits<10"),
+            Metric::Count(Count::Engine("syn_retransmits".into()))
+        );
         assert_eq!(m("attempts_per_s>=1k"), Metric::AttemptsPerSecond);
         assert_eq!(m("rtt.max<1s"), Metric::Latency(Hist::Rtt, Stat::Max));
         assert!(Assertion::parse("failed<1.5").is_err(), "a count is whole");

@@ -173,18 +173,15 @@ pub fn ipv6(l3: &[u8]) -> Result<Ip6> {
     }
     let (mut protocol, mut at) = (l3[6], IPV6_LEN);
     for _ in 0..MAX_IPV6_EXT {
-        let len_unit = match protocol {
-            nh::FRAGMENT => return Err(WireError::Fragment),
-            nh::AH => 4,
-            nh::HOP_BY_HOP
-            | nh::ROUTING
-            | nh::DEST_OPTS
-            | nh::MOBILITY
-            | nh::HIP
-            | nh::SHIM6
-            | nh::EXPERIMENT1
-            | nh::EXPERIMENT2 => 8,
-            _ => return Ok(Ip6 { protocol, upper: at, end }),
+        if protocol == nh::FRAGMENT {
+            return Err(WireError::Fragment);
+        }
+        let Some(unit) = ext_unit(protocol) else {
+            return Ok(Ip6 {
+                protocol,
+                upper: at,
+                end,
+            });
         };
         // Every extension header is at least 8 bytes: next header, length, 6 more.
         let h = l3.get(at..at + 8).filter(|_| at + 8 <= end);
@@ -193,7 +190,7 @@ pub fn ipv6(l3: &[u8]) -> Result<Ip6> {
             return Err(WireError::Ipv6ExtHeader);
         }
         // AH counts 4-byte units minus 2 (RFC 4302); the others 8-byte units minus 1.
-        let len = if len_unit == 4 {
+        let len = if unit == 4 {
             (usize::from(h[1]) + 2) * 4
         } else {
             (usize::from(h[1]) + 1) * 8
@@ -205,21 +202,30 @@ pub fn ipv6(l3: &[u8]) -> Result<Ip6> {
         }
     }
     match protocol {
-        nh::FRAGMENT
-        | nh::AH
-        | nh::HOP_BY_HOP
+        nh::FRAGMENT => Err(WireError::Fragment),
+        p if ext_unit(p).is_some() => Err(WireError::Ipv6ExtHeader),
+        _ => Ok(Ip6 {
+            protocol,
+            upper: at,
+            end,
+        }),
+    }
+}
+
+/// The length unit of an extension header we walk (AH 4, the RFC 8200 format 8), or None
+/// for an upper layer (and for the fragment header, which the caller checks first).
+fn ext_unit(next_header: u8) -> Option<usize> {
+    match next_header {
+        nh::AH => Some(4),
+        nh::HOP_BY_HOP
         | nh::ROUTING
         | nh::DEST_OPTS
         | nh::MOBILITY
         | nh::HIP
         | nh::SHIM6
         | nh::EXPERIMENT1
-        | nh::EXPERIMENT2 => Err(WireError::Ipv6ExtHeader),
-        _ => Ok(Ip6 {
-            protocol,
-            upper: at,
-            end,
-        }),
+        | nh::EXPERIMENT2 => Some(8),
+        _ => None,
     }
 }
 
@@ -267,10 +273,14 @@ impl Headers {
     pub fn tcp(&self) -> Option<(usize, usize, usize)> {
         match self.net {
             Net::Tcp4 {
-                seg, tcp_header_len, ..
+                seg,
+                tcp_header_len,
+                ..
             }
             | Net::Tcp6 {
-                seg, tcp_header_len, ..
+                seg,
+                tcp_header_len,
+                ..
             } => Some((seg.0, seg.1, tcp_header_len)),
             Net::Arp => None,
         }
@@ -343,11 +353,20 @@ mod tests {
     #[test]
     fn link_tags() {
         let l = link(&eth(&[], 0x0800)).unwrap();
-        assert_eq!((l.n_tags, l.ethertype, l.l3, l.vlan()), (0, 0x0800, 14, None));
+        assert_eq!(
+            (l.n_tags, l.ethertype, l.l3, l.vlan()),
+            (0, 0x0800, 14, None)
+        );
         let l = link(&eth(&[(0x8100, 7)], 0x0806)).unwrap();
-        assert_eq!((l.n_tags, l.ethertype, l.l3, l.vlan()), (1, 0x0806, 18, Some(7)));
+        assert_eq!(
+            (l.n_tags, l.ethertype, l.l3, l.vlan()),
+            (1, 0x0806, 18, Some(7))
+        );
         let l = link(&eth(&[(0x88a8, 9), (0x8100, 7)], 0x86dd)).unwrap();
-        assert_eq!((l.tags, l.ethertype, l.l3, l.vlan()), ([9, 7], 0x86dd, 22, Some(7)));
+        assert_eq!(
+            (l.tags, l.ethertype, l.l3, l.vlan()),
+            ([9, 7], 0x86dd, 22, Some(7))
+        );
         // A third tag: the EtherType after two is a TPID, which nobody reads.
         let f = eth(&[(0x88a8, 1), (0x8100, 2), (0x8100, 3)], 0x0800);
         assert_eq!(link(&f).unwrap().ethertype, 0x8100);

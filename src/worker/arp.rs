@@ -3,7 +3,9 @@
 
 use std::net::Ipv4Addr;
 
-use crate::wire::{ArpOp, ArpPacket, ArpRepr, EtherType, EthernetFrame, MacAddr, WireError, headers};
+use crate::wire::{
+    ArpOp, ArpPacket, ArpRepr, EtherType, EthernetFrame, MacAddr, WireError, headers,
+};
 
 pub struct ArpResponder {
     pub mac: MacAddr,
@@ -37,8 +39,7 @@ impl ArpResponder {
         if link.ethertype != EtherType::ARP {
             return ArpVerdict::Ignored;
         }
-        let req = match ArpPacket::new_checked(&frame[link.l3..]).and_then(|p| ArpRepr::parse(&p))
-        {
+        let req = match ArpPacket::new_checked(&frame[link.l3..]).and_then(|p| ArpRepr::parse(&p)) {
             Ok(r) => r,
             Err(e) => return ArpVerdict::Malformed(e),
         };
@@ -136,10 +137,17 @@ mod tests {
             panic!("no reply to a double-tagged request");
         };
         assert_eq!(n, 22 + 28);
-        assert_eq!(&out[12..22], &qinq[12..22], "tags and EtherType as received");
+        assert_eq!(
+            &out[12..22],
+            &qinq[12..22],
+            "tags and EtherType as received"
+        );
         assert_eq!(&out[0..6], &[2, 0, 0, 0, 0, 2]);
         assert_eq!(&out[6..12], &[2, 0, 0, 0, 0, 1]);
         let a = ArpRepr::parse(&ArpPacket::new_checked(&out[22..n]).unwrap()).unwrap();
-        assert_eq!((a.op, a.target_ip), (ArpOp::Reply, Ipv4Addr::new(198, 18, 0, 2)));
+        assert_eq!(
+            (a.op, a.target_ip),
+            (ArpOp::Reply, Ipv4Addr::new(198, 18, 0, 2))
+        );
     }
 }

@@ -371,8 +371,8 @@ impl Steer {
 
 fn write_cfg(ebpf: &mut Ebpf, raw: &RawSteerCfg) -> Result<(), SteerError> {
     let map = ebpf.map_mut(MAP_CFG).ok_or_else(|| missing(MAP_CFG))?;
-    let mut arr: Array<_, RawSteerCfg> = Array::try_from(map)
-        .map_err(|e| steer_err(format!("opening map {MAP_CFG}"), &e, None))?;
+    let mut arr: Array<_, RawSteerCfg> =
+        Array::try_from(map).map_err(|e| steer_err(format!("opening map {MAP_CFG}"), &e, None))?;
     arr.set(0, raw, 0)
         .map_err(|e| steer_err(format!("writing map {MAP_CFG}"), &e, None))
 }
@@ -474,16 +474,25 @@ impl SteerConfig {
                 (!self.arp_v4.is_empty() || self.prefix_v4.is_some())
                     && arp.is_ok_and(|a| {
                         let t = a.target_ip;
-                        (self.in_prefix(t) && !self.addrs_v4.contains(&t)) || self.arp_v4.contains(&t)
+                        (self.in_prefix(t) && !self.addrs_v4.contains(&t))
+                            || self.arp_v4.contains(&t)
                     })
             }
         };
-        if ours { XdpVerdict::Steer } else { XdpVerdict::Pass }
+        if ours {
+            XdpVerdict::Steer
+        } else {
+            XdpVerdict::Pass
+        }
     }
 
     fn in_prefix(&self, a: Ipv4Addr) -> bool {
         self.prefix_v4.is_some_and(|(net, len)| {
-            let mask = if len == 0 { 0 } else { u32::MAX << (32 - u32::from(len.min(32))) };
+            let mask = if len == 0 {
+                0
+            } else {
+                u32::MAX << (32 - u32::from(len.min(32)))
+            };
             // Mask 0 means "no prefix" to the program (v4_mask == 0).
             mask != 0 && u32::from(a) & mask == u32::from(net) & mask
         })
