@@ -178,7 +178,10 @@ fn malformed_frames_are_counted_and_legitimate_connections_complete() {
         "truncated, truncated_short, ihl_small, ihl_past_total, doff_small, doff_large: \
          {report}"
     );
-    assert!(k1.0 - k0.0 >= 2 * r, "IHL 4 and IHL past total -> InHdrErrors: {report}");
+    assert!(
+        k1.0 - k0.0 >= 2 * r,
+        "IHL 4 and IHL past total -> InHdrErrors: {report}"
+    );
     assert!(
         k1.1 - k0.1 >= 2 * r,
         "total length past the frame, cut frames -> InTruncatedPkts: {report}"
