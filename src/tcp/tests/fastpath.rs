@@ -101,6 +101,13 @@ fn reader_matches_tcpframe_parse_on_valid_and_mutated_frames() {
             ..s
         };
         let mut len = fastpath::write(&mut buf, &hdr, &k, &s).expect("fits");
+        if r.one_in(3) {
+            // An outer 802.1ad tag: QinQ (or a lone 802.1ad tag on an untagged frame). The
+            // fast path reads both through `wire::headers::link`, as the slow path does.
+            buf.copy_within(12..len, 16);
+            buf[12..16].copy_from_slice(&[0x88, 0xa8, r.u8(), r.u8()]);
+            len += 4;
+        }
         let f = &mut buf[..];
         if i % 2 == 1 {
             // Mutate 1-3 bytes and sometimes the length.
