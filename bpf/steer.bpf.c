@@ -4,7 +4,9 @@
  * (tw_xsks[rx_queue_index]); when no socket is there they are DROPPED, not passed, so the
  * kernel never answers (RSTs) our peers during start-up or restart. ARP for emulated
  * addresses (cfg.arp_v4) goes to the socket too. Everything else (the kernel's own ARP,
- * ICMP, other ports such as SSH, IPv4 fragments, IPv6 with extension headers) is passed.
+ * ICMP, other ports such as SSH, IPv4 and IPv6 fragments, malformed headers) is passed.
+ * Headers are read as src/wire/headers.rs reads them (parsing.h): VLAN/QinQ tags, IPv4
+ * options, IPv6 extension headers in front of TCP.
  *
  * A TCP frame to our address and port that belongs to a kernel socket is passed as well
  * (kernel_owns): threeway shares the host's addresses, so the kernel's own connections and
@@ -185,7 +187,8 @@ int tw_steer(struct xdp_md *ctx)
 		return pass(TW_STAT_PARSE_ERROR);
 
 	if (proto == bpf_htons(ETH_P_IP)) {
-		struct iphdr *ip = parse_ipv4(&c);
+		__u32 seg_len;
+		struct iphdr *ip = parse_ipv4(&c, &seg_len);
 		if (!ip)
 			return pass(TW_STAT_PARSE_ERROR);
 		if (ip->protocol != IPPROTO_TCP ||
@@ -193,7 +196,7 @@ int tw_steer(struct xdp_md *ctx)
 			return pass(TW_STAT_PASSED);
 		if (ip->frag_off & bpf_htons(0x3fff)) /* MF or offset: reassembly is the kernel's */
 			return pass(TW_STAT_PASSED_FRAG);
-		struct tcphdr *tcp = parse_tcp(&c);
+		struct tcphdr *tcp = parse_tcp(&c, seg_len);
 		if (!tcp)
 			return pass(TW_STAT_PARSE_ERROR);
 		if (!port_is_ours(cfg, bpf_ntohs(tcp->dest)))
@@ -210,12 +213,17 @@ int tw_steer(struct xdp_md *ctx)
 	}
 
 	if (proto == bpf_htons(ETH_P_IPV6)) {
-		struct ipv6hdr *ip6 = parse_ipv6(&c);
-		if (!ip6)
+		struct ipv6hdr *ip6 = 0;
+		__u8 upper = 0;
+		__u32 seg_len = 0;
+		int v6 = parse_ipv6(&c, &ip6, &upper, &seg_len);
+		if (v6 == TW_V6_BAD || !ip6)
 			return pass(TW_STAT_PARSE_ERROR);
-		if (ip6->nexthdr != IPPROTO_TCP || !v6_is_ours(cfg, &ip6->daddr))
+		if (v6 == TW_V6_FRAGMENT)
+			return pass(TW_STAT_PASSED_FRAG);
+		if (v6 != TW_V6_UPPER || upper != IPPROTO_TCP || !v6_is_ours(cfg, &ip6->daddr))
 			return pass(TW_STAT_PASSED);
-		struct tcphdr *tcp = parse_tcp(&c);
+		struct tcphdr *tcp = parse_tcp(&c, seg_len);
 		if (!tcp)
 			return pass(TW_STAT_PARSE_ERROR);
 		if (!port_is_ours(cfg, bpf_ntohs(tcp->dest)))
@@ -238,7 +246,8 @@ int tw_steer(struct xdp_md *ctx)
 		if (!arp)
 			return pass(TW_STAT_PARSE_ERROR);
 		if (arp->htype != bpf_htons(1) || arp->ptype != bpf_htons(ETH_P_IP) ||
-		    arp->hlen != 6 || arp->plen != 4)
+		    arp->hlen != 6 || arp->plen != 4 ||
+		    (arp->op != bpf_htons(1) && arp->op != bpf_htons(2)))
 			return pass(TW_STAT_PASSED);
 		__u32 tpa;
 		__builtin_memcpy(&tpa, arp->tpa, 4);

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::report::assert::Assertion;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "threeway",
@@ -113,9 +115,12 @@ pub struct CommonArgs {
     /// Serve Prometheus metrics on ADDR:PORT.
     #[arg(long)]
     pub metrics: Option<String>,
-    /// Exit 99 unless this holds, e.g. 'cps>=900k', 'p99<1ms', 'fail<0.1%'. Repeatable.
-    #[arg(long = "assert")]
-    pub asserts: Vec<String>,
+    /// Exit 99 unless this holds, e.g. 'cps>=900k', 'p95<1ms', 'fail<0.1%', 'failed.timeout==0'.
+    /// Repeatable. Metrics: any pNN/pNN.N of handshake latency (rtt.pNN of the RTT), max,
+    /// mean, cps, attempts_per_s, attempted, established, failed, active, fail (share),
+    /// failed.<outcome>, fail.<outcome>, drop.<reason>, engine.<counter>.
+    #[arg(long = "assert", value_parser = Assertion::parse)]
+    pub asserts: Vec<Assertion>,
     /// Seed for ISNs and port order (default: random).
     #[arg(long)]
     pub seed: Option<u64>,
@@ -451,9 +456,10 @@ pub struct MergeArgs {
     /// Their `--hlog` files: histograms are added exactly for the merged percentiles.
     #[arg(long)]
     pub hlog: Vec<PathBuf>,
-    /// Re-check on the merged data; exit 99 unless it holds. Repeatable.
-    #[arg(long = "assert")]
-    pub asserts: Vec<String>,
+    /// Re-check on the merged data; exit 99 unless it holds. Repeatable (metrics as for
+    /// `connect --assert`; percentiles other than p50..p99.99 need --hlog).
+    #[arg(long = "assert", value_parser = Assertion::parse)]
+    pub asserts: Vec<Assertion>,
     /// Write the merged summary here (default: print it).
     #[arg(long)]
     pub json: Option<PathBuf>,

@@ -27,10 +27,14 @@ pub fn parse_count(s: &str) -> Result<u64, String> {
     Ok(v as u64)
 }
 
-/// "500ms", "1.5s", "2m", "1h", "250us", "10ns"; a bare number is seconds.
+/// "500ms", "1.5s", "2m", "1h", "250us" (or "250µs"), "10ns"; a bare number is seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
-    let split = s.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(s.len());
+    // The unit starts at the first character that cannot be part of the number ('µ' is
+    // not ASCII, so "is alphabetic" would split "250µs" after the 'µ').
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
     let secs = match unit {
         "" | "s" => 1.0,
@@ -99,6 +103,11 @@ mod tests {
         assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
         assert_eq!(parse_duration("3").unwrap(), Duration::from_secs(3));
         assert!(parse_duration("3 parsecs").is_err());
+        assert_eq!(parse_duration("250µs").unwrap(), Duration::from_micros(250));
+        assert_eq!(parse_duration("250us").unwrap(), Duration::from_micros(250));
+        assert_eq!(parse_duration("1.5µs").unwrap(), Duration::from_nanos(1500));
+        assert!(parse_duration("µs").is_err());
+        assert!(parse_duration("-1s").is_err());
     }
 
     #[test]

@@ -40,6 +40,8 @@ fn usage_errors_exit_2() {
             "-n",
             "1",
         ],
+        vec!["connect", "198.18.0.2:80", "-i", "lo", "--assert", "p42x<1"],
+        vec!["merge", "none.json", "--assert", "p42x<1"],
         vec!["frobnicate"],
         vec!["search", "198.18.0.2:80", "-i", "lo"],
         vec!["report", "-o", "x.html"],
@@ -62,6 +64,35 @@ fn usage_errors_exit_2() {
             "{args:?}: a usage error says what is wrong"
         );
     }
+}
+
+/// An unknown metric is refused while parsing the command line, with the valid names; a
+/// valid one (any percentile, a `µs` duration) passes parsing.
+#[test]
+fn assert_metrics_checked_at_parse_time() {
+    let o = threeway(&["connect", "198.18.0.2:80", "-i", "lo", "--assert", "p42x<1"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains("unknown metric 'p42x'") && e.contains("pNN") && e.contains("fail.timeout"),
+        "{e}"
+    );
+    assert!(
+        !e.contains("attach"),
+        "refused before anything attaches: {e}"
+    );
+    let o = threeway(&[
+        "connect",
+        "198.18.0.2:80",
+        "-i",
+        "lo",
+        "--assert",
+        "p95<1ms",
+        "--rto",
+        "250µs",
+        "--dry-run",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
 }
 
 #[test]
@@ -152,7 +183,7 @@ fn files_and_assertions() {
             "--interval",
             "500ms",
             "--rto",
-            "200ms",
+            "200000µs",
             "--json",
             j.to_str().unwrap(),
             "--ndjson",
@@ -163,6 +194,12 @@ fn files_and_assertions() {
             "cps>=100",
             "--assert",
             "fail<5%",
+            "--assert",
+            "p95<1s",
+            "--assert",
+            "rtt.p99.5<=500ms",
+            "--assert",
+            "failed.timeout<=100",
         ],
         Duration::from_secs(60),
     );
@@ -171,6 +208,10 @@ fn files_and_assertions() {
     assert!(
         s.contains("50.000%") && s.contains("Assertions:"),
         "summary:\n{s}"
+    );
+    assert!(
+        s.contains("p95<1s ok") && s.contains("rtt.p99.5<=500ms ok"),
+        "any percentile is measured:\n{s}"
     );
     let v = read_json(&j);
     for key in [

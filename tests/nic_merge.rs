@@ -8,8 +8,17 @@ use std::time::{Duration, SystemTime};
 use hdrhistogram::Histogram;
 use serde_json::{Value, json};
 use threeway::report::Pcts;
+use threeway::report::assert::Assertion;
 use threeway::report::hlog::HlogBuffer;
-use threeway::report::merge::{apply_histograms, merge_hlogs, merge_json, metric};
+use threeway::report::merge::{apply_histograms, merge_hlogs, merge_json};
+
+/// A metric of a merged summary as `--assert` reads it (no histograms: the stored
+/// percentiles), or None when it has nothing to read.
+fn metric(m: &Value, name: &str) -> Option<f64> {
+    let a = Assertion::parse(&format!("{name}>=0")).expect("a valid metric");
+    let (_, v) = a.check_json(m, &std::collections::BTreeMap::new());
+    (!v.is_nan()).then_some(v)
+}
 
 /// A temp dir removed on drop (also when a test panics).
 struct TempDir(PathBuf);
@@ -29,17 +38,7 @@ impl Drop for TempDir {
     }
 }
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e3779b97f4a7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58476d1ce4e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d049bb133111eb);
-        z ^ (z >> 31)
-    }
-}
+use threeway::rng::SplitMix64 as Rng;
 
 fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 60_000_000_000, 3).unwrap()
@@ -60,7 +59,7 @@ fn instance(rng: &mut Rng, base_ns: u64, n: usize) -> Instance {
     };
     for k in 0..n {
         let iv = k % 2;
-        let v = base_ns + rng.next() % base_ns + if k % 97 == 0 { 50 * base_ns } else { 0 };
+        let v = base_ns + rng.next_u64() % base_ns + if k % 97 == 0 { 50 * base_ns } else { 0 };
         inst.connect[iv].record(v).unwrap();
         inst.rtt[iv].record(v / 2 + 1).unwrap();
     }

@@ -363,11 +363,12 @@ mod wire {
 
     #[test]
     fn v6_non_tcp_frames_refused() {
-        // MLDv2 report behind a hop-by-hop options header, as the kernel sent it.
+        // MLDv2 report behind a hop-by-hop options header, as the kernel sent it: the
+        // reader walks the extension header and finds ICMPv6.
         let mld = hex(frames::V6_MLD_HBH);
         assert_eq!(
             TcpFrame::parse(&mld, ChecksumMode::Verify),
-            Err(WireError::Ipv6ExtHeader)
+            Err(WireError::NotTcp)
         );
         // ICMPv6 neighbour solicitation: plain next header 58.
         let ns = hex(frames::V6_ICMP_NS);

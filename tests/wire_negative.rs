@@ -303,13 +303,42 @@ mod wire {
     #[test]
     fn ipv6_errors() {
         let syn = hex(frames::V6_SYN);
+        // The next-header value alone: `Ipv6Repr::parse` refuses every extension header.
         for nh in [0u8, 43, 44, 50, 51, 60, 135, 139, 140, 253, 254] {
             let mut f = syn.clone();
             f[ETH + 6] = nh;
-            assert_eq!(both(&f), [Err(Ipv6ExtHeader); 2], "next header {nh}");
             let pkt = Ipv6Packet::new_checked(&f[ETH..]).unwrap();
             assert_eq!(Ipv6Repr::parse(&pkt), Err(Ipv6ExtHeader));
         }
+        // A real extension header in front of the SYN: walked (the TCP checksum does not
+        // cover it), or refused with its reason.
+        let with_ext = |nh: u8, ext: &[u8]| {
+            let mut f = syn[..ETH + 40].to_vec();
+            f[ETH + 6] = nh;
+            let plen = u16::from_be_bytes([f[ETH + 4], f[ETH + 5]]) + ext.len() as u16;
+            f[ETH + 4..ETH + 6].copy_from_slice(&plen.to_be_bytes());
+            f.extend_from_slice(ext);
+            f.extend_from_slice(&syn[ETH + 40..]);
+            f
+        };
+        for nh in [0u8, 43, 60, 135, 139, 140, 253, 254] {
+            let f = with_ext(nh, &[6, 0, 0, 0, 0, 0, 0, 0]);
+            assert_eq!(both(&f), [Ok(()); 2], "next header {nh}");
+        }
+        assert_eq!(
+            both(&with_ext(51, &[6, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])),
+            [Ok(()); 2]
+        );
+        let frag = with_ext(44, &[6, 0, 0, 0, 0, 0, 0, 1]);
+        assert_eq!(both(&frag), [Err(Fragment); 2]);
+        let routed = with_ext(43, &[6, 0, 0, 1, 0, 0, 0, 0]);
+        assert_eq!(both(&routed), [Err(Ipv6ExtHeader); 2], "segments left");
+        let many = with_ext(0, &[[0u8, 0, 0, 0, 0, 0, 0, 0]; 5].concat());
+        assert_eq!(both(&many), [Err(Ipv6ExtHeader); 2], "five headers");
+        let past = with_ext(0, &[6, 200, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(both(&past), [Err(BadLength); 2], "length past the payload");
+        let esp = with_ext(50, &[0; 8]);
+        assert_eq!(both(&esp), [Err(NotTcp); 2]);
         for nh in [17u8, 58, 59] {
             let mut f = syn.clone();
             f[ETH + 6] = nh;
@@ -331,11 +360,18 @@ mod wire {
             f[12..14].copy_from_slice(&et.to_be_bytes());
             assert_eq!(both(&f), [Err(UnknownEtherType); 2], "{et:#06x}");
         }
-        // Two 802.1Q tags (QinQ with 0x8100 outer) are not supported.
-        let mut f = syn[..12].to_vec();
-        f.extend_from_slice(&[0x81, 0x00, 0x00, 0x01, 0x81, 0x00, 0x00, 0x02]);
-        f.extend_from_slice(&syn[12..]);
-        assert_eq!(both(&f), [Err(UnknownEtherType); 2]);
+        // Two tags (QinQ: 802.1ad or 802.1Q outer) are read; a third is not.
+        for outer in [[0x88, 0xa8], [0x81, 0x00]] {
+            let mut f = syn[..12].to_vec();
+            f.extend_from_slice(&outer);
+            f.extend_from_slice(&[0x00, 0x01, 0x81, 0x00, 0x00, 0x02]);
+            f.extend_from_slice(&syn[12..]);
+            assert_eq!(both(&f), [Ok(()); 2]);
+            let mut f3 = f[..12].to_vec();
+            f3.extend_from_slice(&[0x81, 0x00, 0x00, 0x03]);
+            f3.extend_from_slice(&f[12..]);
+            assert_eq!(both(&f3), [Err(UnknownEtherType); 2]);
+        }
         // IPv4 EtherType with an IPv6 packet behind it, and the reverse.
         let v6 = hex(frames::V6_SYN);
         let mut f = v6.clone();

@@ -1,17 +1,20 @@
 //! AF_XDP sockets and the XDP steering program over a veth pair between two network
-//! namespaces. Needs root (skips with a message otherwise), `ip`, `ping`.
+//! namespaces. Needs root (fails loudly otherwise: `common::require_root`), `ip`, `ping`.
 //!
-//! Topology per test: `twx-<pid>-<n>-a` (vA, 198.18.0.1/24) <-> `twx-<pid>-<n>-b`
-//! (vB, 198.18.0.2/24), 2 RX + 2 TX queues on each end; removed by a Drop guard.
+//! Topology per test: the shared lab (`common::pair`, `threeway::topo::VethPair`):
+//! `twx-<pid>-<n>-a` (tw0, 198.18.0.1/24) <-> `twx-<pid>-<n>-b` (tw1, 198.18.0.2/24), 2 RX +
+//! 2 TX queues on each end, one test at a time; removed on drop, also on panic.
 //!
 //! `cargo test --release xsk_veth -- --nocapture` prints the raw packet rate of test (a).
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
-use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Barrier, mpsc};
 use std::time::{Duration, Instant};
+
+mod common;
 
 use threeway::xsk::{BindMode, Steer, SteerConfig, XdpAttachMode, Xsk, XskConfig, ZeroCopy, iface};
 
@@ -20,81 +23,10 @@ const IP_B: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
 const PORT_LO: u16 = 40000;
 const PORT_HI: u16 = 40999;
 
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .map(|l| l.split_whitespace().nth(2) == Some("0"))
-        })
-        .unwrap_or(false)
-}
-
 fn run(cmd: &str, args: &[&str]) -> String {
-    let out = Command::new(cmd)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd} {} failed: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Two namespaces joined by a veth pair; deleted on drop (also while unwinding a panic).
-struct Pair {
-    a: String,
-    b: String,
-}
-
-impl Pair {
-    fn new() -> Option<Pair> {
-        if !is_root() {
-            eprintln!("xsk_veth: not root, skipping (needs CAP_NET_ADMIN, CAP_BPF, CAP_NET_RAW)");
-            return None;
-        }
-        static N: AtomicU32 = AtomicU32::new(0);
-        let n = N.fetch_add(1, Ordering::Relaxed);
-        let base = format!("twx-{}-{n}", std::process::id());
-        let p = Pair {
-            a: format!("{base}-a"),
-            b: format!("{base}-b"),
-        };
-        run("ip", &["netns", "add", &p.a]);
-        run("ip", &["netns", "add", &p.b]);
-        #[rustfmt::skip]
-        run("ip", &["-n", &p.a, "link", "add", "vA", "numtxqueues", "2", "numrxqueues", "2",
-            "type", "veth", "peer", "name", "vB", "netns", &p.b, "numtxqueues", "2", "numrxqueues", "2"]);
-        run(
-            "ip",
-            &["-n", &p.a, "addr", "add", "198.18.0.1/24", "dev", "vA"],
-        );
-        run(
-            "ip",
-            &["-n", &p.b, "addr", "add", "198.18.0.2/24", "dev", "vB"],
-        );
-        for (ns, dev) in [(&p.a, "vA"), (&p.b, "vB")] {
-            run("ip", &["-n", ns, "link", "set", "lo", "up"]);
-            run("ip", &["-n", ns, "link", "set", dev, "up"]);
-        }
-        Some(p)
-    }
-
-    fn link_show(&self, ns: &str, dev: &str) -> String {
-        run("ip", &["-n", ns, "link", "show", "dev", dev])
-    }
-}
-
-impl Drop for Pair {
-    fn drop(&mut self) {
-        for ns in [&self.a, &self.b] {
-            let _ = Command::new("ip").args(["netns", "del", ns]).status();
-        }
-    }
+    let mut full = vec![cmd];
+    full.extend_from_slice(args);
+    threeway::topo::sh(&full).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Runs `f` on a thread inside namespace `ns`.
@@ -217,7 +149,7 @@ fn parse_syn(f: &[u8]) -> Option<(u16, u32)> {
 
 #[test]
 fn xsk_veth_100k_frames_steered_to_sockets() {
-    let Some(pair) = Pair::new() else { return };
+    let pair = common::pair("twx", 2);
     const N: u32 = 100_000;
     // Frames in flight, below the 2048-entry RX ring; TWX_WINDOW overrides (to measure).
     let window: u64 = std::env::var("TWX_WINDOW")
@@ -231,12 +163,12 @@ fn xsk_veth_100k_frames_steered_to_sockets() {
 
     let rx_thread = {
         let (received, stop, ready) = (received.clone(), stop.clone(), ready.clone());
-        in_ns(&pair.b, move || {
-            mac_tx.send(iface::mac("vB").unwrap()).unwrap();
-            let mut steer = Steer::attach("vB", XdpAttachMode::Native, &steer_cfg(IP_B))
+        in_ns(&pair.b.netns, move || {
+            mac_tx.send(iface::mac("tw1").unwrap()).unwrap();
+            let mut steer = Steer::attach("tw1", XdpAttachMode::Native, &steer_cfg(IP_B))
                 .unwrap_or_else(|e| panic!("{e}"));
             let mut socks: Vec<Xsk> = (0..2)
-                .map(|q| Xsk::open(&xsk_cfg("vB", q)).unwrap_or_else(|e| panic!("{e}")))
+                .map(|q| Xsk::open(&xsk_cfg("tw1", q)).unwrap_or_else(|e| panic!("{e}")))
                 .collect();
             for (q, s) in socks.iter().enumerate() {
                 steer.register(q as u32, s.fd()).unwrap();
@@ -287,13 +219,13 @@ fn xsk_veth_100k_frames_steered_to_sockets() {
 
     let tx_thread = {
         let (received, ready) = (received.clone(), ready.clone());
-        let pair_a = pair.a.clone();
+        let pair_a = pair.a.netns.clone();
         in_ns(&pair_a, move || {
             let dst_mac = mac_rx.recv().unwrap();
-            let src_mac = iface::mac("vA").unwrap();
-            let _steer = Steer::attach("vA", XdpAttachMode::Native, &steer_cfg(IP_A))
+            let src_mac = iface::mac("tw0").unwrap();
+            let _steer = Steer::attach("tw0", XdpAttachMode::Native, &steer_cfg(IP_A))
                 .unwrap_or_else(|e| panic!("{e}"));
-            let mut xsk = Xsk::open(&xsk_cfg("vA", 0)).unwrap_or_else(|e| panic!("{e}"));
+            let mut xsk = Xsk::open(&xsk_cfg("tw0", 0)).unwrap_or_else(|e| panic!("{e}"));
             ready.wait();
             let start = Instant::now();
             let deadline = start + Duration::from_secs(20);
@@ -369,16 +301,16 @@ fn xsk_veth_100k_frames_steered_to_sockets() {
 
 #[test]
 fn xsk_veth_containment_kernel_traffic_passes() {
-    let Some(pair) = Pair::new() else { return };
+    let pair = common::pair("twx", 2);
     let ready = Arc::new(Barrier::new(2));
     let done = Arc::new(AtomicBool::new(false));
     let b = {
         let (ready, done) = (ready.clone(), done.clone());
-        in_ns(&pair.b, move || {
-            let mut steer = Steer::attach("vB", XdpAttachMode::Native, &steer_cfg(IP_B))
+        in_ns(&pair.b.netns, move || {
+            let mut steer = Steer::attach("tw1", XdpAttachMode::Native, &steer_cfg(IP_B))
                 .unwrap_or_else(|e| panic!("{e}"));
             let mut socks: Vec<Xsk> = (0..2)
-                .map(|q| Xsk::open(&xsk_cfg("vB", q)).unwrap())
+                .map(|q| Xsk::open(&xsk_cfg("tw1", q)).unwrap())
                 .collect();
             for (q, s) in socks.iter().enumerate() {
                 steer.register(q as u32, s.fd()).unwrap();
@@ -412,7 +344,7 @@ fn xsk_veth_containment_kernel_traffic_passes() {
         .args([
             "netns",
             "exec",
-            &pair.a,
+            &pair.a.netns,
             "ping",
             "-c",
             "2",
@@ -424,7 +356,7 @@ fn xsk_veth_containment_kernel_traffic_passes() {
         ])
         .output()
         .expect("ping");
-    let a = in_ns(&pair.a, || {
+    let a = in_ns(&pair.a.netns, || {
         // Kernel TCP to a port outside the range: answered by B's kernel.
         let mut c =
             TcpStream::connect_timeout(&SocketAddr::from((IP_B, 8080)), Duration::from_secs(3))
@@ -470,40 +402,26 @@ fn xsk_veth_containment_kernel_traffic_passes() {
 
 // ---- (c) nothing stays attached ----
 
-/// Child half of (c): holds an attachment until killed. A no-op unless TWX_CHILD_NS is set.
-#[test]
-fn xsk_veth_child_holds_attachment() {
-    let Ok(ns) = std::env::var("TWX_CHILD_NS") else {
-        return;
-    };
-    iface::enter_netns(&ns).unwrap();
-    let steer = Steer::attach("vB", XdpAttachMode::Native, &steer_cfg(IP_B)).unwrap();
-    println!("TWX-ATTACHED");
-    std::io::stdout().flush().unwrap();
-    std::thread::sleep(Duration::from_secs(30));
-    drop(steer);
-}
-
 #[test]
 fn xsk_veth_detached_after_drop_and_sigkill() {
-    let Some(pair) = Pair::new() else { return };
-    assert!(!pair.link_show(&pair.b, "vB").contains("xdp"));
+    let pair = common::pair("twx", 2);
+    assert!(!pair.link_show(&pair.b).contains("xdp"));
 
     // Drop detaches.
-    let b = pair.b.clone();
-    let shown = in_ns(&pair.b, move || {
-        let steer = Steer::attach("vB", XdpAttachMode::Native, &steer_cfg(IP_B)).unwrap();
-        let with = run("ip", &["-n", &b, "link", "show", "dev", "vB"]);
+    let b = pair.b.netns.clone();
+    let shown = in_ns(&pair.b.netns, move || {
+        let steer = Steer::attach("tw1", XdpAttachMode::Native, &steer_cfg(IP_B)).unwrap();
+        let with = run("ip", &["-n", &b, "link", "show", "dev", "tw1"]);
         drop(steer);
-        let without = run("ip", &["-n", &b, "link", "show", "dev", "vB"]);
-        let steer = Steer::attach("vB", XdpAttachMode::Generic, &steer_cfg(IP_B)).unwrap();
-        let generic = run("ip", &["-n", &b, "link", "show", "dev", "vB"]);
+        let without = run("ip", &["-n", &b, "link", "show", "dev", "tw1"]);
+        let steer = Steer::attach("tw1", XdpAttachMode::Generic, &steer_cfg(IP_B)).unwrap();
+        let generic = run("ip", &["-n", &b, "link", "show", "dev", "tw1"]);
         drop(steer);
         (
             with,
             without,
             generic,
-            run("ip", &["-n", &b, "link", "show", "dev", "vB"]),
+            run("ip", &["-n", &b, "link", "show", "dev", "tw1"]),
         )
     })
     .join()
@@ -525,30 +443,24 @@ fn xsk_veth_detached_after_drop_and_sigkill() {
         shown.1
     );
 
-    // SIGKILL of the holder detaches (bpf_link released with its last fd).
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "xsk_veth_child_holds_attachment",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env("TWX_CHILD_NS", &pair.b)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let attached = lines.any(|l| l.map(|l| l.contains("TWX-ATTACHED")).unwrap_or(false));
-    assert!(attached, "child did not attach");
-    let with = pair.link_show(&pair.b, "vB");
+    // SIGKILL of the holder detaches (bpf_link released with its last fd). The holder is
+    // the real binary: `threeway serve` attaches on tw1 and keeps it until killed.
+    let listen = format!("{}:{}", pair.b.addr, common::PORT);
+    let mut child = common::KillOnDrop::new(common::spawn_in(
+        &pair,
+        &pair.b,
+        &["serve", &listen, "-i", "tw1", "--quiet"],
+    ));
+    common::wait_attached(&pair, &pair.b, child.child());
+    let with = pair.link_show(&pair.b);
+    let mut child = child.take();
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     let deadline = Instant::now() + Duration::from_secs(3);
-    let mut after = pair.link_show(&pair.b, "vB");
+    let mut after = pair.link_show(&pair.b);
     while after.contains("xdp") && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
-        after = pair.link_show(&pair.b, "vB");
+        after = pair.link_show(&pair.b);
     }
     assert!(with.contains("xdp"), "child attachment visible: {with}");
     assert!(
@@ -561,27 +473,27 @@ fn xsk_veth_detached_after_drop_and_sigkill() {
 
 #[test]
 fn xsk_veth_errors_rebind_and_dead_device() {
-    let Some(pair) = Pair::new() else { return };
-    let b = pair.b.clone();
-    let r = in_ns(&pair.b, move || {
-        let bad_queue = Xsk::open(&xsk_cfg("vB", 3)).err().unwrap().to_string();
+    let pair = common::pair("twx", 2);
+    let b = pair.b.netns.clone();
+    let r = in_ns(&pair.b.netns, move || {
+        let bad_queue = Xsk::open(&xsk_cfg("tw1", 3)).err().unwrap().to_string();
         let zc_cfg = XskConfig {
             zero_copy: ZeroCopy::On,
-            ..xsk_cfg("vB", 0)
+            ..xsk_cfg("tw1", 0)
         };
         let zc = Xsk::open(&zc_cfg).err().unwrap().to_string();
-        let steer = Steer::attach("vB", XdpAttachMode::Native, &steer_cfg(IP_B)).unwrap();
-        let busy = Steer::attach("vB", XdpAttachMode::Native, &steer_cfg(IP_B))
+        let steer = Steer::attach("tw1", XdpAttachMode::Native, &steer_cfg(IP_B)).unwrap();
+        let busy = Steer::attach("tw1", XdpAttachMode::Native, &steer_cfg(IP_B))
             .err()
             .unwrap()
             .to_string();
         // Rebind right after close: the kernel releases the queue asynchronously (EBUSY).
-        drop(Xsk::open(&xsk_cfg("vB", 0)).unwrap());
+        drop(Xsk::open(&xsk_cfg("tw1", 0)).unwrap());
         let t = Instant::now();
-        let mut x = Xsk::open(&xsk_cfg("vB", 0)).unwrap();
+        let mut x = Xsk::open(&xsk_cfg("tw1", 0)).unwrap();
         let rebind = (x.bind_retries(), t.elapsed());
         // Dead device: delete the link under the socket, then try to send.
-        run("ip", &["-n", &b, "link", "del", "vB"]);
+        run("ip", &["-n", &b, "link", "del", "tw1"]);
         let deadline = Instant::now() + Duration::from_secs(3);
         let dead = loop {
             let mut tx = x.tx();
@@ -713,11 +625,11 @@ fn send_all(xsk: &mut Xsk, frames: &[Vec<u8>]) {
 
 #[test]
 fn xsk_veth_steering_rules() {
-    let Some(pair) = Pair::new() else { return };
+    let pair = common::pair("twx", 2);
     let (to_b, from_a) = mpsc::channel::<Vec<Vec<u8>>>();
     let (to_a, from_b) = mpsc::channel::<()>();
-    let b = in_ns(&pair.b, move || {
-        let mut steer = Steer::attach("vB", XdpAttachMode::Native, &steer_cfg(IP_B)).unwrap();
+    let b = in_ns(&pair.b.netns, move || {
+        let mut steer = Steer::attach("tw1", XdpAttachMode::Native, &steer_cfg(IP_B)).unwrap();
         // Rewrite the maps without reloading: add IPv6, an extra port, an ARP address.
         let cfg = SteerConfig {
             addrs_v6: vec![V6_B],
@@ -727,7 +639,7 @@ fn xsk_veth_steering_rules() {
         };
         steer.configure(&cfg).unwrap();
         let mut socks: Vec<Xsk> = (0..2)
-            .map(|q| Xsk::open(&xsk_cfg("vB", q)).unwrap())
+            .map(|q| Xsk::open(&xsk_cfg("tw1", q)).unwrap())
             .collect();
         for (q, s) in socks.iter().enumerate() {
             steer.register(q as u32, s.fd()).unwrap();
@@ -765,8 +677,8 @@ fn xsk_veth_steering_rules() {
         drain(&mut socks, 200);
         (before, mid, steer.counters().unwrap(), kinds)
     });
-    let a = in_ns(&pair.a, move || {
-        let mut xsk = Xsk::open(&xsk_cfg("vA", 0)).unwrap();
+    let a = in_ns(&pair.a.netns, move || {
+        let mut xsk = Xsk::open(&xsk_cfg("tw0", 0)).unwrap();
         from_b.recv().unwrap();
         let mut frames = Vec::new();
         let mut add = |n: usize, f: Vec<u8>| frames.extend(std::iter::repeat_n(f, n));
@@ -811,17 +723,17 @@ fn xsk_veth_steering_rules() {
 
 #[test]
 fn xsk_veth_echo_from_rx_callback() {
-    let Some(pair) = Pair::new() else { return };
+    let pair = common::pair("twx", 2);
     const N: u32 = 20_000;
     let stop = Arc::new(AtomicBool::new(false));
     let (mac_b_tx, mac_b_rx) = mpsc::channel();
     let b = {
         let stop = stop.clone();
-        in_ns(&pair.b, move || {
-            let mac_b = iface::mac("vB").unwrap();
-            let mut steer = Steer::attach("vB", XdpAttachMode::Native, &steer_cfg(IP_B)).unwrap();
+        in_ns(&pair.b.netns, move || {
+            let mac_b = iface::mac("tw1").unwrap();
+            let mut steer = Steer::attach("tw1", XdpAttachMode::Native, &steer_cfg(IP_B)).unwrap();
             let mut socks: Vec<Xsk> = (0..2)
-                .map(|q| Xsk::open(&xsk_cfg("vB", q)).unwrap())
+                .map(|q| Xsk::open(&xsk_cfg("tw1", q)).unwrap())
                 .collect();
             for (q, s) in socks.iter().enumerate() {
                 steer.register(q as u32, s.fd()).unwrap();
@@ -850,11 +762,11 @@ fn xsk_veth_echo_from_rx_callback() {
             (echoed, c)
         })
     };
-    let a = in_ns(&pair.a, move || {
-        let mac_a = iface::mac("vA").unwrap();
-        let mut steer = Steer::attach("vA", XdpAttachMode::Native, &steer_cfg(IP_A)).unwrap();
+    let a = in_ns(&pair.a.netns, move || {
+        let mac_a = iface::mac("tw0").unwrap();
+        let mut steer = Steer::attach("tw0", XdpAttachMode::Native, &steer_cfg(IP_A)).unwrap();
         let mut socks: Vec<Xsk> = (0..2)
-            .map(|q| Xsk::open(&xsk_cfg("vA", q)).unwrap())
+            .map(|q| Xsk::open(&xsk_cfg("tw0", q)).unwrap())
             .collect();
         for (q, s) in socks.iter().enumerate() {
             steer.register(q as u32, s.fd()).unwrap();

@@ -22,7 +22,7 @@ use threeway::tcp::{
     ClientConfig, CloseMode, Common, CookieMode, Engine, EngineConfig, MAX_FRAME, Nanos, Role,
     RoleConfig, ServerConfig, Transmit,
 };
-use threeway::wire::{ChecksumMode, MacAddr, checksum};
+use threeway::wire::{ChecksumMode, EtherType, MacAddr, checksum, headers};
 
 const US: Nanos = 1_000;
 const MS: Nanos = 1_000_000;
@@ -94,25 +94,26 @@ fn config(role: Role, sel: u8) -> EngineConfig {
     EngineConfig { common, role }
 }
 
-/// Fixes the IPv4 header and TCP checksums of an untagged IPv4/TCP frame, if consistent.
+/// Fixes the IPv4 header and TCP checksums of an IPv4/TCP frame (behind up to two VLAN
+/// tags), if its headers are consistent (as `wire::headers` reads them).
 fn fix_checksums(f: &mut [u8]) {
-    if f.len() < 34 || f[12..14] != [0x08, 0x00] || f[14] >> 4 != 4 {
+    let Ok(link) = headers::link(f) else { return };
+    if link.ethertype != EtherType::IPV4 {
         return;
     }
-    let hl = (f[14] & 0x0f) as usize * 4;
-    let tl = u16::from_be_bytes([f[16], f[17]]) as usize;
-    if hl < 20 || tl < hl || 14 + tl > f.len() {
+    let Ok(ip) = headers::ipv4(&f[link.l3..]) else {
+        return;
+    };
+    let l3 = &mut f[link.l3..link.l3 + ip.total_len];
+    l3[10..12].copy_from_slice(&[0, 0]);
+    let c = checksum::ipv4_header(&l3[..ip.header_len]);
+    l3[10..12].copy_from_slice(&c.to_be_bytes());
+    if ip.protocol != 6 || ip.total_len - ip.header_len < 20 {
         return;
     }
-    f[24..26].copy_from_slice(&[0, 0]);
-    let c = checksum::ipv4_header(&f[14..14 + hl]);
-    f[24..26].copy_from_slice(&c.to_be_bytes());
-    if f[23] != 6 || tl - hl < 20 {
-        return;
-    }
-    let src = Ipv4Addr::new(f[26], f[27], f[28], f[29]);
-    let dst = Ipv4Addr::new(f[30], f[31], f[32], f[33]);
-    let seg = &mut f[14 + hl..14 + tl];
+    let src = Ipv4Addr::new(l3[12], l3[13], l3[14], l3[15]);
+    let dst = Ipv4Addr::new(l3[16], l3[17], l3[18], l3[19]);
+    let seg = &mut l3[ip.header_len..];
     seg[16..18].copy_from_slice(&[0, 0]);
     let c = checksum::transport(checksum::pseudo_ipv4(src, dst, 6, seg.len() as u32), seg);
     seg[16..18].copy_from_slice(&c.to_be_bytes());

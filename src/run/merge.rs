@@ -1,6 +1,10 @@
 //! `threeway merge`: one summary from several instances' `--json` files, with percentiles
 //! from their `--hlog` histograms added exactly, and `--assert` re-checked on the result.
 
+use std::collections::BTreeMap;
+
+use hdrhistogram::Histogram;
+
 use crate::cli::MergeArgs;
 use crate::report::assert::Assertion;
 use crate::report::merge;
@@ -8,7 +12,6 @@ use crate::report::merge;
 use super::{EXIT_ASSERT, RunError};
 
 pub fn run(a: &MergeArgs) -> Result<i32, RunError> {
-    let asserts = super::parse_asserts(&a.asserts)?;
     let mut parts = Vec::new();
     for p in &a.summaries {
         let text = std::fs::read_to_string(p)
@@ -22,8 +25,9 @@ pub fn run(a: &MergeArgs) -> Result<i32, RunError> {
         parts.push(v);
     }
     let mut merged = merge::merge_json(&parts).map_err(RunError::usage)?;
+    let mut hists = BTreeMap::new();
     if !a.hlog.is_empty() {
-        let hists = merge::merge_hlogs(&a.hlog).map_err(RunError::usage)?;
+        hists = merge::merge_hlogs(&a.hlog).map_err(RunError::usage)?;
         merge::apply_histograms(&mut merged, &hists).map_err(RunError::usage)?;
     }
     let text = serde_json::to_string_pretty(&merged).unwrap_or_default() + "\n";
@@ -39,13 +43,17 @@ pub fn run(a: &MergeArgs) -> Result<i32, RunError> {
         merged["established"],
         merged["cps"].as_f64().unwrap_or(0.0)
     );
-    Ok(check(&asserts, &merged))
+    Ok(check(&a.asserts, &merged, &hists))
 }
 
-fn check(asserts: &[Assertion], merged: &serde_json::Value) -> i32 {
+fn check(
+    asserts: &[Assertion],
+    merged: &serde_json::Value,
+    hists: &BTreeMap<String, Histogram<u64>>,
+) -> i32 {
     let mut failed = false;
     for a in asserts {
-        let (ok, v) = a.check_json(merged);
+        let (ok, v) = a.check_json(merged, hists);
         failed |= !ok;
         eprintln!(
             "assert {}: {} (measured {v:.4})",

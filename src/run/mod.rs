@@ -173,12 +173,6 @@ pub fn engine_common(
     }
 }
 
-pub fn parse_asserts(list: &[String]) -> Result<Vec<Assertion>, RunError> {
-    list.iter()
-        .map(|a| Assertion::parse(a).map_err(RunError::usage))
-        .collect()
-}
-
 /// Runs the session and returns the exit code (0 or 99) after printing the summary.
 pub fn execute(mut plan: Plan) -> Result<i32, RunError> {
     let report = report::Pending::prepare(&mut plan.common)?;
@@ -345,7 +339,7 @@ fn finish(
     if !plan.asserts.is_empty() {
         let mut parts = Vec::new();
         for a in &plan.asserts {
-            let (ok, v) = a.check(&s);
+            let (ok, v) = a.check(&s, &col.total);
             failed |= !ok;
             parts.push(format!(
                 "{} {} (measured {v:.4})",

@@ -52,7 +52,7 @@ pub fn gather(a: &ServeArgs) -> HostFacts {
 pub fn plan(a: &ServeArgs, f: &HostFacts) -> Result<Plan, RunError> {
     let c = &a.common;
     let listen = a.listen.clone();
-    let asserts = super::parse_asserts(&c.asserts)?;
+    let asserts = c.asserts.clone();
     let response = bytes_arg("--response", &a.response)?;
     let (iface, queues, cores) = super::queues_and_cores(c, f)?;
     let own = &iface.ipv4;

@@ -3,15 +3,15 @@
 //! - [`write`] produces exactly the bytes of `TcpFrame::emit` for the frames the engine
 //!   sends (IPv4, IHL 5, ident 0, DF, DSCP 0), with fixed offsets and a header checksum from
 //!   the field values instead of a pass over the header.
-//! - [`parse`] reads the common case (IPv4 with IHL 5, optionally one VLAN tag, no fragment)
-//!   directly and falls back to `TcpFrame::parse` for everything else, so every error (and
+//! - [`parse`] reads the common case (IPv4 with IHL 5, no fragment, behind up to two VLAN
+//!   tags) with the bounds of `wire::headers` and falls back to `TcpFrame::parse` for everything else, so every error (and
 //!   every unusual frame) is the wire layer's verdict.
 //!
 //! Both are checked against the wire layer by property tests (`tests/fastpath.rs`).
 
 use crate::wire::{
-    ChecksumMode, IpRepr, MacAddr, SeqNum, TcpFlags, TcpFrame, TcpOptions, TcpRepr, checksum,
-    ipv4::PROTO_TCP,
+    ChecksumMode, EtherType, IpRepr, MacAddr, SeqNum, TcpFlags, TcpFrame, TcpOptions, TcpRepr,
+    checksum, headers, ipv4::PROTO_TCP,
 };
 
 use super::stats::DropReason;
@@ -90,29 +90,25 @@ pub(crate) fn fast(frame: &[u8], verify: bool) -> Option<Rx<'_>> {
     if frame.len() < 54 {
         return None;
     }
-    let off = match be16(frame, 12) {
-        0x0800 => 14,
-        0x8100 if frame.len() >= 58 && be16(frame, 16) == 0x0800 => 18,
-        _ => return None,
-    };
-    let ip = &frame[off..off + 20];
-    let total = be16(ip, 2) as usize;
-    if ip[0] != 0x45 || total < 40 || off + total > frame.len() {
+    // The header reader's bounds; the specialisation is IHL 5 (a fixed-size checksum).
+    let link = headers::link(frame).ok()?;
+    if link.ethertype != EtherType::IPV4 {
         return None;
     }
-    if be16(ip, 6) & 0x3fff != 0 || ip[9] != PROTO_TCP {
+    let off = link.l3;
+    let l3 = &frame[off..];
+    let bounds = headers::ipv4(l3).ok()?;
+    if bounds.header_len != 20 || bounds.fragment || bounds.protocol != PROTO_TCP {
         return None;
     }
+    let ip = &l3[..20];
     if verify && !ipv4_header_ok(ip) {
         return None;
     }
     let src = be32(ip, 12);
     let dst = be32(ip, 16);
-    let seg = &frame[off + 20..off + total];
-    let hl = (seg[12] >> 4) as usize * 4;
-    if hl < 20 || hl > seg.len() {
-        return None;
-    }
+    let seg = &l3[20..bounds.total_len];
+    let hl = headers::tcp_header_len(seg).ok()?;
     let area = &seg[20..hl];
     let options = match area.len() {
         0 => TcpOptions::default(),

@@ -342,7 +342,7 @@ pub fn owner_of(role: Role, frame: &[u8], workers: usize) -> Option<usize> {
     if workers == 0 {
         return None;
     }
-    let (sport, dport) = tcp_ports(frame)?;
+    let (sport, dport) = crate::wire::headers::tcp_ports(frame)?;
     match role {
         Role::Client => Some(dport as usize % workers),
         Role::Server => Some(sport as usize % workers),
@@ -352,32 +352,6 @@ pub fn owner_of(role: Role, frame: &[u8], workers: usize) -> Option<usize> {
 /// Client routing by table: the worker that owns the frame's local (destination) port
 /// (`None`: no worker has it, the frame is not ours).
 pub fn owner_by_port(frame: &[u8], owners: &PortOwners) -> Option<usize> {
-    let (_, dport) = tcp_ports(frame)?;
+    let (_, dport) = crate::wire::headers::tcp_ports(frame)?;
     owners.owner(dport)
-}
-
-/// (source port, destination port) of an IPv4/IPv6 TCP frame, read with bounds checks only
-/// (no validation: the owner validates).
-fn tcp_ports(frame: &[u8]) -> Option<(u16, u16)> {
-    let (mut off, mut ethertype) = (14usize, be16(frame, 12)?);
-    if ethertype == 0x8100 {
-        ethertype = be16(frame, 16)?;
-        off = 18;
-    }
-    let tcp = match ethertype {
-        0x0800 => {
-            let ihl = (*frame.get(off)? & 0x0f) as usize * 4;
-            if *frame.get(off)? >> 4 != 4 || ihl < 20 || *frame.get(off + 9)? != 6 {
-                return None;
-            }
-            off + ihl
-        }
-        0x86dd if *frame.get(off + 6)? == 6 => off + 40,
-        _ => return None,
-    };
-    Some((be16(frame, tcp)?, be16(frame, tcp + 2)?))
-}
-
-fn be16(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))
 }

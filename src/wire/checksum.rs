@@ -107,14 +107,8 @@ mod tests {
 
     #[test]
     fn sum_matches_reference_for_all_lengths() {
-        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
         let mut data = [0u8; 300];
-        for b in data.iter_mut() {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            *b = x as u8;
-        }
+        crate::rng::SplitMix64(0x9e37_79b9_7f4a_7c15).fill(&mut data);
         for len in 0..data.len() {
             assert_eq!(fold(sum(&data[..len])), slow_sum(&data[..len]), "len {len}");
         }

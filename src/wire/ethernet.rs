@@ -1,4 +1,5 @@
-//! Ethernet II with at most one 802.1Q tag.
+//! Ethernet II. Received frames may carry up to two VLAN tags (`headers::link` reads them);
+//! `EthernetRepr` keeps the innermost one and emits at most one 802.1Q tag.
 
 use super::{Result, WireError};
 
@@ -89,19 +90,20 @@ impl<T: AsRef<[u8]>> EthernetFrame<T> {
     pub fn new_unchecked(buf: T) -> Self {
         EthernetFrame { buf }
     }
-    /// Checks 14 bytes (18 when the outer EtherType is 802.1Q).
+    /// Checks the Ethernet header and its VLAN tags (`headers::link`).
     pub fn new_checked(buf: T) -> Result<Self> {
-        let b = buf.as_ref();
-        if b.len() < field::HEADER_LEN {
-            return Err(WireError::Truncated);
-        }
-        if be16(b, field::ETHERTYPE) == EtherType::VLAN && b.len() < field::VLAN_HEADER_LEN {
-            return Err(WireError::Truncated);
-        }
+        super::headers::link(buf.as_ref())?;
         Ok(EthernetFrame { buf })
     }
-    fn tagged(&self) -> bool {
-        be16(self.buf.as_ref(), field::ETHERTYPE) == EtherType::VLAN
+    fn link(&self) -> super::headers::Link {
+        // new_checked read it once; a frame made with new_unchecked and too short for its
+        // own tags reads as untagged here (its accessors are the caller's to size).
+        super::headers::link(self.buf.as_ref()).unwrap_or(super::headers::Link {
+            tags: [0; super::headers::MAX_VLAN_TAGS],
+            n_tags: 0,
+            ethertype: be16(self.buf.as_ref(), field::ETHERTYPE),
+            l3: field::HEADER_LEN,
+        })
     }
     pub fn dst(&self) -> MacAddr {
         let mut m = [0u8; 6];
@@ -113,25 +115,17 @@ impl<T: AsRef<[u8]>> EthernetFrame<T> {
         m.copy_from_slice(&self.buf.as_ref()[field::SRC]);
         MacAddr(m)
     }
-    /// VLAN TCI when one 802.1Q tag is present.
+    /// The innermost VLAN TCI, when tagged.
     pub fn vlan(&self) -> Option<u16> {
-        self.tagged().then(|| be16(self.buf.as_ref(), field::TCI))
+        self.link().vlan()
     }
-    /// The EtherType after any VLAN tag.
+    /// The EtherType after any VLAN tags.
     pub fn ethertype(&self) -> u16 {
-        if self.tagged() {
-            be16(self.buf.as_ref(), field::INNER_ETHERTYPE)
-        } else {
-            be16(self.buf.as_ref(), field::ETHERTYPE)
-        }
+        self.link().ethertype
     }
-    /// 14 or 18.
+    /// 14, 18 or 22.
     pub fn header_len(&self) -> usize {
-        if self.tagged() {
-            field::VLAN_HEADER_LEN
-        } else {
-            field::HEADER_LEN
-        }
+        self.link().l3
     }
     pub fn payload(&self) -> &[u8] {
         &self.buf.as_ref()[self.header_len()..]

@@ -1,13 +1,11 @@
-//! Whole frames: Ethernet (+VLAN) / IPv4|IPv6 / TCP, parsed and emitted in one call.
+//! Whole frames: Ethernet (+VLAN tags) / IPv4|IPv6 / TCP, parsed and emitted in one call.
 //! This is what the engine uses on the packet path.
 
 use super::ipv4::PROTO_TCP;
 use super::{
     EtherType, EthernetFrame, EthernetRepr, Ipv4Packet, Ipv4Repr, Ipv6Packet, Ipv6Repr, Result,
-    TcpPacket, TcpRepr, WireError, checksum,
+    TcpPacket, TcpRepr, WireError, checksum, headers,
 };
-
-const IPV6_HEADER_LEN: usize = 40;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ChecksumMode {
@@ -32,37 +30,50 @@ pub struct TcpFrame<'a> {
 }
 
 impl<'a> TcpFrame<'a> {
-    /// Ethernet -> IP -> TCP. Errors: `UnknownEtherType` (incl. ARP), `NotTcp`, `Fragment`,
-    /// `Ipv6ExtHeader`, and every length/option/checksum error of the layers.
+    /// Ethernet (up to two VLAN tags) -> IPv4 | IPv6 (extension headers walked) -> TCP,
+    /// with the bounds from the one header reader (`wire::headers`). Errors:
+    /// `UnknownEtherType` (incl. ARP), `NotTcp`, `Fragment`, `Ipv6ExtHeader`, and every
+    /// length/option/checksum error of the layers. `eth.vlan` is the innermost tag.
     pub fn parse(frame: &'a [u8], mode: ChecksumMode) -> Result<TcpFrame<'a>> {
         let verify = mode == ChecksumMode::Verify;
-        let eth_view = EthernetFrame::new_checked(frame)?;
-        let eth = EthernetRepr::parse(&eth_view)?;
-        let l3 = frame
-            .get(eth_view.header_len()..)
-            .ok_or(WireError::Truncated)?;
-        let (ip, segment, pseudo) = match eth.ethertype {
+        let link = headers::link(frame)?;
+        let eth_view = EthernetFrame::new_unchecked(frame);
+        let eth = EthernetRepr {
+            dst: eth_view.dst(),
+            src: eth_view.src(),
+            vlan: link.vlan(),
+            ethertype: link.ethertype,
+        };
+        let l3 = frame.get(link.l3..).ok_or(WireError::Truncated)?;
+        let (ip, segment, pseudo) = match link.ethertype {
             EtherType::IPV4 => {
-                let pkt = Ipv4Packet::new_checked(l3)?;
+                let bounds = headers::ipv4(l3)?;
+                let pkt = Ipv4Packet::new_unchecked(l3);
+                // The checksum first: a corrupt header is reported as such.
                 let ip = Ipv4Repr::parse(&pkt, verify)?;
                 if ip.protocol != PROTO_TCP {
                     return Err(WireError::NotTcp);
                 }
-                let seg = l3
-                    .get(pkt.header_len()..usize::from(pkt.total_len()))
-                    .ok_or(WireError::BadLength)?;
+                let seg = &l3[bounds.header_len..bounds.total_len];
                 let pseudo = checksum::pseudo_ipv4(ip.src, ip.dst, PROTO_TCP, seg.len() as u32);
                 (IpRepr::V4(ip), seg, pseudo)
             }
             EtherType::IPV6 => {
-                let pkt = Ipv6Packet::new_checked(l3)?;
-                let ip = Ipv6Repr::parse(&pkt)?;
-                if ip.next_header != PROTO_TCP {
+                let bounds = headers::ipv6(l3)?;
+                if bounds.protocol != PROTO_TCP {
                     return Err(WireError::NotTcp);
                 }
-                let seg = l3
-                    .get(IPV6_HEADER_LEN..IPV6_HEADER_LEN + usize::from(ip.payload_len))
-                    .ok_or(WireError::BadLength)?;
+                let pkt = Ipv6Packet::new_unchecked(l3);
+                let seg = &l3[bounds.upper..bounds.end];
+                let ip = Ipv6Repr {
+                    src: pkt.src(),
+                    dst: pkt.dst(),
+                    next_header: PROTO_TCP,
+                    payload_len: seg.len() as u16,
+                    hop_limit: pkt.hop_limit(),
+                    traffic_class: pkt.traffic_class(),
+                    flow_label: pkt.flow_label(),
+                };
                 let pseudo = checksum::pseudo_ipv6(&ip.src, &ip.dst, PROTO_TCP, seg.len() as u32);
                 (IpRepr::V6(ip), seg, pseudo)
             }

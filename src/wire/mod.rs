@@ -15,6 +15,7 @@ pub mod arp;
 pub mod checksum;
 pub mod ethernet;
 pub mod frame;
+pub mod headers;
 pub mod ipv4;
 pub mod ipv6;
 pub mod seq;
@@ -33,7 +34,7 @@ pub use tcp::{TcpFlags, TcpOptions, TcpPacket, TcpRepr};
 pub enum WireError {
     /// The buffer is shorter than a header or a length field says.
     Truncated,
-    /// EtherType is neither IPv4, IPv6, ARP nor one 802.1Q tag in front of them.
+    /// EtherType is neither IPv4, IPv6 nor ARP (after at most two VLAN tags).
     UnknownEtherType,
     /// ARP that is not Ethernet/IPv4 (htype 1, ptype 0x0800, hlen 6, plen 4) or op not 1/2.
     BadArp,
@@ -43,9 +44,10 @@ pub enum WireError {
     BadIhl,
     /// IPv4 total length smaller than the header, or IPv6 payload length past the buffer.
     BadLength,
-    /// IPv4 fragment (MF set or offset != 0).
+    /// IPv4 fragment (MF set or offset != 0), or an IPv6 fragment header.
     Fragment,
-    /// IPv6 next header is an extension header (hop-by-hop, routing, fragment, dest opts, ...).
+    /// IPv6 extension headers we do not walk past: a routing header with segments left, or
+    /// more than `headers::MAX_IPV6_EXT` of them (`Ipv6Repr::parse` refuses any).
     Ipv6ExtHeader,
     /// IP payload is not TCP.
     NotTcp,

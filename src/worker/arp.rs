@@ -4,7 +4,7 @@
 use std::net::Ipv4Addr;
 
 use crate::wire::{
-    ArpOp, ArpPacket, ArpRepr, EtherType, EthernetFrame, EthernetRepr, MacAddr, WireError,
+    ArpOp, ArpPacket, ArpRepr, EtherType, EthernetFrame, MacAddr, WireError, headers,
 };
 
 pub struct ArpResponder {
@@ -23,48 +23,29 @@ pub enum ArpVerdict {
 }
 
 impl ArpResponder {
-    /// Is `frame` ARP (EtherType 0x0806, possibly behind one 802.1Q tag)? A cheap look at the
-    /// EtherType, so that other frames never take a TX buffer.
+    /// Is `frame` ARP (EtherType 0x0806 behind up to two VLAN tags)? A cheap look at the
+    /// link layer, so that other frames never take a TX buffer.
     pub fn is_arp(frame: &[u8]) -> bool {
-        let at = |i: usize| {
-            frame
-                .get(i..i + 2)
-                .map(|b| u16::from_be_bytes([b[0], b[1]]))
-        };
-        match at(12) {
-            Some(EtherType::VLAN) => at(16) == Some(EtherType::ARP),
-            t => t == Some(EtherType::ARP),
-        }
+        headers::link(frame).is_ok_and(|l| l.ethertype == EtherType::ARP)
     }
 
     /// Handles `frame` (any EtherType); writes a reply into `out` when it is a request for
-    /// one of `addrs`.
+    /// one of `addrs`. The reply carries the request's VLAN tags (one or two) unchanged.
     pub fn handle(&self, frame: &[u8], out: &mut [u8]) -> ArpVerdict {
-        let eth = match EthernetFrame::new_checked(frame).and_then(|f| {
-            let r = EthernetRepr::parse(&f)?;
-            Ok((r, f))
-        }) {
-            Ok(v) => v,
+        let link = match headers::link(frame) {
+            Ok(l) => l,
             Err(e) => return ArpVerdict::Malformed(e),
         };
-        let (eth_repr, eth_frame) = eth;
-        if eth_repr.ethertype != EtherType::ARP {
+        if link.ethertype != EtherType::ARP {
             return ArpVerdict::Ignored;
         }
-        let req = match ArpPacket::new_checked(eth_frame.payload()).and_then(|p| ArpRepr::parse(&p))
-        {
+        let req = match ArpPacket::new_checked(&frame[link.l3..]).and_then(|p| ArpRepr::parse(&p)) {
             Ok(r) => r,
             Err(e) => return ArpVerdict::Malformed(e),
         };
         if req.op != ArpOp::Request || !self.addrs.contains(&req.target_ip) {
             return ArpVerdict::Ignored;
         }
-        let reply_eth = EthernetRepr {
-            dst: req.sender_mac,
-            src: self.mac,
-            vlan: eth_repr.vlan,
-            ethertype: EtherType::ARP,
-        };
         let reply = ArpRepr {
             op: ArpOp::Reply,
             sender_mac: self.mac,
@@ -72,13 +53,16 @@ impl ArpResponder {
             target_mac: req.sender_mac,
             target_ip: req.sender_ip,
         };
-        let len = reply_eth.buffer_len() + reply.buffer_len();
+        let len = link.l3 + reply.buffer_len();
         if out.len() < len {
             return ArpVerdict::Malformed(WireError::Truncated);
         }
+        // The link header as received (tags included), addressed back to the sender.
+        out[..link.l3].copy_from_slice(&frame[..link.l3]);
         let mut f = EthernetFrame::new_unchecked(&mut out[..len]);
-        reply_eth.emit(&mut f);
-        reply.emit(&mut ArpPacket::new_unchecked(f.payload_mut()));
+        f.set_dst(req.sender_mac);
+        f.set_src(self.mac);
+        reply.emit(&mut ArpPacket::new_unchecked(&mut out[link.l3..len]));
         ArpVerdict::Replied(len)
     }
 }
@@ -86,6 +70,7 @@ impl ArpResponder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::EthernetRepr;
 
     fn request(target: Ipv4Addr) -> Vec<u8> {
         let eth = EthernetRepr {
@@ -134,5 +119,35 @@ mod tests {
             r.handle(&[0u8; 5], &mut out),
             ArpVerdict::Malformed(_)
         ));
+    }
+
+    #[test]
+    fn reply_keeps_both_qinq_tags() {
+        let r = ArpResponder {
+            mac: MacAddr([2, 0, 0, 0, 0, 1]),
+            addrs: vec![Ipv4Addr::new(198, 18, 1, 7)],
+        };
+        let plain = request(Ipv4Addr::new(198, 18, 1, 7));
+        let mut qinq = plain[..12].to_vec();
+        qinq.extend_from_slice(&[0x88, 0xa8, 0, 100, 0x81, 0x00, 0, 5]);
+        qinq.extend_from_slice(&plain[12..]);
+        assert!(ArpResponder::is_arp(&qinq));
+        let mut out = [0u8; 64];
+        let ArpVerdict::Replied(n) = r.handle(&qinq, &mut out) else {
+            panic!("no reply to a double-tagged request");
+        };
+        assert_eq!(n, 22 + 28);
+        assert_eq!(
+            &out[12..22],
+            &qinq[12..22],
+            "tags and EtherType as received"
+        );
+        assert_eq!(&out[0..6], &[2, 0, 0, 0, 0, 2]);
+        assert_eq!(&out[6..12], &[2, 0, 0, 0, 0, 1]);
+        let a = ArpRepr::parse(&ArpPacket::new_checked(&out[22..n]).unwrap()).unwrap();
+        assert_eq!(
+            (a.op, a.target_ip),
+            (ArpOp::Reply, Ipv4Addr::new(198, 18, 0, 2))
+        );
     }
 }

@@ -430,22 +430,11 @@ impl<T: Entry> Peek<'_, T> {
 mod tests {
     use super::*;
 
-    /// Deterministic PRNG for property-style tests (SplitMix64).
-    pub(crate) struct Rng(u64);
-    impl Rng {
-        pub(crate) fn new(seed: u64) -> Self {
-            Rng(seed)
-        }
-        pub(crate) fn next(&mut self) -> u64 {
-            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^ (z >> 31)
-        }
-        pub(crate) fn below(&mut self, n: u32) -> u32 {
-            (self.next() % n as u64) as u32
-        }
+    use crate::rng::SplitMix64 as Rng;
+
+    /// `Rng::below` for ring counts.
+    fn below(rng: &mut Rng, n: u32) -> u32 {
+        rng.below(n.into()) as u32
     }
 
     const OFF: RingOffsets = RingOffsets {
@@ -481,31 +470,31 @@ mod tests {
     #[test]
     fn xsk_ring_push_10000_random_batches_with_wraparound() {
         for seed in [1u64, 7, 0xdead_beef] {
-            let mut rng = Rng::new(seed);
+            let mut rng = Rng(seed);
             // Start 100 below u32::MAX: the free-running indices wrap early in the run.
             let (mut p, mut c, _m) = pair::<libc::xdp_desc>(64, u32::MAX - 100);
             let (mut next_out, mut next_in) = (1u64, 1u64);
             while next_in <= 10_000 {
-                if rng.below(2) == 0 && next_out <= 10_000 {
-                    let want = 1 + rng.below(80); // sometimes more than the ring holds
+                if below(&mut rng, 2) == 0 && next_out <= 10_000 {
+                    let want = 1 + below(&mut rng, 80); // sometimes more than the ring holds
                     let mut r = p.reserve(want);
                     assert!(r.len() <= want);
                     let k = r.len().min((10_001 - next_out) as u32);
-                    let use_k = if k > 0 { 1 + rng.below(k) } else { 0 };
+                    let use_k = if k > 0 { 1 + below(&mut rng, k) } else { 0 };
                     for i in 0..use_k {
                         r.set(i, desc(next_out + i as u64));
                     }
                     r.commit(use_k);
                     next_out += use_k as u64;
-                    if rng.below(3) != 0 {
+                    if below(&mut rng, 3) != 0 {
                         p.submit();
                     }
                 } else {
-                    let pk = c.peek(1 + rng.below(80));
+                    let pk = c.peek(1 + below(&mut rng, 80));
                     let k = if pk.is_empty() {
                         0
                     } else {
-                        1 + rng.below(pk.len())
+                        1 + below(&mut rng, pk.len())
                     };
                     for i in 0..k {
                         let d = pk.get(i);
@@ -531,10 +520,10 @@ mod tests {
         let (mut p, mut c, _m) = pair::<u64>(256, u32::MAX - 1000);
         const N: u64 = 200_000;
         let prod = std::thread::spawn(move || {
-            let mut rng = Rng::new(42);
+            let mut rng = Rng(42);
             let mut next = 0u64;
             while next < N {
-                let want = 1 + rng.below(64);
+                let want = 1 + below(&mut rng, 64);
                 let mut r = p.reserve(want);
                 let k = r.len().min((N - next) as u32);
                 for i in 0..k {
@@ -548,10 +537,10 @@ mod tests {
                 }
             }
         });
-        let mut rng = Rng::new(43);
+        let mut rng = Rng(43);
         let mut expect = 0u64;
         while expect < N {
-            let pk = c.peek(1 + rng.below(64));
+            let pk = c.peek(1 + below(&mut rng, 64));
             if pk.is_empty() {
                 std::thread::yield_now();
                 continue;

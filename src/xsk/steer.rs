@@ -199,7 +199,7 @@ crate::counters! {
         pub dropped_no_socket,
         /// Not ours: passed to the kernel.
         pub passed,
-        /// IPv4 fragments for us: passed to the kernel.
+        /// IPv4 and IPv6 fragments for us: passed to the kernel (reassembly is its job).
         pub passed_fragments,
         /// Our address and port, but a kernel socket's (its connection, or a listener for a
         /// SYN): passed to the kernel.
@@ -288,41 +288,12 @@ impl Steer {
                 Some("check the name with `ip link`".into()),
             )
         })?;
-        let ebpf = Ebpf::load(STEER_OBJ).map_err(|e| {
-            let hint = matches!(errno_of(&e), Some(libc::EPERM)).then(|| {
-                "run as root (CAP_NET_ADMIN, CAP_BPF, CAP_NET_RAW); check RLIMIT_MEMLOCK on old kernels".into()
-            });
-            steer_err("loading the XDP steering object (maps)".into(), &e, hint)
-        })?;
         let mut steer = Steer {
-            ebpf,
+            ebpf: load(&raw)?,
             ifname: ifname.into(),
             mode,
         };
-        // Configure before attaching: the program never runs unconfigured.
-        steer.write_cfg(&raw)?;
-        let prog: &mut Xdp = steer
-            .ebpf
-            .program_mut(PROG)
-            .ok_or_else(|| {
-                SteerError::new(
-                    "finding the XDP program",
-                    None,
-                    Some(format!("`{PROG}` missing from steer.bpf.o")),
-                    None,
-                )
-            })?
-            .try_into()
-            .map_err(|e: ProgramError| steer_err("finding the XDP program".into(), &e, None))?;
-        prog.load().map_err(|e| {
-            let hint = match errno_of(&e) {
-                Some(libc::EPERM) => {
-                    Some("run as root (CAP_NET_ADMIN, CAP_BPF, CAP_NET_RAW)".into())
-                }
-                _ => Some("the verifier rejected bpf/steer.bpf.c: see the log above".into()),
-            };
-            steer_err("loading the XDP steering program".into(), &e, hint)
-        })?;
+        let prog = program(&mut steer.ebpf)?;
         let aya_mode = match mode {
             XdpAttachMode::Native => XdpMode::Driver,
             XdpAttachMode::Generic => XdpMode::Skb,
@@ -350,14 +321,6 @@ impl Steer {
             steer_err(what, &e, hint)
         })?;
         Ok(steer)
-    }
-
-    fn write_cfg(&mut self, raw: &RawSteerCfg) -> Result<(), SteerError> {
-        let map = self.ebpf.map_mut(MAP_CFG).ok_or_else(|| missing(MAP_CFG))?;
-        let mut arr: Array<_, RawSteerCfg> = Array::try_from(map)
-            .map_err(|e| steer_err(format!("opening map {MAP_CFG}"), &e, None))?;
-        arr.set(0, raw, 0)
-            .map_err(|e| steer_err(format!("writing map {MAP_CFG}"), &e, None))
     }
 
     /// Puts `xsk_fd` (an `Xsk` bound on this interface and `queue`) in the XSKMAP.
@@ -396,32 +359,12 @@ impl Steer {
 
     /// Rewrites the configuration map (no reload, no detach).
     pub fn configure(&mut self, cfg: &SteerConfig) -> Result<(), SteerError> {
-        let raw = cfg.to_raw()?;
-        self.write_cfg(&raw)
+        write_cfg(&mut self.ebpf, &cfg.to_raw()?)
     }
 
     /// Program counters summed over CPUs.
     pub fn counters(&self) -> Result<SteerCounters, SteerError> {
-        let map = self.ebpf.map(MAP_STATS).ok_or_else(|| missing(MAP_STATS))?;
-        let stats: PerCpuArray<_, u64> = PerCpuArray::try_from(map)
-            .map_err(|e| steer_err(format!("opening map {MAP_STATS}"), &e, None))?;
-        let get = |i: u32| -> Result<u64, SteerError> {
-            let v = stats
-                .get(&i, 0)
-                .map_err(|e| steer_err(format!("reading map {MAP_STATS}"), &e, None))?;
-            Ok(v.iter().sum())
-        };
-        Ok(SteerCounters {
-            redirected: get(STAT_REDIRECTED)?,
-            arp_redirected: get(STAT_ARP_REDIRECTED)?,
-            dropped_no_socket: get(STAT_NO_SOCKET)?,
-            passed: get(STAT_PASSED)?,
-            passed_fragments: get(STAT_PASSED_FRAG)?,
-            passed_kernel_socket: get(STAT_PASSED_SOCKET)?,
-            parse_errors: get(STAT_PARSE_ERROR)?,
-            unconfigured: get(STAT_DISABLED)?,
-            no_rx_timestamp: get(STAT_NO_META)?,
-        })
+        read_counters(&self.ebpf)
     }
 
     pub fn ifname(&self) -> &str {
@@ -432,6 +375,193 @@ impl Steer {
         self.mode
     }
 }
+
+fn write_cfg(ebpf: &mut Ebpf, raw: &RawSteerCfg) -> Result<(), SteerError> {
+    let map = ebpf.map_mut(MAP_CFG).ok_or_else(|| missing(MAP_CFG))?;
+    let mut arr: Array<_, RawSteerCfg> =
+        Array::try_from(map).map_err(|e| steer_err(format!("opening map {MAP_CFG}"), &e, None))?;
+    arr.set(0, raw, 0)
+        .map_err(|e| steer_err(format!("writing map {MAP_CFG}"), &e, None))
+}
+
+fn program(ebpf: &mut Ebpf) -> Result<&mut Xdp, SteerError> {
+    ebpf.program_mut(PROG)
+        .ok_or_else(|| {
+            SteerError::new(
+                "finding the XDP program",
+                None,
+                Some(format!("`{PROG}` missing from steer.bpf.o")),
+                None,
+            )
+        })?
+        .try_into()
+        .map_err(|e: ProgramError| steer_err("finding the XDP program".into(), &e, None))
+}
+
+/// Loads the object, writes `raw` (before anything can run it: the program never runs
+/// unconfigured) and loads the program into the kernel (the verifier runs here).
+fn load(raw: &RawSteerCfg) -> Result<Ebpf, SteerError> {
+    let mut ebpf = Ebpf::load(STEER_OBJ).map_err(|e| {
+        let hint = matches!(errno_of(&e), Some(libc::EPERM)).then(|| {
+            "run as root (CAP_NET_ADMIN, CAP_BPF, CAP_NET_RAW); check RLIMIT_MEMLOCK on old kernels".into()
+        });
+        steer_err("loading the XDP steering object (maps)".into(), &e, hint)
+    })?;
+    write_cfg(&mut ebpf, raw)?;
+    program(&mut ebpf)?.load().map_err(|e| {
+        let hint = match errno_of(&e) {
+            Some(libc::EPERM) => Some("run as root (CAP_NET_ADMIN, CAP_BPF, CAP_NET_RAW)".into()),
+            _ => Some("the verifier rejected bpf/steer.bpf.c: see the log above".into()),
+        };
+        steer_err("loading the XDP steering program".into(), &e, hint)
+    })?;
+    Ok(ebpf)
+}
+
+fn read_counters(ebpf: &Ebpf) -> Result<SteerCounters, SteerError> {
+    let map = ebpf.map(MAP_STATS).ok_or_else(|| missing(MAP_STATS))?;
+    let stats: PerCpuArray<_, u64> = PerCpuArray::try_from(map)
+        .map_err(|e| steer_err(format!("opening map {MAP_STATS}"), &e, None))?;
+    let get = |i: u32| -> Result<u64, SteerError> {
+        let v = stats
+            .get(&i, 0)
+            .map_err(|e| steer_err(format!("reading map {MAP_STATS}"), &e, None))?;
+        Ok(v.iter().sum())
+    };
+    Ok(SteerCounters {
+        redirected: get(STAT_REDIRECTED)?,
+        arp_redirected: get(STAT_ARP_REDIRECTED)?,
+        dropped_no_socket: get(STAT_NO_SOCKET)?,
+        passed: get(STAT_PASSED)?,
+        passed_fragments: get(STAT_PASSED_FRAG)?,
+        passed_kernel_socket: get(STAT_PASSED_SOCKET)?,
+        parse_errors: get(STAT_PARSE_ERROR)?,
+        unconfigured: get(STAT_DISABLED)?,
+        no_rx_timestamp: get(STAT_NO_META)?,
+    })
+}
+
+/// What the steering program does with a frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum XdpVerdict {
+    /// To the AF_XDP socket of the queue (TCP or ARP that is ours).
+    Steer,
+    /// To the kernel.
+    Pass,
+    /// Dropped (not because no socket was registered: that is `Steer`).
+    Drop,
+}
+
+impl SteerConfig {
+    /// The Rust model of the program's decision, from the one header reader
+    /// (`wire::headers`): TCP to one of our addresses and ports, or ARP for an emulated
+    /// address, is steered; everything else (malformed, fragments, other protocols, kernel
+    /// addresses) is passed. Kernel sockets (the program's socket lookup) are not modelled:
+    /// compare in a namespace without sockets on our ports.
+    pub fn verdict(&self, frame: &[u8]) -> XdpVerdict {
+        use crate::wire::headers::{self, Net};
+        let Ok(h) = headers::read(frame) else {
+            return XdpVerdict::Pass;
+        };
+        let l3 = &frame[h.link.l3..];
+        let ours = match h.net {
+            Net::Tcp4 { seg, .. } => {
+                let dst = Ipv4Addr::new(l3[16], l3[17], l3[18], l3[19]);
+                (self.addrs_v4.contains(&dst) || self.in_prefix(dst))
+                    && self.port_is_ours(u16::from_be_bytes([frame[seg.0 + 2], frame[seg.0 + 3]]))
+            }
+            Net::Tcp6 { seg, .. } => {
+                let mut a = [0u8; 16];
+                a.copy_from_slice(&l3[24..40]);
+                self.addrs_v6.contains(&Ipv6Addr::from(a))
+                    && self.port_is_ours(u16::from_be_bytes([frame[seg.0 + 2], frame[seg.0 + 3]]))
+            }
+            Net::Arp => {
+                use crate::wire::{ArpPacket, ArpRepr};
+                let arp = ArpPacket::new_checked(l3).and_then(|p| ArpRepr::parse(&p));
+                (!self.arp_v4.is_empty() || self.prefix_v4.is_some())
+                    && arp.is_ok_and(|a| {
+                        let t = a.target_ip;
+                        (self.in_prefix(t) && !self.addrs_v4.contains(&t))
+                            || self.arp_v4.contains(&t)
+                    })
+            }
+        };
+        if ours {
+            XdpVerdict::Steer
+        } else {
+            XdpVerdict::Pass
+        }
+    }
+
+    fn in_prefix(&self, a: Ipv4Addr) -> bool {
+        self.prefix_v4.is_some_and(|(net, len)| {
+            let mask = if len == 0 {
+                0
+            } else {
+                u32::MAX << (32 - u32::from(len.min(32)))
+            };
+            // Mask 0 means "no prefix" to the program (v4_mask == 0).
+            mask != 0 && u32::from(a) & mask == u32::from(net) & mask
+        })
+    }
+
+    fn port_is_ours(&self, port: u16) -> bool {
+        (self.port_lo != 0 && (self.port_lo..=self.port_hi).contains(&port))
+            || self.listen_ports.contains(&port)
+    }
+}
+
+/// The steering program loaded but attached nowhere, run on single frames with
+/// `BPF_PROG_TEST_RUN`: the kernel's own verdict on crafted frames, no interface needed.
+pub struct SteerProbe {
+    ebpf: Ebpf,
+}
+
+impl SteerProbe {
+    pub fn load(cfg: &SteerConfig) -> Result<SteerProbe, SteerError> {
+        Ok(SteerProbe {
+            ebpf: load(&cfg.to_raw()?)?,
+        })
+    }
+
+    /// Runs the program once on `frame` (at least 14 bytes: the kernel refuses shorter
+    /// ones). No socket is registered, so a steered frame comes back as XDP_DROP counted
+    /// `dropped_no_socket`: that is `Steer`. Also returns the counters it moved.
+    pub fn run(&mut self, frame: &[u8]) -> Result<(XdpVerdict, SteerCounters), SteerError> {
+        let before = read_counters(&self.ebpf)?;
+        let fd = program(&mut self.ebpf)?
+            .fd()
+            .map_err(|e| steer_err("finding the loaded XDP program".into(), &e, None))?;
+        let act = super::sys::prog_test_run(std::os::fd::AsFd::as_fd(fd), frame).map_err(|e| {
+            SteerError::new(
+                format!("BPF_PROG_TEST_RUN on a {}-byte frame", frame.len()),
+                Some(e),
+                None,
+                Some("needs root (CAP_BPF) and Linux >= 4.12".into()),
+            )
+        })?;
+        let after = read_counters(&self.ebpf)?;
+        let moved = after.minus(&before);
+        let v = match act {
+            XDP_PASS => XdpVerdict::Pass,
+            XDP_DROP if moved.dropped_no_socket == 1 => XdpVerdict::Steer,
+            XDP_DROP => XdpVerdict::Drop,
+            other => {
+                return Err(SteerError::new(
+                    "BPF_PROG_TEST_RUN",
+                    None,
+                    Some(format!("unexpected XDP action {other}")),
+                    None,
+                ));
+            }
+        };
+        Ok((v, moved))
+    }
+}
+
+const XDP_DROP: u32 = 1;
+const XDP_PASS: u32 = 2;
 
 fn missing(name: &str) -> SteerError {
     SteerError::new(

@@ -11,6 +11,57 @@ pub const XDP_MAX_TX_SKB_BUDGET: libc::c_int = 9;
 /// The kernel's copy-mode TX budget when `XDP_MAX_TX_SKB_BUDGET` is not set or not supported.
 pub const DEFAULT_TX_BUDGET: u32 = 32;
 
+/// `BPF_PROG_TEST_RUN` (include/uapi/linux/bpf.h, `union bpf_attr`'s `test` member).
+const BPF_PROG_TEST_RUN: libc::c_long = 10;
+
+#[repr(C)]
+#[derive(Default)]
+struct TestRunAttr {
+    prog_fd: u32,
+    retval: u32,
+    data_size_in: u32,
+    data_size_out: u32,
+    data_in: u64,
+    data_out: u64,
+    repeat: u32,
+    duration: u32,
+    ctx_size_in: u32,
+    ctx_size_out: u32,
+    ctx_in: u64,
+    ctx_out: u64,
+    flags: u32,
+    cpu: u32,
+    batch_size: u32,
+    _pad: u32,
+}
+
+/// Runs a loaded program once on `data` (`BPF_PROG_TEST_RUN`); returns its return value
+/// (for XDP the action). The kernel refuses frames shorter than 14 bytes (EINVAL).
+pub fn prog_test_run(prog: std::os::fd::BorrowedFd<'_>, data: &[u8]) -> io::Result<u32> {
+    let mut attr = TestRunAttr {
+        prog_fd: prog.as_raw_fd() as u32,
+        data_size_in: data.len() as u32,
+        data_in: data.as_ptr() as u64,
+        repeat: 1,
+        ..Default::default()
+    };
+    // Safety: `attr` is a valid, zero-padded `bpf_attr` prefix of the size passed; the kernel
+    // only reads `data` (data_size_in bytes, alive for the call) and writes `attr`'s outputs;
+    // no data_out/ctx buffers are given (their pointers are 0).
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_bpf,
+            BPF_PROG_TEST_RUN,
+            &mut attr as *mut TestRunAttr,
+            size_of::<TestRunAttr>() as libc::c_uint,
+        )
+    };
+    if rc < 0 {
+        return Err(last());
+    }
+    Ok(attr.retval)
+}
+
 /// The last OS error as an `io::Error`.
 fn last() -> io::Error {
     io::Error::last_os_error()

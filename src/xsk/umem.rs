@@ -227,15 +227,7 @@ impl FramePool {
 mod tests {
     use super::*;
 
-    struct Rng(u64);
-    impl Rng {
-        fn below(&mut self, n: usize) -> usize {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            (self.0 % n as u64) as usize
-        }
-    }
+    use crate::rng::SplitMix64 as Rng;
 
     #[test]
     fn xsk_frame_pool_never_double_frees_or_leaks() {
@@ -245,7 +237,7 @@ mod tests {
             let mut pool = FramePool::full(2048, count);
             let mut loans: Vec<u64> = Vec::new();
             for _ in 0..100_000 {
-                match rng.below(4) {
+                match rng.index(4) {
                     0 | 1 => {
                         if let Some(a) = pool.get() {
                             assert_eq!(a % 2048, 0);
@@ -257,8 +249,8 @@ mod tests {
                     }
                     2 if !loans.is_empty() => {
                         // Give back, sometimes as an RX-style address inside the frame.
-                        let a = loans.swap_remove(rng.below(loans.len()));
-                        let off = [0u64, 256, 2047][rng.below(3)];
+                        let a = loans.swap_remove(rng.index(loans.len()));
+                        let off = [0u64, 256, 2047][rng.index(3)];
                         assert_eq!(pool.put(a + off), Ok(()));
                         // A second return of the same frame is refused.
                         assert_eq!(pool.put(a), Err(FrameError::AlreadyFree));

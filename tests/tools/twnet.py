@@ -318,7 +318,7 @@ def malformed_frames(a, dst_mac, src_mac, src, dst):
     add("ihl_small", frame(dst_mac, src_mac, ETH_P_IP, ipv4_header(src, dst, len(seg), ihl=4,
                                                                    total_len=20 + len(seg)) + seg))
     # Bad IHL: 15 (60 bytes of header) but total length 40: the header is longer than the
-    # packet (the engine's bad_length). The TCP ports XDP reads at +60 are ours.
+    # packet: a header-bounds error, which XDP passes to the kernel (InHdrErrors).
     opts = b"\x01" * 40
     seg = tcp_segment(src, dst, sp(), dp, seq(), 0, SYN)
     add("ihl_past_total", frame(dst_mac, src_mac, ETH_P_IP,

@@ -122,22 +122,11 @@ fn reta_lookup_is_hash_mod_len() {
     assert_eq!(equal_reta(8, 3), vec![0, 1, 2, 0, 1, 2, 0, 1]);
 }
 
-/// SplitMix64: deterministic test data without a dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e3779b97f4a7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58476d1ce4e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d049bb133111eb);
-        z ^ (z >> 31)
-    }
-}
+use crate::rng::SplitMix64 as Rng;
 
 /// A 512-entry table over 6 queues in random order (like a table an operator weighted).
 fn odd_reta(rng: &mut Rng) -> Vec<u16> {
-    (0..512).map(|_| (rng.next() % 6) as u16).collect()
+    (0..512).map(|_| (rng.next_u64() % 6) as u16).collect()
 }
 
 fn endpoints() -> [(IpAddr, SocketAddr); 2] {
@@ -154,7 +143,7 @@ fn port_hasher_equals_full_toeplitz() {
         for (ours, target) in endpoints() {
             let h = PortHasher::new(&key, ours, target).unwrap();
             for _ in 0..2000 {
-                let port = rng.next() as u16;
+                let port = rng.next_u64() as u16;
                 let full = hash(&key, &Tuple::syn_ack(ours, port, target)).unwrap();
                 assert_eq!(h.hash(port), full, "port {port} {ours} <- {target}");
             }
@@ -226,8 +215,8 @@ fn ports_only_key_ignores_ipv4_addresses() {
     );
     let mut rng = Rng(3);
     for _ in 0..8 {
-        let ours = IpAddr::from((rng.next() as u32).to_be_bytes());
-        let target = SocketAddr::new(IpAddr::from((rng.next() as u32).to_be_bytes()), 80);
+        let ours = IpAddr::from((rng.next_u64() as u32).to_be_bytes());
+        let target = SocketAddr::new(IpAddr::from((rng.next_u64() as u32).to_be_bytes()), 80);
         assert_eq!(
             rss.port_bitmaps(ours, target, 1024, 65535),
             first,

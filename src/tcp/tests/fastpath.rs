@@ -3,48 +3,36 @@
 use super::*;
 use crate::tcp::fastpath::{self, Hdr, Out};
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn bit(&mut self) -> bool {
-        self.next() & 1 == 1
-    }
-}
+use crate::rng::SplitMix64 as Rng;
 
 fn random_segment(r: &mut Rng, payload: &[u8]) -> (Hdr, Key, Out<'static>, usize) {
     let hdr = Hdr {
-        dst: MacAddr([r.next() as u8; 6]),
-        src: MacAddr([r.next() as u8, 1, 2, 3, 4, 5]),
-        vlan: r.bit().then(|| r.next() as u16),
-        ttl: r.next() as u8 | 1,
+        dst: MacAddr([r.next_u64() as u8; 6]),
+        src: MacAddr([r.next_u64() as u8, 1, 2, 3, 4, 5]),
+        vlan: r.bool().then(|| r.next_u64() as u16),
+        ttl: r.next_u64() as u8 | 1,
     };
     let k = Key {
-        local_ip: r.next() as u32,
-        remote_ip: r.next() as u32,
-        local_port: r.next() as u16,
-        remote_port: r.next() as u16,
+        local_ip: r.next_u64() as u32,
+        remote_ip: r.next_u64() as u32,
+        local_port: r.next_u64() as u16,
+        remote_port: r.next_u64() as u16,
     };
     let options = TcpOptions {
-        mss: r.bit().then(|| r.next() as u16),
-        wscale: r.bit().then(|| r.next() as u8 % 15),
-        sack_permitted: r.bit(),
-        timestamps: r.bit().then(|| (r.next() as u32, r.next() as u32)),
+        mss: r.bool().then(|| r.next_u64() as u16),
+        wscale: r.bool().then(|| r.next_u64() as u8 % 15),
+        sack_permitted: r.bool(),
+        timestamps: r.bool().then(|| (r.next_u64() as u32, r.next_u64() as u32)),
     };
     let out = Out {
-        flags: r.next() as u8,
-        seq: SeqNum(r.next() as u32),
-        ack: SeqNum(r.next() as u32),
-        window: r.next() as u16,
+        flags: r.next_u64() as u8,
+        seq: SeqNum(r.next_u64() as u32),
+        ack: SeqNum(r.next_u64() as u32),
+        window: r.next_u64() as u16,
         options,
         payload: &[],
     };
-    let n = (r.next() % (payload.len() as u64 + 1)) as usize;
+    let n = (r.next_u64() % (payload.len() as u64 + 1)) as usize;
     (hdr, k, out, n)
 }
 
@@ -113,15 +101,22 @@ fn reader_matches_tcpframe_parse_on_valid_and_mutated_frames() {
             ..s
         };
         let mut len = fastpath::write(&mut buf, &hdr, &k, &s).expect("fits");
+        if r.one_in(3) {
+            // An outer 802.1ad tag: QinQ (or a lone 802.1ad tag on an untagged frame). The
+            // fast path reads both through `wire::headers::link`, as the slow path does.
+            buf.copy_within(12..len, 16);
+            buf[12..16].copy_from_slice(&[0x88, 0xa8, r.u8(), r.u8()]);
+            len += 4;
+        }
         let f = &mut buf[..];
         if i % 2 == 1 {
             // Mutate 1-3 bytes and sometimes the length.
-            for _ in 0..1 + r.next() % 3 {
-                let at = (r.next() % len as u64) as usize;
-                f[at] = r.next() as u8;
+            for _ in 0..1 + r.next_u64() % 3 {
+                let at = (r.next_u64() % len as u64) as usize;
+                f[at] = r.next_u64() as u8;
             }
-            if r.bit() {
-                len = (r.next() % (len as u64 + 8)) as usize;
+            if r.bool() {
+                len = (r.next_u64() % (len as u64 + 8)) as usize;
             }
         }
         for mode in [ChecksumMode::Verify, ChecksumMode::Trust] {

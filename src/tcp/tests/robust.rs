@@ -2,16 +2,7 @@
 
 use super::*;
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-}
+use crate::rng::SplitMix64 as Rng;
 
 /// Two engines exchange frames; each delivery is mutated with some probability (fields of
 /// the segment, not just bytes, so most mutants parse and reach the state machine).
@@ -38,23 +29,23 @@ fn run(client: EngineConfig, server: EngineConfig, seed: u64) {
                 continue;
             };
             let mut seg = p.tcp;
-            let x = r.next();
+            let x = r.next_u64();
             match x % 8 {
-                0 => seg.flags = TcpFlags(r.next() as u8),
+                0 => seg.flags = TcpFlags(r.next_u64() as u8),
                 1 => {
                     seg.seq = seg
                         .seq
-                        .add(((r.next() % 200_000) as u32).wrapping_sub(100_000))
+                        .add(((r.next_u64() % 200_000) as u32).wrapping_sub(100_000))
                 }
-                2 => seg.ack = seg.ack.add(((r.next() % 200) as u32).wrapping_sub(100)),
-                3 => seg.payload = &payload[..(r.next() % 64) as usize],
-                4 => seg.src_port = seg.src_port.wrapping_add((r.next() % 3) as u16),
+                2 => seg.ack = seg.ack.add(((r.next_u64() % 200) as u32).wrapping_sub(100)),
+                3 => seg.payload = &payload[..(r.next_u64() % 64) as usize],
+                4 => seg.src_port = seg.src_port.wrapping_add((r.next_u64() % 3) as u16),
                 _ => {}
             }
             let mut frame = to.frame_for(&seg);
             if x.is_multiple_of(97) {
-                let at = (r.next() as usize) % frame.len();
-                frame[at] = r.next() as u8;
+                let at = (r.next_u64() as usize) % frame.len();
+                frame[at] = r.next_u64() as u8;
             }
             let now = to.now;
             to.e.handle_frame(now, &frame, &mut to.tx);
@@ -62,7 +53,7 @@ fn run(client: EngineConfig, server: EngineConfig, seed: u64) {
                 to.tx.frames.push_back(frame); // echo it back: reflected segments
             }
         }
-        let dt = r.next() % (3 * MS);
+        let dt = r.next_u64() % (3 * MS);
         c.advance(dt);
         s.advance(dt);
         c.check();
