@@ -10,6 +10,8 @@
 #define TW_MAX_ARP 16
 #define TW_MAX_LISTEN 8
 #define TW_MAX_QUEUES 64
+/* tw_kports: one bit per TCP port, 64 per word. */
+#define TW_KPORT_WORDS 1024
 
 /* tw_steer_cfg.flags */
 #define TW_CFG_ENABLED 1u

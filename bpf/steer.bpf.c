@@ -11,7 +11,8 @@
  * A TCP frame to our address and port that belongs to a kernel socket is passed as well
  * (kernel_owns): threeway shares the host's addresses, so the kernel's own connections and
  * listeners may sit inside our port range (its ephemeral ports, a service on the box, our
- * --metrics listener). One socket lookup per steered frame is the price.
+ * --metrics listener). The socket lookup is paid only for ports a kernel socket may hold
+ * (tw_kports).
  */
 #include <linux/bpf.h>
 #include <linux/in.h>
@@ -39,6 +40,17 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } tw_stats SEC(".maps");
+
+/* Ports a kernel socket may hold on our addresses (bit `port` of word `port / 64`): the
+ * kernel's ephemeral range and the ports its sockets held when user space last looked (it
+ * refreshes this every second). Only frames to these ports pay for the socket lookup, so
+ * threeway's own source ports, planned outside both, never do. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, TW_KPORT_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+} tw_kports SEC(".maps");
 
 static __always_inline void count(__u32 idx)
 {
@@ -99,6 +111,11 @@ static __always_inline int to_socket(struct xdp_md *ctx, __u32 idx)
 static __always_inline int kernel_owns(struct xdp_md *ctx, struct bpf_sock_tuple *tuple,
 				       __u32 size, const struct tcphdr *tcp)
 {
+	__u16 port = bpf_ntohs(tcp->dest);
+	__u32 word = port >> 6;
+	const __u64 *bits = bpf_map_lookup_elem(&tw_kports, &word);
+	if (!bits || !((*bits >> (port & 63)) & 1))
+		return 0;
 	struct bpf_sock *sk = bpf_skc_lookup_tcp(ctx, tuple, size, BPF_F_CURRENT_NETNS, 0);
 	if (!sk)
 		return 0;

@@ -35,6 +35,8 @@ fn cfg() -> SteerConfig {
         prefix_v4: Some((Ipv4Addr::new(198, 19, 0, 0), 16)),
         // As a run sets it: steered frames get their RX stamp on the way.
         rx_stamps: true,
+        // This namespace has no kernel sockets: no port needs the socket lookup.
+        kernel_ports: Vec::new(),
     }
 }
 

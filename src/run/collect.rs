@@ -21,8 +21,10 @@ pub(super) fn collect(
     interrupted: &AtomicBool,
     rx: &crossbeam_channel::Receiver<crate::worker::Report>,
     workers: usize,
+    every_second: &mut dyn FnMut(),
 ) -> Result<(Collector, HlogBuffer), RunError> {
     let mut col = Collector::new(workers, plan.warmup);
+    let mut next_second = col.started + Duration::from_secs(1);
     let mut out = Outputs::open(c)?;
     let mut next_tick = col.started + c.interval;
     let mut stop_at: Option<Instant> = None;
@@ -46,6 +48,10 @@ pub(super) fn collect(
             Err(_) => {}
         }
         let now = Instant::now();
+        if now >= next_second {
+            every_second();
+            next_second += Duration::from_secs(1);
+        }
         if now >= next_tick {
             out.interval(plan, c, &mut col, false);
             next_tick += c.interval;

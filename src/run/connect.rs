@@ -204,7 +204,14 @@ pub fn plan(a: &ConnectArgs, f: &HostFacts) -> Result<Plan, RunError> {
                 .map(|p| std::sync::Arc::new(p.per_worker(w, q))),
         })
         .collect();
-    let steer = steer_for(&sources, own, &emulated, sport_lo, sport_hi)?;
+    let kernel_watch = host::KernelWatch {
+        addrs: sources.clone(),
+        also: metrics_port(c),
+    };
+    let steer = SteerConfig {
+        kernel_ports: kernel_watch.ports(&f.kernel_ports),
+        ..steer_for(&sources, own, &emulated, sport_lo, sport_hi)?
+    };
     let mut config = super::config_head("client", c, queues, &cores);
     config.extend::<[(String, String); _]>([
         (
@@ -336,6 +343,7 @@ pub fn plan(a: &ConnectArgs, f: &HostFacts) -> Result<Plan, RunError> {
         engines,
         paces: Some(paces),
         steer,
+        kernel_watch,
         arp_addrs: emulated,
         port_owners: Some(std::sync::Arc::new(ports.owner)),
         target_cps: super::profile::mean_target(&profile, rate, duration),
@@ -439,7 +447,7 @@ fn auto_drain(rto: u64, rto_max: u64, syn_retries: u8, data_timeout: Option<u64>
 
 /// The port of our own `--metrics` listener: a kernel socket once the run starts, so it is
 /// never one of our source ports.
-fn metrics_port(c: &crate::cli::CommonArgs) -> Vec<u16> {
+pub(super) fn metrics_port(c: &crate::cli::CommonArgs) -> Vec<u16> {
     c.metrics
         .as_deref()
         .and_then(|m| m.rsplit_once(':'))

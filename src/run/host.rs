@@ -138,6 +138,32 @@ fn parse_socket_line(line: &str) -> Option<KernelSocket> {
     })
 }
 
+/// The ports a kernel socket may hold on `addrs` (the XDP program checks frames to these
+/// against the kernel's sockets): the ephemeral range, the ports kernel sockets hold on those
+/// addresses now, and `also` (listeners threeway opens itself, e.g. `--metrics`).
+pub fn kernel_port_set(k: &KernelPorts, addrs: &[Ipv4Addr], also: &[u16]) -> Vec<u16> {
+    let mut set = k.held_on(addrs);
+    set.extend(also.iter().copied());
+    if let Some((lo, hi)) = k.ephemeral {
+        set.extend(lo..=hi);
+    }
+    set.into_iter().collect()
+}
+
+/// Where the kernel's ports are watched during a run (re-read every second, so a kernel
+/// service started after threeway keeps its frames too).
+#[derive(Clone, Debug, Default)]
+pub struct KernelWatch {
+    pub addrs: Vec<Ipv4Addr>,
+    pub also: Vec<u16>,
+}
+
+impl KernelWatch {
+    pub fn ports(&self, k: &KernelPorts) -> Vec<u16> {
+        kernel_port_set(k, &self.addrs, &self.also)
+    }
+}
+
 /// The source ports a client may use, and what was left out (for the configuration echo).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SourcePorts {
@@ -315,6 +341,20 @@ mod tests {
         let e =
             source_ports(SportSpec::Range(2222, 2222), &facts(), &[A], &[], (0, 1)).unwrap_err();
         assert!(e.to_string().contains("no usable source port"), "{e}");
+    }
+
+    #[test]
+    fn the_kernels_ports_are_its_ephemeral_range_and_its_sockets() {
+        let set = kernel_port_set(&facts(), &[A], &[9464]);
+        // 22, 2222, 9000 and 9464 outside the ephemeral range (40000 is inside it).
+        assert_eq!(set.len(), (60999 - 32768 + 1) + 4, "{:?}", &set[..8]);
+        for p in [22, 2222, 9000, 9464, 32768, 40000, 60999] {
+            assert!(set.binary_search(&p).is_ok(), "{p}");
+        }
+        assert!(
+            set.binary_search(&5000).is_err(),
+            "198.18.0.10's socket is not on A"
+        );
     }
 
     #[test]

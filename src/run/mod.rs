@@ -76,6 +76,8 @@ pub struct Plan {
     /// Client: one per worker.
     pub paces: Option<Vec<Pace>>,
     pub steer: SteerConfig,
+    /// Where `steer.kernel_ports` came from, re-read during the run.
+    pub kernel_watch: host::KernelWatch,
     pub arp_addrs: Vec<std::net::Ipv4Addr>,
     /// Client: owner worker of each source port (hand-off routing).
     pub port_owners: Option<Arc<crate::tcp::PortOwners>>,
@@ -278,7 +280,23 @@ pub fn execute(mut plan: Plan) -> Result<i32, RunError> {
     }
     drop(tx);
     let cpu0 = crate::report::process_cpu();
-    let outcome = collect::collect(&plan, &c, &control, &interrupted, &rx, handles.len());
+    let watch = plan.kernel_watch.clone();
+    let mut kernel_ports = plan.steer.kernel_ports.clone();
+    let mut refresh = || {
+        let now = watch.ports(&host::KernelPorts::read());
+        if now != kernel_ports && steer.set_kernel_ports(&now).is_ok() {
+            kernel_ports = now;
+        }
+    };
+    let outcome = collect::collect(
+        &plan,
+        &c,
+        &control,
+        &interrupted,
+        &rx,
+        handles.len(),
+        &mut refresh,
+    );
     for h in handles {
         let _ = h.join();
     }

@@ -119,6 +119,10 @@ pub fn plan(a: &ServeArgs, f: &HostFacts) -> Result<Plan, RunError> {
             response: response.clone(),
         }),
     };
+    let watch = super::host::KernelWatch {
+        addrs: addrs.clone(),
+        also: super::connect::metrics_port(c),
+    };
     let steer = SteerConfig {
         addrs_v4: addrs.clone(),
         addrs_v6: Vec::new(),
@@ -128,6 +132,7 @@ pub fn plan(a: &ServeArgs, f: &HostFacts) -> Result<Plan, RunError> {
         arp_v4: emulated.clone(),
         prefix_v4: None,
         rx_stamps: false, // set by `execute` from --rx-timestamp
+        kernel_ports: watch.ports(&f.kernel_ports),
     };
     let mut config = super::config_head("server", c, queues, &cores);
     config.extend::<[(String, String); _]>([
@@ -174,6 +179,7 @@ pub fn plan(a: &ServeArgs, f: &HostFacts) -> Result<Plan, RunError> {
         engines: vec![engine; queues as usize],
         paces: None,
         steer,
+        kernel_watch: watch,
         arp_addrs: emulated,
         port_owners: None,
         target_cps: 0.0,

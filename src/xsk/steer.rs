@@ -24,6 +24,9 @@ const PROG: &str = "tw_steer";
 const MAP_XSKS: &str = "tw_xsks";
 const MAP_CFG: &str = "tw_cfg";
 const MAP_STATS: &str = "tw_stats";
+const MAP_KPORTS: &str = "tw_kports";
+/// `TW_KPORT_WORDS` (bpf/shared.h): 64 ports per word.
+const KPORT_WORDS: u32 = 1024;
 
 /// Limits of `struct tw_steer_cfg` and `tw_xsks` (bpf/shared.h).
 pub const MAX_V4: usize = 16;
@@ -91,6 +94,9 @@ pub struct SteerConfig {
     pub prefix_v4: Option<(Ipv4Addr, u8)>,
     /// Write each redirected frame's RX time into its XDP metadata (`struct tw_rx_meta`).
     pub rx_stamps: bool,
+    /// Ports a kernel socket may hold on our addresses: frames to them are checked against
+    /// the kernel's sockets (and passed to the kernel when one owns them); others are not.
+    pub kernel_ports: Vec<u16>,
 }
 
 impl SteerConfig {
@@ -289,7 +295,7 @@ impl Steer {
             )
         })?;
         let mut steer = Steer {
-            ebpf: load(&raw)?,
+            ebpf: load(&raw, &cfg.kernel_ports)?,
             ifname: ifname.into(),
             mode,
         };
@@ -359,7 +365,13 @@ impl Steer {
 
     /// Rewrites the configuration map (no reload, no detach).
     pub fn configure(&mut self, cfg: &SteerConfig) -> Result<(), SteerError> {
-        write_cfg(&mut self.ebpf, &cfg.to_raw()?)
+        write_cfg(&mut self.ebpf, &cfg.to_raw()?)?;
+        write_kernel_ports(&mut self.ebpf, &cfg.kernel_ports)
+    }
+
+    /// Replaces the ports a kernel socket may hold (see `SteerConfig::kernel_ports`).
+    pub fn set_kernel_ports(&mut self, ports: &[u16]) -> Result<(), SteerError> {
+        write_kernel_ports(&mut self.ebpf, ports)
     }
 
     /// Program counters summed over CPUs.
@@ -384,6 +396,23 @@ fn write_cfg(ebpf: &mut Ebpf, raw: &RawSteerCfg) -> Result<(), SteerError> {
         .map_err(|e| steer_err(format!("writing map {MAP_CFG}"), &e, None))
 }
 
+fn write_kernel_ports(ebpf: &mut Ebpf, ports: &[u16]) -> Result<(), SteerError> {
+    let mut words = vec![0u64; KPORT_WORDS as usize];
+    for p in ports {
+        words[*p as usize / 64] |= 1 << (p % 64);
+    }
+    let map = ebpf
+        .map_mut(MAP_KPORTS)
+        .ok_or_else(|| missing(MAP_KPORTS))?;
+    let mut arr: Array<_, u64> = Array::try_from(map)
+        .map_err(|e| steer_err(format!("opening map {MAP_KPORTS}"), &e, None))?;
+    for (i, w) in words.iter().enumerate() {
+        arr.set(i as u32, w, 0)
+            .map_err(|e| steer_err(format!("writing map {MAP_KPORTS}"), &e, None))?;
+    }
+    Ok(())
+}
+
 fn program(ebpf: &mut Ebpf) -> Result<&mut Xdp, SteerError> {
     ebpf.program_mut(PROG)
         .ok_or_else(|| {
@@ -400,7 +429,7 @@ fn program(ebpf: &mut Ebpf) -> Result<&mut Xdp, SteerError> {
 
 /// Loads the object, writes `raw` (before anything can run it: the program never runs
 /// unconfigured) and loads the program into the kernel (the verifier runs here).
-fn load(raw: &RawSteerCfg) -> Result<Ebpf, SteerError> {
+fn load(raw: &RawSteerCfg, kernel_ports: &[u16]) -> Result<Ebpf, SteerError> {
     let mut ebpf = Ebpf::load(STEER_OBJ).map_err(|e| {
         let hint = matches!(errno_of(&e), Some(libc::EPERM)).then(|| {
             "run as root (CAP_NET_ADMIN, CAP_BPF, CAP_NET_RAW); check RLIMIT_MEMLOCK on old kernels".into()
@@ -408,6 +437,7 @@ fn load(raw: &RawSteerCfg) -> Result<Ebpf, SteerError> {
         steer_err("loading the XDP steering object (maps)".into(), &e, hint)
     })?;
     write_cfg(&mut ebpf, raw)?;
+    write_kernel_ports(&mut ebpf, kernel_ports)?;
     program(&mut ebpf)?.load().map_err(|e| {
         let hint = match errno_of(&e) {
             Some(libc::EPERM) => Some("run as root (CAP_NET_ADMIN, CAP_BPF, CAP_NET_RAW)".into()),
@@ -521,7 +551,7 @@ pub struct SteerProbe {
 impl SteerProbe {
     pub fn load(cfg: &SteerConfig) -> Result<SteerProbe, SteerError> {
         Ok(SteerProbe {
-            ebpf: load(&cfg.to_raw()?)?,
+            ebpf: load(&cfg.to_raw()?, &cfg.kernel_ports)?,
         })
     }
 
