@@ -47,7 +47,7 @@ fn connect_leaves_the_kernels_connections_alone() {
             "-r",
             "20k",
             "-d",
-            "6s",
+            "8s",
             "--quiet",
             "--metrics",
             "198.18.0.1:9464",
@@ -81,11 +81,19 @@ fn connect_leaves_the_kernels_connections_alone() {
         ],
     );
     let scrape = probe(&p.b.netns, &["http", "http://198.18.0.1:9464/metrics"]);
+    // A service started after threeway, on one of threeway's own source ports: within a
+    // second (the kernel ports are re-read) its connections stay with the kernel too.
+    let _late = kernel_listener(&p, &p.a, 3001, 1);
+    std::thread::sleep(Duration::from_millis(1500));
+    let to_late = probe(
+        &p.b.netns,
+        &["connect", "198.18.0.1", "3001", "--count", "50", "--gap-ms", "5"],
+    );
     let out = wait_output(c.take(), Duration::from_secs(30));
     assert!(out.status.success(), "{}", text(&out));
     let v = read_json(&j);
     eprintln!(
-        "connect: {} cps, established {}; probes: to own {to_own}, from own {from_own}, metrics {scrape}",
+        "connect: {} cps, established {}; probes: to own {to_own}, from own {from_own}, metrics {scrape}, to late {to_late}",
         v["cps"], v["established"]
     );
     assert_eq!(
