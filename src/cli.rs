@@ -113,8 +113,8 @@ pub struct CommonArgs {
     #[arg(long)]
     pub report: Option<PathBuf>,
     /// Serve Prometheus metrics on ADDR:PORT.
-    #[arg(long)]
-    pub metrics: Option<String>,
+    #[arg(long, value_parser = parse_socket_addr)]
+    pub metrics: Option<std::net::SocketAddr>,
     /// Exit 99 unless this holds, e.g. 'cps>=900k', 'p95<1ms', 'fail<0.1%', 'failed.timeout==0'.
     /// Repeatable. Metrics: any pNN/pNN.N of handshake latency (rtt.pNN of the RTT), max,
     /// mean, cps, attempts_per_s, attempted, established, failed, active, fail (share),
@@ -422,6 +422,11 @@ fn parse_sources(s: &str) -> Result<SourceList, String> {
     crate::run::net::parse_sources(&[s.to_string()])
         .map(SourceList)
         .map_err(|e| e.msg)
+}
+
+fn parse_socket_addr(s: &str) -> Result<std::net::SocketAddr, String> {
+    s.parse()
+        .map_err(|_| format!("'{s}' is not ADDR:PORT (e.g. 198.18.0.1:9464 or [::]:9464)"))
 }
 
 fn parse_mac(s: &str) -> Result<crate::wire::MacAddr, String> {

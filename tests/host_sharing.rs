@@ -87,7 +87,15 @@ fn connect_leaves_the_kernels_connections_alone() {
     std::thread::sleep(Duration::from_millis(1500));
     let to_late = probe(
         &p.b.netns,
-        &["connect", "198.18.0.1", "3001", "--count", "50", "--gap-ms", "5"],
+        &[
+            "connect",
+            "198.18.0.1",
+            "3001",
+            "--count",
+            "50",
+            "--gap-ms",
+            "5",
+        ],
     );
     let out = wait_output(c.take(), Duration::from_secs(30));
     assert!(out.status.success(), "{}", text(&out));

@@ -15,7 +15,7 @@ use super::{Pcts, Totals};
 pub type Page = Arc<Mutex<String>>;
 
 /// Binds `addr` and serves the page from a background thread.
-pub fn serve(addr: &str) -> Result<Page, String> {
+pub fn serve(addr: std::net::SocketAddr) -> Result<Page, String> {
     let listener = TcpListener::bind(addr)
         .map_err(|e| format!("--metrics {addr}: cannot listen: {e}; pick a free ADDR:PORT"))?;
     let page: Page = Arc::new(Mutex::new(String::new()));

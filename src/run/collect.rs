@@ -123,7 +123,6 @@ impl Outputs {
             ndjson: open_ndjson(c)?,
             metrics: c
                 .metrics
-                .as_deref()
                 .map(prom::serve)
                 .transpose()
                 .map_err(RunError::env)?,

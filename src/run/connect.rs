@@ -448,12 +448,7 @@ fn auto_drain(rto: u64, rto_max: u64, syn_retries: u8, data_timeout: Option<u64>
 /// The port of our own `--metrics` listener: a kernel socket once the run starts, so it is
 /// never one of our source ports.
 pub(super) fn metrics_port(c: &crate::cli::CommonArgs) -> Vec<u16> {
-    c.metrics
-        .as_deref()
-        .and_then(|m| m.rsplit_once(':'))
-        .and_then(|(_, p)| p.parse().ok())
-        .into_iter()
-        .collect()
+    c.metrics.map(|m| m.port()).into_iter().collect()
 }
 
 /// `--dry-run`: print the plan and exit.
