@@ -428,6 +428,9 @@ mod tests {
             Metric::Count(Count::Engine("syn_retransmits".into()))
         );
         assert_eq!(m("attempts_per_s>=1k"), Metric::AttemptsPerSecond);
+        assert_eq!(m("ring_full==0"), Metric::Count(Count::RingFull));
+        assert_eq!(m("open_no_tuple<1"), Metric::Count(Count::OpenNoTuple));
+        assert_eq!(m("late_starts<100"), Metric::Count(Count::LateStarts));
         assert_eq!(m("rtt.max<1s"), Metric::Latency(Hist::Rtt, Stat::Max));
         assert!(Assertion::parse("failed<1.5").is_err(), "a count is whole");
         assert!(Assertion::parse("fail<-1%").is_err());

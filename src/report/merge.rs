@@ -12,8 +12,6 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use hdrhistogram::Histogram;
-use hdrhistogram::serialization::Deserializer;
-use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
 use serde_json::{Map, Number, Value, json};
 
 use super::Pcts;
@@ -23,6 +21,10 @@ const SUMMED: &[&str] = &[
     "attempted",
     "established",
     "failed_total",
+    "failed_after_handshake",
+    "ring_full",
+    "open_no_tuple",
+    "late_starts",
     "active",
     "closed",
     "syn_retransmits",
@@ -41,7 +43,7 @@ const SUMMED: &[&str] = &[
 const MAXED: &[&str] = &["duration_s", "wall_s", "peak_rss_bytes"];
 
 /// Objects of counters that add up key by key, at any depth.
-const SUMMED_TREES: &[&str] = &["failed", "counters", "drops"];
+const SUMMED_TREES: &[&str] = &["failed", "counters", "drops", "ring_full_parts"];
 
 /// Latency objects: count adds, max is the largest, percentiles come from histograms only.
 const LATENCIES: &[&str] = &["handshake_latency_ns", "rtt_ns"];
@@ -250,65 +252,21 @@ fn derive(out: &mut Map<String, Value>, objs: &[&Map<String, Value>]) {
 /// every interval's histogram into one histogram per tag (untagged intervals: tag "").
 pub fn merge_hlogs(paths: &[PathBuf]) -> Result<BTreeMap<String, Histogram<u64>>, String> {
     let mut out: BTreeMap<String, Histogram<u64>> = BTreeMap::new();
-    let mut de = Deserializer::new();
     for path in paths {
-        let bytes = std::fs::read(path)
-            .map_err(|e| format!("merge: cannot read {}: {e}", path.display()))?;
-        for (n, entry) in IntervalLogIterator::new(&bytes).enumerate() {
-            let what = || format!("merge: {} entry {n}", path.display());
-            let entry = entry.map_err(|e| format!("{}: not an interval log ({e:?})", what()))?;
-            let LogEntry::Interval(iv) = entry else {
-                continue;
-            };
-            let raw = base64_decode(iv.encoded_histogram())
-                .ok_or_else(|| format!("{}: histogram is not valid base64", what()))?;
-            let h: Histogram<u64> = de
-                .deserialize(&mut raw.as_slice())
-                .map_err(|e| format!("{}: cannot decode histogram ({e:?})", what()))?;
-            let tag = iv.tag().map_or(String::new(), |t| t.as_str().to_string());
-            match out.get_mut(&tag) {
-                Some(acc) => acc
-                    .add(&h)
-                    .map_err(|e| format!("{}: cannot add ({e:?})", what()))?,
+        for iv in super::hlog::read(path).map_err(|e| format!("merge: {e}"))? {
+            match out.get_mut(&iv.tag) {
+                Some(acc) => acc.add(&iv.hist).map_err(|e| {
+                    format!("merge: {}: cannot add histograms ({e:?})", path.display())
+                })?,
                 None => {
-                    let mut acc = h;
+                    let mut acc = iv.hist;
                     acc.auto(true);
-                    out.insert(tag, acc);
+                    out.insert(iv.tag, acc);
                 }
             }
         }
     }
     Ok(out)
-}
-
-/// Standard base64 (with or without padding); None on any other character.
-fn base64_decode(s: &str) -> Option<Vec<u8>> {
-    let val = |c: u8| -> Option<u32> {
-        Some(match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        } as u32)
-    };
-    let s = s.trim().trim_end_matches('=').as_bytes();
-    let mut out = Vec::with_capacity(s.len() * 3 / 4);
-    for chunk in s.chunks(4) {
-        let n = chunk
-            .iter()
-            .try_fold(0u32, |acc, &c| Some(acc << 6 | val(c)?))?;
-        let n = n << (6 * (4 - chunk.len()));
-        let bytes = n.to_be_bytes();
-        match chunk.len() {
-            4 => out.extend_from_slice(&bytes[1..4]),
-            3 => out.extend_from_slice(&bytes[1..3]),
-            2 => out.push(bytes[1]),
-            _ => return None,
-        }
-    }
-    Some(out)
 }
 
 /// Replaces the latency objects of a merged summary with percentiles of the merged
