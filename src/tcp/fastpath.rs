@@ -175,8 +175,9 @@ pub(crate) struct Out<'a> {
 #[inline]
 pub(crate) fn write(buf: &mut [u8], h: &Hdr, k: &Key, s: &Out<'_>) -> Option<usize> {
     let eh = if h.vlan.is_some() { 18 } else { 14 };
+    // All five words, unused ones zero: fixed-length loops unroll, and the zeros add nothing
+    // to the checksum and land where the payload (written after) or nothing goes.
     let (words, nw) = s.options.words();
-    let words = &words[..nw];
     let ol = nw * 4;
     let tl = 20 + ol + s.payload.len();
     let total = eh + 20 + tl;
@@ -201,7 +202,7 @@ pub(crate) fn write(buf: &mut [u8], h: &Hdr, k: &Key, s: &Out<'_>) -> Option<usi
     // on store forwarding): pseudo-header + header words + options + payload.
     let mut acc = w32(src) + w32(dst) + PROTO_TCP as u32 + tl as u32;
     acc += k.local_port as u32 + k.remote_port as u32 + w32(s.seq.0) + w32(s.ack.0);
-    acc += doff_flags + s.window as u32 + sum_options(words);
+    acc += doff_flags + s.window as u32 + sum_options(&words);
     if !s.payload.is_empty() {
         acc += checksum::sum(s.payload);
     }
@@ -220,7 +221,7 @@ pub(crate) fn write(buf: &mut [u8], h: &Hdr, k: &Key, s: &Out<'_>) -> Option<usi
         f[32..36].copy_from_slice(&(doff_flags << 16 | s.window as u32).to_be_bytes());
         f[36..40].copy_from_slice(&((tcp_csum as u32) << 16).to_be_bytes());
         let opts: &mut [u8; 20] = (&mut f[40..60]).try_into().ok()?;
-        write_options(opts, words);
+        write_options(opts, &words);
     }
     if !s.payload.is_empty() {
         rest[40 + ol..40 + ol + s.payload.len()].copy_from_slice(s.payload);
@@ -230,13 +231,13 @@ pub(crate) fn write(buf: &mut [u8], h: &Hdr, k: &Key, s: &Out<'_>) -> Option<usi
 
 /// One's-complement sum (unfolded) of the option words.
 #[inline(always)]
-fn sum_options(words: &[u32]) -> u32 {
+fn sum_options(words: &[u32; 5]) -> u32 {
     words.iter().map(|w| (w >> 16) + (w & 0xffff)).sum()
 }
 
 /// The option words, big-endian, into the options area.
 #[inline(always)]
-fn write_options(b: &mut [u8; 20], words: &[u32]) {
+fn write_options(b: &mut [u8; 20], words: &[u32; 5]) {
     for (i, w) in words.iter().enumerate() {
         b[i * 4..i * 4 + 4].copy_from_slice(&w.to_be_bytes());
     }
