@@ -38,14 +38,17 @@ pub fn sh(cmd: &[&str]) -> Result<String, String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// `<prefix>-<pid>-<n>`: a name no other topology of this process (or another) uses.
+fn unique_base(prefix: &str) -> String {
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("{prefix}-{}-{n}", std::process::id())
+}
+
 impl VethPair {
-    /// Creates `<prefix>-<pid>-<n>-a` / `-b` namespaces, veth `tw0` (a) <-> `tw1` (b) with
-    /// `queues` RX and TX queues each, 198.18.0.1/24 (a) and 198.18.0.2/24 (b), checksum
-    /// offload off on both ends (a kernel peer would otherwise send partial checksums).
-    pub fn create(prefix: &str, queues: u32) -> Result<VethPair, String> {
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let base = format!("{prefix}-{}-{n}", std::process::id());
-        let pair = VethPair {
+    /// The sides' names and addresses (nothing is created): `<base>-a` tw0 198.18.0.1,
+    /// `<base>-b` tw1 `b_addr`.
+    fn named(base: &str, b_addr: Ipv4Addr, queues: u32) -> VethPair {
+        VethPair {
             a: Side {
                 netns: format!("{base}-a"),
                 iface: "tw0".into(),
@@ -54,10 +57,17 @@ impl VethPair {
             b: Side {
                 netns: format!("{base}-b"),
                 iface: "tw1".into(),
-                addr: Ipv4Addr::new(198, 18, 0, 2),
+                addr: b_addr,
             },
             queues,
-        };
+        }
+    }
+
+    /// Creates `<prefix>-<pid>-<n>-a` / `-b` namespaces, veth `tw0` (a) <-> `tw1` (b) with
+    /// `queues` RX and TX queues each, 198.18.0.1/24 (a) and 198.18.0.2/24 (b), checksum
+    /// offload off on both ends (a kernel peer would otherwise send partial checksums).
+    pub fn create(prefix: &str, queues: u32) -> Result<VethPair, String> {
+        let pair = VethPair::named(&unique_base(prefix), Ipv4Addr::new(198, 18, 0, 2), queues);
         // From here on, Drop removes whatever was made.
         sh(&["ip", "netns", "add", &pair.a.netns])?;
         sh(&["ip", "netns", "add", &pair.b.netns])?;
@@ -152,8 +162,7 @@ pub struct Star {
 
 impl Star {
     pub fn create(prefix: &str, n: usize) -> Result<Star, String> {
-        let k = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let base = format!("{prefix}-{}-{k}", std::process::id());
+        let base = unique_base(prefix);
         let server = Side {
             netns: format!("{base}-s"),
             iface: "tw1".into(),
@@ -255,22 +264,9 @@ pub struct Routed {
 
 impl Routed {
     pub fn create(prefix: &str) -> Result<Routed, String> {
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let base = format!("{prefix}-{}-{n}", std::process::id());
+        let base = unique_base(prefix);
         let routed = Routed {
-            pair: VethPair {
-                a: Side {
-                    netns: format!("{base}-a"),
-                    iface: "tw0".into(),
-                    addr: Ipv4Addr::new(198, 18, 0, 1),
-                },
-                b: Side {
-                    netns: format!("{base}-b"),
-                    iface: "tw1".into(),
-                    addr: Ipv4Addr::new(198, 18, 1, 2),
-                },
-                queues: 1,
-            },
+            pair: VethPair::named(&base, Ipv4Addr::new(198, 18, 1, 2), 1),
             router: format!("{base}-r"),
         };
         // From here on, Drop removes whatever was made.
@@ -335,8 +331,7 @@ impl Routed {
 
 /// Loads an nftables ruleset (the `table ... { ... }` file syntax) into `netns`.
 pub fn nft_in(netns: &str, rules: &str) -> Result<(), String> {
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let path = std::env::temp_dir().join(format!("threeway-nft-{}-{n}.nft", std::process::id()));
+    let path = std::env::temp_dir().join(format!("{}.nft", unique_base("threeway-nft")));
     std::fs::write(&path, rules).map_err(|e| format!("write {}: {e}", path.display()))?;
     let r = sh(&[
         "ip",

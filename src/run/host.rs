@@ -75,6 +75,13 @@ impl KernelPorts {
             .collect()
     }
 
+    /// `held_on(addrs)` and the ports `also` (listeners threeway opens itself).
+    pub fn held_on_and(&self, addrs: &[Ipv4Addr], also: &[u16]) -> BTreeSet<u16> {
+        let mut set = self.held_on(addrs);
+        set.extend(also.iter().copied());
+        set
+    }
+
     /// A kernel listener that would take connections to `addr:port`.
     pub fn listener_on(&self, addr: Ipv4Addr, port: u16) -> Option<&KernelSocket> {
         self.sockets
@@ -142,8 +149,7 @@ fn parse_socket_line(line: &str) -> Option<KernelSocket> {
 /// against the kernel's sockets): the ephemeral range, the ports kernel sockets hold on those
 /// addresses now, and `also` (listeners threeway opens itself, e.g. `--metrics`).
 pub fn kernel_port_set(k: &KernelPorts, addrs: &[Ipv4Addr], also: &[u16]) -> Vec<u16> {
-    let mut set = k.held_on(addrs);
-    set.extend(also.iter().copied());
+    let mut set = k.held_on_and(addrs, also);
     if let Some((lo, hi)) = k.ephemeral {
         set.extend(lo..=hi);
     }
@@ -186,8 +192,7 @@ pub fn source_ports(
     also_held: &[u16],
     (seg, nseg): (u16, u16),
 ) -> Result<SourcePorts, RunError> {
-    let mut held = k.held_on(sources);
-    held.extend(also_held.iter().copied());
+    let held = k.held_on_and(sources, also_held);
     let (lo, hi) = match spec {
         SportSpec::Auto => (SPORT_MIN, u16::MAX),
         SportSpec::Range(lo, hi) => (lo, hi),
