@@ -21,6 +21,7 @@ mod established;
 mod fastpath;
 pub(crate) mod isn;
 mod neighbours;
+pub mod offload;
 mod output;
 mod passive_open;
 mod stamps;
