@@ -540,7 +540,10 @@ static __noinline int tw_hs_server(struct xdp_md *ctx)
 	/* The ACK of our FIN|ACK: seq = irs + 2, ack = cookie + 2. */
 	if (!fin && tw_cookie_ok(h, &t, seq - 2, ackn - 2, now, &g))
 		return tw_hs_count(TW_STAT_HS_CLOSED, XDP_DROP);
-	return tw_hs_count(TW_STAT_HS_BAD_COOKIE, XDP_DROP);
+	/* Not a cookie of ours, or expired, or a connection the engine took over (data): the
+	 * engine decides (it holds those TCBs, and answers a bad cookie with its RST, counted
+	 * cookie_invalid). */
+	return tw_hs_count(TW_STAT_HS_BAD_COOKIE, TW_TO_ENGINE);
 }
 
 #endif

@@ -78,7 +78,7 @@ enum tw_stat {
 	TW_STAT_HS_CLOSED = 12,       /* ACK of our FIN|ACK: closed, consumed */
 	TW_STAT_HS_RST = 13,          /* peer RST (no state to end): dropped */
 	TW_STAT_HS_BAD_CSUM = 14,     /* IP or TCP checksum wrong: dropped */
-	TW_STAT_HS_BAD_COOKIE = 15,   /* ACK whose cookie is not ours or expired: dropped */
+	TW_STAT_HS_BAD_COOKIE = 15,   /* ACK whose cookie is not ours or expired: to the engine */
 	TW_STAT_HS_TX_ERR = 16,       /* frame could not be resized for the answer: to the engine */
 	TW_STAT_HS_TO_ENGINE = 17,    /* segment with data or odd options: to the engine */
 	TW_STAT_HS_ACCEPTED_DATA = 18,/* of HS_ACCEPTED, while the engine serves requests */

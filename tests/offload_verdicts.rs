@@ -2,8 +2,8 @@
 //! BPF_PROG_TEST_RUN, beside the engine given the same frame, key and clock:
 //! - the SYN-ACK XDP writes for a SYN is byte for byte the engine's, for every option shape;
 //! - the engine accepts the cookie XDP issued, and XDP accepts the engine's;
-//! - bad checksums, bad and expired cookies are dropped and counted; option areas the wire
-//!   parser rejects, data and (while the engine serves requests) everything but the
+//! - bad checksums are dropped and counted; bad and expired cookies (which the engine rejects
+//!   too), option areas the wire parser rejects, data and (while the engine serves requests) everything but the
 //!   handshake go to the engine;
 //! - a peer's FIN is answered with the engine's FIN|ACK, and its last ACK closes.
 //!
@@ -243,8 +243,19 @@ fn offload_cookies_are_shared_with_the_engine() {
     );
     later.fixed_now = NOW + (2 << 36);
     p.set_handshake(Some(&later)).unwrap();
-    let (act, _, moved) = p.run_out(&ack).unwrap();
-    assert_eq!((act, moved.xdp_bad_cookie), (XDP_ACTION_DROP, 1), "expired");
+    let (_, _, moved) = p.run_out(&ack).unwrap();
+    assert_eq!(
+        (moved.xdp_bad_cookie, moved.dropped_no_socket),
+        (1, 1),
+        "expired: to the engine"
+    );
+    let mut e = engine(o, &[]);
+    assert_eq!(
+        engine_out(&mut e, NOW + (2 << 36), &ack).len(),
+        1,
+        "the engine's RST"
+    );
+    assert_eq!(e.stats().cookies_rejected, 1, "the engine rejects it too");
     p.set_handshake(Some(&hs(o, false))).unwrap();
 
     for (name, f) in [
@@ -265,9 +276,20 @@ fn offload_cookies_are_shared_with_the_engine() {
             seg(ACK, ISN + 2, cookie.wrapping_add(1), &ts, &[]),
         ),
     ] {
-        let (act, _, moved) = p.run_out(&f).unwrap();
-        assert_eq!((act, moved.xdp_bad_cookie), (XDP_ACTION_DROP, 1), "{name}");
+        let (_, _, moved) = p.run_out(&f).unwrap();
+        assert_eq!(
+            (moved.xdp_bad_cookie, moved.dropped_no_socket),
+            (1, 1),
+            "{name}"
+        );
         assert_eq!(moved.xdp_accepted, 0, "{name}");
+        let mut e = engine(o, &[]);
+        engine_out(&mut e, NOW, &f);
+        assert_eq!(
+            e.stats().cookies_rejected,
+            1,
+            "{name}: the engine rejects it too"
+        );
     }
 }
 

@@ -335,6 +335,8 @@ pub fn plan(a: &ConnectArgs, f: &HostFacts) -> Result<Plan, RunError> {
     let tcb = 64; // TCB <= 64 B, asserted by a test in tcp/
     let mem = q as u64 * (capacity as u64 * (tcb as u64 + 8) + c.frames as u64 * 2048);
     config.push(("memory_estimate_bytes".into(), mem.to_string()));
+    let handshake = super::offload::client(c.offload).map_err(RunError::usage)?;
+    config.push(("handshake".into(), handshake.echo()));
     Ok(Plan {
         role: Role::Client,
         common: c.clone(),
@@ -356,6 +358,7 @@ pub fn plan(a: &ConnectArgs, f: &HostFacts) -> Result<Plan, RunError> {
         config,
         asserts,
         profile,
+        handshake,
     })
 }
 

@@ -31,6 +31,7 @@ fn veth(targets: &[Ipv4Addr]) -> HostFacts {
             rx_queues: 2,
             tx_queues: 2,
             rss: Err("no RSS table: veth".into()),
+            virtual_dev: true,
         }),
         kernel_ports: KernelPorts::parse(
             "32768 60999",

@@ -232,7 +232,8 @@ crate::counters! {
         pub xdp_rsts,
         /// IP or TCP checksum wrong: dropped in XDP.
         pub xdp_bad_checksum,
-        /// ACKs whose cookie is not ours or has expired: dropped in XDP.
+        /// ACKs whose cookie is not ours or has expired (or of a connection the engine took over):
+        /// left to the engine, which counts `cookie_invalid` and resets where it holds nothing.
         pub xdp_bad_cookie,
         /// Answers the frame could not be resized for (left to the engine, or dropped).
         pub xdp_tx_errors,
