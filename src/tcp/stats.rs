@@ -356,6 +356,19 @@ impl Latency {
             tx_delay: histogram(),
         }
     }
+
+    /// Empties every histogram, keeping its buffers (no allocation).
+    pub fn reset(&mut self) {
+        for h in [
+            &mut self.connect,
+            &mut self.rtt,
+            &mut self.accept,
+            &mut self.accept_rtt,
+            &mut self.tx_delay,
+        ] {
+            h.reset();
+        }
+    }
 }
 
 impl Default for Latency {
