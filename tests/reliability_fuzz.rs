@@ -188,6 +188,7 @@ fn config(role: Role, s: &Scenario) -> EngineConfig {
             syn_retries: 3,
             request,
             expect,
+            ..ClientConfig::default()
         }),
         Role::Server => RoleConfig::Server(ServerConfig {
             listen: vec![

@@ -341,7 +341,7 @@ fn tcp_sim_request_response_fin_lossy() {
     let c = &r.client;
     assert!(c.responses_ok > N * 9 / 10, "{}", c.responses_ok);
     assert!(c.data_retransmits > 0);
-    assert_eq!(c.outcome(Outcome::ProtocolError), 0);
+    assert_eq!(c.outcome(Outcome::BadResponse), 0);
 }
 
 #[test]

@@ -92,6 +92,20 @@ pub fn summary(s: &Summary) -> Value {
         "errors": s.errors,
         "config": config,
     });
+    let pairs = |v: Vec<(&'static str, u64)>| -> Map<String, Value> {
+        v.into_iter()
+            .map(|(k, n)| (k.to_string(), json!(n)))
+            .collect()
+    };
+    v["requests"] = json!({
+        "sent": st.requests_sent,
+        "ok": st.responses_ok,
+        "failed": pairs(s.request_failures()),
+        "http_status": pairs(s.http_classes()),
+        "bytes_in": st.bytes_in,
+        "bytes_out": st.bytes_out,
+        "body_bytes": st.body_bytes,
+    });
     if s.role == Role::Server {
         v["accepted"] = json!(st.accepted);
         v["closed_by_rst"] = json!(s.closed_by_rst());

@@ -151,6 +151,29 @@ impl Summary {
         super::diagnosis::diagnose(self)
     }
 
+    /// Requests that did not get a complete, right response, by reason (client).
+    pub fn request_failures(&self) -> Vec<(&'static str, u64)> {
+        let st = &self.totals.stats;
+        vec![
+            ("bad_response", st.outcome(Outcome::BadResponse)),
+            ("response_timeout", st.outcome(Outcome::ResponseTimeout)),
+            ("closed_early", st.outcome(Outcome::ClosedEarly)),
+            ("reset", st.request_resets),
+        ]
+    }
+
+    /// HTTP responses by status class (client, `--http`).
+    pub fn http_classes(&self) -> Vec<(&'static str, u64)> {
+        let st = &self.totals.stats;
+        vec![
+            ("2xx", st.http_2xx),
+            ("3xx", st.http_3xx),
+            ("4xx", st.http_4xx),
+            ("5xx", st.http_5xx),
+            ("other", st.http_other),
+        ]
+    }
+
     /// Failure ratio of attempts.
     pub fn fail_ratio(&self) -> f64 {
         self.failed() as f64 / (self.attempted().max(1)) as f64
