@@ -441,3 +441,84 @@ impl Drop for ImpairedPair {
         let _ = Command::new("ip").args(["netns", "del", &self.m]).output();
     }
 }
+
+// ---- Real HTTP peers (tests/http_*.rs) ----------------------------------------------------
+
+/// An nginx of one test: its own prefix, config, document root and access log under a temp
+/// directory, run in `netns` on `addr:port` in the foreground (killed and removed on drop).
+/// The access log has one `STATUS BYTES` line per request.
+pub struct Nginx {
+    pub dir: PathBuf,
+    _child: KillOnDrop,
+}
+
+impl Nginx {
+    /// Starts nginx serving `files` (name, size: deterministic bytes) at `/<name>`;
+    /// `/forbidden` answers 403 and a missing file 404.
+    pub fn start(p: &VethPair, side: &Side, port: u16, files: &[(&str, usize)]) -> Nginx {
+        let dir = tmp(&format!("nginx-{}-{port}", side.netns));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("www")).unwrap();
+        std::fs::create_dir_all(dir.join("tmp")).unwrap();
+        for (name, size) in files {
+            std::fs::write(dir.join("www").join(name), body_bytes(*size)).unwrap();
+        }
+        let d = dir.display();
+        let conf = format!(
+            "worker_processes 1;\ndaemon off;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\n\
+             events {{ worker_connections 8192; }}\n\
+             http {{\n  log_format st '$status $body_bytes_sent';\n  access_log {d}/access.log st;\n\
+               client_body_temp_path {d}/tmp; proxy_temp_path {d}/tmp; fastcgi_temp_path {d}/tmp;\n\
+               uwsgi_temp_path {d}/tmp; scgi_temp_path {d}/tmp;\n  sendfile on;\n\
+               keepalive_requests 100000;\n\
+               server {{\n    listen {}:{port} backlog=8192;\n    root {d}/www;\n\
+                 location = /forbidden {{ return 403; }}\n  }}\n}}\n",
+            side.addr
+        );
+        std::fs::write(dir.join("nginx.conf"), conf).unwrap();
+        let child = p
+            .command(side, "nginx")
+            .args(["-p", &dir.to_string_lossy(), "-c"])
+            .arg(dir.join("nginx.conf"))
+            .args(["-e", &format!("{d}/error.log")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn nginx (deploy/install-deps.sh installs it)");
+        let guard = KillOnDrop::new(child);
+        wait_listening(p, side, port);
+        Nginx { dir, _child: guard }
+    }
+
+    /// (status, body bytes) of every request logged so far.
+    pub fn log(&self) -> Vec<(u16, u64)> {
+        std::fs::read_to_string(self.dir.join("access.log"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| {
+                let (s, b) = l.split_once(' ')?;
+                Some((s.parse().ok()?, b.trim().parse().ok()?))
+            })
+            .collect()
+    }
+
+    /// Requests logged with `status`.
+    pub fn count(&self, status: u16) -> usize {
+        self.log().iter().filter(|(s, _)| *s == status).count()
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        if let Some(c) = self._child.0.as_mut() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Deterministic bytes of a test body (not all one value, so a checksum means something).
+pub fn body_bytes(size: usize) -> Vec<u8> {
+    (0..size).map(|i| (i * 7 + i / 251) as u8).collect()
+}
