@@ -41,18 +41,39 @@ fn http_nginx_bodies_of_16k_and_256k_and_keepalive() {
     let nginx = Nginx::start(&p, &p.b, PORT, &[("16k", 16384), ("256k", 262144)]);
 
     // 5,000 connections x one 16 KiB body.
-    let (code, j, out) = connect(&p, "hn16.json", &["--http", "/16k", "-n", "5000", "-r", "1k"]);
+    let (code, j, out) = connect(
+        &p,
+        "hn16.json",
+        &["--http", "/16k", "-n", "5000", "-r", "1k"],
+    );
     assert_eq!(code, 0, "{out}");
     let r = &j["requests"];
     assert_eq!(j["failed_total"], 0, "{out}");
-    assert_eq!((r["sent"].as_u64(), r["ok"].as_u64()), (Some(5000), Some(5000)), "{out}");
+    assert_eq!(
+        (r["sent"].as_u64(), r["ok"].as_u64()),
+        (Some(5000), Some(5000)),
+        "{out}"
+    );
     assert_eq!(r["body_bytes"], 5000 * 16384, "every body's length: {out}");
-    assert_eq!(nginx.count(200), 5000, "nginx logged as many 200s as our ok");
+    assert_eq!(
+        nginx.count(200),
+        5000,
+        "nginx logged as many 200s as our ok"
+    );
     assert!(nginx.log().iter().all(|(_, b)| *b == 16384));
-    println!("16k: {}", out.lines().find(|l| l.starts_with("Requests:")).unwrap_or(""));
+    println!(
+        "16k: {}",
+        out.lines()
+            .find(|l| l.starts_with("Requests:"))
+            .unwrap_or("")
+    );
 
     // 500 connections x one 256 KiB body (many windows' worth).
-    let (code, j, out) = connect(&p, "hn256.json", &["--http", "/256k", "-n", "500", "-r", "200"]);
+    let (code, j, out) = connect(
+        &p,
+        "hn256.json",
+        &["--http", "/256k", "-n", "500", "-r", "200"],
+    );
     assert_eq!(code, 0, "{out}");
     let r = &j["requests"];
     assert_eq!(r["ok"], 500, "{out}");
@@ -63,12 +84,28 @@ fn http_nginx_bodies_of_16k_and_256k_and_keepalive() {
     let (code, j, out) = connect(
         &p,
         "hnka.json",
-        &["--http", "/16k", "-n", "1000", "-r", "500", "--requests", "10"],
+        &[
+            "--http",
+            "/16k",
+            "-n",
+            "1000",
+            "-r",
+            "500",
+            "--requests",
+            "10",
+        ],
     );
     assert_eq!(code, 0, "{out}");
     let r = &j["requests"];
-    assert_eq!((r["sent"].as_u64(), r["ok"].as_u64()), (Some(10000), Some(10000)), "{out}");
-    assert_eq!((j["established"].as_u64(), j["closed"].as_u64()), (Some(1000), Some(1000)));
+    assert_eq!(
+        (r["sent"].as_u64(), r["ok"].as_u64()),
+        (Some(10000), Some(10000)),
+        "{out}"
+    );
+    assert_eq!(
+        (j["established"].as_u64(), j["closed"].as_u64()),
+        (Some(1000), Some(1000))
+    );
     assert_eq!(nginx.count(200), 15500, "nginx logged 10,000 more");
 }
 
@@ -80,7 +117,9 @@ fn http_nginx_403_and_404_are_bad_responses() {
         let (code, j, out) = connect(
             &p,
             "hb.json",
-            &["--http", path, "-n", "500", "-r", "1k", "--assert", "fail<1%"],
+            &[
+                "--http", path, "-n", "500", "-r", "1k", "--assert", "fail<1%",
+            ],
         );
         assert_eq!(code, 99, "fail<1% must not hold: {out}");
         assert_eq!(j["failed_total"], 500, "{out}");
@@ -97,7 +136,16 @@ fn http_nginx_403_and_404_are_bad_responses() {
     let (code, j, out) = connect(
         &p,
         "hbe.json",
-        &["--request", "GET /forbidden HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n", "--expect", "HTTP/1.1 200", "-n", "200", "--assert", "fail<1%"],
+        &[
+            "--request",
+            "GET /forbidden HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n",
+            "--expect",
+            "HTTP/1.1 200",
+            "-n",
+            "200",
+            "--assert",
+            "fail<1%",
+        ],
     );
     assert_eq!(code, 99, "{out}");
     assert_eq!(j["failed"]["bad_response"], 200, "{out}");

@@ -14,15 +14,23 @@ const LIMIT: Duration = Duration::from_secs(60);
 fn sha256(bytes: &[u8]) -> String {
     let f = tmp("sha-input");
     std::fs::write(&f, bytes).unwrap();
-    let out = std::process::Command::new("sha256sum").arg(&f).output().unwrap();
-    String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap().to_string()
+    let out = std::process::Command::new("sha256sum")
+        .arg(&f)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
 }
 
 #[test]
 fn http_serve_64k_to_curl_and_wrk() {
     let p = pair("twt-hs", 1);
     let body = body_bytes(65536);
-    let mut file = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
+    let mut file =
+        format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
     file.extend_from_slice(&body);
     let resp = tmp("resp64k.http");
     std::fs::write(&resp, &file).unwrap();
@@ -57,7 +65,11 @@ fn http_serve_64k_to_curl_and_wrk() {
         .arg(&url)
         .output()
         .unwrap();
-    assert!(out.status.success(), "curl: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "curl: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let fetched = std::fs::read(&got).unwrap();
     assert_eq!(fetched.len(), body.len());
     assert_eq!(sha256(&fetched), sha256(&body), "curl's body checksum");
@@ -87,5 +99,8 @@ fn http_serve_64k_to_curl_and_wrk() {
     let sout = wait_output(server, LIMIT);
     assert!(sout.status.success(), "{}", text(&sout));
     let j = read_json(&json);
-    assert!(j["requests"]["sent"].as_u64().unwrap() >= requests + 1, "{j}");
+    assert!(
+        j["requests"]["sent"].as_u64().unwrap() >= requests + 1,
+        "{j}"
+    );
 }

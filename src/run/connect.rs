@@ -191,7 +191,8 @@ pub fn plan(a: &ConnectArgs, f: &HostFacts) -> Result<Plan, RunError> {
     let syn_options = SynOptions {
         mss: (a.mss != 0).then_some(a.mss),
         wscale: (!a.no_wscale).then_some(a.wscale),
-        sack_permitted: !a.no_sack,
+        // We send no SACK blocks: a peer that sends us data must not wait for them.
+        sack_permitted: !a.no_sack && request.is_empty(),
         timestamps: !a.no_ts,
     };
     let close = match a.close {
