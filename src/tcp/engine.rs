@@ -39,6 +39,7 @@ pub(crate) struct Params {
     pub cookie_threshold: u64,
     pub syn_retries: u8,
     pub synack_retries: u8,
+    pub abort_on_overflow: bool,
     pub server_fin: bool,
     /// Our payload: the request (client) or the response (server).
     pub data: Vec<u8>,
@@ -134,6 +135,7 @@ impl Engine {
             cookie_threshold: 0,
             syn_retries: 0,
             synack_retries: 0,
+            abort_on_overflow: false,
             server_fin: false,
             data: Vec::new(),
             expect: Vec::new(),
@@ -195,6 +197,7 @@ impl Engine {
                 p.cookies = sv.cookies;
                 p.cookie_threshold = sv.cookie_threshold as u64;
                 p.synack_retries = sv.synack_retries;
+                p.abort_on_overflow = sv.abort_on_overflow;
                 p.server_fin = sv.server_fin;
                 p.data = sv.response;
                 None
