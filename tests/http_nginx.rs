@@ -81,6 +81,7 @@ fn http_nginx_bodies_of_16k_and_256k_and_keepalive() {
     assert_eq!(nginx.count(200), 5500);
 
     // Keep-alive: 1,000 connections x 10 requests.
+    let hlog = tmp("hnka.hlog");
     let (code, j, out) = connect(
         &p,
         "hnka.json",
@@ -93,9 +94,16 @@ fn http_nginx_bodies_of_16k_and_256k_and_keepalive() {
             "500",
             "--requests",
             "10",
+            "--hlog",
+            hlog.to_str().unwrap(),
         ],
     );
     assert_eq!(code, 0, "{out}");
+    let log = std::fs::read_to_string(&hlog).unwrap();
+    assert!(
+        log.contains("Tag=ttfb,") && log.contains("Tag=response_sent,"),
+        "hlog tags"
+    );
     let r = &j["requests"];
     assert_eq!(
         (r["sent"].as_u64(), r["ok"].as_u64()),

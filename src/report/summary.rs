@@ -42,6 +42,8 @@ pub struct Summary {
     pub accept_rtt: Pcts,
     /// Handshake frame built -> its TX batch submitted (the generator's own TX delay).
     pub tx_delay: Pcts,
+    /// Client: the transaction series (`super::TRANSACTION`), in that order.
+    pub transaction: Vec<Pcts>,
     pub workers: usize,
     pub cpu_s: f64,
     /// Effective configuration and pre-flight results, `key=value`.
@@ -79,6 +81,10 @@ impl Summary {
             accept: Pcts::of(&c.total.accept),
             accept_rtt: Pcts::of(&c.total.accept_rtt),
             tx_delay: Pcts::of(&c.total.tx_delay),
+            transaction: super::TRANSACTION
+                .iter()
+                .map(|(_, _, h)| Pcts::of(h(&c.total)))
+                .collect(),
             workers: c.finished.len(),
             cpu_s,
             config,

@@ -197,6 +197,11 @@ pub fn summary(s: &Summary) -> String {
                 "Generator TX delay (SYN built -> its TX batch submitted)",
                 &s.tx_delay,
             ));
+            if st.requests_sent > 0 {
+                for ((_, title, _), p) in super::TRANSACTION.iter().zip(&s.transaction) {
+                    o.push_str(&percentile_block(title, p));
+                }
+            }
         }
         Role::Server => {
             let _ = writeln!(
