@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use common::*;
 use threeway::topo::Routed;
+use threeway::topo::body_bytes;
 
 const LIMIT: Duration = Duration::from_secs(120);
 

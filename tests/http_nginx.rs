@@ -7,6 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
+use threeway::topo::Nginx;
 
 const LIMIT: Duration = Duration::from_secs(120);
 
@@ -37,7 +38,9 @@ fn connect(p: &VethPair, name: &str, extra: &[&str]) -> (i32, serde_json::Value,
 
 #[test]
 fn http_nginx_bodies_of_16k_and_256k_and_keepalive() {
-    let p = pair("twt-hn", 1);
+    // Two queues: a kernel peer spreads its data segments over both, so full-sized frames
+    // are handed off between the workers.
+    let p = pair("twt-hn", 2);
     let nginx = Nginx::start(&p, &p.b, PORT, &[("16k", 16384), ("256k", 262144)]);
 
     // 5,000 connections x one 16 KiB body.
@@ -61,6 +64,12 @@ fn http_nginx_bodies_of_16k_and_256k_and_keepalive() {
         "nginx logged as many 200s as our ok"
     );
     assert!(nginx.log().iter().all(|(_, b)| *b == 16384));
+    let w = &j["counters"]["worker"];
+    assert!(
+        w["handoff_out"].as_u64() > Some(0),
+        "data segments handed off: {w}"
+    );
+    assert_eq!(w["handoff_dropped"], 0, "{w}");
     println!(
         "16k: {}",
         out.lines()

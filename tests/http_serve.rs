@@ -8,6 +8,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use common::*;
+use threeway::topo::body_bytes;
 
 const LIMIT: Duration = Duration::from_secs(60);
 
