@@ -381,19 +381,6 @@ impl Drop for VethPair {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::snmp_value;
-
-    #[test]
-    fn reads_snmp_counters() {
-        let t = "Ip: Forwarding DefaultTTL\nIp: 1 64\nTcp: RtoAlgorithm ActiveOpens PassiveOpens\nTcp: 1 17 42\n";
-        assert_eq!(snmp_value(t, "Tcp", "PassiveOpens"), Some(42));
-        assert_eq!(snmp_value(t, "Tcp", "ActiveOpens"), Some(17));
-        assert_eq!(snmp_value(t, "Tcp", "Nope"), None);
-    }
-}
-
 /// An nginx in one namespace of a lab: its own prefix, config, document root and access log
 /// under a temp directory, in the foreground on `addr:port` (killed, and the directory
 /// removed, on drop). The access log has one `STATUS BYTES` line per request. Needs the
@@ -479,4 +466,17 @@ impl Drop for Nginx {
 /// Deterministic bytes of a test body (not all one value, so a checksum means something).
 pub fn body_bytes(size: usize) -> Vec<u8> {
     (0..size).map(|i| (i * 7 + i / 251) as u8).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::snmp_value;
+
+    #[test]
+    fn reads_snmp_counters() {
+        let t = "Ip: Forwarding DefaultTTL\nIp: 1 64\nTcp: RtoAlgorithm ActiveOpens PassiveOpens\nTcp: 1 17 42\n";
+        assert_eq!(snmp_value(t, "Tcp", "PassiveOpens"), Some(42));
+        assert_eq!(snmp_value(t, "Tcp", "ActiveOpens"), Some(17));
+        assert_eq!(snmp_value(t, "Tcp", "Nope"), None);
+    }
 }
