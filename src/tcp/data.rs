@@ -109,6 +109,17 @@ impl Xfers {
 /// Bytes of per-connection data state when data is configured.
 pub const XFER_BYTES: usize = std::mem::size_of::<Xfer>();
 
+/// What a client's response bytes led to.
+enum After {
+    /// Keep receiving (ACK as usual).
+    Continue,
+    /// A response completed and something carrying our ACK went out (the next request, an
+    /// ACK before thinking, or the close).
+    Answered,
+    /// The connection has ended.
+    Ended,
+}
+
 /// What a data segment did to the client's current response.
 enum Progress {
     More,
@@ -402,11 +413,11 @@ impl Engine {
         self.table.get_mut(slot).rcv_nxt = t.rcv_nxt.add(n);
         self.stats.bytes_in += n as u64;
         match self.p.role {
-            Role::Client => {
-                if self.client_data(now, slot, h, fresh, tx) {
-                    return Ok(true);
-                }
-            }
+            Role::Client => match self.client_data(now, slot, h, fresh, tx) {
+                After::Ended => return Ok(true),
+                After::Answered => return Ok(false), // the next request or an ACK went out
+                After::Continue => {}
+            },
             Role::Server => {
                 if self.server_data(now, slot, fresh, tx) {
                     return Ok(false); // our data carried the ACK
@@ -426,8 +437,7 @@ impl Engine {
         Ok(false)
     }
 
-    /// Client: response bytes. True if the connection ended (bad response, or closed after
-    /// the last response).
+    /// Client: response bytes.
     fn client_data(
         &mut self,
         now: Nanos,
@@ -435,9 +445,9 @@ impl Engine {
         h: u32,
         fresh: &[u8],
         tx: &mut impl Transmit,
-    ) -> bool {
+    ) -> After {
         if self.table.get(slot).ctl & ctl::DONE != 0 {
-            return false;
+            return After::Continue;
         }
         let rx = self.rx_at;
         let x = *self.xfers.get(slot);
@@ -447,13 +457,19 @@ impl Engine {
             record(&mut self.lat.ttfb_sent, rx.saturating_sub(x.sent_at));
         }
         match self.frame_response(slot, fresh) {
-            Progress::More => false,
+            Progress::More => After::Continue,
             Progress::Bad => {
                 self.send_reset(slot, tx);
                 self.finish(slot, h, Outcome::BadResponse);
-                true
+                After::Ended
             }
-            Progress::Complete => self.response_complete(now, slot, h, tx),
+            Progress::Complete => {
+                if self.response_complete(now, slot, h, tx) {
+                    After::Ended
+                } else {
+                    After::Answered
+                }
+            }
         }
     }
 
@@ -653,10 +669,13 @@ impl Engine {
         sent
     }
 
-    /// Server: the client's FIN: our FIN follows the data still queued.
+    /// Server: the client's FIN: our FIN follows the data still queued (and carries the
+    /// FIN's ACK; else a pure ACK goes out).
     pub(crate) fn server_fin_in(&mut self, now: Nanos, slot: Slot, tx: &mut impl Transmit) {
         self.xfers.get(slot).flags |= xf::FIN_AFTER;
-        self.push(now, slot, tx);
+        if !self.push(now, slot, tx) {
+            self.send_ack(now, slot, tx);
+        }
         self.arm_data(now, slot);
     }
 

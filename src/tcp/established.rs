@@ -210,15 +210,12 @@ impl Engine {
         match self.fin_in(now, slot, h, seg, tx) {
             FinIn::Ended => {}
             FinIn::Ack => self.send_ack(now, slot, tx),
-            FinIn::New => {
-                self.send_ack(now, slot, tx);
-                match self.p.role {
-                    Role::Client => {
-                        self.client_fin(now, slot, h, tx);
-                    }
-                    Role::Server => self.server_fin_in(now, slot, tx),
+            FinIn::New => match self.p.role {
+                Role::Client => {
+                    self.client_fin(now, slot, h, tx);
                 }
-            }
+                Role::Server => self.server_fin_in(now, slot, tx),
+            },
             FinIn::None => {}
         }
         Ok(())
