@@ -50,7 +50,7 @@ mod xf {
     pub const FIRST_BYTE: u8 = 32;
 }
 
-/// Data-phase state of one connection (56 bytes), beside its TCB.
+/// Data-phase state of one connection (64 bytes), beside its TCB.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Xfer {
     /// Client: the current request's intended start (open loop: the connection's intended
