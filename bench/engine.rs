@@ -1,7 +1,8 @@
 //! In-memory engine benchmark: client and server engines on one core, connected by two
-//! frame rings, RST close. `cargo bench --bench engine [-- --json] [-- -n N]`.
+//! frame rings, RST close, IPv4 then IPv6. `cargo bench --bench engine [-- --json] [-- -n N]
+//! [-- --no-ipv6]`.
 
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
 use std::time::Instant;
 
 use threeway::tcp::{
@@ -44,7 +45,7 @@ impl Transmit for Ring {
     }
 }
 
-fn cfg(role: Role, checksum: ChecksumMode, capacity: usize) -> EngineConfig {
+fn cfg(role: Role, checksum: ChecksumMode, capacity: usize, v6: bool) -> EngineConfig {
     let common = Common {
         local_mac: MacAddr([2, 0, 0, 0, 0, role as u8]),
         peer_mac: MacAddr([2, 0, 0, 0, 0, 9]),
@@ -58,7 +59,20 @@ fn cfg(role: Role, checksum: ChecksumMode, capacity: usize) -> EngineConfig {
         checksum,
         ..Common::default()
     };
+    let (c6, s6) = (
+        "2001:2::1".parse().ok(),
+        "2001:2::2".parse::<Ipv6Addr>().ok(),
+    );
     let role = match role {
+        Role::Client if v6 => RoleConfig::Client(ClientConfig {
+            sources6: c6.into_iter().collect(),
+            ports: (1024..=65535).collect(),
+            destinations6: s6
+                .map(|a| SocketAddrV6::new(a, 80, 0, 0))
+                .into_iter()
+                .collect(),
+            ..ClientConfig::default()
+        }),
         Role::Client => RoleConfig::Client(ClientConfig {
             sources: vec![Ipv4Addr::new(10, 0, 0, 1)],
             ports: (1024..=65535).collect(),
@@ -67,6 +81,7 @@ fn cfg(role: Role, checksum: ChecksumMode, capacity: usize) -> EngineConfig {
         }),
         Role::Server => RoleConfig::Server(ServerConfig {
             listen: vec![SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 80)],
+            listen6: vec![SocketAddrV6::new(Ipv6Addr::UNSPECIFIED, 80, 0, 0)],
             cookie_threshold: usize::MAX,
             ..ServerConfig::default()
         }),
@@ -82,10 +97,10 @@ fn cpu_ns() -> Option<u64> {
 }
 
 /// Runs `n` handshakes; returns (wall seconds, CPU seconds, handshakes completed).
-fn run(n: u64, checksum: ChecksumMode) -> (f64, f64, u64) {
+fn run(n: u64, checksum: ChecksumMode, v6: bool) -> (f64, f64, u64) {
     const BATCH: usize = 256;
-    let mut client = Engine::new(cfg(Role::Client, checksum, 4 * BATCH)).expect("client");
-    let mut server = Engine::new(cfg(Role::Server, checksum, 4 * BATCH)).expect("server");
+    let mut client = Engine::new(cfg(Role::Client, checksum, 4 * BATCH, v6)).expect("client");
+    let mut server = Engine::new(cfg(Role::Server, checksum, 4 * BATCH, v6)).expect("server");
     let mut c2s = Ring::new(4 * BATCH);
     let mut s2c = Ring::new(4 * BATCH);
     let mut now: Nanos = 1_000_000_000;
@@ -203,15 +218,22 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(2_000_000u64);
 
-    run(n / 10, ChecksumMode::Verify); // warm-up
-    let (secs, cpu, done) = run(n, ChecksumMode::Verify);
-    let (tsecs, tcpu, tdone) = run(n, ChecksumMode::Trust);
+    run(n / 10, ChecksumMode::Verify, false); // warm-up
+    let (secs, cpu, done) = run(n, ChecksumMode::Verify, false);
+    let (tsecs, tcpu, tdone) = run(n, ChecksumMode::Trust, false);
+    // `--no-ipv6`: IPv4 rows only (profiling the IPv4 path alone).
+    let (_, cpu6, done6) = if args.iter().any(|a| a == "--no-ipv6") {
+        (0.0, f64::NAN, 0)
+    } else {
+        run(n, ChecksumMode::Verify, true)
+    };
+    let rate6 = done6 as f64 / cpu6;
     // Rates from CPU time: the wall clock also counts time other processes held the core.
     let rate = done as f64 / cpu;
     let ns = cpu * 1e9 / done as f64;
     let trate = tdone as f64 / tcpu;
 
-    let big = Engine::new(cfg(Role::Server, ChecksumMode::Verify, 1 << 20)).expect("1M table");
+    let big = Engine::new(cfg(Role::Server, ChecksumMode::Verify, 1 << 20, false)).expect("1M");
     let per_conn = big.table_bytes() as f64 / (1 << 20) as f64;
 
     if json {
@@ -219,6 +241,7 @@ fn main() {
             "{{\"engine_handshakes_per_s\":{rate:.0},\"ns_per_handshake\":{ns:.1},\
              \"tcb_bytes\":{TCB_BYTES},\"table_bytes_per_conn\":{per_conn:.1},\
              \"engine_handshakes_per_s_trust\":{trate:.0},\
+             \"engine_handshakes_per_s_ipv6\":{rate6:.0},\
              \"engine_handshakes_per_s_wall\":{:.0}}}",
             done as f64 / secs
         );
@@ -228,6 +251,11 @@ fn main() {
         println!(
             "  checksum trust:  {trate:>12.0} handshakes/s  {:>7.1} ns/handshake",
             tcpu * 1e9 / tdone as f64
+        );
+        println!(
+            "  IPv6 (verify):   {rate6:>12.0} handshakes/s  {:>7.1} ns/handshake ({:.2} of IPv4)",
+            cpu6 * 1e9 / done6 as f64,
+            rate6 / rate
         );
         println!(
             "  wall clock:      {:>12.0} handshakes/s (verify), {:.0} (trust)",

@@ -188,6 +188,7 @@ fn config(role: Role, s: &Scenario) -> EngineConfig {
             syn_retries: 3,
             request,
             expect,
+            ..ClientConfig::default()
         }),
         Role::Server => RoleConfig::Server(ServerConfig {
             listen: vec![
@@ -199,6 +200,7 @@ fn config(role: Role, s: &Scenario) -> EngineConfig {
             synack_retries: 2,
             server_fin: s.server_fin,
             response,
+            ..ServerConfig::default()
         }),
     };
     EngineConfig { common, role }

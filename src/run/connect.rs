@@ -172,6 +172,7 @@ pub fn plan(a: &ConnectArgs, f: &HostFacts) -> Result<Plan, RunError> {
                 syn_retries: a.syn_retries,
                 request: request.clone(),
                 expect: expect.clone(),
+                ..ClientConfig::default()
             }),
         })
         .collect();

@@ -112,6 +112,7 @@ pub fn plan(a: &ServeArgs, f: &HostFacts) -> Result<Plan, RunError> {
         },
         role: RoleConfig::Server(ServerConfig {
             listen: listen.clone(),
+            listen6: Vec::new(),
             cookies,
             cookie_threshold: a.cookie_threshold,
             synack_retries: a.synack_retries,

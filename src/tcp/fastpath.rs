@@ -3,9 +3,11 @@
 //! - [`write`] produces exactly the bytes of `TcpFrame::emit` for the frames the engine
 //!   sends (IPv4, IHL 5, ident 0, DF, DSCP 0), with fixed offsets and a header checksum from
 //!   the field values instead of a pass over the header.
-//! - [`parse`] reads the common case (IPv4 with IHL 5, no fragment, behind up to two VLAN
-//!   tags) with the bounds of `wire::headers` and falls back to `TcpFrame::parse` for everything else, so every error (and
-//!   every unusual frame) is the wire layer's verdict.
+//! - [`write6`] the same for IPv6 (no extension headers, traffic class and flow label 0).
+//! - [`parse`] reads the common case (IPv4 with IHL 5, no fragment; [`fast6`]: IPv6 without
+//!   extension headers; behind up to two VLAN tags) with the bounds of `wire::headers` and
+//!   falls back to `TcpFrame::parse` for everything else, so every error (and every unusual
+//!   frame, e.g. an IPv6 extension-header chain) is the wire layer's verdict.
 //!
 //! Both are checked against the wire layer by property tests (`tests/fastpath.rs`).
 
@@ -17,12 +19,28 @@ use crate::wire::{
 use super::stats::DropReason;
 use super::table::Key;
 
-/// What the engine needs of a received IPv4 TCP frame.
+/// What the engine needs of a received IPv4 TCP frame (or of an IPv6 one, its addresses
+/// as handles: `Engine::segment6`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Rx<'a> {
     pub src: u32,
     pub dst: u32,
     pub tcp: TcpRepr<'a>,
+}
+
+/// A received IPv6 TCP frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Rx6<'a> {
+    pub src: u128,
+    pub dst: u128,
+    pub tcp: TcpRepr<'a>,
+}
+
+/// A frame the wire layer parsed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Parsed<'a> {
+    V4(Rx<'a>),
+    V6(Rx6<'a>),
 }
 
 #[inline(always)]
@@ -45,28 +63,38 @@ pub(crate) fn src_mac(frame: &[u8]) -> MacAddr {
     MacAddr(m)
 }
 
-/// Parses `frame` (fast path, else the wire layer). IPv6 is `UnsupportedIpv6`. The engine
-/// calls `fast` and `parse_slow` itself; tests compare this against the wire layer.
+/// Parses `frame` (fast paths, else the wire layer). The engine calls `fast`, `fast6` and
+/// `parse_slow` itself; tests compare this against the wire layer.
 #[cfg(test)]
 #[inline]
-pub(crate) fn parse(frame: &[u8], mode: ChecksumMode) -> Result<Rx<'_>, DropReason> {
-    if let Some(rx) = fast(frame, mode == ChecksumMode::Verify) {
-        return Ok(rx);
+pub(crate) fn parse(frame: &[u8], mode: ChecksumMode) -> Result<Parsed<'_>, DropReason> {
+    let verify = mode == ChecksumMode::Verify;
+    if let Some(rx) = fast(frame, verify) {
+        return Ok(Parsed::V4(rx));
+    }
+    if let Some(rx) = fast6(frame, verify) {
+        return Ok(Parsed::V6(rx));
     }
     parse_slow(frame, mode)
 }
 
-/// The wire-layer path for frames `fast` does not take.
+/// The wire-layer path for frames `fast` and `fast6` do not take. An IPv4 address in
+/// 0.0.0.0/8 (never on the wire; the engine's IPv6 handles live there) is `NotOurs`.
 #[cold]
-pub(crate) fn parse_slow(frame: &[u8], mode: ChecksumMode) -> Result<Rx<'_>, DropReason> {
+pub(crate) fn parse_slow(frame: &[u8], mode: ChecksumMode) -> Result<Parsed<'_>, DropReason> {
     let f = TcpFrame::parse(frame, mode)?;
     match f.ip {
-        IpRepr::V4(ip) => Ok(Rx {
+        IpRepr::V4(ip) if ip.dst.octets()[0] == 0 => Err(DropReason::NotOurs),
+        IpRepr::V4(ip) => Ok(Parsed::V4(Rx {
             src: u32::from(ip.src),
             dst: u32::from(ip.dst),
             tcp: f.tcp,
-        }),
-        IpRepr::V6(_) => Err(DropReason::UnsupportedIpv6),
+        })),
+        IpRepr::V6(ip) => Ok(Parsed::V6(Rx6 {
+            src: u128::from(ip.src),
+            dst: u128::from(ip.dst),
+            tcp: f.tcp,
+        })),
     }
 }
 
@@ -107,7 +135,54 @@ pub(crate) fn fast(frame: &[u8], verify: bool) -> Option<Rx<'_>> {
     }
     let src = be32(ip, 12);
     let dst = be32(ip, 16);
+    if dst >> 24 == 0 {
+        return None; // 0.0.0.0/8: the wire layer's `NotOurs`
+    }
     let seg = &l3[20..bounds.total_len];
+    let pseudo = || checksum::pseudo_ipv4(src.into(), dst.into(), PROTO_TCP, seg.len() as u32);
+    let tcp = tcp_fast(seg, verify, pseudo)?;
+    Some(Rx { src, dst, tcp })
+}
+
+/// IPv6 without extension headers (the wire layer walks chains), behind up to two VLAN tags.
+#[inline]
+pub(crate) fn fast6(frame: &[u8], verify: bool) -> Option<Rx6<'_>> {
+    let link = headers::link(frame).ok()?;
+    if link.ethertype != EtherType::IPV6 {
+        return None;
+    }
+    let l3 = &frame[link.l3..];
+    let bounds = headers::ipv6(l3).ok()?;
+    if bounds.upper != 40 || bounds.protocol != PROTO_TCP {
+        return None;
+    }
+    let src = u128::from_be_bytes(l3[8..24].try_into().ok()?);
+    let dst = u128::from_be_bytes(l3[24..40].try_into().ok()?);
+    let seg = &l3[40..bounds.end];
+    let pseudo = || pseudo6(src, dst, seg.len() as u32);
+    let tcp = tcp_fast(seg, verify, pseudo)?;
+    Some(Rx6 { src, dst, tcp })
+}
+
+/// Unfolded IPv6 pseudo-header sum (as `checksum::pseudo_ipv6`) from the address values.
+#[inline(always)]
+fn pseudo6(src: u128, dst: u128, len: u32) -> u32 {
+    w128(src) + w128(dst) + (len >> 16) + (len & 0xffff) + PROTO_TCP as u32
+}
+
+/// The one's-complement sum of a 128-bit value's 16-bit words, unfolded (< 2^17).
+#[inline(always)]
+fn w128(a: u128) -> u32 {
+    let s = (a >> 96) as u32 as u64 + (a >> 64) as u32 as u64 + (a >> 32) as u32 as u64;
+    let s = s + a as u32 as u64;
+    let s = (s >> 32) + (s & 0xffff_ffff);
+    let s = ((s >> 32) + (s & 0xffff_ffff)) as u32;
+    (s >> 16) + (s & 0xffff)
+}
+
+/// The TCP part of the fast readers: `pseudo` gives the pseudo-header sum when verifying.
+#[inline(always)]
+fn tcp_fast(seg: &[u8], verify: bool, pseudo: impl FnOnce() -> u32) -> Option<TcpRepr<'_>> {
     let hl = headers::tcp_header_len(seg).ok()?;
     let area = &seg[20..hl];
     let options = match area.len() {
@@ -127,26 +202,19 @@ pub(crate) fn fast(frame: &[u8], verify: bool) -> Option<Rx<'_>> {
         }
         _ => TcpOptions::parse(area).ok()?,
     };
-    if verify {
-        let pseudo = checksum::pseudo_ipv4(src.into(), dst.into(), PROTO_TCP, seg.len() as u32);
-        if checksum::transport(pseudo, seg) != 0 {
-            return None;
-        }
+    if verify && checksum::transport(pseudo(), seg) != 0 {
+        return None;
     }
-    Some(Rx {
-        src,
-        dst,
-        tcp: TcpRepr {
-            src_port: be16(seg, 0),
-            dst_port: be16(seg, 2),
-            seq: SeqNum(be32(seg, 4)),
-            ack: SeqNum(be32(seg, 8)),
-            flags: TcpFlags(seg[13]),
-            window: be16(seg, 14),
-            urgent: be16(seg, 18),
-            options,
-            payload: &seg[hl..],
-        },
+    Some(TcpRepr {
+        src_port: be16(seg, 0),
+        dst_port: be16(seg, 2),
+        seq: SeqNum(be32(seg, 4)),
+        ack: SeqNum(be32(seg, 8)),
+        flags: TcpFlags(seg[13]),
+        window: be16(seg, 14),
+        urgent: be16(seg, 18),
+        options,
+        payload: &seg[hl..],
     })
 }
 
@@ -185,13 +253,7 @@ pub(crate) fn write(buf: &mut [u8], h: &Hdr, k: &Key, s: &Out<'_>) -> Option<usi
         return None;
     }
     let (eth, rest) = buf.split_at_mut(eh);
-    eth[0..6].copy_from_slice(&h.dst.0);
-    eth[6..12].copy_from_slice(&h.src.0);
-    if let Some(tci) = h.vlan {
-        eth[12..18].copy_from_slice(&[0x81, 0, (tci >> 8) as u8, tci as u8, 0x08, 0]);
-    } else {
-        eth[12..14].copy_from_slice(&[0x08, 0]);
-    }
+    write_eth(eth, h, 0x08);
     let (src, dst) = (k.local_ip, k.remote_ip);
     let w32 = |v: u32| (v >> 16) + (v & 0xffff);
     let ip_total = (20 + tl) as u32;
@@ -201,11 +263,7 @@ pub(crate) fn write(buf: &mut [u8], h: &Hdr, k: &Key, s: &Out<'_>) -> Option<usi
     // TCP checksum from the field values (reading back the bytes just written would stall
     // on store forwarding): pseudo-header + header words + options + payload.
     let mut acc = w32(src) + w32(dst) + PROTO_TCP as u32 + tl as u32;
-    acc += k.local_port as u32 + k.remote_port as u32 + w32(s.seq.0) + w32(s.ack.0);
-    acc += doff_flags + s.window as u32 + sum_options(&words);
-    if !s.payload.is_empty() {
-        acc += checksum::sum(s.payload);
-    }
+    acc += tcp_sum(k, s, doff_flags, &words);
     let tcp_csum = !checksum::fold(acc);
     {
         let f: &mut [u8; 60] = (&mut rest[..60]).try_into().ok()?;
@@ -214,19 +272,92 @@ pub(crate) fn write(buf: &mut [u8], h: &Hdr, k: &Key, s: &Out<'_>) -> Option<usi
         f[8..12].copy_from_slice(&(ttl_proto << 16 | ip_csum as u32).to_be_bytes());
         f[12..16].copy_from_slice(&src.to_be_bytes());
         f[16..20].copy_from_slice(&dst.to_be_bytes());
-        f[20..24]
-            .copy_from_slice(&((k.local_port as u32) << 16 | k.remote_port as u32).to_be_bytes());
-        f[24..28].copy_from_slice(&s.seq.0.to_be_bytes());
-        f[28..32].copy_from_slice(&s.ack.0.to_be_bytes());
-        f[32..36].copy_from_slice(&(doff_flags << 16 | s.window as u32).to_be_bytes());
-        f[36..40].copy_from_slice(&((tcp_csum as u32) << 16).to_be_bytes());
-        let opts: &mut [u8; 20] = (&mut f[40..60]).try_into().ok()?;
-        write_options(opts, &words);
+        let t: &mut [u8; 40] = (&mut f[20..60]).try_into().ok()?;
+        write_tcp(t, k, s, doff_flags, tcp_csum, &words);
     }
     if !s.payload.is_empty() {
         rest[40 + ol..40 + ol + s.payload.len()].copy_from_slice(s.payload);
     }
     Some(total)
+}
+
+/// [`write`] for IPv6: `k`'s ports with the addresses `src` (ours) and `dst`; hop limit
+/// `h.ttl`; `None` if `buf` is shorter than the frame or than Ethernet + 80 bytes.
+#[inline]
+pub(crate) fn write6(
+    buf: &mut [u8],
+    h: &Hdr,
+    src: u128,
+    dst: u128,
+    k: &Key,
+    s: &Out<'_>,
+) -> Option<usize> {
+    let eh = if h.vlan.is_some() { 18 } else { 14 };
+    let (words, nw) = s.options.words();
+    let ol = nw * 4;
+    let tl = 20 + ol + s.payload.len();
+    let total = eh + 40 + tl;
+    if buf.len() < total.max(eh + 80) {
+        return None;
+    }
+    let (eth, rest) = buf.split_at_mut(eh);
+    write_eth(eth, h, 0x86);
+    let doff_flags = ((20 + ol) as u32 / 4) << 12 | s.flags as u32;
+    let mut acc = pseudo6(src, dst, tl as u32);
+    acc += tcp_sum(k, s, doff_flags, &words);
+    let tcp_csum = !checksum::fold(acc);
+    {
+        let f: &mut [u8; 80] = (&mut rest[..80]).try_into().ok()?;
+        f[0..4].copy_from_slice(&0x6000_0000u32.to_be_bytes());
+        let len_nh_hl = (tl as u32) << 16 | (PROTO_TCP as u32) << 8 | h.ttl as u32;
+        f[4..8].copy_from_slice(&len_nh_hl.to_be_bytes());
+        f[8..24].copy_from_slice(&src.to_be_bytes());
+        f[24..40].copy_from_slice(&dst.to_be_bytes());
+        let t: &mut [u8; 40] = (&mut f[40..80]).try_into().ok()?;
+        write_tcp(t, k, s, doff_flags, tcp_csum, &words);
+    }
+    if !s.payload.is_empty() {
+        rest[60 + ol..60 + ol + s.payload.len()].copy_from_slice(s.payload);
+    }
+    Some(total)
+}
+
+/// Ethernet header (and 802.1Q tag) with ethertype `0x<et>00` (0x0800 or 0x86dd).
+#[inline(always)]
+fn write_eth(eth: &mut [u8], h: &Hdr, et: u8) {
+    let lo = if et == 0x86 { 0xdd } else { 0 };
+    eth[0..6].copy_from_slice(&h.dst.0);
+    eth[6..12].copy_from_slice(&h.src.0);
+    if let Some(tci) = h.vlan {
+        eth[12..18].copy_from_slice(&[0x81, 0, (tci >> 8) as u8, tci as u8, et, lo]);
+    } else {
+        eth[12..14].copy_from_slice(&[et, lo]);
+    }
+}
+
+/// The TCP header's words, options and payload in the checksum (unfolded).
+#[inline(always)]
+fn tcp_sum(k: &Key, s: &Out<'_>, doff_flags: u32, words: &[u32; 5]) -> u32 {
+    let w32 = |v: u32| (v >> 16) + (v & 0xffff);
+    let mut acc = k.local_port as u32 + k.remote_port as u32 + w32(s.seq.0) + w32(s.ack.0);
+    acc += doff_flags + s.window as u32 + sum_options(words);
+    if !s.payload.is_empty() {
+        acc += checksum::sum(s.payload);
+    }
+    acc
+}
+
+/// The TCP header and the (fixed five-word) options area.
+#[inline(always)]
+fn write_tcp(f: &mut [u8; 40], k: &Key, s: &Out<'_>, doff_flags: u32, csum: u16, words: &[u32; 5]) {
+    f[0..4].copy_from_slice(&((k.local_port as u32) << 16 | k.remote_port as u32).to_be_bytes());
+    f[4..8].copy_from_slice(&s.seq.0.to_be_bytes());
+    f[8..12].copy_from_slice(&s.ack.0.to_be_bytes());
+    f[12..16].copy_from_slice(&(doff_flags << 16 | s.window as u32).to_be_bytes());
+    f[16..20].copy_from_slice(&((csum as u32) << 16).to_be_bytes());
+    if let Ok(opts) = (&mut f[20..40]).try_into() {
+        write_options(opts, words);
+    }
 }
 
 /// One's-complement sum (unfolded) of the option words.

@@ -22,6 +22,7 @@ use super::{
 mod close;
 mod cookies;
 mod fastpath;
+mod ipv6;
 mod rfc5961;
 mod robust;
 mod syn_received;
@@ -189,7 +190,7 @@ impl H {
     pub fn cookie(&self, irs: SeqNum, o: &CookieOpts) -> SeqNum {
         SeqNum(cookie::encode(
             self.e.cookie_key,
-            &self.key(),
+            &crate::tcp::isn::key_words(&self.key()),
             irs.0,
             self.now,
             o,
