@@ -15,12 +15,14 @@ mod raw;
 
 use lab::{read, stop};
 
-const RSTS: [&str; 5] = [
+const RSTS: [&str; 6] = [
     "raw",
     "kernel_kernel",
     "threeway_kernel",
     "kernel_threeway",
     "threeway_threeway",
+    // The same with `--rx-timestamp loop` on both sides: what the XDP RX stamps cost.
+    "threeway_threeway_loop_clock",
 ];
 const CRRS: [&str; 4] = [
     "kernel_kernel_crr",
@@ -132,7 +134,13 @@ fn kernel_server(p: &VethPair, crr: bool) -> Child {
     c
 }
 
-fn threeway_server(p: &VethPair, json_path: &str, crr: bool, capacity: &str) -> Child {
+fn threeway_server(
+    p: &VethPair,
+    json_path: &str,
+    crr: bool,
+    capacity: &str,
+    extra: &[String],
+) -> Child {
     let mut a = s(&[
         "serve",
         &format!("{}:8080", p.b.addr),
@@ -145,6 +153,7 @@ fn threeway_server(p: &VethPair, json_path: &str, crr: bool, capacity: &str) -> 
         "--quiet",
     ]);
     a.extend(s(&["--capacity", capacity, "--json", json_path]));
+    a.extend_from_slice(extra);
     if crr {
         a.extend(s(&["--response", &"r".repeat(BYTES), "--close", "fin"]));
     }
@@ -262,7 +271,7 @@ fn row(name: &str, secs: u64) -> Sample {
             sample(&v, None)
         }
         "kernel_threeway" => {
-            let srv = threeway_server(&p, &sj, crr, "262144");
+            let srv = threeway_server(&p, &sj, crr, "262144", &[]);
             let v = run_json(&p, &p.a, &kernel_client(&target, secs, crr));
             stop(srv);
             Sample {
@@ -271,9 +280,17 @@ fn row(name: &str, secs: u64) -> Sample {
                 ..Sample::default()
             }
         }
-        "threeway_threeway" => {
-            let srv = threeway_server(&p, &sj, crr, "262144");
-            let v = run_json(&p, &p.a, &threeway_client(&target, secs, &cj, crr));
+        "threeway_threeway" | "threeway_threeway_loop_clock" => {
+            let clock = s(&["--rx-timestamp", "loop"]);
+            let extra = if name.ends_with("_loop_clock") {
+                &clock[..]
+            } else {
+                &[]
+            };
+            let srv = threeway_server(&p, &sj, crr, "262144", extra);
+            let mut args = threeway_client(&target, secs, &cj, crr);
+            args.extend_from_slice(extra);
+            let v = run_json(&p, &p.a, &args);
             stop(srv);
             sample(&v, Some(&read(&sj)))
         }
@@ -286,7 +303,7 @@ fn memory_1m() -> f64 {
     // Two queues per side: threeway runs one worker per core, like the kernel rows' 2 threads.
     let p = VethPair::create("twb", 2).expect("veth pair");
     let sj = tmp("mem.json");
-    let srv = threeway_server(&p, &sj, false, "1000000");
+    let srv = threeway_server(&p, &sj, false, "1000000", &[]);
     stop(srv);
     f(&read(&sj)["peak_rss_bytes"])
 }
@@ -381,7 +398,7 @@ fn main() {
     table(
         "Connect + RST close (CPS; % ceil = CPS x frames per connection / raw pps)",
         &RSTS,
-        &samples[..5],
+        &samples[..RSTS.len()],
         med(1),
         raw,
         &mut out,
@@ -389,11 +406,23 @@ fn main() {
     table(
         "Request/response: 100 B each way, FIN close",
         &CRRS,
-        &samples[5..],
-        med(5),
+        &samples[RSTS.len()..],
+        med(RSTS.len()),
         raw,
         &mut out,
     );
+    // Side by side in the same rounds: the XDP RX stamps' cost (issue 19's < 3% budget).
+    let row_of = |name: &str| RSTS.iter().position(|r| *r == name).unwrap();
+    let (stamped, loop_clock) = (
+        med(row_of("threeway_threeway")),
+        med(row_of("threeway_threeway_loop_clock")),
+    );
+    let cost = 100.0 * (1.0 - stamped / loop_clock.max(1.0));
+    println!(
+        "
+XDP RX stamps: threeway <-> threeway {stamped:.0}/s stamped vs {loop_clock:.0}/s with --rx-timestamp loop: {cost:.1}% cost"
+    );
+    out.insert("rx_stamp_cost_pct".into(), json!(cost));
     let e = &o.engine;
     println!(
         "\nengine (one core, in memory, client+server engines, RST close): {:.0} handshakes/s, {} ns/handshake, TCB {} B, {} B/conn in a 1M table",

@@ -243,6 +243,10 @@ pub struct ServeArgs {
     pub close: ServerCloseArg,
     #[arg(long, default_value_t = 3)]
     pub synack_retries: u8,
+    /// Answer a SYN that finds the connection table full with RST (clients fail at once, as
+    /// with Linux's tcp_abort_on_overflow) instead of dropping it (clients retransmit).
+    #[arg(long)]
+    pub abort_on_overflow: bool,
     /// Reset established connections idle this long (a lost client RST would otherwise hold a
     /// table slot forever); 0 = never.
     #[arg(long, default_value = "60s", value_parser = parse_duration)]
@@ -310,6 +314,12 @@ pub enum KernelCommand {
         /// ... and wait for this many bytes of response before closing.
         #[arg(long, default_value_t = 0)]
         response_bytes: usize,
+        /// Keep each connection open this long before closing.
+        #[arg(long, default_value = "0s", value_parser = parse_duration)]
+        hold: std::time::Duration,
+        /// Wait this long after a failed connect() before the thread's next attempt.
+        #[arg(long, default_value = "0s", value_parser = parse_duration)]
+        backoff: std::time::Duration,
     },
 }
 

@@ -88,6 +88,7 @@ fn config(role: Role, sel: u8) -> EngineConfig {
             cookie_threshold: 2,
             synack_retries: 2,
             server_fin: sel & 0x20 != 0,
+            abort_on_overflow: sel & 0x10 != 0,
             response: if data { b"HTTP/1.0 200\r\n".to_vec() } else { Vec::new() },
         }),
     };

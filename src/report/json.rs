@@ -97,6 +97,7 @@ pub fn summary(s: &Summary) -> Value {
         v["accepted"] = json!(st.accepted);
         v["closed_by_rst"] = json!(s.closed_by_rst());
         v["syn_received"] = json!(st.syn_received);
+        v["refused_table_full"] = json!(st.refused_table_full);
         v["cookies_sent"] = json!(st.cookies_sent);
         v["cookies_accepted"] = json!(st.cookies_accepted);
         v["synack_retransmits"] = json!(st.synack_retransmits);

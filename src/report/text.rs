@@ -216,6 +216,13 @@ pub fn summary(s: &Summary) -> String {
                 st.synack_retransmits,
                 st.active,
             );
+            if st.refused_table_full > 0 {
+                let _ = writeln!(
+                    o,
+                    "Refused:     {} SYNs answered with RST, the connection table was full (--abort-on-overflow; raise --capacity)",
+                    st.refused_table_full
+                );
+            }
             if st.aborted > 0 {
                 let _ = writeln!(o, "{}", open_at_end(st));
             }

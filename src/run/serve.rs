@@ -161,6 +161,7 @@ pub fn plan(a: &ServeArgs, f: &HostFacts) -> Result<Plan, RunError> {
             cookies,
             cookie_threshold: a.cookie_threshold,
             synack_retries: a.synack_retries,
+            abort_on_overflow: a.abort_on_overflow,
             server_fin: a.close == ServerCloseArg::Fin,
             response: response.clone(),
         }),
@@ -216,6 +217,10 @@ pub fn plan(a: &ServeArgs, f: &HostFacts) -> Result<Plan, RunError> {
         ("rto".into(), format!("{:?}", c.rto)),
         ("spin".into(), format!("{:?}", c.spin)),
         ("synack_retries".into(), a.synack_retries.to_string()),
+        (
+            "when_full".into(),
+            if a.abort_on_overflow { "rst" } else { "drop" }.into(),
+        ),
         ("idle_timeout".into(), format!("{:?}", a.idle_timeout)),
         (
             "duration".into(),

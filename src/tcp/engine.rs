@@ -39,6 +39,7 @@ pub(crate) struct Params {
     pub cookie_threshold: u64,
     pub syn_retries: u8,
     pub synack_retries: u8,
+    pub abort_on_overflow: bool,
     pub server_fin: bool,
     /// Our payload: the request (client) or the response (server).
     pub data: Vec<u8>,
@@ -118,6 +119,7 @@ impl Engine {
             cookie_threshold: 0,
             syn_retries: 0,
             synack_retries: 0,
+            abort_on_overflow: false,
             server_fin: false,
             data: Vec::new(),
             expect: Vec::new(),
@@ -182,6 +184,7 @@ impl Engine {
                 p.cookies = sv.cookies;
                 p.cookie_threshold = sv.cookie_threshold as u64;
                 p.synack_retries = sv.synack_retries;
+                p.abort_on_overflow = sv.abort_on_overflow;
                 p.server_fin = sv.server_fin;
                 p.data = sv.response;
                 None
@@ -393,9 +396,12 @@ impl Engine {
         self.table.len()
     }
 
-    /// Swaps out the interval histograms.
-    pub fn take_latency(&mut self) -> Latency {
-        std::mem::take(&mut self.lat)
+    /// Hands the interval's histograms over in `into` and goes on recording into `into`'s
+    /// old buffers, reset in place: no allocation (the worker's report path; the report's
+    /// buffers come back from the main thread to be passed here again).
+    pub fn take_latency(&mut self, into: &mut Latency) {
+        into.reset();
+        std::mem::swap(&mut self.lat, into);
     }
 
     /// How many distinct client tuples this engine can use (0 for a server).

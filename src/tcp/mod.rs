@@ -214,6 +214,10 @@ pub struct ServerConfig {
     pub cookies: CookieMode,
     pub cookie_threshold: usize,
     pub synack_retries: u8,
+    /// A SYN that finds the table full is answered with RST (refused, counted in
+    /// `refused_table_full`) instead of dropped, as Linux's `tcp_abort_on_overflow`: clients
+    /// fail at once instead of retransmitting into a full server.
+    pub abort_on_overflow: bool,
     /// Send FIN after the response (else wait for the client to close).
     pub server_fin: bool,
     /// Bytes sent when request data arrives. Empty = none.
@@ -228,6 +232,7 @@ impl Default for ServerConfig {
             cookies: CookieMode::Never,
             cookie_threshold: 4096,
             synack_retries: 3,
+            abort_on_overflow: false,
             server_fin: false,
             response: Vec::new(),
         }

@@ -117,6 +117,11 @@ impl Engine {
         };
         Wheel::init(&mut tcb);
         let Some(slot) = self.table.insert(h, tcb) else {
+            if self.p.abort_on_overflow {
+                self.stats.refused_table_full += 1;
+                self.send_rst_for(key, seg, tx);
+                return Ok(());
+            }
             return Err(DropReason::TableFull);
         };
         self.stats.syn_received += 1;

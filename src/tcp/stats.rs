@@ -196,6 +196,9 @@ pub struct Stats {
     pub aborted_closing: u64,
     /// Server: SYN-RECEIVED TCBs that ended without the final ACK (RST or retries exhausted).
     pub accept_failed: u64,
+    /// Server: SYNs answered with RST because the table was full (`--abort-on-overflow`):
+    /// processed, not dropped, and no connection begun.
+    pub refused_table_full: u64,
     /// Client: `open` found no free tuple.
     pub open_no_tuple: u64,
     /// Client: `open` found the table full.
@@ -244,6 +247,7 @@ macro_rules! scalar_fields {
             aborted_established,
             aborted_closing,
             accept_failed,
+            refused_table_full,
             open_no_tuple,
             open_table_full,
             bytes_in,
@@ -368,6 +372,19 @@ impl Latency {
             accept: histogram(),
             accept_rtt: histogram(),
             tx_delay: histogram(),
+        }
+    }
+
+    /// Empties every histogram, keeping its buffers (no allocation).
+    pub fn reset(&mut self) {
+        for h in [
+            &mut self.connect,
+            &mut self.rtt,
+            &mut self.accept,
+            &mut self.accept_rtt,
+            &mut self.tx_delay,
+        ] {
+            h.reset();
         }
     }
 }
