@@ -229,6 +229,10 @@ pub fn plan(a: &ServeArgs, f: &HostFacts) -> Result<Plan, RunError> {
         ),
         ("capacity_per_worker".into(), c.capacity.to_string()),
         (
+            "memory_per_connection_bytes".into(),
+            super::per_connection_bytes(!response.is_empty()).to_string(),
+        ),
+        (
             "seed".into(),
             c.seed.map_or("random".into(), |s| s.to_string()),
         ),

@@ -8,6 +8,7 @@ use std::net::Ipv4Addr;
 use crate::wire::{ChecksumMode, MacAddr, SeqNum, TcpFlags};
 
 use super::addrs6::{Addrs6, is_handle, is_v6};
+use super::data::{ResponseEnd, Xfers};
 use super::fastpath;
 use super::isn::{SipKey, isn, isn_words, key_words};
 use super::neighbours::Neighbours;
@@ -21,7 +22,8 @@ use super::{
     Common, CookieMode, EngineConfig, Nanos, OpenError, Outcome, Role, RoleConfig, Transmit,
 };
 
-/// Largest request/response the engine sends (one segment under a 1460-byte MSS with TS).
+/// Largest payload of one segment we send (a 1460-byte MSS less the timestamp option);
+/// requests and responses of any size are sent as several (`data.rs`).
 pub const MAX_DATA: usize = 1448;
 
 /// What happened to one received frame: processed, or dropped for one reason.
@@ -44,6 +46,15 @@ pub(crate) struct Params {
     /// Our payload: the request (client) or the response (server).
     pub data: Vec<u8>,
     pub expect: Vec<u8>,
+    /// Client: how a response ends, requests per connection, the pause between them.
+    pub response_end: ResponseEnd,
+    pub requests: u32,
+    pub think: Nanos,
+    /// Receive window we advertise (bytes; scaled by our window shift after the SYN).
+    pub rcv_window: u32,
+    /// The window field of our SYN / SYN-ACK, of later segments with and without scaling.
+    pub win_syn: u16,
+    pub win_scaled: u16,
 }
 
 /// The sans-IO handshake engine of one worker (client or server).
@@ -64,6 +75,8 @@ pub struct Engine {
     /// Receive time of the segment being processed (the wire stamp the caller passed to
     /// `handle_frame_at`): latency is measured from it, engine state runs on `now`.
     pub(crate) rx_at: Nanos,
+    /// Per-connection data state (`data.rs`); empty without a request or response.
+    pub(crate) xfers: Xfers,
 }
 
 /// The common settings' limits (a clear message for each).
@@ -92,6 +105,9 @@ fn check_common(c: &Common) -> Result<(), String> {
     if c.syn_options.wscale.is_some_and(|w| w > 14) {
         return Err("syn_options.wscale must be <= 14 (RFC 7323)".into());
     }
+    if c.rcv_window == 0 {
+        return Err("rcv_window must be > 0".into());
+    }
     if c.syn_options.mss.is_some_and(|m| m < 64) {
         return Err("syn_options.mss must be >= 64".into());
     }
@@ -110,6 +126,9 @@ impl Engine {
             RoleConfig::Client(_) => Role::Client,
             RoleConfig::Server(_) => Role::Server,
         };
+        let win_syn = c.rcv_window.min(0xffff) as u16;
+        let win_scaled = (c.rcv_window >> c.syn_options.wscale.unwrap_or(0)).min(0xffff) as u16;
+        let rcv_window = c.rcv_window;
         let mut p = Params {
             role: role_kind,
             c,
@@ -123,6 +142,12 @@ impl Engine {
             server_fin: false,
             data: Vec::new(),
             expect: Vec::new(),
+            response_end: ResponseEnd::FirstBytes,
+            requests: 1,
+            think: 0,
+            rcv_window,
+            win_syn,
+            win_scaled,
         };
         let table_key = secret.derive(3);
         let mut table = Table::new(p.c.capacity, [table_key.0, table_key.1, secret.derive(4).0])?;
@@ -134,15 +159,25 @@ impl Engine {
                 if cl.syn_retries > 15 {
                     return Err("syn_retries must be <= 15".into());
                 }
-                if cl.request.len() > MAX_DATA {
-                    return Err(format!(
-                        "request is {} bytes, at most {MAX_DATA}",
-                        cl.request.len()
-                    ));
-                }
                 if cl.request.is_empty() && !cl.expect.is_empty() {
                     return Err("expect is set but request is empty (no response to check)".into());
                 }
+                if cl.requests == 0 {
+                    return Err("requests must be >= 1".into());
+                }
+                if cl.requests > 1 && cl.response_end == ResponseEnd::Fin {
+                    return Err(
+                        "a response that ends at the server's FIN leaves no connection for a \
+                         second request: use requests 1, or frame responses by size or HTTP"
+                            .into(),
+                    );
+                }
+                if cl.request.len() > u32::MAX as usize / 2 {
+                    return Err("request must be under 2 GiB".into());
+                }
+                p.response_end = cl.response_end;
+                p.requests = cl.requests;
+                p.think = cl.think;
                 let t = client_tuples(&mut table, &p.c, &cl)?;
                 p.syn_retries = cl.syn_retries;
                 p.data = cl.request;
@@ -156,11 +191,8 @@ impl Engine {
                 if sv.synack_retries > 15 {
                     return Err("synack_retries must be <= 15".into());
                 }
-                if sv.response.len() > MAX_DATA {
-                    return Err(format!(
-                        "response is {} bytes, at most {MAX_DATA}",
-                        sv.response.len()
-                    ));
+                if sv.response.len() > u32::MAX as usize / 2 {
+                    return Err("response must be under 2 GiB".into());
                 }
                 for l in &sv.listen {
                     if l.ip().octets()[0] == 0 && !l.ip().is_unspecified() {
@@ -191,6 +223,11 @@ impl Engine {
             }
         };
         let departures = Departures::new(table.tcbs_mut().len());
+        let xfers = if p.data.is_empty() {
+            Xfers::none()
+        } else {
+            Xfers::new(table.tcbs_mut().len())
+        };
         // Tick ~ rto / 8, between 1 us and 1 ms (power of two ns).
         let shift = (63 - (p.c.rto / 8).max(1).leading_zeros()).clamp(10, 20);
         let neighbours = Neighbours::new(if p.c.peer_mac == MacAddr::ZERO {
@@ -210,6 +247,7 @@ impl Engine {
             neighbours,
             departures,
             rx_at: 0,
+            xfers,
         })
     }
 
@@ -409,9 +447,9 @@ impl Engine {
         self.tuples.as_ref().map_or(0, |t| t.space())
     }
 
-    /// Bytes held by the connection table (slab + index).
+    /// Bytes held by the connection table (slab + index + per-connection data state).
     pub fn table_bytes(&self) -> usize {
-        self.table.memory_bytes() + self.departures.memory_bytes()
+        self.table.memory_bytes() + self.departures.memory_bytes() + self.xfers.memory_bytes()
     }
 
     pub fn role(&self) -> Role {

@@ -127,6 +127,7 @@ impl Engine {
         self.stats.syn_received += 1;
         self.stats.active += 1;
         self.stats.half_open += 1;
+        self.xfer_begin(slot, neg.mss, seg.window);
         self.send_synack(now, tx, key, synack(iss));
         self.departures.reset(slot);
         self.built(Some(slot), now);
@@ -187,6 +188,8 @@ impl Engine {
             self.stats.v6_accepted += 1;
         }
         self.stats.active += 1;
+        // The SYN's window is not known: the ACK's (unscaled until `data_ack` scales it).
+        self.xfer_begin(slot, o.mss, seg.window);
         self.server_idle(now, slot);
         // The ACK may carry the request and/or a FIN.
         self.synchronized(now, slot, h, seg, tx)

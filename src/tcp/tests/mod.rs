@@ -21,6 +21,7 @@ use super::{
 
 mod close;
 mod cookies;
+mod data;
 mod fastpath;
 mod ipv6;
 mod rfc5961;

@@ -280,7 +280,7 @@ fn final_ack_with_request_gets_response_and_fin() {
             ack: iss.add(1),
             flags: TcpFlags(ACK | PSH),
             options: ts_opts(778, ts),
-            payload: b"GET /",
+            payload: b"ping!",
             ..SEG
         }
     );
@@ -543,8 +543,9 @@ fn config_errors_are_clear() {
     assert!(
         bad(tweak(base_cfg(Role::Client), |c| {
             c.client_mut().request = vec![0; 5000];
+            c.client_mut().requests = 0;
         }))
-        .contains("request")
+        .contains("requests")
     );
 }
 
