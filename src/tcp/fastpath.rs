@@ -3,7 +3,8 @@
 //! - [`write`] produces exactly the bytes of `TcpFrame::emit` for the frames the engine
 //!   sends (IPv4, IHL 5, ident 0, DF, DSCP 0), with fixed offsets and a header checksum from
 //!   the field values instead of a pass over the header.
-//! - [`write6`] the same for IPv6 (no extension headers, traffic class and flow label 0).
+//! - [`v4_to_v6`] turns such a frame into IPv6 (no extension headers, traffic class and flow
+//!   label 0), so that IPv6 shares the one writer.
 //! - [`parse`] reads the common case (IPv4 with IHL 5, no fragment; [`fast6`]: IPv6 without
 //!   extension headers; behind up to two VLAN tags) with the bounds of `wire::headers` and
 //!   falls back to `TcpFrame::parse` for everything else, so every error (and every unusual
@@ -253,7 +254,13 @@ pub(crate) fn write(buf: &mut [u8], h: &Hdr, k: &Key, s: &Out<'_>) -> Option<usi
         return None;
     }
     let (eth, rest) = buf.split_at_mut(eh);
-    write_eth(eth, h, 0x08);
+    eth[0..6].copy_from_slice(&h.dst.0);
+    eth[6..12].copy_from_slice(&h.src.0);
+    if let Some(tci) = h.vlan {
+        eth[12..18].copy_from_slice(&[0x81, 0, (tci >> 8) as u8, tci as u8, 0x08, 0]);
+    } else {
+        eth[12..14].copy_from_slice(&[0x08, 0]);
+    }
     let (src, dst) = (k.local_ip, k.remote_ip);
     let w32 = |v: u32| (v >> 16) + (v & 0xffff);
     let ip_total = (20 + tl) as u32;
@@ -263,7 +270,11 @@ pub(crate) fn write(buf: &mut [u8], h: &Hdr, k: &Key, s: &Out<'_>) -> Option<usi
     // TCP checksum from the field values (reading back the bytes just written would stall
     // on store forwarding): pseudo-header + header words + options + payload.
     let mut acc = w32(src) + w32(dst) + PROTO_TCP as u32 + tl as u32;
-    acc += tcp_sum(k, s, doff_flags, &words);
+    acc += k.local_port as u32 + k.remote_port as u32 + w32(s.seq.0) + w32(s.ack.0);
+    acc += doff_flags + s.window as u32 + sum_options(&words);
+    if !s.payload.is_empty() {
+        acc += checksum::sum(s.payload);
+    }
     let tcp_csum = !checksum::fold(acc);
     {
         let f: &mut [u8; 60] = (&mut rest[..60]).try_into().ok()?;
@@ -272,8 +283,14 @@ pub(crate) fn write(buf: &mut [u8], h: &Hdr, k: &Key, s: &Out<'_>) -> Option<usi
         f[8..12].copy_from_slice(&(ttl_proto << 16 | ip_csum as u32).to_be_bytes());
         f[12..16].copy_from_slice(&src.to_be_bytes());
         f[16..20].copy_from_slice(&dst.to_be_bytes());
-        let t: &mut [u8; 40] = (&mut f[20..60]).try_into().ok()?;
-        write_tcp(t, k, s, doff_flags, tcp_csum, &words);
+        f[20..24]
+            .copy_from_slice(&((k.local_port as u32) << 16 | k.remote_port as u32).to_be_bytes());
+        f[24..28].copy_from_slice(&s.seq.0.to_be_bytes());
+        f[28..32].copy_from_slice(&s.ack.0.to_be_bytes());
+        f[32..36].copy_from_slice(&(doff_flags << 16 | s.window as u32).to_be_bytes());
+        f[36..40].copy_from_slice(&((tcp_csum as u32) << 16).to_be_bytes());
+        let opts: &mut [u8; 20] = (&mut f[40..60]).try_into().ok()?;
+        write_options(opts, &words);
     }
     if !s.payload.is_empty() {
         rest[40 + ol..40 + ol + s.payload.len()].copy_from_slice(s.payload);
@@ -282,8 +299,8 @@ pub(crate) fn write(buf: &mut [u8], h: &Hdr, k: &Key, s: &Out<'_>) -> Option<usi
 }
 
 /// [`write`] for IPv6: `k`'s ports with the addresses `src` (ours) and `dst`; hop limit
-/// `h.ttl`; `None` if `buf` is shorter than the frame or than Ethernet + 80 bytes.
-#[inline]
+/// `h.ttl`; traffic class and flow label 0. `None` if `buf` is too short.
+#[cfg(test)]
 pub(crate) fn write6(
     buf: &mut [u8],
     h: &Hdr,
@@ -292,72 +309,44 @@ pub(crate) fn write6(
     k: &Key,
     s: &Out<'_>,
 ) -> Option<usize> {
-    let eh = if h.vlan.is_some() { 18 } else { 14 };
-    let (words, nw) = s.options.words();
-    let ol = nw * 4;
-    let tl = 20 + ol + s.payload.len();
-    let total = eh + 40 + tl;
-    if buf.len() < total.max(eh + 80) {
+    let n = write(buf, h, k, s)?;
+    v4_to_v6(buf, n, h.vlan.is_some(), h.ttl, src, dst, k)
+}
+
+/// Turns the IPv4 frame `write` made of `k` (`n` bytes in `buf`) into the IPv6 frame with
+/// addresses `src` and `dst`: the segment moves 20 bytes on, the header becomes IPv6, and
+/// the TCP checksum trades the IPv4 pseudo-header addresses (`k`'s) for the IPv6 ones (RFC
+/// 1624 arithmetic). `None` if `buf` has no room for the 20 more bytes.
+#[inline]
+pub(crate) fn v4_to_v6(
+    buf: &mut [u8],
+    n: usize,
+    vlan: bool,
+    ttl: u8,
+    src: u128,
+    dst: u128,
+    k: &Key,
+) -> Option<usize> {
+    let eh = if vlan { 18 } else { 14 };
+    let total = n + 20;
+    if buf.len() < total || n < eh + 40 {
         return None;
     }
-    let (eth, rest) = buf.split_at_mut(eh);
-    write_eth(eth, h, 0x86);
-    let doff_flags = ((20 + ol) as u32 / 4) << 12 | s.flags as u32;
-    let mut acc = pseudo6(src, dst, tl as u32);
-    acc += tcp_sum(k, s, doff_flags, &words);
-    let tcp_csum = !checksum::fold(acc);
-    {
-        let f: &mut [u8; 80] = (&mut rest[..80]).try_into().ok()?;
-        f[0..4].copy_from_slice(&0x6000_0000u32.to_be_bytes());
-        let len_nh_hl = (tl as u32) << 16 | (PROTO_TCP as u32) << 8 | h.ttl as u32;
-        f[4..8].copy_from_slice(&len_nh_hl.to_be_bytes());
-        f[8..24].copy_from_slice(&src.to_be_bytes());
-        f[24..40].copy_from_slice(&dst.to_be_bytes());
-        let t: &mut [u8; 40] = (&mut f[40..80]).try_into().ok()?;
-        write_tcp(t, k, s, doff_flags, tcp_csum, &words);
-    }
-    if !s.payload.is_empty() {
-        rest[60 + ol..60 + ol + s.payload.len()].copy_from_slice(s.payload);
-    }
-    Some(total)
-}
-
-/// Ethernet header (and 802.1Q tag) with ethertype `0x<et>00` (0x0800 or 0x86dd).
-#[inline(always)]
-fn write_eth(eth: &mut [u8], h: &Hdr, et: u8) {
-    let lo = if et == 0x86 { 0xdd } else { 0 };
-    eth[0..6].copy_from_slice(&h.dst.0);
-    eth[6..12].copy_from_slice(&h.src.0);
-    if let Some(tci) = h.vlan {
-        eth[12..18].copy_from_slice(&[0x81, 0, (tci >> 8) as u8, tci as u8, et, lo]);
-    } else {
-        eth[12..14].copy_from_slice(&[et, lo]);
-    }
-}
-
-/// The TCP header's words, options and payload in the checksum (unfolded).
-#[inline(always)]
-fn tcp_sum(k: &Key, s: &Out<'_>, doff_flags: u32, words: &[u32; 5]) -> u32 {
+    buf.copy_within(eh + 20..n, eh + 40);
+    buf[eh - 2..eh].copy_from_slice(&[0x86, 0xdd]);
+    let tl = (n - eh - 20) as u32;
+    let ip = &mut buf[eh..eh + 40];
+    ip[0..4].copy_from_slice(&0x6000_0000u32.to_be_bytes());
+    ip[4..8].copy_from_slice(&(tl << 16 | (PROTO_TCP as u32) << 8 | ttl as u32).to_be_bytes());
+    ip[8..24].copy_from_slice(&src.to_be_bytes());
+    ip[24..40].copy_from_slice(&dst.to_be_bytes());
+    let at = eh + 40 + 16;
+    let old = u16::from_be_bytes([buf[at], buf[at + 1]]);
     let w32 = |v: u32| (v >> 16) + (v & 0xffff);
-    let mut acc = k.local_port as u32 + k.remote_port as u32 + w32(s.seq.0) + w32(s.ack.0);
-    acc += doff_flags + s.window as u32 + sum_options(words);
-    if !s.payload.is_empty() {
-        acc += checksum::sum(s.payload);
-    }
-    acc
-}
-
-/// The TCP header and the (fixed five-word) options area.
-#[inline(always)]
-fn write_tcp(f: &mut [u8; 40], k: &Key, s: &Out<'_>, doff_flags: u32, csum: u16, words: &[u32; 5]) {
-    f[0..4].copy_from_slice(&((k.local_port as u32) << 16 | k.remote_port as u32).to_be_bytes());
-    f[4..8].copy_from_slice(&s.seq.0.to_be_bytes());
-    f[8..12].copy_from_slice(&s.ack.0.to_be_bytes());
-    f[12..16].copy_from_slice(&(doff_flags << 16 | s.window as u32).to_be_bytes());
-    f[16..20].copy_from_slice(&((csum as u32) << 16).to_be_bytes());
-    if let Ok(opts) = (&mut f[20..40]).try_into() {
-        write_options(opts, words);
-    }
+    let gone = checksum::fold(w32(k.local_ip) + w32(k.remote_ip));
+    let acc = (!old) as u32 + w128(src) + w128(dst) + (!gone) as u32;
+    buf[at..at + 2].copy_from_slice(&(!checksum::fold(acc)).to_be_bytes());
+    Some(total)
 }
 
 /// One's-complement sum (unfolded) of the option words.

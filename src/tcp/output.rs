@@ -6,7 +6,7 @@ use crate::wire::{MacAddr, SeqNum, TcpFlags, TcpOptions, TcpRepr};
 
 use super::addrs6::{Addrs6, is_v6};
 use super::engine::Engine;
-use super::fastpath::{Hdr, Out, write, write6};
+use super::fastpath::{Hdr, Out, v4_to_v6, write};
 use super::table::{Key, Slot};
 use super::tcb::{Tcb, opt};
 use super::{Nanos, Transmit};
@@ -23,11 +23,19 @@ pub(crate) fn ts_now(now: Nanos) -> u32 {
     (now / 1_000_000) as u32
 }
 
-/// `write6` with `k`'s addresses (out of line: the IPv4 path only tests the family). The
+/// The IPv4 frame of `k` just written (`n` bytes) as IPv6 with the handles' addresses. The
 /// handle's MAC (`emit`) was learned from the peer's frames (server) or is the next hop.
 #[inline(never)]
-fn emit6(a: &Addrs6, buf: &mut [u8], hdr: &Hdr, k: &Key, seg: &Out<'_>) -> Option<usize> {
-    write6(buf, hdr, a.addr(k.local_ip), a.addr(k.remote_ip), k, seg)
+fn emit6(a: &Addrs6, buf: &mut [u8], n: usize, vlan: bool, ttl: u8, k: &Key) -> Option<usize> {
+    v4_to_v6(
+        buf,
+        n,
+        vlan,
+        ttl,
+        a.addr(k.local_ip),
+        a.addr(k.remote_ip),
+        k,
+    )
 }
 
 /// The MSS we advertise on `k`: the configured (IPv4) value, 20 less for IPv6.
@@ -120,11 +128,13 @@ impl Engine {
             options,
             payload: self.p.data.get(data).unwrap_or(&[]),
         };
-        let len = if v6 {
-            emit6(&self.table.v6, buf, &hdr, k, &seg)
-        } else {
-            write(buf, &hdr, k, &seg)
-        };
+        // IPv6 is the IPv4 frame turned over after the fact (out of line), so the IPv4 writer
+        // keeps building the segment in registers (a segment passed through memory to a
+        // second writer stalls on store forwarding).
+        let mut len = write(buf, &hdr, k, &seg);
+        if v6 {
+            len = len.and_then(|n| emit6(&self.table.v6, buf, n, hdr.vlan.is_some(), hdr.ttl, k));
+        }
         match len {
             Some(len) => {
                 tx.commit(len);

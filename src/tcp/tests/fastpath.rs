@@ -112,7 +112,7 @@ fn writer_matches_tcpframe_emit() {
     // Too small a buffer: None, no panic.
     let (hdr, k, s, _) = random_segment(&mut r, &payload);
     assert!(fastpath::write(&mut a[..30], &hdr, &k, &s).is_none());
-    assert!(fastpath::write6(&mut a[..90], &hdr, 1, 2, &k, &s).is_none());
+    assert!(fastpath::write6(&mut a[..60], &hdr, 1, 2, &k, &s).is_none());
 }
 
 /// `fastpath::write` or, with IPv6 addresses, `write6`.
