@@ -29,6 +29,7 @@ mod table;
 mod tcb;
 mod timer;
 mod tuple;
+mod warm;
 
 #[cfg(test)]
 mod tests;
