@@ -121,6 +121,10 @@ pub struct CommonArgs {
     /// failed.<outcome>, fail.<outcome>, drop.<reason>, engine.<counter>.
     #[arg(long = "assert", value_parser = Assertion::parse)]
     pub asserts: Vec<Assertion>,
+    /// Receive window we advertise, bytes (k/M suffixes); default 65535 << 7 (8 MiB with
+    /// the default window scale 7). Data is consumed as it arrives, so it stays open.
+    #[arg(long, value_parser = parse_count)]
+    pub rcv_window: Option<u64>,
     /// Seed for ISNs and port order (default: random).
     #[arg(long)]
     pub seed: Option<u64>,
@@ -174,6 +178,28 @@ pub struct ConnectArgs {
     /// The response must start with these bytes (string or @file).
     #[arg(long)]
     pub expect: Option<String>,
+    /// Send `GET PATH HTTP/1.1` (Host: the first target; default path /) and frame the
+    /// response by HTTP/1.1 (Content-Length, chunked, or FIN); a status other than 2xx/3xx
+    /// is a bad_response.
+    #[arg(long, num_args = 0..=1, default_missing_value = "/", conflicts_with = "request")]
+    pub http: Option<String>,
+    /// An extra request header line for --http, e.g. 'Accept: */*'; repeatable.
+    #[arg(long = "header", requires = "http")]
+    pub headers: Vec<String>,
+    /// Without --http: a response is complete after N bytes (k/M suffixes), or at the
+    /// server's FIN (`fin`). Default: once --expect (or the first byte) has arrived.
+    #[arg(long, value_parser = parse_response_size, conflicts_with = "http")]
+    pub response_size: Option<crate::tcp::ResponseEnd>,
+    /// A request must be answered completely within this long (outcome response_timeout);
+    /// default 8 x --rto.
+    #[arg(long, value_parser = parse_duration)]
+    pub response_timeout: Option<std::time::Duration>,
+    /// Requests per connection (keep-alive): each after the full previous response.
+    #[arg(long, default_value = "1", value_parser = clap::value_parser!(u32).range(1..=65535))]
+    pub requests: u32,
+    /// Pause between a response and the next request on the connection.
+    #[arg(long, default_value = "0s", value_parser = parse_duration)]
+    pub think: std::time::Duration,
     /// SYN retransmissions before giving up (outcome timeout).
     #[arg(long, default_value_t = 3)]
     pub syn_retries: u8,
@@ -240,6 +266,10 @@ pub struct ServeArgs {
     pub close: ServerCloseArg,
     #[arg(long, default_value_t = 3)]
     pub synack_retries: u8,
+    /// Answer a SYN that finds the connection table full with RST (clients fail at once, as
+    /// with Linux's tcp_abort_on_overflow) instead of dropping it (clients retransmit).
+    #[arg(long)]
+    pub abort_on_overflow: bool,
     /// Reset established connections idle this long (a lost client RST would otherwise hold a
     /// table slot forever); 0 = never.
     #[arg(long, default_value = "60s", value_parser = parse_duration)]
@@ -307,6 +337,12 @@ pub enum KernelCommand {
         /// ... and wait for this many bytes of response before closing.
         #[arg(long, default_value_t = 0)]
         response_bytes: usize,
+        /// Keep each connection open this long before closing.
+        #[arg(long, default_value = "0s", value_parser = parse_duration)]
+        hold: std::time::Duration,
+        /// Wait this long after a failed connect() before the thread's next attempt.
+        #[arg(long, default_value = "0s", value_parser = parse_duration)]
+        backoff: std::time::Duration,
     },
 }
 
@@ -387,6 +423,18 @@ fn parse_steps(s: &str) -> Result<crate::worker::profile::Profile, String> {
 
 fn parse_count(s: &str) -> Result<u64, String> {
     crate::units::parse_count(s)
+}
+
+fn parse_response_size(s: &str) -> Result<crate::tcp::ResponseEnd, String> {
+    if s == "fin" {
+        return Ok(crate::tcp::ResponseEnd::Fin);
+    }
+    match crate::units::parse_count(s) {
+        Ok(0) | Err(_) => Err(format!(
+            "'{s}' is not a response size: N bytes (k/M suffixes, at least 1) or fin"
+        )),
+        Ok(n) => Ok(crate::tcp::ResponseEnd::Size(n)),
+    }
 }
 
 /// `--cores`: worker cores in queue order.

@@ -83,11 +83,15 @@ fn kernel(k: KernelCommand) -> Result<i32, RunError> {
             json,
             request_bytes,
             response_bytes,
+            hold,
+            backoff,
         } => {
             let t = run::net::parse_target(&target)?;
             let exchange = threeway::kernel::Exchange {
                 request: vec![b'q'; request_bytes],
                 response_len: response_bytes,
+                hold,
+                backoff,
             };
             let rst = close == CloseArg::Rst;
             let r =
@@ -96,15 +100,18 @@ fn kernel(k: KernelCommand) -> Result<i32, RunError> {
                 println!(
                     "{}",
                     serde_json::json!({"attempted": r.attempted, "established": r.established,
-                        "failed": r.failed, "elapsed_s": r.elapsed.as_secs_f64(), "cps": r.cps()})
+                        "failed": r.failed, "refused": r.refused, "timed_out": r.timed_out,
+                        "elapsed_s": r.elapsed.as_secs_f64(), "cps": r.cps()})
                 );
             } else {
                 println!(
-                    "kernel connect {t}: {} threads, attempted {} established {} failed {} in {:.2}s = {:.0} cps",
+                    "kernel connect {t}: {} threads, attempted {} established {} failed {} (refused {}, timed out {}) in {:.2}s = {:.0} cps",
                     threads,
                     r.attempted,
                     r.established,
                     r.failed,
+                    r.refused,
+                    r.timed_out,
                     r.elapsed.as_secs_f64(),
                     r.cps()
                 );

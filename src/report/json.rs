@@ -92,10 +92,28 @@ pub fn summary(s: &Summary) -> Value {
         "errors": s.errors,
         "config": config,
     });
+    for ((name, _, _), p) in super::TRANSACTION.iter().zip(&s.transaction) {
+        v[format!("{name}_ns")] = pcts(p);
+    }
+    let pairs = |v: Vec<(&'static str, u64)>| -> Map<String, Value> {
+        v.into_iter()
+            .map(|(k, n)| (k.to_string(), json!(n)))
+            .collect()
+    };
+    v["requests"] = json!({
+        "sent": st.requests_sent,
+        "ok": st.responses_ok,
+        "failed": pairs(s.request_failures()),
+        "http_status": pairs(s.http_classes()),
+        "bytes_in": st.bytes_in,
+        "bytes_out": st.bytes_out,
+        "body_bytes": st.body_bytes,
+    });
     if s.role == Role::Server {
         v["accepted"] = json!(st.accepted);
         v["closed_by_rst"] = json!(s.closed_by_rst());
         v["syn_received"] = json!(st.syn_received);
+        v["refused_table_full"] = json!(st.refused_table_full);
         v["cookies_sent"] = json!(st.cookies_sent);
         v["cookies_accepted"] = json!(st.cookies_accepted);
         v["synack_retransmits"] = json!(st.synack_retransmits);
@@ -125,7 +143,7 @@ pub fn interval(role: Role, iv: &Interval, target_cps: f64) -> Value {
         Role::Client => Pcts::of(&iv.latency.connect),
         Role::Server => Pcts::of(&iv.latency.accept),
     };
-    json!({
+    let mut v = json!({
         "ts": epoch,
         "t": iv.t,
         "dt": iv.dt,
@@ -153,5 +171,13 @@ pub fn interval(role: Role, iv: &Interval, target_cps: f64) -> Value {
             "tx_frames": t.tx_frames,
             "rx_frames": t.rx_frames,
         },
-    })
+    });
+    if t.requests_sent > 0 {
+        v["requests"] = json!({"sent": d.requests_sent, "ok": d.responses_ok,
+                               "bytes_in": d.bytes_in, "body_bytes": d.body_bytes});
+        for (name, _, h) in super::TRANSACTION {
+            v[format!("{name}_ns")] = pcts(&Pcts::of(h(&iv.latency)));
+        }
+    }
+    v
 }

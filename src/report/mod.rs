@@ -47,6 +47,34 @@ impl Totals {
     }
 }
 
+/// A latency series' histogram in `Latency`.
+pub type Series = fn(&Latency) -> &Histogram<u64>;
+
+/// The transaction latency series (client, per request), one table for the summary, JSON,
+/// NDJSON, hlog tags and Prometheus: (name, what it measures, the histogram).
+pub const TRANSACTION: [(&str, &str, Series); 4] = [
+    (
+        "ttfb",
+        "Time to first response byte (the request's intended start -> first byte at the wire)",
+        |l| &l.ttfb,
+    ),
+    (
+        "ttfb_sent",
+        "Time to first response byte (the request sent -> first byte at the wire)",
+        |l| &l.ttfb_sent,
+    ),
+    (
+        "response",
+        "Response time (the request's intended start -> the response complete)",
+        |l| &l.response,
+    ),
+    (
+        "response_sent",
+        "Response time (the request sent -> the response complete)",
+        |l| &l.response_sent,
+    ),
+];
+
 /// Percentiles of one histogram, in ns.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Pcts {

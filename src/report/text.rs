@@ -94,7 +94,9 @@ fn short(o: Outcome) -> &'static str {
         Outcome::Refused => "refused",
         Outcome::Timeout => "tmo",
         Outcome::Reset => "rst",
-        Outcome::ProtocolError => "proto",
+        Outcome::BadResponse => "bad-resp",
+        Outcome::ResponseTimeout => "resp-tmo",
+        Outcome::ClosedEarly => "closed-early",
     }
 }
 
@@ -175,7 +177,14 @@ pub fn summary(s: &Summary) -> String {
             if st.aborted > 0 {
                 let _ = writeln!(o, "{}", open_at_end(st));
             }
-            let _ = writeln!(o, "Retransmits: SYN {}", st.syn_retransmits);
+            if st.requests_sent > 0 {
+                let _ = writeln!(o, "{}", requests_line(s));
+            }
+            let _ = writeln!(
+                o,
+                "Retransmits: SYN {}  data {} (fast {})  duplicate ACKs received {}",
+                st.syn_retransmits, st.data_retransmits, st.fast_retransmits, st.dup_acks
+            );
             o.push_str(&percentile_block(
                 "Handshake latency (intended start -> SYN-ACK; includes generator lateness)",
                 &s.connect,
@@ -188,6 +197,11 @@ pub fn summary(s: &Summary) -> String {
                 "Generator TX delay (SYN built -> its TX batch submitted)",
                 &s.tx_delay,
             ));
+            if st.requests_sent > 0 {
+                for ((_, title, _), p) in super::TRANSACTION.iter().zip(&s.transaction) {
+                    o.push_str(&percentile_block(title, p));
+                }
+            }
         }
         Role::Server => {
             let _ = writeln!(
@@ -213,6 +227,13 @@ pub fn summary(s: &Summary) -> String {
                 st.synack_retransmits,
                 st.active,
             );
+            if st.refused_table_full > 0 {
+                let _ = writeln!(
+                    o,
+                    "Refused:     {} SYNs answered with RST, the connection table was full (--abort-on-overflow; raise --capacity)",
+                    st.refused_table_full
+                );
+            }
             if st.aborted > 0 {
                 let _ = writeln!(o, "{}", open_at_end(st));
             }
@@ -298,6 +319,39 @@ pub fn summary(s: &Summary) -> String {
         let _ = writeln!(o, "Error:       {e}");
     }
     o
+}
+
+/// `Requests:` sent, ok, failures by reason, HTTP status classes, bytes.
+fn requests_line(s: &Summary) -> String {
+    let st = &s.totals.stats;
+    let nonzero = |v: Vec<(&'static str, u64)>| -> Vec<String> {
+        v.into_iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(r, n)| format!("{r} {n}"))
+            .collect()
+    };
+    let fails = s.request_failures();
+    let nfail: u64 = fails.iter().map(|(_, n)| n).sum();
+    let reasons = nonzero(fails);
+    let http = nonzero(s.http_classes());
+    format!(
+        "Requests:    sent {}  ok {}  failed {nfail}{}{}  bytes in {} (body {}) out {}",
+        st.requests_sent,
+        st.responses_ok,
+        if reasons.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", reasons.join(", "))
+        },
+        if http.is_empty() {
+            String::new()
+        } else {
+            format!("  HTTP {}", http.join(" "))
+        },
+        st.bytes_in,
+        st.body_bytes,
+        st.bytes_out,
+    )
 }
 
 /// Connections still open when the run ended (reset by threeway, no outcome), by state.

@@ -145,6 +145,9 @@ impl Outputs {
         self.hlog.push(start, len, "connect", &iv.latency.connect);
         self.hlog.push(start, len, "rtt", &iv.latency.rtt);
         self.hlog.push(start, len, "accept", &iv.latency.accept);
+        for (tag, _, h) in crate::report::TRANSACTION {
+            self.hlog.push(start, len, tag, h(&iv.latency));
+        }
         let target = plan.target_between(iv.t - iv.dt, iv.t);
         if !c.quiet && !quiet_tail {
             let line = text::live_line(plan.role, &iv, target);
@@ -162,7 +165,11 @@ impl Outputs {
                 Role::Client => &col.total.connect,
                 Role::Server => &col.total.accept,
             };
-            let text = prom::render(&iv.totals, &Pcts::of(hist));
+            let transaction: Vec<(&str, Pcts)> = crate::report::TRANSACTION
+                .iter()
+                .map(|(name, _, h)| (*name, Pcts::of(h(&col.total))))
+                .collect();
+            let text = prom::render(&iv.totals, &Pcts::of(hist), &transaction);
             if let Ok(mut p) = page.lock() {
                 *p = text;
             }

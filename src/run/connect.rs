@@ -4,7 +4,10 @@ use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use crate::cli::{CloseArg, ConnectArgs};
-use crate::tcp::{ClientConfig, CloseMode, EngineConfig, Role, RoleConfig, SynOptions};
+use crate::tcp::{
+    ClientConfig, CloseMode, EngineConfig, ResponseEnd, Role, RoleConfig, SynOptions, TCB_BYTES,
+    XFER_BYTES,
+};
 use crate::wire::MacAddr;
 use crate::worker::pace::Pace;
 use crate::xsk::{MAX_V4, SteerConfig};
@@ -23,6 +26,36 @@ pub fn bytes_arg(flag: &str, value: &Option<String>) -> Result<Vec<u8>, RunError
             None => Ok(v.replace("\\r", "\r").replace("\\n", "\n").into_bytes()),
         },
     }
+}
+
+/// `--http PATH`: `GET PATH HTTP/1.1` with Host (the first target) and the `--header` lines.
+fn http_request(
+    path: &str,
+    targets: &[std::net::SocketAddrV4],
+    headers: &[String],
+) -> Result<Vec<u8>, RunError> {
+    if !path.starts_with('/') || path.bytes().any(|b| b <= b' ' || b == 0x7f) {
+        return Err(RunError::usage(format!(
+            "--http '{path}': a path starts with / and has no spaces or control characters"
+        )));
+    }
+    let host = match targets.first() {
+        Some(t) if t.port() == 80 => t.ip().to_string(),
+        Some(t) => t.to_string(),
+        None => return Err(RunError::usage("no target given")),
+    };
+    let mut r = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n");
+    for h in headers {
+        if !h.contains(':') || h.contains('\r') || h.contains('\n') {
+            return Err(RunError::usage(format!(
+                "--header '{h}': give one 'Name: value' line"
+            )));
+        }
+        r.push_str(h);
+        r.push_str("\r\n");
+    }
+    r.push_str("\r\n");
+    Ok(r.into_bytes())
 }
 
 /// A 16-byte key: derived from `seed` (reproducible runs) or the host's entropy.
@@ -74,7 +107,20 @@ pub fn plan(a: &ConnectArgs, f: &HostFacts) -> Result<Plan, RunError> {
             "--duration 0 needs --count: a client run must end",
         ));
     }
-    let request = bytes_arg("--request", &a.request)?;
+    let request = match &a.http {
+        Some(path) => http_request(path, &a.targets, &a.headers)?,
+        None => bytes_arg("--request", &a.request)?,
+    };
+    let response_end = match (&a.http, a.response_size) {
+        (Some(_), _) => ResponseEnd::Http,
+        (None, Some(e)) => e,
+        (None, None) => ResponseEnd::FirstBytes,
+    };
+    if request.is_empty() && (a.requests > 1 || a.response_size.is_some()) {
+        return Err(RunError::usage(
+            "--requests and --response-size need a request: add --http or --request",
+        ));
+    }
     let expect = bytes_arg("--expect", &a.expect)?;
     let (iface, queues, cores) = super::queues_and_cores(c, f)?;
     let own = &iface.ipv4;
@@ -145,7 +191,8 @@ pub fn plan(a: &ConnectArgs, f: &HostFacts) -> Result<Plan, RunError> {
     let syn_options = SynOptions {
         mss: (a.mss != 0).then_some(a.mss),
         wscale: (!a.no_wscale).then_some(a.wscale),
-        sack_permitted: !a.no_sack,
+        // We send no SACK blocks: a peer that sends us data must not wait for them.
+        sack_permitted: !a.no_sack && request.is_empty(),
         timestamps: !a.no_ts,
     };
     let close = match a.close {
@@ -162,6 +209,13 @@ pub fn plan(a: &ConnectArgs, f: &HostFacts) -> Result<Plan, RunError> {
         time_wait: a.time_wait.as_nanos() as u64,
         ..super::engine_common(c, local_mac, secret)
     };
+    let common = match a.response_timeout {
+        Some(d) if !d.is_zero() => crate::tcp::Common {
+            data_timeout: d.as_nanos() as u64,
+            ..common
+        },
+        _ => common,
+    };
     let engines: Vec<EngineConfig> = (0..q)
         .map(|w| EngineConfig {
             common: common.clone(),
@@ -172,6 +226,9 @@ pub fn plan(a: &ConnectArgs, f: &HostFacts) -> Result<Plan, RunError> {
                 syn_retries: a.syn_retries,
                 request: request.clone(),
                 expect: expect.clone(),
+                response_end,
+                requests: a.requests,
+                think: a.think.as_nanos() as u64,
             }),
         })
         .collect();
@@ -182,7 +239,11 @@ pub fn plan(a: &ConnectArgs, f: &HostFacts) -> Result<Plan, RunError> {
             e.rto,
             e.rto_max,
             a.syn_retries,
-            data_phase.then_some(e.data_timeout),
+            data_phase.then_some(
+                e.data_timeout
+                    .saturating_add(a.think.as_nanos() as u64)
+                    .saturating_mul(a.requests as u64),
+            ),
         ) + a.hold
             + time_wait
     });
@@ -278,6 +339,12 @@ pub fn plan(a: &ConnectArgs, f: &HostFacts) -> Result<Plan, RunError> {
         ("syn_retries".into(), a.syn_retries.to_string()),
         ("syn_options".into(), format!("{syn_options:?}")),
         ("request_bytes".into(), request.len().to_string()),
+        (
+            "response_end".into(),
+            format!("{response_end:?}").to_lowercase(),
+        ),
+        ("requests_per_connection".into(), a.requests.to_string()),
+        ("think".into(), format!("{:?}", a.think)),
         ("expect_bytes".into(), expect.len().to_string()),
         ("warmup".into(), format!("{:?}", a.warmup)),
         (
@@ -332,8 +399,19 @@ pub fn plan(a: &ConnectArgs, f: &HostFacts) -> Result<Plan, RunError> {
             ),
         ));
     }
-    let tcb = 64; // TCB <= 64 B, asserted by a test in tcp/
-    let mem = q as u64 * (capacity as u64 * (tcb as u64 + 8) + c.frames as u64 * 2048);
+    let per_conn = super::per_connection_bytes(!request.is_empty());
+    let mem = q as u64 * (capacity as u64 * per_conn + c.frames as u64 * 2048);
+    config.push((
+        "memory_per_connection_bytes".into(),
+        format!(
+            "{per_conn} (TCB {TCB_BYTES}, index and stamps 12{})",
+            if request.is_empty() {
+                String::new()
+            } else {
+                format!(", data state {XFER_BYTES}; no per-connection buffers")
+            }
+        ),
+    ));
     config.push(("memory_estimate_bytes".into(), mem.to_string()));
     Ok(Plan {
         role: Role::Client,

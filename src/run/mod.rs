@@ -170,9 +170,20 @@ pub fn engine_common(
         rto_max: rto_max_for(rto),
         data_timeout: rto.saturating_mul(8),
         capacity: c.capacity as usize,
+        rcv_window: c
+            .rcv_window
+            .map_or(crate::tcp::Common::default().rcv_window, |w| {
+                w.clamp(1, 0xffff << 14) as u32
+            }),
         secret,
         ..crate::tcp::Common::default()
     }
+}
+
+/// Bytes per connection of a worker's table: the TCB, its index entry (8) and departure lag
+/// (4), and with a request or response the data state (no per-connection buffers).
+pub fn per_connection_bytes(data: bool) -> u64 {
+    (crate::tcp::TCB_BYTES + 12 + if data { crate::tcp::XFER_BYTES } else { 0 }) as u64
 }
 
 /// Runs the session and returns the exit code (0 or 99) after printing the summary.

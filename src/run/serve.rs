@@ -115,6 +115,7 @@ pub fn plan(a: &ServeArgs, f: &HostFacts) -> Result<Plan, RunError> {
             cookies,
             cookie_threshold: a.cookie_threshold,
             synack_retries: a.synack_retries,
+            abort_on_overflow: a.abort_on_overflow,
             server_fin: a.close == ServerCloseArg::Fin,
             response: response.clone(),
         }),
@@ -159,6 +160,10 @@ pub fn plan(a: &ServeArgs, f: &HostFacts) -> Result<Plan, RunError> {
         ("rto".into(), format!("{:?}", c.rto)),
         ("spin".into(), format!("{:?}", c.spin)),
         ("synack_retries".into(), a.synack_retries.to_string()),
+        (
+            "when_full".into(),
+            if a.abort_on_overflow { "rst" } else { "drop" }.into(),
+        ),
         ("idle_timeout".into(), format!("{:?}", a.idle_timeout)),
         (
             "duration".into(),
@@ -166,6 +171,10 @@ pub fn plan(a: &ServeArgs, f: &HostFacts) -> Result<Plan, RunError> {
                 .map_or("until Ctrl-C".into(), |d| format!("{d:?}")),
         ),
         ("capacity_per_worker".into(), c.capacity.to_string()),
+        (
+            "memory_per_connection_bytes".into(),
+            super::per_connection_bytes(!response.is_empty()).to_string(),
+        ),
         (
             "seed".into(),
             c.seed.map_or("random".into(), |s| s.to_string()),

@@ -125,17 +125,8 @@ impl Engine {
             self.send_ack(now, slot, tx);
             self.client_done(now, slot, h, tx);
         } else {
-            let len = self.p.data.len() as u32;
-            let from = {
-                let t = self.table.get_mut(slot);
-                let from = t.snd_nxt;
-                t.snd_nxt = from.add(len);
-                from
-            };
-            self.stats.bytes_out += len as u64;
-            self.send_from(now, slot, from, tx);
-            let at = now + self.rto(0);
-            self.arm(slot, at.min(now + self.p.c.data_timeout));
+            self.xfer_begin(slot, o.mss.unwrap_or(536), seg.window);
+            self.start_request(now, slot, intended, tx);
         }
         Ok(())
     }

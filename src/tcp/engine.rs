@@ -7,6 +7,7 @@ use std::net::Ipv4Addr;
 
 use crate::wire::{ChecksumMode, MacAddr, TcpFlags};
 
+use super::data::{ResponseEnd, Xfers};
 use super::fastpath;
 use super::isn::SipKey;
 use super::neighbours::Neighbours;
@@ -20,7 +21,8 @@ use super::{
     Common, CookieMode, EngineConfig, Nanos, OpenError, Outcome, Role, RoleConfig, Transmit,
 };
 
-/// Largest request/response the engine sends (one segment under a 1460-byte MSS with TS).
+/// Largest payload of one segment we send (a 1460-byte MSS less the timestamp option);
+/// requests and responses of any size are sent as several (`data.rs`).
 pub const MAX_DATA: usize = 1448;
 
 /// What happened to one received frame: processed, or dropped for one reason.
@@ -37,10 +39,20 @@ pub(crate) struct Params {
     pub cookie_threshold: u64,
     pub syn_retries: u8,
     pub synack_retries: u8,
+    pub abort_on_overflow: bool,
     pub server_fin: bool,
     /// Our payload: the request (client) or the response (server).
     pub data: Vec<u8>,
     pub expect: Vec<u8>,
+    /// Client: how a response ends, requests per connection, the pause between them.
+    pub response_end: ResponseEnd,
+    pub requests: u32,
+    pub think: Nanos,
+    /// Receive window we advertise (bytes; scaled by our window shift after the SYN).
+    pub rcv_window: u32,
+    /// The window field of our SYN / SYN-ACK, of later segments with and without scaling.
+    pub win_syn: u16,
+    pub win_scaled: u16,
 }
 
 /// The sans-IO handshake engine of one worker (client or server).
@@ -61,6 +73,8 @@ pub struct Engine {
     /// Receive time of the segment being processed (the wire stamp the caller passed to
     /// `handle_frame_at`): latency is measured from it, engine state runs on `now`.
     pub(crate) rx_at: Nanos,
+    /// Per-connection data state (`data.rs`); empty without a request or response.
+    pub(crate) xfers: Xfers,
 }
 
 /// The common settings' limits (a clear message for each).
@@ -89,6 +103,9 @@ fn check_common(c: &Common) -> Result<(), String> {
     if c.syn_options.wscale.is_some_and(|w| w > 14) {
         return Err("syn_options.wscale must be <= 14 (RFC 7323)".into());
     }
+    if c.rcv_window == 0 {
+        return Err("rcv_window must be > 0".into());
+    }
     if c.syn_options.mss.is_some_and(|m| m < 64) {
         return Err("syn_options.mss must be >= 64".into());
     }
@@ -107,6 +124,9 @@ impl Engine {
             RoleConfig::Client(_) => Role::Client,
             RoleConfig::Server(_) => Role::Server,
         };
+        let win_syn = c.rcv_window.min(0xffff) as u16;
+        let win_scaled = (c.rcv_window >> c.syn_options.wscale.unwrap_or(0)).min(0xffff) as u16;
+        let rcv_window = c.rcv_window;
         let mut p = Params {
             role: role_kind,
             c,
@@ -115,9 +135,16 @@ impl Engine {
             cookie_threshold: 0,
             syn_retries: 0,
             synack_retries: 0,
+            abort_on_overflow: false,
             server_fin: false,
             data: Vec::new(),
             expect: Vec::new(),
+            response_end: ResponseEnd::FirstBytes,
+            requests: 1,
+            think: 0,
+            rcv_window,
+            win_syn,
+            win_scaled,
         };
         let tuples = match role {
             RoleConfig::Client(cl) => {
@@ -128,15 +155,25 @@ impl Engine {
                 if cl.syn_retries > 15 {
                     return Err("syn_retries must be <= 15".into());
                 }
-                if cl.request.len() > MAX_DATA {
-                    return Err(format!(
-                        "request is {} bytes, at most {MAX_DATA}",
-                        cl.request.len()
-                    ));
-                }
                 if cl.request.is_empty() && !cl.expect.is_empty() {
                     return Err("expect is set but request is empty (no response to check)".into());
                 }
+                if cl.requests == 0 {
+                    return Err("requests must be >= 1".into());
+                }
+                if cl.requests > 1 && cl.response_end == ResponseEnd::Fin {
+                    return Err(
+                        "a response that ends at the server's FIN leaves no connection for a \
+                         second request: use requests 1, or frame responses by size or HTTP"
+                            .into(),
+                    );
+                }
+                if cl.request.len() > u32::MAX as usize / 2 {
+                    return Err("request must be under 2 GiB".into());
+                }
+                p.response_end = cl.response_end;
+                p.requests = cl.requests;
+                p.think = cl.think;
                 p.syn_retries = cl.syn_retries;
                 p.data = cl.request;
                 p.expect = cl.expect;
@@ -149,11 +186,8 @@ impl Engine {
                 if sv.synack_retries > 15 {
                     return Err("synack_retries must be <= 15".into());
                 }
-                if sv.response.len() > MAX_DATA {
-                    return Err(format!(
-                        "response is {} bytes, at most {MAX_DATA}",
-                        sv.response.len()
-                    ));
+                if sv.response.len() > u32::MAX as usize / 2 {
+                    return Err("response must be under 2 GiB".into());
                 }
                 p.listen = sv
                     .listen
@@ -163,6 +197,7 @@ impl Engine {
                 p.cookies = sv.cookies;
                 p.cookie_threshold = sv.cookie_threshold as u64;
                 p.synack_retries = sv.synack_retries;
+                p.abort_on_overflow = sv.abort_on_overflow;
                 p.server_fin = sv.server_fin;
                 p.data = sv.response;
                 None
@@ -171,6 +206,11 @@ impl Engine {
         let table_key = secret.derive(3);
         let mut table = Table::new(p.c.capacity, [table_key.0, table_key.1, secret.derive(4).0])?;
         let departures = Departures::new(table.tcbs_mut().len());
+        let xfers = if p.data.is_empty() {
+            Xfers::none()
+        } else {
+            Xfers::new(table.tcbs_mut().len())
+        };
         // Tick ~ rto / 8, between 1 us and 1 ms (power of two ns).
         let shift = (63 - (p.c.rto / 8).max(1).leading_zeros()).clamp(10, 20);
         let neighbours = Neighbours::new(if p.c.peer_mac == MacAddr::ZERO {
@@ -190,6 +230,7 @@ impl Engine {
             neighbours,
             departures,
             rx_at: 0,
+            xfers,
         })
     }
 
@@ -341,9 +382,9 @@ impl Engine {
         self.tuples.as_ref().map_or(0, |t| t.space())
     }
 
-    /// Bytes held by the connection table (slab + index).
+    /// Bytes held by the connection table (slab + index + per-connection data state).
     pub fn table_bytes(&self) -> usize {
-        self.table.memory_bytes() + self.departures.memory_bytes()
+        self.table.memory_bytes() + self.departures.memory_bytes() + self.xfers.memory_bytes()
     }
 
     pub fn role(&self) -> Role {

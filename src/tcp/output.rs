@@ -4,7 +4,7 @@ use std::ops::Range;
 
 use crate::wire::{MacAddr, SeqNum, TcpFlags, TcpOptions, TcpRepr};
 
-use super::engine::{Engine, RCV_WND};
+use super::engine::Engine;
 use super::fastpath::{Hdr, Out, write};
 use super::table::{Key, Slot};
 use super::tcb::{Tcb, opt};
@@ -30,17 +30,20 @@ pub(crate) struct Seg {
     pub ack: SeqNum,
     pub options: TcpOptions,
     pub data: Range<usize>,
+    /// The connection uses window scaling (our window field is shifted).
+    pub scaled: bool,
 }
 
 impl Seg {
     /// A segment with no options and no data (RSTs).
-    fn bare(flags: u8, seq: SeqNum, ack: SeqNum) -> Seg {
+    pub(crate) fn bare(flags: u8, seq: SeqNum, ack: SeqNum) -> Seg {
         Seg {
             flags,
             seq,
             ack,
             options: TcpOptions::default(),
             data: 0..0,
+            scaled: false,
         }
     }
 }
@@ -65,6 +68,7 @@ impl Engine {
             ack,
             options,
             data,
+            scaled,
         } = s;
         let dst = if self.p.c.peer_mac != MacAddr::ZERO {
             self.p.c.peer_mac
@@ -88,7 +92,11 @@ impl Engine {
             flags,
             seq,
             ack: if flags & ACK != 0 { ack } else { SeqNum(0) },
-            window: RCV_WND as u16,
+            window: if scaled && flags & SYN == 0 {
+                self.p.win_scaled
+            } else {
+                self.p.win_syn
+            },
             options,
             payload: self.p.data.get(data).unwrap_or(&[]),
         };
@@ -103,7 +111,7 @@ impl Engine {
 
     /// Timestamp option for a non-SYN segment of `t`.
     #[inline]
-    fn ts_opt(t: &Tcb, now: Nanos) -> TcpOptions {
+    pub(crate) fn ts_opt(t: &Tcb, now: Nanos) -> TcpOptions {
         TcpOptions {
             timestamps: t.has(opt::TS).then_some((ts_now(now), t.aux)),
             ..TcpOptions::default()
@@ -186,7 +194,8 @@ impl Engine {
         }
         let seg = Seg {
             options: Self::ts_opt(&t, now),
-            data: off..sent,
+            data: off.min(sent)..sent,
+            scaled: t.has(opt::WS),
             ..Seg::bare(flags, from, t.rcv_nxt)
         };
         self.emit(tx, &t.key, seg);

@@ -98,11 +98,17 @@ impl Engine {
         };
         Wheel::init(&mut tcb);
         let Some(slot) = self.table.insert(h, tcb) else {
+            if self.p.abort_on_overflow {
+                self.stats.refused_table_full += 1;
+                self.send_rst_for(key, seg, tx);
+                return Ok(());
+            }
             return Err(DropReason::TableFull);
         };
         self.stats.syn_received += 1;
         self.stats.active += 1;
         self.stats.half_open += 1;
+        self.xfer_begin(slot, neg.mss, seg.window);
         self.send_synack(now, tx, key, synack(iss));
         self.departures.reset(slot);
         self.built(Some(slot), now);
@@ -159,6 +165,8 @@ impl Engine {
         self.stats.cookies_accepted += 1;
         self.stats.accepted += 1;
         self.stats.active += 1;
+        // The SYN's window is not known: the ACK's (unscaled until `data_ack` scales it).
+        self.xfer_begin(slot, o.mss, seg.window);
         self.server_idle(now, slot);
         // The ACK may carry the request and/or a FIN.
         self.synchronized(now, slot, h, seg, tx)

@@ -21,6 +21,7 @@ use super::{
 
 mod close;
 mod cookies;
+mod data;
 mod fastpath;
 mod rfc5961;
 mod robust;

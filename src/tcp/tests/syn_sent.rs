@@ -309,7 +309,7 @@ fn request_piggybacked_response_checked() {
         (1, 1, 15, 5)
     );
 
-    // A wrong response is a protocol error.
+    // A wrong response is a bad response.
     let mut h = H::new(cfg);
     let iss = opened(&mut h);
     send!(h, synack(iss, h.ts()));
@@ -339,12 +339,12 @@ fn request_piggybacked_response_checked() {
         h,
         TcpRepr {
             seq: iss.add(6),
-            ack: IRS.add(1),
+            ack: IRS.add(9),
             flags: TcpFlags(RST | ACK),
             ..SEG
         }
     );
-    assert_eq!(h.e.stats().outcome(Outcome::ProtocolError), 1);
+    assert_eq!(h.e.stats().outcome(Outcome::BadResponse), 1);
 }
 
 #[test]
@@ -385,7 +385,10 @@ fn request_retransmitted_then_data_timeout() {
         }
     );
     let s = h.e.stats();
-    assert_eq!((s.data_retransmits, s.outcome(Outcome::Timeout)), (2, 1));
+    assert_eq!(
+        (s.data_retransmits, s.outcome(Outcome::ResponseTimeout)),
+        (2, 1)
+    );
 }
 
 #[test]
