@@ -1,7 +1,7 @@
 //! The benchmark suite (run through `bench/run`): raw AF_XDP ceiling, kernel <-> kernel,
 //! threeway -> kernel, kernel -> threeway, threeway <-> threeway, with RST close and as
-//! request/response (100 B each way, FIN close); the in-memory engine figure; RSS with a 1M
-//! table. Interleaved rounds, median and min-max, tables and a JSON file. Prints figures;
+//! request/response (100 B each way, FIN close); 16 KiB HTTP responses from nginx, threeway
+//! `--http` beside wrk; the in-memory engine figure; RSS with a 1M table. Interleaved rounds, median and min-max, tables and a JSON file. Prints figures;
 //! asserts nothing. Root; each row builds its own namespaces (198.18.0.0/15).
 
 use std::process::{Child, Command, Stdio};
@@ -15,12 +15,14 @@ mod raw;
 
 use lab::{read, stop};
 
-const RSTS: [&str; 5] = [
+const RSTS: [&str; 6] = [
     "raw",
     "kernel_kernel",
     "threeway_kernel",
     "kernel_threeway",
     "threeway_threeway",
+    // The same with `--rx-timestamp loop` on both sides: what the XDP RX stamps cost.
+    "threeway_threeway_loop_clock",
 ];
 const CRRS: [&str; 4] = [
     "kernel_kernel_crr",
@@ -29,12 +31,18 @@ const CRRS: [&str; 4] = [
     "threeway_threeway_crr",
 ];
 const BYTES: usize = 100;
+/// HTTP against one nginx (one worker) in the peer namespace, one 16 KiB response per
+/// connection: threeway `--http` beside `wrk -H 'Connection: close'`, in the same rounds.
+const HTTPS: [&str; 2] = ["wrk_nginx_16k", "threeway_nginx_16k"];
+const HTTP_BODY: usize = 16384;
 
 struct Opts {
     json: Option<String>,
     rounds: usize,
     secs: u64,
     engine: Value,
+    /// Rows to run (`--only a,b`); empty: all.
+    only: Vec<String>,
 }
 
 fn opts() -> Opts {
@@ -43,6 +51,7 @@ fn opts() -> Opts {
         rounds: 3,
         secs: 2,
         engine: json!({}),
+        only: Vec::new(),
     };
     let args: Vec<String> = std::env::args()
         .skip(1)
@@ -55,7 +64,10 @@ fn opts() -> Opts {
             "--rounds" => o.rounds = v.parse().expect("--rounds N"),
             "--seconds" => o.secs = v.parse().expect("--seconds N"),
             "--engine-json" => o.engine = serde_json::from_str(&v).unwrap_or(json!({})),
-            other => panic!("unknown argument {other}; use --json PATH --rounds N --seconds N"),
+            "--only" => o.only = v.split(',').map(str::to_string).collect(),
+            other => panic!(
+                "unknown argument {other}; use --json PATH --rounds N --seconds N --only ROW,ROW"
+            ),
         }
     }
     o
@@ -132,7 +144,13 @@ fn kernel_server(p: &VethPair, crr: bool) -> Child {
     c
 }
 
-fn threeway_server(p: &VethPair, json_path: &str, crr: bool, capacity: &str) -> Child {
+fn threeway_server(
+    p: &VethPair,
+    json_path: &str,
+    crr: bool,
+    capacity: &str,
+    extra: &[String],
+) -> Child {
     let mut a = s(&[
         "serve",
         &format!("{}:8080", p.b.addr),
@@ -145,6 +163,7 @@ fn threeway_server(p: &VethPair, json_path: &str, crr: bool, capacity: &str) -> 
         "--quiet",
     ]);
     a.extend(s(&["--capacity", capacity, "--json", json_path]));
+    a.extend_from_slice(extra);
     if crr {
         a.extend(s(&["--response", &"r".repeat(BYTES), "--close", "fin"]));
     }
@@ -262,7 +281,7 @@ fn row(name: &str, secs: u64) -> Sample {
             sample(&v, None)
         }
         "kernel_threeway" => {
-            let srv = threeway_server(&p, &sj, crr, "262144");
+            let srv = threeway_server(&p, &sj, crr, "262144", &[]);
             let v = run_json(&p, &p.a, &kernel_client(&target, secs, crr));
             stop(srv);
             Sample {
@@ -271,14 +290,74 @@ fn row(name: &str, secs: u64) -> Sample {
                 ..Sample::default()
             }
         }
-        "threeway_threeway" => {
-            let srv = threeway_server(&p, &sj, crr, "262144");
-            let v = run_json(&p, &p.a, &threeway_client(&target, secs, &cj, crr));
+        "threeway_threeway" | "threeway_threeway_loop_clock" => {
+            let clock = s(&["--rx-timestamp", "loop"]);
+            let extra = if name.ends_with("_loop_clock") {
+                &clock[..]
+            } else {
+                &[]
+            };
+            let srv = threeway_server(&p, &sj, crr, "262144", extra);
+            let mut args = threeway_client(&target, secs, &cj, crr);
+            args.extend_from_slice(extra);
+            let v = run_json(&p, &p.a, &args);
             stop(srv);
             sample(&v, Some(&read(&sj)))
         }
+        "wrk_nginx_16k" | "threeway_nginx_16k" => http_row(&p, name, secs),
         _ => unreachable!("{name}"),
     }
+}
+
+/// Requests per second of 16 KiB responses from nginx, one per connection. The wrk row's
+/// latency is its mean (wrk prints no percentiles without --latency); the threeway row's is
+/// the response time from the request sent.
+fn http_row(p: &VethPair, name: &str, secs: u64) -> Sample {
+    let nginx = threeway::topo::Nginx::start(p, &p.b, 8080, &[("16k", HTTP_BODY)]);
+    let url = format!("http://{}:8080/16k", p.b.addr);
+    let sample = if name.starts_with("wrk") {
+        let out = p
+            .command(&p.a, "wrk")
+            .args(["-t", "2", "-c", "64", "-d", &format!("{secs}s")])
+            .args(["-H", "Connection: close", &url])
+            .stderr(Stdio::null())
+            .output()
+            .expect("run wrk (deploy/install-deps.sh installs it)");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let rps = text
+            .lines()
+            .find_map(|l| l.strip_prefix("Requests/sec:"))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0.0);
+        Sample {
+            cps: rps,
+            ..Sample::default()
+        }
+    } else {
+        let cj = tmp("http.json");
+        let target = format!("{}:8080", p.b.addr);
+        let mut args = threeway_client(&target, secs, &cj, false);
+        args.extend(s(&[
+            "--http",
+            "/16k",
+            "--close",
+            "fin",
+            "--time-wait",
+            "100ms",
+        ]));
+        let v = run_json(p, &p.a, &args);
+        let ok = f(&v["requests"]["ok"]);
+        Sample {
+            cps: ok / f(&v["duration_s"]).max(1e-9),
+            p50_ns: f(&v["response_sent_ns"]["p50"]),
+            p99_ns: f(&v["response_sent_ns"]["p99"]),
+            cpu_us: f(&v["cpu_us_per_conn"]),
+            rss_bytes: f(&v["peak_rss_bytes"]),
+            frames_per_conn: 0.0,
+        }
+    };
+    drop(nginx);
+    sample
 }
 
 /// Peak RSS of `serve --capacity 1M` (one worker), idle: the table and UMEM cost.
@@ -286,7 +365,7 @@ fn memory_1m() -> f64 {
     // Two queues per side: threeway runs one worker per core, like the kernel rows' 2 threads.
     let p = VethPair::create("twb", 2).expect("veth pair");
     let sj = tmp("mem.json");
-    let srv = threeway_server(&p, &sj, false, "1000000");
+    let srv = threeway_server(&p, &sj, false, "1000000", &[]);
     stop(srv);
     f(&read(&sj)["peak_rss_bytes"])
 }
@@ -360,11 +439,19 @@ fn table(
 
 fn main() {
     let o = opts();
-    let all: Vec<&str> = RSTS.iter().chain(CRRS.iter()).copied().collect();
+    let all: Vec<&str> = RSTS
+        .iter()
+        .chain(CRRS.iter())
+        .chain(HTTPS.iter())
+        .copied()
+        .collect();
     let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); all.len()];
     let started = Instant::now();
     for round in 0..o.rounds {
         for (i, r) in all.iter().enumerate() {
+            if !o.only.is_empty() && !o.only.iter().any(|x| x == r) {
+                continue;
+            }
             let s = row(r, o.secs);
             eprintln!("round {} {r:>22}: {:.0}/s", round + 1, s.cps);
             samples[i].push(s);
@@ -381,7 +468,7 @@ fn main() {
     table(
         "Connect + RST close (CPS; % ceil = CPS x frames per connection / raw pps)",
         &RSTS,
-        &samples[..5],
+        &samples[..RSTS.len()],
         med(1),
         raw,
         &mut out,
@@ -389,11 +476,38 @@ fn main() {
     table(
         "Request/response: 100 B each way, FIN close",
         &CRRS,
-        &samples[5..],
-        med(5),
+        &samples[RSTS.len()..],
+        med(RSTS.len()),
         raw,
         &mut out,
     );
+    let http0 = RSTS.len() + CRRS.len();
+    table(
+        "HTTP: 16 KiB responses from nginx (1 worker), one request per connection (requests/s; x kernel = x wrk)",
+        &HTTPS,
+        &samples[http0..],
+        med(http0),
+        0.0,
+        &mut out,
+    );
+    println!(
+        "threeway --http -> nginx {:.0} requests/s vs wrk -H 'Connection: close' -> nginx {:.0}/s: {:.2}x",
+        med(http0 + 1),
+        med(http0),
+        med(http0 + 1) / med(http0).max(1.0)
+    );
+    // Side by side in the same rounds: the XDP RX stamps' cost (issue 19's < 3% budget).
+    let row_of = |name: &str| RSTS.iter().position(|r| *r == name).unwrap();
+    let (stamped, loop_clock) = (
+        med(row_of("threeway_threeway")),
+        med(row_of("threeway_threeway_loop_clock")),
+    );
+    let cost = 100.0 * (1.0 - stamped / loop_clock.max(1.0));
+    println!(
+        "
+XDP RX stamps: threeway <-> threeway {stamped:.0}/s stamped vs {loop_clock:.0}/s with --rx-timestamp loop: {cost:.1}% cost"
+    );
+    out.insert("rx_stamp_cost_pct".into(), json!(cost));
     let e = &o.engine;
     println!(
         "\nengine (one core, in memory, client+server engines, RST close): {:.0} handshakes/s, {} ns/handshake, TCB {} B, {} B/conn in a 1M table",

@@ -4,11 +4,12 @@
 # topologies; tcpdump/iputils-ping/procps: tests and diagnostics; python3: the raw-frame
 # generator and impairment relay of the reliability tests (tests/tools/twnet.py, stdlib only);
 # nftables: rate caps and loss in test and router namespaces (no sch_netem here); chromium +
-# fonts-dejavu-core: the headless screenshot of `threeway report` in the report test.
+# fonts-dejavu-core: the headless screenshot of `threeway report` in the report test; nginx-light,
+# wrk, curl: real HTTP peers of the request/response tests (started per test in its own netns).
 set -euo pipefail
 need=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for p in clang libbpf-dev linux-libc-dev iproute2 ethtool tcpdump iputils-ping procps python3 nftables chromium fonts-dejavu-core; do
+for p in clang libbpf-dev linux-libc-dev iproute2 ethtool tcpdump iputils-ping procps python3 nftables chromium fonts-dejavu-core nginx-light wrk curl; do
   have "$p" || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then

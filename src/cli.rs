@@ -128,6 +128,10 @@ pub struct CommonArgs {
     /// failed.<outcome>, fail.<outcome>, drop.<reason>, engine.<counter>.
     #[arg(long = "assert", value_parser = Assertion::parse)]
     pub asserts: Vec<Assertion>,
+    /// Receive window we advertise, bytes (k/M suffixes); default 65535 << 7 (8 MiB with
+    /// the default window scale 7). Data is consumed as it arrives, so it stays open.
+    #[arg(long, value_parser = parse_count)]
+    pub rcv_window: Option<u64>,
     /// Seed for ISNs and port order (default: random).
     #[arg(long)]
     pub seed: Option<u64>,
@@ -138,9 +142,10 @@ pub struct CommonArgs {
 
 #[derive(Args, Debug, Clone)]
 pub struct ConnectArgs {
-    /// Targets HOST:PORT (IPv4), used round-robin.
+    /// Targets HOST:PORT (198.18.0.2:80, [2001:2::2]:80; both families may be mixed), used
+    /// round-robin.
     #[arg(required = true, value_parser = parse_target)]
-    pub targets: Vec<std::net::SocketAddrV4>,
+    pub targets: Vec<std::net::SocketAddr>,
     #[command(flatten)]
     pub common: CommonArgs,
     /// Connections per second (k/M suffixes); 0 = as fast as --max-active allows.
@@ -159,7 +164,8 @@ pub struct ConnectArgs {
     /// Cap on concurrently open connections (closed loop when reached).
     #[arg(long, value_parser = parse_count)]
     pub max_active: Option<u64>,
-    /// Source addresses: CIDR, A-B range or address; repeatable. Default: the interface's.
+    /// Source addresses: CIDR, A-B range or address, IPv4 or IPv6 (an IPv6 prefix gives its
+    /// first 65536 host addresses); repeatable. Default: the interface's, per target family.
     #[arg(short = 's', long = "source", value_parser = parse_sources)]
     pub sources: Vec<SourceList>,
     /// Source ports: LO-HI, or auto (1024-65535 without the kernel's ephemeral range
@@ -181,6 +187,28 @@ pub struct ConnectArgs {
     /// The response must start with these bytes (string or @file).
     #[arg(long)]
     pub expect: Option<String>,
+    /// Send `GET PATH HTTP/1.1` (Host: the first target; default path /) and frame the
+    /// response by HTTP/1.1 (Content-Length, chunked, or FIN); a status other than 2xx/3xx
+    /// is a bad_response.
+    #[arg(long, num_args = 0..=1, default_missing_value = "/", conflicts_with = "request")]
+    pub http: Option<String>,
+    /// An extra request header line for --http, e.g. 'Accept: */*'; repeatable.
+    #[arg(long = "header", requires = "http")]
+    pub headers: Vec<String>,
+    /// Without --http: a response is complete after N bytes (k/M suffixes), or at the
+    /// server's FIN (`fin`). Default: once --expect (or the first byte) has arrived.
+    #[arg(long, value_parser = parse_response_size, conflicts_with = "http")]
+    pub response_size: Option<crate::tcp::ResponseEnd>,
+    /// A request must be answered completely within this long (outcome response_timeout);
+    /// default 8 x --rto.
+    #[arg(long, value_parser = parse_duration)]
+    pub response_timeout: Option<std::time::Duration>,
+    /// Requests per connection (keep-alive): each after the full previous response.
+    #[arg(long, default_value = "1", value_parser = clap::value_parser!(u32).range(1..=65535))]
+    pub requests: u32,
+    /// Pause between a response and the next request on the connection.
+    #[arg(long, default_value = "0s", value_parser = parse_duration)]
+    pub think: std::time::Duration,
     /// SYN retransmissions before giving up (outcome timeout).
     #[arg(long, default_value_t = 3)]
     pub syn_retries: u8,
@@ -228,9 +256,10 @@ pub struct ConnectArgs {
 
 #[derive(Args, Debug, Clone)]
 pub struct ServeArgs {
-    /// Listen on [ADDR:]PORT; repeatable (ADDR defaults to the interface's addresses).
+    /// Listen on [ADDR:]PORT; repeatable (ADDR defaults to the interface's IPv4 addresses;
+    /// `[::]:PORT` is every IPv6 address of the interface, `[2001:2::2]:80` one).
     #[arg(required = true, value_parser = parse_listen)]
-    pub listen: Vec<std::net::SocketAddrV4>,
+    pub listen: Vec<std::net::SocketAddr>,
     #[command(flatten)]
     pub common: CommonArgs,
     /// SYN cookies.
@@ -247,6 +276,10 @@ pub struct ServeArgs {
     pub close: ServerCloseArg,
     #[arg(long, default_value_t = 3)]
     pub synack_retries: u8,
+    /// Answer a SYN that finds the connection table full with RST (clients fail at once, as
+    /// with Linux's tcp_abort_on_overflow) instead of dropping it (clients retransmit).
+    #[arg(long)]
+    pub abort_on_overflow: bool,
     /// Reset established connections idle this long (a lost client RST would otherwise hold a
     /// table slot forever); 0 = never.
     #[arg(long, default_value = "60s", value_parser = parse_duration)]
@@ -314,6 +347,12 @@ pub enum KernelCommand {
         /// ... and wait for this many bytes of response before closing.
         #[arg(long, default_value_t = 0)]
         response_bytes: usize,
+        /// Keep each connection open this long before closing.
+        #[arg(long, default_value = "0s", value_parser = parse_duration)]
+        hold: std::time::Duration,
+        /// Wait this long after a failed connect() before the thread's next attempt.
+        #[arg(long, default_value = "0s", value_parser = parse_duration)]
+        backoff: std::time::Duration,
     },
 }
 
@@ -403,13 +442,25 @@ fn parse_count(s: &str) -> Result<u64, String> {
     crate::units::parse_count(s)
 }
 
+fn parse_response_size(s: &str) -> Result<crate::tcp::ResponseEnd, String> {
+    if s == "fin" {
+        return Ok(crate::tcp::ResponseEnd::Fin);
+    }
+    match crate::units::parse_count(s) {
+        Ok(0) | Err(_) => Err(format!(
+            "'{s}' is not a response size: N bytes (k/M suffixes, at least 1) or fin"
+        )),
+        Ok(n) => Ok(crate::tcp::ResponseEnd::Size(n)),
+    }
+}
+
 /// `--cores`: worker cores in queue order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CoreList(pub Vec<usize>);
 
 /// One `-s` value: the addresses of a CIDR, an A-B range or one address.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SourceList(pub Vec<std::net::Ipv4Addr>);
+pub struct SourceList(pub Vec<std::net::IpAddr>);
 
 /// `--segment i/N`: instance `index` of `count` (index < count).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -424,11 +475,11 @@ fn parse_cores(s: &str) -> Result<CoreList, String> {
         .map_err(|e| e.msg)
 }
 
-fn parse_target(s: &str) -> Result<std::net::SocketAddrV4, String> {
+fn parse_target(s: &str) -> Result<std::net::SocketAddr, String> {
     crate::run::net::parse_target(s).map_err(|e| e.msg)
 }
 
-fn parse_listen(s: &str) -> Result<std::net::SocketAddrV4, String> {
+fn parse_listen(s: &str) -> Result<std::net::SocketAddr, String> {
     crate::run::net::parse_listen(s).map_err(|e| e.msg)
 }
 

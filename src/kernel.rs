@@ -16,6 +16,10 @@ pub struct ConnectResult {
     pub attempted: u64,
     pub established: u64,
     pub failed: u64,
+    /// Failures by kind: the server answered the SYN with RST (ECONNREFUSED) ...
+    pub refused: u64,
+    /// ... or connect() gave up (the SYN and its retransmissions went unanswered for 2 s).
+    pub timed_out: u64,
     pub elapsed: Duration,
 }
 
@@ -30,6 +34,10 @@ impl ConnectResult {
 pub struct Exchange {
     pub request: Vec<u8>,
     pub response_len: usize,
+    /// Keep the connection open this long before closing (so a server's table fills).
+    pub hold: Duration,
+    /// Wait this long after a failed connect() before the next attempt (a client's backoff).
+    pub backoff: Duration,
 }
 
 /// `threads` loops of connect() [+ request/response] + close (RST via SO_LINGER 0 when `rst`)
@@ -44,11 +52,15 @@ pub fn connect_loop(
 ) -> ConnectResult {
     let attempted = Arc::new(AtomicU64::new(0));
     let established = Arc::new(AtomicU64::new(0));
+    let refused = Arc::new(AtomicU64::new(0));
+    let timed_out = Arc::new(AtomicU64::new(0));
+    let other = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
     let deadline = start + duration;
     let handles: Vec<_> = (0..threads.max(1))
         .map(|_| {
             let (attempted, established) = (attempted.clone(), established.clone());
+            let (refused, timed_out, other) = (refused.clone(), timed_out.clone(), other.clone());
             let exchange = exchange.clone();
             std::thread::spawn(move || {
                 while Instant::now() < deadline {
@@ -57,7 +69,20 @@ pub fn connect_loop(
                         attempted.fetch_sub(1, Ordering::Relaxed);
                         break;
                     }
-                    if let Ok(mut s) = TcpStream::connect_timeout(&target, Duration::from_secs(2)) {
+                    let mut s = match TcpStream::connect_timeout(&target, Duration::from_secs(2)) {
+                        Ok(s) => s,
+                        Err(e) => {
+                            match e.kind() {
+                                io::ErrorKind::ConnectionRefused => &refused,
+                                io::ErrorKind::TimedOut => &timed_out,
+                                _ => &other,
+                            }
+                            .fetch_add(1, Ordering::Relaxed);
+                            std::thread::sleep(exchange.backoff);
+                            continue;
+                        }
+                    };
+                    {
                         established.fetch_add(1, Ordering::Relaxed);
                         if !exchange.request.is_empty() {
                             let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
@@ -70,6 +95,9 @@ pub fn connect_loop(
                                     Ok(n) => got += n,
                                 }
                             }
+                        }
+                        if !exchange.hold.is_zero() {
+                            std::thread::sleep(exchange.hold);
                         }
                         if rst {
                             let _ = SockRef::from(&s).set_linger(Some(Duration::ZERO));
@@ -88,6 +116,8 @@ pub fn connect_loop(
         attempted,
         established,
         failed: attempted - established,
+        refused: refused.load(Ordering::Relaxed),
+        timed_out: timed_out.load(Ordering::Relaxed),
         elapsed: start.elapsed(),
     }
 }

@@ -60,9 +60,8 @@ fn kernel(k: KernelCommand) -> Result<i32, RunError> {
             response_bytes,
         } => {
             let sa = run::net::parse_listen(&addr)?;
-            let l =
-                threeway::kernel::Listener::start(sa.into(), threads, vec![b'r'; response_bytes])
-                    .map_err(|e| RunError::env(format!("kernel listen on {sa}: {e}")))?;
+            let l = threeway::kernel::Listener::start(sa, threads, vec![b'r'; response_bytes])
+                .map_err(|e| RunError::env(format!("kernel listen on {sa}: {e}")))?;
             let stop = Arc::new(AtomicBool::new(false));
             for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
                 let _ = signal_hook::flag::register(sig, stop.clone());
@@ -83,28 +82,34 @@ fn kernel(k: KernelCommand) -> Result<i32, RunError> {
             json,
             request_bytes,
             response_bytes,
+            hold,
+            backoff,
         } => {
             let t = run::net::parse_target(&target)?;
             let exchange = threeway::kernel::Exchange {
                 request: vec![b'q'; request_bytes],
                 response_len: response_bytes,
+                hold,
+                backoff,
             };
             let rst = close == CloseArg::Rst;
-            let r =
-                threeway::kernel::connect_loop(t.into(), threads, duration, count, rst, exchange);
+            let r = threeway::kernel::connect_loop(t, threads, duration, count, rst, exchange);
             if json {
                 println!(
                     "{}",
                     serde_json::json!({"attempted": r.attempted, "established": r.established,
-                        "failed": r.failed, "elapsed_s": r.elapsed.as_secs_f64(), "cps": r.cps()})
+                        "failed": r.failed, "refused": r.refused, "timed_out": r.timed_out,
+                        "elapsed_s": r.elapsed.as_secs_f64(), "cps": r.cps()})
                 );
             } else {
                 println!(
-                    "kernel connect {t}: {} threads, attempted {} established {} failed {} in {:.2}s = {:.0} cps",
+                    "kernel connect {t}: {} threads, attempted {} established {} failed {} (refused {}, timed out {}) in {:.2}s = {:.0} cps",
                     threads,
                     r.attempted,
                     r.established,
                     r.failed,
+                    r.refused,
+                    r.timed_out,
                     r.elapsed.as_secs_f64(),
                     r.cps()
                 );

@@ -408,6 +408,93 @@ impl Drop for VethPair {
     }
 }
 
+/// An nginx in one namespace of a lab: its own prefix, config, document root and access log
+/// under a temp directory, in the foreground on `addr:port` (killed, and the directory
+/// removed, on drop). The access log has one `STATUS BYTES` line per request. Needs the
+/// `nginx` binary (deploy/install-deps.sh).
+pub struct Nginx {
+    pub dir: std::path::PathBuf,
+    child: std::process::Child,
+}
+
+impl Nginx {
+    /// Starts nginx (one worker) on `side`'s address serving `files` (name, size:
+    /// [`body_bytes`]) at `/<name>`; `/forbidden` answers 403 and a missing file 404.
+    pub fn start(p: &VethPair, side: &Side, port: u16, files: &[(&str, usize)]) -> Nginx {
+        let dir = std::env::temp_dir().join(unique_base("threeway-nginx"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("www")).expect("nginx temp dir");
+        std::fs::create_dir_all(dir.join("tmp")).expect("nginx temp dir");
+        for (name, size) in files {
+            std::fs::write(dir.join("www").join(name), body_bytes(*size)).expect("nginx file");
+        }
+        let d = dir.display();
+        let conf = format!(
+            "worker_processes 1;\ndaemon off;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\n\
+             events {{ worker_connections 8192; }}\n\
+             http {{\n  log_format st '$status $body_bytes_sent';\n  access_log {d}/access.log st;\n\
+               client_body_temp_path {d}/tmp; proxy_temp_path {d}/tmp; fastcgi_temp_path {d}/tmp;\n\
+               uwsgi_temp_path {d}/tmp; scgi_temp_path {d}/tmp;\n  sendfile on;\n\
+               keepalive_requests 100000;\n\
+               server {{\n    listen {}:{port} backlog=8192;\n    root {d}/www;\n\
+                 location = /forbidden {{ return 403; }}\n  }}\n}}\n",
+            side.addr
+        );
+        std::fs::write(dir.join("nginx.conf"), conf).expect("nginx.conf");
+        let child = p
+            .command(side, "nginx")
+            .args(["-p", &dir.to_string_lossy(), "-c"])
+            .arg(dir.join("nginx.conf"))
+            .args(["-e", &format!("{d}/error.log")])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn nginx (deploy/install-deps.sh installs it)");
+        let n = Nginx { dir, child };
+        let t = std::time::Instant::now();
+        let listening = format!("sport = :{port}");
+        while t.elapsed() < std::time::Duration::from_secs(10) {
+            if p.exec(side, &["ss", "-Htln", &listening])
+                .is_ok_and(|s| !s.trim().is_empty())
+            {
+                return n;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("nginx on {}:{port} not listening within 10 s", side.addr);
+    }
+
+    /// (status, body bytes) of every request logged so far.
+    pub fn log(&self) -> Vec<(u16, u64)> {
+        std::fs::read_to_string(self.dir.join("access.log"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| {
+                let (s, b) = l.split_once(' ')?;
+                Some((s.parse().ok()?, b.trim().parse().ok()?))
+            })
+            .collect()
+    }
+
+    /// Requests logged with `status`.
+    pub fn count(&self, status: u16) -> usize {
+        self.log().iter().filter(|(s, _)| *s == status).count()
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Deterministic bytes of a test body (not all one value, so a checksum means something).
+pub fn body_bytes(size: usize) -> Vec<u8> {
+    (0..size).map(|i| (i * 7 + i / 251) as u8).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::snmp_value;

@@ -5,8 +5,9 @@
 //! - a small server table (`serve --capacity 32 --cookies never`, clients hold 100 ms): the
 //!   server refuses SYNs with `table_full` (named `connection_table`), the client names the
 //!   target, counts every failure, and the accepted rate stays;
-//! - kernel clients flooding `serve`: its accepted rate under the flood stays >= 90% of its
-//!   best, and the kernel clients' failures equal what serve counted as failed or refused.
+//! - kernel clients flooding a small `serve` (64 slots held 200 ms, `--abort-on-overflow`) with
+//!   several times its capacity: its accepted rate under the flood stays >= 90% of its best,
+//!   and the kernel clients' failures equal what serve counted as refused, dropped or failed.
 //!
 //! Rates on this shared 2-core machine are noisy: the bounds are ratios measured side by side.
 
@@ -18,6 +19,8 @@ use common::*;
 use serde_json::Value;
 
 const LIMIT: Duration = Duration::from_secs(40);
+/// Each kernel-client step's attempts last this long.
+const FLOOD_S: f64 = 3.0;
 
 fn n(v: &Value) -> u64 {
     v.as_u64().unwrap_or_else(|| panic!("not a count: {v}"))
@@ -192,12 +195,23 @@ fn small_server_table_keeps_accepting_and_both_sides_say_why() {
 
 #[test]
 fn kernel_clients_flooding_serve_keep_its_accept_rate() {
+    // serve's capacity made small on purpose: 64 table slots, each held 200 ms by a kernel
+    // client, carry ~320 accepts/s; 256 client threads offer several times that. Past it,
+    // serve answers the SYNs it has no room for with RST (--abort-on-overflow), so each
+    // refused SYN is exactly one failed connect() (ECONNREFUSED) on the client side.
     let p = pair("twr-ok", 1);
     let target = format!("{}:{PORT}", p.b.addr);
+    let slow = [
+        "--capacity",
+        "64",
+        "--cookies",
+        "never",
+        "--abort-on-overflow",
+    ];
     let mut steps = Vec::new();
     for threads in [8u32, 64, 256] {
         let sjson = tmp(&format!("ok-s-{threads}.json"));
-        let srv = serve(&p, &sjson, &[]);
+        let srv = serve(&p, &sjson, &slow);
         // The clients get core 0 and serve core 1 (`serve` above): the flood measures serve's
         // own degradation, not 256 client threads taking serve's core.
         let out = p
@@ -211,8 +225,12 @@ fn kernel_clients_flooding_serve_keep_its_accept_rate() {
                 &target,
                 "--threads",
                 &threads.to_string(),
+                "--hold",
+                "200ms",
+                "--backoff",
+                "5ms",
                 "-d",
-                "2s",
+                &format!("{FLOOD_S}s"),
                 "--json",
             ])
             .output()
@@ -226,28 +244,40 @@ fn kernel_clients_flooding_serve_keep_its_accept_rate() {
         .iter()
         .map(|(t, k, s)| {
             format!(
-                "{t} threads: clients established {} failed {}; serve accepted/s {:.0} failed {} drops {}",
-                k["established"], k["failed"], f(&s["cps"]), s["failed_total"], s["drops"]
+                "{t} threads: clients established {} failed {} (refused {} timed out {}); serve accepted/s {:.0} while they ran, refused {} failed {} drops {} diagnosis {}",
+                k["established"], k["failed"], k["refused"], k["timed_out"], n(&s["accepted"]) as f64 / FLOOD_S,
+                s["refused_table_full"], s["failed_total"], s["drops"], s["diagnosis"]["binding"]
             )
         })
         .collect();
     let report = report.join("\n");
     eprintln!("{report}");
-    let best = steps
-        .iter()
-        .map(|(_, _, s)| f(&s["cps"]))
-        .fold(0.0, f64::max);
-    let (_, _, flood) = steps.last().unwrap();
-    // A figure, not an assertion (speed targets live in bench/): the note quotes it.
-    eprintln!(
-        "flood step: {:.0}% of the best accepted/s",
-        100.0 * f(&flood["cps"]) / best.max(1.0)
+    // serve's accepted per second over the clients' 3 s of attempts (its own `cps` also counts
+    // the time before and after them, and the clients' elapsed time the holds and thread
+    // joins after the last attempt).
+    let rate = |_: &Value, s: &Value| n(&s["accepted"]) as f64 / FLOOD_S;
+    let best = steps.iter().map(|(_, k, s)| rate(k, s)).fold(0.0, f64::max);
+    let (_, k, flood) = steps.last().unwrap();
+    // The flood is beyond capacity: most of its attempts were refused.
+    assert!(n(&k["refused"]) > n(&k["established"]), "{report}");
+    assert_eq!(
+        flood["diagnosis"]["binding"], "connection_table",
+        "{report}"
+    );
+    assert!(
+        rate(k, flood) >= 0.9 * best,
+        "serve's accepted/s under the flood fell below 90% of its best: {report}"
     );
     for (_, k, s) in &steps {
         assert!(n(&k["established"]) > 0, "{report}");
-        // What the clients saw fail is what serve counted as failed or refused.
-        let refused = s["drops"]["table_full"].as_u64().unwrap_or(0);
-        assert_eq!(n(&k["failed"]), n(&s["failed_total"]) + refused, "{report}");
+        // What the clients saw fail is what serve counted as refused, dropped or failed.
+        let dropped = s["drops"]["table_full"].as_u64().unwrap_or(0);
+        assert_eq!(
+            n(&k["failed"]),
+            n(&s["refused_table_full"]) + dropped + n(&s["failed_total"]),
+            "{report}"
+        );
+        assert_eq!(n(&k["refused"]), n(&s["refused_table_full"]), "{report}");
         // Every accepted connection was one a client established (RST close: closed_by_rst).
         assert_eq!(n(&s["accepted"]), n(&k["established"]), "{report}");
     }

@@ -15,8 +15,8 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 
 use threeway::rng::SplitMix64 as Rng;
 use threeway::tcp::{
-    ClientConfig, CloseMode, Common, CookieMode, Engine, EngineConfig, MAX_FRAME, Nanos, Role,
-    RoleConfig, ServerConfig, Transmit,
+    ClientConfig, CloseMode, Common, CookieMode, Engine, EngineConfig, MAX_FRAME, Nanos,
+    ResponseEnd, Role, RoleConfig, ServerConfig, Transmit,
 };
 use threeway::wire::{ChecksumMode, MacAddr, checksum};
 
@@ -153,11 +153,16 @@ const SCENARIOS: [Scenario; 8] = [
 ];
 
 fn config(role: Role, s: &Scenario) -> EngineConfig {
+    // Data of several segments each way (a 3 KB request, a 4 KB response), two requests
+    // per connection: fuzzed frames reach data segments, ACK clocking and retransmission.
     let (request, response, expect) = if s.data {
+        let pad = "p".repeat(3000);
+        let mut response = b"HTTP/1.1 200 OK\r\nContent-Length: 4000\r\n\r\n".to_vec();
+        response.extend((0..4000).map(|i| (i % 251) as u8));
         (
-            b"GET / HTTP/1.0\r\n\r\n".to_vec(),
-            b"HTTP/1.0 204 No Content\r\n\r\n".to_vec(),
-            b"HTTP/1.0 2".to_vec(),
+            format!("GET / HTTP/1.1\r\nX-Pad: {pad}\r\n\r\n").into_bytes(),
+            response,
+            b"HTTP/1.1 2".to_vec(),
         )
     } else {
         (Vec::new(), Vec::new(), Vec::new())
@@ -186,8 +191,15 @@ fn config(role: Role, s: &Scenario) -> EngineConfig {
             ports: (20000..=20063).collect(),
             destinations: vec![SocketAddrV4::new(SERVER_IP, 80)],
             syn_retries: 3,
+            response_end: if s.data {
+                ResponseEnd::Http
+            } else {
+                ResponseEnd::FirstBytes
+            },
+            requests: if s.data { 2 } else { 1 },
             request,
             expect,
+            ..ClientConfig::default()
         }),
         Role::Server => RoleConfig::Server(ServerConfig {
             listen: vec![
@@ -198,7 +210,10 @@ fn config(role: Role, s: &Scenario) -> EngineConfig {
             cookie_threshold: 4,
             synack_retries: 2,
             server_fin: s.server_fin,
+            // A full table answers with RST in the fuzzed runs that close with FIN.
+            abort_on_overflow: s.server_fin,
             response,
+            ..ServerConfig::default()
         }),
     };
     EngineConfig { common, role }
@@ -538,6 +553,16 @@ fn run(s: &Scenario, seed: u64, budget: u64) -> Counts {
         s.name
     );
     assert!(cs.attempted > 0, "{}: the client opened nothing", s.name);
+    if s.data {
+        // The fuzzed frames really were data of several segments, answered in full.
+        assert!(
+            cs.responses_ok > 0 && cs.bytes_in > 8000 && srv.stats().bytes_in > 6000,
+            "{}: no multi-segment exchange completed (ok {}, bytes in {})",
+            s.name,
+            cs.responses_ok,
+            cs.bytes_in
+        );
+    }
     k
 }
 

@@ -9,7 +9,12 @@
 //! - `5 i n (off val)*n dir` a frame the engines emitted earlier (index `i` in the history),
 //!   patched at `n` offsets, with its checksums fixed up, to the server (`dir` even) or the
 //!   client: reaches live connections with arbitrary flags, sequence numbers and options;
-//! - `6` drop the frames in flight.
+//! - `6` drop the frames in flight;
+//! - `7` deliver the frames in flight in reverse order (reordered bursts of data segments).
+//!
+//! With data (config bit 2) the request (3 KB) and the response (5 KB, HTTP framed, two per
+//! connection) span several segments, so ops 4, 5 and 7 reach data segments, cumulative
+//! ACKs, duplicate ACKs and retransmission.
 //!
 //! After every op both engines' `check_invariants()` must hold; at the end `abort_all`
 //! leaves both tables empty with every client attempt accounted for.
@@ -19,8 +24,8 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 
 use libfuzzer_sys::fuzz_target;
 use threeway::tcp::{
-    ClientConfig, CloseMode, Common, CookieMode, Engine, EngineConfig, MAX_FRAME, Nanos, Role,
-    RoleConfig, ServerConfig, Transmit,
+    ClientConfig, CloseMode, Common, CookieMode, Engine, EngineConfig, MAX_FRAME, Nanos,
+    ResponseEnd, Role, RoleConfig, ServerConfig, Transmit,
 };
 use threeway::wire::{ChecksumMode, EtherType, MacAddr, checksum, headers};
 
@@ -79,19 +84,38 @@ fn config(role: Role, sel: u8) -> EngineConfig {
             ports: (20000..=20015).collect(),
             destinations: vec![SocketAddrV4::new(SERVER_IP, 80)],
             syn_retries: 3,
-            request: if data { b"GET /\r\n".to_vec() } else { Vec::new() },
+            request: if data { request() } else { Vec::new() },
             expect: if data { b"HTTP".to_vec() } else { Vec::new() },
+            response_end: if data {
+                ResponseEnd::Http
+            } else {
+                ResponseEnd::FirstBytes
+            },
+            requests: if data { 2 } else { 1 },
+            ..ClientConfig::default()
         }),
         Role::Server => RoleConfig::Server(ServerConfig {
             listen: vec![SocketAddrV4::new(SERVER_IP, 80)],
-            cookies: [CookieMode::Never, CookieMode::Always, CookieMode::Auto][(sel >> 3) as usize % 3],
+            cookies: [CookieMode::Never, CookieMode::Always, CookieMode::Auto]
+                [(sel >> 3) as usize % 3],
             cookie_threshold: 2,
             synack_retries: 2,
             server_fin: sel & 0x20 != 0,
-            response: if data { b"HTTP/1.0 200\r\n".to_vec() } else { Vec::new() },
+            abort_on_overflow: sel & 0x10 != 0,
+            response: if data { response() } else { Vec::new() },
         }),
     };
     EngineConfig { common, role }
+}
+
+fn request() -> Vec<u8> {
+    format!("GET / HTTP/1.1\r\nX-Pad: {}\r\n\r\n", "p".repeat(3000)).into_bytes()
+}
+
+fn response() -> Vec<u8> {
+    let mut r = b"HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n".to_vec();
+    r.extend((0..5000).map(|i| (i % 251) as u8));
+    r
 }
 
 /// Fixes the IPv4 header and TCP checksums of an IPv4/TCP frame (behind up to two VLAN
@@ -166,7 +190,7 @@ fuzz_target!(|data: &[u8]| {
     let mut history: Vec<Vec<u8>> = Vec::new();
     while let Some((&op, r)) = rest.split_first() {
         rest = r;
-        match op % 7 {
+        match op % 8 {
             0 => {
                 let _ = c.open(now, now, &mut out);
                 emitted(&mut out, true, &mut flight, &mut history);
@@ -184,7 +208,7 @@ fuzz_target!(|data: &[u8]| {
                 let Some(f) = take(len[0] as usize, &mut rest) else {
                     break;
                 };
-                if op % 7 == 2 {
+                if op % 8 == 2 {
                     s.handle_frame(now, &f, &mut out);
                     emitted(&mut out, false, &mut flight, &mut history);
                 } else {
@@ -226,7 +250,18 @@ fuzz_target!(|data: &[u8]| {
                     emitted(&mut out, true, &mut flight, &mut history);
                 }
             }
-            _ => flight.clear(),
+            6 => flight.clear(),
+            _ => {
+                for (to_server, f) in std::mem::take(&mut flight).into_iter().rev() {
+                    if to_server {
+                        s.handle_frame(now, &f, &mut out);
+                        emitted(&mut out, false, &mut flight, &mut history);
+                    } else {
+                        c.handle_frame(now, &f, &mut out);
+                        emitted(&mut out, true, &mut flight, &mut history);
+                    }
+                }
+            }
         }
         check(&c, &s);
     }

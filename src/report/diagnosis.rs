@@ -101,16 +101,20 @@ pub fn diagnose(s: &Summary) -> Vec<Limit> {
             ),
         );
     }
-    let table_full = match s.role {
-        Role::Client => st.open_table_full,
-        Role::Server => st.drops[DropReason::TableFull as usize],
+    let (counter, table_full) = match s.role {
+        Role::Client => ("engine.open_table_full", st.open_table_full),
+        // --abort-on-overflow answers with RST what would otherwise be dropped.
+        Role::Server if st.refused_table_full > 0 => {
+            ("engine.refused_table_full", st.refused_table_full)
+        }
+        Role::Server => (
+            "engine.drop_table_full",
+            st.drops[DropReason::TableFull as usize],
+        ),
     };
     hit(
         "connection_table",
-        match s.role {
-            Role::Client => "engine.open_table_full",
-            Role::Server => "engine.drop_table_full",
-        },
+        counter,
         table_full,
         format!("connection table full {table_full} times (raise --capacity)"),
     );

@@ -1,5 +1,5 @@
 //! `--hlog`: the HdrHistogram interval log (V2 compressed, base64), one tag per series
-//! (`connect`, `rtt`, `accept`), readable by HdrHistogram tools and mergeable exactly.
+//! (`connect`, `rtt`, `accept`; per request `ttfb`, `ttfb_sent`, `response`, `response_sent`), readable by HdrHistogram tools and mergeable exactly.
 
 use std::io::Write;
 use std::time::{Duration, SystemTime};
@@ -27,7 +27,9 @@ impl HlogBuffer {
     pub fn write(&self, w: &mut impl Write, started: SystemTime) -> Result<(), String> {
         let mut ser = V2DeflateSerializer::new();
         let mut builder = IntervalLogWriterBuilder::new();
-        builder.add_comment("threeway handshake latency, ns; tags: connect rtt accept");
+        builder.add_comment(
+            "threeway latency, ns; tags: connect rtt accept ttfb ttfb_sent response response_sent",
+        );
         builder.with_start_time(started);
         builder.with_base_time(started);
         builder.with_max_value_divisor(1e6);

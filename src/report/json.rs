@@ -91,11 +91,30 @@ pub fn summary(s: &Summary) -> Value {
         },
         "errors": s.errors,
         "config": config,
+        "families": families(st),
+    });
+    for ((name, _, _), p) in super::TRANSACTION.iter().zip(&s.transaction) {
+        v[format!("{name}_ns")] = pcts(p);
+    }
+    let pairs = |v: Vec<(&'static str, u64)>| -> Map<String, Value> {
+        v.into_iter()
+            .map(|(k, n)| (k.to_string(), json!(n)))
+            .collect()
+    };
+    v["requests"] = json!({
+        "sent": st.requests_sent,
+        "ok": st.responses_ok,
+        "failed": pairs(s.request_failures()),
+        "http_status": pairs(s.http_classes()),
+        "bytes_in": st.bytes_in,
+        "bytes_out": st.bytes_out,
+        "body_bytes": st.body_bytes,
     });
     if s.role == Role::Server {
         v["accepted"] = json!(st.accepted);
         v["closed_by_rst"] = json!(s.closed_by_rst());
         v["syn_received"] = json!(st.syn_received);
+        v["refused_table_full"] = json!(st.refused_table_full);
         v["cookies_sent"] = json!(st.cookies_sent);
         v["cookies_accepted"] = json!(st.cookies_accepted);
         v["synack_retransmits"] = json!(st.synack_retransmits);
@@ -125,7 +144,7 @@ pub fn interval(role: Role, iv: &Interval, target_cps: f64) -> Value {
         Role::Client => Pcts::of(&iv.latency.connect),
         Role::Server => Pcts::of(&iv.latency.accept),
     };
-    json!({
+    let mut v = json!({
         "ts": epoch,
         "t": iv.t,
         "dt": iv.dt,
@@ -153,5 +172,39 @@ pub fn interval(role: Role, iv: &Interval, target_cps: f64) -> Value {
             "tx_frames": t.tx_frames,
             "rx_frames": t.rx_frames,
         },
+    });
+    if t.requests_sent > 0 {
+        v["requests"] = json!({"sent": d.requests_sent, "ok": d.responses_ok,
+                               "bytes_in": d.bytes_in, "body_bytes": d.body_bytes});
+        for (name, _, h) in super::TRANSACTION {
+            v[format!("{name}_ns")] = pcts(&Pcts::of(h(&iv.latency)));
+        }
+    }
+    v
+}
+
+/// Per-family figures (IPv4 is the total minus IPv6): `attempted`, `established`,
+/// `accepted` and each outcome add up to the totals.
+pub fn families(st: &crate::tcp::Stats) -> Value {
+    use crate::tcp::Outcome;
+    let fam = |attempted: u64, established: u64, accepted: u64, outcomes: [u64; Outcome::COUNT]| {
+        let o: Map<String, Value> = Outcome::ALL
+            .iter()
+            .map(|x| (x.as_str().to_string(), json!(outcomes[*x as usize])))
+            .collect();
+        json!({"attempted": attempted, "established": established, "accepted": accepted, "outcomes": o})
+    };
+    let mut v4 = st.outcomes;
+    for (a, b) in v4.iter_mut().zip(st.v6_outcomes) {
+        *a = a.saturating_sub(b);
+    }
+    json!({
+        "ipv4": fam(
+            st.attempted.saturating_sub(st.v6_attempted),
+            st.established.saturating_sub(st.v6_established),
+            st.accepted.saturating_sub(st.v6_accepted),
+            v4,
+        ),
+        "ipv6": fam(st.v6_attempted, st.v6_established, st.v6_accepted, st.v6_outcomes),
     })
 }

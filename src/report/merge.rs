@@ -43,10 +43,17 @@ const SUMMED: &[&str] = &[
 const MAXED: &[&str] = &["duration_s", "wall_s", "peak_rss_bytes"];
 
 /// Objects of counters that add up key by key, at any depth.
-const SUMMED_TREES: &[&str] = &["failed", "counters", "drops", "ring_full_parts"];
+const SUMMED_TREES: &[&str] = &["failed", "counters", "drops", "ring_full_parts", "requests"];
 
 /// Latency objects: count adds, max is the largest, percentiles come from histograms only.
-const LATENCIES: &[&str] = &["handshake_latency_ns", "rtt_ns"];
+const LATENCIES: &[&str] = &[
+    "handshake_latency_ns",
+    "rtt_ns",
+    "ttfb_ns",
+    "ttfb_sent_ns",
+    "response_ns",
+    "response_sent_ns",
+];
 
 /// Recomputed from the merged values.
 const DERIVED: &[&str] = &["cpu_busy", "cpu_us_per_conn"];

@@ -47,6 +47,34 @@ impl Totals {
     }
 }
 
+/// A latency series' histogram in `Latency`.
+pub type Series = fn(&Latency) -> &Histogram<u64>;
+
+/// The transaction latency series (client, per request), one table for the summary, JSON,
+/// NDJSON, hlog tags and Prometheus: (name, what it measures, the histogram).
+pub const TRANSACTION: [(&str, &str, Series); 4] = [
+    (
+        "ttfb",
+        "Time to first response byte (the request's intended start -> first byte at the wire)",
+        |l| &l.ttfb,
+    ),
+    (
+        "ttfb_sent",
+        "Time to first response byte (the request sent -> first byte at the wire)",
+        |l| &l.ttfb_sent,
+    ),
+    (
+        "response",
+        "Response time (the request's intended start -> the response complete)",
+        |l| &l.response,
+    ),
+    (
+        "response_sent",
+        "Response time (the request sent -> the response complete)",
+        |l| &l.response_sent,
+    ),
+];
+
 /// Percentiles of one histogram, in ns.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Pcts {
@@ -149,7 +177,8 @@ impl Collector {
         self.offload = s;
     }
 
-    pub fn add(&mut self, r: Report) {
+    /// Merges `r`; gives back its latency buffers (to be returned to the worker).
+    pub fn add(&mut self, r: Report) -> Latency {
         let w = r.worker;
         let done = |s: &crate::tcp::Stats| s.accepted + s.established;
         if done(&r.stats) > done(&self.per_worker[w].stats) {
@@ -172,6 +201,7 @@ impl Collector {
             self.errors.push(format!("worker {w}: {e}"));
         }
         self.finished[w] |= r.last;
+        r.latency
     }
 
     pub fn all_finished(&self) -> bool {

@@ -49,8 +49,29 @@ fn answer(conn: &mut std::net::TcpStream, body: &str) -> std::io::Result<()> {
     conn.shutdown(std::net::Shutdown::Write)
 }
 
+/// One latency summary, `threeway_<name>_duration_seconds`, quantiles since start.
+fn quantiles(o: &mut String, name: &str, help: &str, p: &Pcts) {
+    let _ = write!(
+        o,
+        "# HELP threeway_{name}_duration_seconds {help} quantiles since start.\n# TYPE threeway_{name}_duration_seconds summary\n"
+    );
+    for (q, v) in [
+        ("0.5", p.p50),
+        ("0.9", p.p90),
+        ("0.99", p.p99),
+        ("0.999", p.p99_9),
+    ] {
+        let _ = writeln!(
+            o,
+            "threeway_{name}_duration_seconds{{quantile=\"{q}\"}} {}",
+            v as f64 / 1e9
+        );
+    }
+    let _ = writeln!(o, "threeway_{name}_duration_seconds_count {}", p.count);
+}
+
 /// Renders the exposition text.
-pub fn render(t: &Totals, handshake: &Pcts) -> String {
+pub fn render(t: &Totals, handshake: &Pcts, transaction: &[(&str, Pcts)]) -> String {
     let st = &t.stats;
     let mut o = String::new();
     let mut counter = |name: &str, help: &str, v: u64| {
@@ -78,6 +99,21 @@ pub fn render(t: &Totals, handshake: &Pcts) -> String {
         "syn_retransmits_total",
         "SYN retransmissions.",
         st.syn_retransmits,
+    );
+    counter(
+        "requests_sent_total",
+        "Requests sent (client) or responses queued (server).",
+        st.requests_sent,
+    );
+    counter(
+        "responses_ok_total",
+        "Complete, right responses (client).",
+        st.responses_ok,
+    );
+    counter(
+        "bytes_received_total",
+        "Payload bytes received in order.",
+        st.bytes_in,
     );
     let _ = write!(
         o,
@@ -113,27 +149,10 @@ pub fn render(t: &Totals, handshake: &Pcts) -> String {
         "# HELP threeway_active_connections Open connections.\n# TYPE threeway_active_connections gauge\nthreeway_active_connections {}\n",
         st.active
     );
-    let _ = write!(
-        o,
-        "# HELP threeway_handshake_duration_seconds Handshake latency quantiles since start.\n# TYPE threeway_handshake_duration_seconds summary\n"
-    );
-    for (q, v) in [
-        ("0.5", handshake.p50),
-        ("0.9", handshake.p90),
-        ("0.99", handshake.p99),
-        ("0.999", handshake.p99_9),
-    ] {
-        let _ = writeln!(
-            o,
-            "threeway_handshake_duration_seconds{{quantile=\"{q}\"}} {}",
-            v as f64 / 1e9
-        );
+    quantiles(&mut o, "handshake", "Handshake latency", handshake);
+    for (name, p) in transaction.iter().filter(|(_, p)| p.count > 0) {
+        quantiles(&mut o, name, "Transaction latency (see the summary)", p);
     }
-    let _ = writeln!(
-        o,
-        "threeway_handshake_duration_seconds_count {}",
-        handshake.count
-    );
     let _ = write!(
         o,
         "# HELP threeway_build_info Version.\n# TYPE threeway_build_info gauge\nthreeway_build_info{{version=\"{}\"}} 1\n",

@@ -10,6 +10,10 @@ pub fn merge_latency(a: &mut Latency, b: &Latency) {
         (&mut a.accept, &b.accept),
         (&mut a.accept_rtt, &b.accept_rtt),
         (&mut a.tx_delay, &b.tx_delay),
+        (&mut a.ttfb, &b.ttfb),
+        (&mut a.ttfb_sent, &b.ttfb_sent),
+        (&mut a.response, &b.response),
+        (&mut a.response_sent, &b.response_sent),
     ] {
         let _ = x.add(y);
     }

@@ -42,6 +42,8 @@ pub struct Summary {
     pub accept_rtt: Pcts,
     /// Handshake frame built -> its TX batch submitted (the generator's own TX delay).
     pub tx_delay: Pcts,
+    /// Client: the transaction series (`super::TRANSACTION`), in that order.
+    pub transaction: Vec<Pcts>,
     pub workers: usize,
     pub cpu_s: f64,
     /// Effective configuration and pre-flight results, `key=value`.
@@ -79,6 +81,10 @@ impl Summary {
             accept: Pcts::of(&c.total.accept),
             accept_rtt: Pcts::of(&c.total.accept_rtt),
             tx_delay: Pcts::of(&c.total.tx_delay),
+            transaction: super::TRANSACTION
+                .iter()
+                .map(|(_, _, h)| Pcts::of(h(&c.total)))
+                .collect(),
             workers: c.finished.len(),
             cpu_s,
             config,
@@ -149,6 +155,29 @@ impl Summary {
     /// What limited the run, the binding resource first (see `diagnosis`).
     pub fn limits(&self) -> Vec<super::diagnosis::Limit> {
         super::diagnosis::diagnose(self)
+    }
+
+    /// Requests that did not get a complete, right response, by reason (client).
+    pub fn request_failures(&self) -> Vec<(&'static str, u64)> {
+        let st = &self.totals.stats;
+        vec![
+            ("bad_response", st.outcome(Outcome::BadResponse)),
+            ("response_timeout", st.outcome(Outcome::ResponseTimeout)),
+            ("closed_early", st.outcome(Outcome::ClosedEarly)),
+            ("reset", st.request_resets),
+        ]
+    }
+
+    /// HTTP responses by status class (client, `--http`).
+    pub fn http_classes(&self) -> Vec<(&'static str, u64)> {
+        let st = &self.totals.stats;
+        vec![
+            ("2xx", st.http_2xx),
+            ("3xx", st.http_3xx),
+            ("4xx", st.http_4xx),
+            ("5xx", st.http_5xx),
+            ("other", st.http_other),
+        ]
     }
 
     /// Failure ratio of attempts.

@@ -94,7 +94,9 @@ fn short(o: Outcome) -> &'static str {
         Outcome::Refused => "refused",
         Outcome::Timeout => "tmo",
         Outcome::Reset => "rst",
-        Outcome::ProtocolError => "proto",
+        Outcome::BadResponse => "bad-resp",
+        Outcome::ResponseTimeout => "resp-tmo",
+        Outcome::ClosedEarly => "closed-early",
     }
 }
 
@@ -175,7 +177,17 @@ pub fn summary(s: &Summary) -> String {
             if st.aborted > 0 {
                 let _ = writeln!(o, "{}", open_at_end(st));
             }
-            let _ = writeln!(o, "Retransmits: SYN {}", st.syn_retransmits);
+            if st.v6_attempted > 0 {
+                let _ = writeln!(o, "{}", by_family(st));
+            }
+            if st.requests_sent > 0 {
+                let _ = writeln!(o, "{}", requests_line(s));
+            }
+            let _ = writeln!(
+                o,
+                "Retransmits: SYN {}  data {} (fast {})  duplicate ACKs received {}",
+                st.syn_retransmits, st.data_retransmits, st.fast_retransmits, st.dup_acks
+            );
             o.push_str(&percentile_block(
                 "Handshake latency (intended start -> SYN-ACK; includes generator lateness)",
                 &s.connect,
@@ -188,6 +200,11 @@ pub fn summary(s: &Summary) -> String {
                 "Generator TX delay (SYN built -> its TX batch submitted)",
                 &s.tx_delay,
             ));
+            if st.requests_sent > 0 {
+                for ((_, title, _), p) in super::TRANSACTION.iter().zip(&s.transaction) {
+                    o.push_str(&percentile_block(title, p));
+                }
+            }
         }
         Role::Server => {
             let _ = writeln!(
@@ -213,6 +230,13 @@ pub fn summary(s: &Summary) -> String {
                 st.synack_retransmits,
                 st.active,
             );
+            if st.refused_table_full > 0 {
+                let _ = writeln!(
+                    o,
+                    "Refused:     {} SYNs answered with RST, the connection table was full (--abort-on-overflow; raise --capacity)",
+                    st.refused_table_full
+                );
+            }
             if st.aborted > 0 {
                 let _ = writeln!(o, "{}", open_at_end(st));
             }
@@ -300,6 +324,39 @@ pub fn summary(s: &Summary) -> String {
     o
 }
 
+/// `Requests:` sent, ok, failures by reason, HTTP status classes, bytes.
+fn requests_line(s: &Summary) -> String {
+    let st = &s.totals.stats;
+    let nonzero = |v: Vec<(&'static str, u64)>| -> Vec<String> {
+        v.into_iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(r, n)| format!("{r} {n}"))
+            .collect()
+    };
+    let fails = s.request_failures();
+    let nfail: u64 = fails.iter().map(|(_, n)| n).sum();
+    let reasons = nonzero(fails);
+    let http = nonzero(s.http_classes());
+    format!(
+        "Requests:    sent {}  ok {}  failed {nfail}{}{}  bytes in {} (body {}) out {}",
+        st.requests_sent,
+        st.responses_ok,
+        if reasons.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", reasons.join(", "))
+        },
+        if http.is_empty() {
+            String::new()
+        } else {
+            format!("  HTTP {}", http.join(" "))
+        },
+        st.bytes_in,
+        st.body_bytes,
+        st.bytes_out,
+    )
+}
+
 /// Connections still open when the run ended (reset by threeway, no outcome), by state.
 fn open_at_end(st: &crate::tcp::Stats) -> String {
     let by_state: Vec<String> = [
@@ -335,4 +392,19 @@ fn rx_time_source(s: &Summary) -> String {
         (r, u) if u >= r => "loop clock (the driver gave no XDP metadata)".into(),
         (r, u) => format!("XDP stamps, loop clock for {u} of {r} frames (no metadata)"),
     }
+}
+
+/// "By family: IPv4 attempted A established E closed C | IPv6 ..." (a dual-stack run).
+fn by_family(st: &crate::tcp::Stats) -> String {
+    let c = Outcome::Closed as usize;
+    let closed6 = st.v6_outcomes[c];
+    format!(
+        "By family:   IPv4 attempted {} established {} closed {} | IPv6 attempted {} established {} closed {}",
+        fmt_si(st.attempted.saturating_sub(st.v6_attempted) as f64),
+        fmt_si(st.established.saturating_sub(st.v6_established) as f64),
+        fmt_si(st.outcomes[c].saturating_sub(closed6) as f64),
+        fmt_si(st.v6_attempted as f64),
+        fmt_si(st.v6_established as f64),
+        fmt_si(closed6 as f64),
+    )
 }

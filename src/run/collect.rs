@@ -28,14 +28,14 @@ pub(super) fn collect(
     control: &Control,
     interrupted: &AtomicBool,
     rx: &crossbeam_channel::Receiver<crate::worker::Report>,
-    workers: usize,
+    returns: &[crate::worker::exchange::Returns],
     hooks: Hooks<'_>,
 ) -> Result<(Collector, HlogBuffer), RunError> {
     let Hooks {
         every_second,
         offload_stats,
     } = hooks;
-    let mut col = Collector::new(workers, plan.warmup);
+    let mut col = Collector::new(returns.len(), plan.warmup);
     let mut next_second = col.started + Duration::from_secs(1);
     let mut out = Outputs::open(c)?;
     let mut next_tick = col.started + c.interval;
@@ -55,7 +55,9 @@ pub(super) fn collect(
                         c.iface
                     );
                 }
-                col.add(r)
+                let w = r.worker;
+                let buf = col.add(r);
+                returns[w].give(buf);
             }
             Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
             Err(_) => {}
@@ -166,6 +168,9 @@ impl Outputs {
         self.hlog.push(start, len, "connect", &iv.latency.connect);
         self.hlog.push(start, len, "rtt", &iv.latency.rtt);
         self.hlog.push(start, len, "accept", &iv.latency.accept);
+        for (tag, _, h) in crate::report::TRANSACTION {
+            self.hlog.push(start, len, tag, h(&iv.latency));
+        }
         let target = plan.target_between(iv.t - iv.dt, iv.t);
         if !c.quiet && !quiet_tail {
             let line = text::live_line(plan.role, &iv, target);
@@ -183,7 +188,11 @@ impl Outputs {
                 Role::Client => &col.total.connect,
                 Role::Server => &col.total.accept,
             };
-            let text = prom::render(&iv.totals, &Pcts::of(hist));
+            let transaction: Vec<(&str, Pcts)> = crate::report::TRANSACTION
+                .iter()
+                .map(|(name, _, h)| (*name, Pcts::of(h(&col.total))))
+                .collect();
+            let text = prom::render(&iv.totals, &Pcts::of(hist), &transaction);
             if let Ok(mut p) = page.lock() {
                 *p = text;
             }

@@ -80,6 +80,8 @@ pub struct Plan {
     /// Where `steer.kernel_ports` came from, re-read during the run.
     pub kernel_watch: host::KernelWatch,
     pub arp_addrs: Vec<std::net::Ipv4Addr>,
+    /// Emulated IPv6 addresses whose Neighbor Solicitations the workers answer (ascending).
+    pub nd_addrs: Vec<std::net::Ipv6Addr>,
     /// Client: owner worker of each source port (hand-off routing).
     pub port_owners: Option<Arc<crate::tcp::PortOwners>>,
     pub target_cps: f64,
@@ -173,9 +175,20 @@ pub fn engine_common(
         rto_max: rto_max_for(rto),
         data_timeout: rto.saturating_mul(8),
         capacity: c.capacity as usize,
+        rcv_window: c
+            .rcv_window
+            .map_or(crate::tcp::Common::default().rcv_window, |w| {
+                w.clamp(1, 0xffff << 14) as u32
+            }),
         secret,
         ..crate::tcp::Common::default()
     }
+}
+
+/// Bytes per connection of a worker's table: the TCB, its index entry (8) and departure lag
+/// (4), and with a request or response the data state (no per-connection buffers).
+pub fn per_connection_bytes(data: bool) -> u64 {
+    (crate::tcp::TCB_BYTES + 12 + if data { crate::tcp::XFER_BYTES } else { 0 }) as u64
 }
 
 /// Runs the session and returns the exit code (0 or 99) after printing the summary.
@@ -242,7 +255,8 @@ pub fn execute(mut plan: Plan) -> Result<i32, RunError> {
         signal_hook::flag::register(sig, interrupted.clone())
             .map_err(|e| RunError::env(format!("cannot install signal handler: {e}")))?;
     }
-    let (tx, rx) = crossbeam_channel::unbounded();
+    let (tx, rx) = crate::worker::exchange::report_channel(xsks.len());
+    let mut returns = Vec::new();
     let inboxes = handoff::inboxes(plan.queues as usize, 4096)
         .map_err(|e| RunError::env(format!("cannot create the hand-off eventfds: {e}")))?;
     let epoch = Instant::now();
@@ -265,6 +279,8 @@ pub fn execute(mut plan: Plan) -> Result<i32, RunError> {
     );
     for (w, xsk) in xsks.into_iter().enumerate() {
         let engine = Engine::new(plan.engines[w].clone()).map_err(RunError::usage)?;
+        let (back, spares) = crate::worker::exchange::exchange();
+        returns.push(back);
         let worker = WorkerPlan {
             id: w,
             role: plan.role,
@@ -276,10 +292,12 @@ pub fn execute(mut plan: Plan) -> Result<i32, RunError> {
             arp: ArpResponder {
                 mac: local_mac,
                 addrs: plan.arp_addrs.clone(),
+                addrs6: plan.nd_addrs.clone(),
             },
             port_owners: plan.port_owners.clone(),
             inboxes: inboxes.clone(),
             reports: tx.clone(),
+            spares,
             report_every: Duration::from_millis(100).min(c.interval),
             spin: c.spin,
             wire_rx,
@@ -318,7 +336,7 @@ pub fn execute(mut plan: Plan) -> Result<i32, RunError> {
         &control,
         &interrupted,
         &rx,
-        handles.len(),
+        &returns,
         collect::Hooks {
             every_second: &mut refresh,
             offload_stats: &mut xdp_stats,

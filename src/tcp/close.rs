@@ -51,10 +51,21 @@ impl Engine {
         self.arm(slot, at);
     }
 
-    /// Retransmission limit reached or phase timed out: RST (when synchronized), `timeout`.
+    /// Retransmission limit reached or phase timed out: RST (when synchronized), then
+    /// `response_timeout` while a client's request is unanswered, else `timeout`.
     fn give_up(&mut self, slot: Slot, h: u32, tx: &mut impl Transmit) {
+        let t = self.table.get(slot);
+        let awaiting = self.p.role == Role::Client
+            && !self.p.data.is_empty()
+            && t.ctl & ctl::DONE == 0
+            && !t.state.fin_sent();
         self.send_reset(slot, tx);
-        self.finish(slot, h, Outcome::Timeout);
+        let o = if awaiting {
+            Outcome::ResponseTimeout
+        } else {
+            Outcome::Timeout
+        };
+        self.finish(slot, h, o);
     }
 
     pub(crate) fn on_timer(&mut self, now: Nanos, slot: Slot, tx: &mut impl Transmit) {
@@ -89,6 +100,9 @@ impl Engine {
                 self.table.remove(slot, h);
             }
             _ => {
+                if self.xfers.on() && self.data_timer(now, slot, h, tx) {
+                    return;
+                }
                 let phase_end = t.start.saturating_add(self.p.c.data_timeout);
                 if t.snd_una != t.snd_nxt {
                     if now >= phase_end {

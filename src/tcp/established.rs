@@ -79,7 +79,15 @@ impl Engine {
                 State::LastAck | State::Closing if t.snd_una.add(1) == t.snd_nxt => {
                     self.finish(slot, h, Outcome::Closed)
                 }
-                _ => self.finish(slot, h, Outcome::Reset),
+                _ => {
+                    if self.p.role == Role::Client
+                        && !self.p.data.is_empty()
+                        && t.ctl & ctl::DONE == 0
+                    {
+                        self.stats.request_resets += 1;
+                    }
+                    self.finish(slot, h, Outcome::Reset)
+                }
             }
             return Ok(());
         }
@@ -91,6 +99,9 @@ impl Engine {
                 return Err(DropReason::AckNotAcceptable);
             }
             self.stats.accepted += 1;
+            if super::addrs6::is_v6(&t.key) {
+                self.stats.v6_accepted += 1;
+            }
             self.stats.half_open -= 1;
             let rx = self.rx_at;
             record(&mut self.lat.accept, rx.saturating_sub(t.start));
@@ -105,6 +116,7 @@ impl Engine {
             self.send_ack(now, slot, tx);
             return Err(DropReason::AckNotAcceptable);
         }
+        let prev_una = self.table.get(slot).snd_una;
         let (state, fin_acked) = {
             let t = self.table.get_mut(slot);
             if seg.ack.after(t.snd_una) {
@@ -135,6 +147,10 @@ impl Engine {
             }
             _ => {}
         }
+        if self.xfers.on() {
+            self.data_ack(now, slot, seg, prev_una, tx);
+            return self.data_segment(now, slot, h, seg, tx);
+        }
 
         // 7. Data: only in order (no reassembly); overlap with old bytes is trimmed.
         let mut need_ack = false;
@@ -153,16 +169,7 @@ impl Engine {
                 return Err(DropReason::OutOfOrder);
             }
             if (off as usize) < seg.payload.len() {
-                let fresh = &seg.payload[off as usize..];
-                new_data = fresh.len() as u32;
-                if self.p.role == Role::Client
-                    && t.ctl & ctl::DONE == 0
-                    && !self.response_matches(t.received_data(), fresh)
-                {
-                    self.send_reset(slot, tx);
-                    self.finish(slot, h, Outcome::ProtocolError);
-                    return Ok(());
-                }
+                new_data = (seg.payload.len() - off as usize) as u32;
                 self.table.get_mut(slot).rcv_nxt = t.rcv_nxt.add(new_data);
                 self.stats.bytes_in += new_data as u64;
             }
@@ -170,32 +177,89 @@ impl Engine {
         }
 
         // 8. FIN.
-        if fl.fin() {
-            let t = *self.table.get(slot);
-            let fin_seq = seg.seq.add(seg.payload.len() as u32);
-            if fin_seq == t.rcv_nxt && !t.state.fin_received() {
-                self.table.get_mut(slot).rcv_nxt = fin_seq.add(1);
-                let next = match t.state {
-                    State::FinWait1 => State::Closing,
-                    State::FinWait2 => {
-                        self.send_ack(now, slot, tx);
-                        self.enter_time_wait(now, slot, h);
-                        return Ok(());
-                    }
-                    _ => State::CloseWait,
-                };
-                self.table.get_mut(slot).state = next;
-                need_ack = true;
-            } else if t.state.fin_received() {
-                need_ack = true; // retransmitted FIN overlapping new bytes
-            }
+        match self.fin_in(now, slot, h, seg, tx) {
+            FinIn::Ended => return Ok(()),
+            FinIn::Ack | FinIn::New => need_ack = true,
+            FinIn::None => {}
         }
-
         match self.p.role {
-            Role::Client => self.client_after(now, slot, h, new_data, need_ack, tx),
+            Role::Client => {
+                if need_ack {
+                    self.send_ack(now, slot, tx);
+                }
+            }
             Role::Server => self.server_after(now, slot, new_data, need_ack, tx),
         }
         Ok(())
+    }
+
+    /// Steps 7 and 8 with data state (`data.rs`): data of any size, then the FIN.
+    fn data_segment(
+        &mut self,
+        now: Nanos,
+        slot: Slot,
+        h: u32,
+        seg: &TcpRepr<'_>,
+        tx: &mut impl Transmit,
+    ) -> Verdict {
+        let state = self.table.get(slot).state;
+        if !seg.payload.is_empty() && state != State::SynReceived {
+            match self.data_in(now, slot, h, seg, tx) {
+                Ok(true) => return Ok(()),
+                Ok(false) => {}
+                Err(r) => return Err(r),
+            }
+        }
+        match self.fin_in(now, slot, h, seg, tx) {
+            FinIn::Ended => {}
+            FinIn::Ack => self.send_ack(now, slot, tx),
+            FinIn::New => match self.p.role {
+                Role::Client => {
+                    self.client_fin(now, slot, h, tx);
+                }
+                Role::Server => self.server_fin_in(now, slot, tx),
+            },
+            FinIn::None => {}
+        }
+        Ok(())
+    }
+
+    /// Step 8: the peer's FIN, if the segment carries one in order.
+    fn fin_in(
+        &mut self,
+        now: Nanos,
+        slot: Slot,
+        h: u32,
+        seg: &TcpRepr<'_>,
+        tx: &mut impl Transmit,
+    ) -> FinIn {
+        if !seg.flags.fin() {
+            return FinIn::None;
+        }
+        let t = *self.table.get(slot);
+        let fin_seq = seg.seq.add(seg.payload.len() as u32);
+        if fin_seq == t.rcv_nxt && !t.state.fin_received() {
+            self.table.get_mut(slot).rcv_nxt = fin_seq.add(1);
+            let next = match t.state {
+                State::FinWait1 => State::Closing,
+                State::FinWait2 => {
+                    self.send_ack(now, slot, tx);
+                    self.enter_time_wait(now, slot, h);
+                    return FinIn::Ended;
+                }
+                _ => State::CloseWait,
+            };
+            self.table.get_mut(slot).state = next;
+            return if next == State::CloseWait {
+                FinIn::New
+            } else {
+                FinIn::Ack
+            };
+        }
+        if t.state.fin_received() {
+            return FinIn::Ack; // retransmitted FIN overlapping new bytes
+        }
+        FinIn::None
     }
 
     /// RFC 5961 challenge ACK; the segment is dropped.
@@ -203,50 +267,6 @@ impl Engine {
         self.stats.challenge_acks += 1;
         self.send_ack(now, slot, tx);
         Err(DropReason::Challenged)
-    }
-
-    /// Do response bytes `fresh`, starting at response offset `at`, match `expect`?
-    fn response_matches(&self, at: u32, fresh: &[u8]) -> bool {
-        let at = at as usize;
-        let exp = &self.p.expect;
-        if at >= exp.len() {
-            return true;
-        }
-        let n = fresh.len().min(exp.len() - at);
-        fresh[..n] == exp[at..at + n]
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn client_after(
-        &mut self,
-        now: Nanos,
-        slot: Slot,
-        h: u32,
-        new_data: u32,
-        need_ack: bool,
-        tx: &mut impl Transmit,
-    ) {
-        let t = *self.table.get(slot);
-        if t.ctl & ctl::DONE == 0 && !self.p.data.is_empty() {
-            let got = t.received_data() as usize;
-            if new_data > 0 && got >= self.p.expect.len().max(1) {
-                self.stats.responses_ok += 1;
-                if self.p.c.hold > 0 || self.p.c.close == CloseMode::None {
-                    self.send_ack(now, slot, tx); // else the FIN or RST that follows
-                }
-                self.client_done(now, slot, h, tx);
-                return;
-            }
-            if t.state.fin_received() {
-                // The server closed before a complete response.
-                self.send_reset(slot, tx);
-                self.finish(slot, h, Outcome::ProtocolError);
-                return;
-            }
-        }
-        if need_ack {
-            self.send_ack(now, slot, tx);
-        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -271,6 +291,7 @@ impl Engine {
                     let len = self.p.data.len() as u32;
                     t.snd_nxt = t.snd_nxt.add(len);
                     self.stats.bytes_out += len as u64;
+                    self.stats.requests_sent += 1;
                     sent_something = len > 0;
                 }
                 if close && !t.state.fin_sent() {
@@ -314,4 +335,16 @@ impl Engine {
             self.arm(slot, at);
         }
     }
+}
+
+/// What step 8 found.
+enum FinIn {
+    /// No FIN (or one out of order).
+    None,
+    /// The peer's FIN, new: ESTABLISHED -> CLOSE-WAIT.
+    New,
+    /// A FIN to acknowledge (FIN-WAIT-1 -> CLOSING, or a retransmitted one).
+    Ack,
+    /// FIN-WAIT-2 -> TIME-WAIT (acknowledged): the connection's outcome is given.
+    Ended,
 }

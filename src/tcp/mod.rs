@@ -9,16 +9,19 @@
 //! - [`Engine::open`] when the pacer says a new client connection is due.
 //! - [`Engine::handle_timeout`] whenever `now >= poll_timeout()`.
 
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
 
 use crate::wire::{ChecksumMode, MacAddr};
 
 mod active_open;
+mod addrs6;
 mod close;
 pub(crate) mod cookie;
+mod data;
 mod engine;
 mod established;
 mod fastpath;
+mod http;
 pub(crate) mod isn;
 mod neighbours;
 pub mod offload;
@@ -30,10 +33,12 @@ mod table;
 mod tcb;
 mod timer;
 mod tuple;
+mod warm;
 
 #[cfg(test)]
 mod tests;
 
+pub use data::{ResponseEnd, XFER_BYTES};
 pub use engine::{Engine, MAX_DATA};
 pub use stats::{DropReason, LATENCY_MAX, Latency, Stats};
 pub use tcb::State;
@@ -122,10 +127,13 @@ pub struct Common {
     pub local_mac: MacAddr,
     /// Next hop. `MacAddr::ZERO` (a server): each peer's MAC is learned from its frames.
     pub peer_mac: MacAddr,
+    /// Next hop for IPv6 (a client; from the kernel's neighbour table): `ZERO` = `peer_mac`.
+    pub peer_mac6: MacAddr,
     pub vlan: Option<u16>,
     pub ttl: u8,
     pub checksum: ChecksumMode,
-    /// Options we put in our SYN / SYN-ACK.
+    /// Options we put in our SYN / SYN-ACK. `mss` is the IPv4 value (MTU - 40); IPv6
+    /// segments advertise 20 less (MTU - 60, the larger IP header).
     pub syn_options: SynOptions,
     /// Initial RTO for SYN, SYN-ACK and data (RFC 6298 says 1 s; labs use 10 ms+).
     pub rto: Nanos,
@@ -141,6 +149,9 @@ pub struct Common {
     pub data_timeout: Nanos,
     /// Connection table capacity (TCBs).
     pub capacity: usize,
+    /// Receive window we advertise, bytes (after the SYN: shifted by our window scale).
+    /// The default, 65535 << 7, keeps the window field at 0xffff with our default scale.
+    pub rcv_window: u32,
     /// Key for ISNs (RFC 6528) and SYN cookies.
     pub secret: [u8; 16],
 }
@@ -152,6 +163,7 @@ impl Default for Common {
         Common {
             local_mac: MacAddr::ZERO,
             peer_mac: MacAddr::ZERO,
+            peer_mac6: MacAddr::ZERO,
             vlan: None,
             ttl: 64,
             checksum: ChecksumMode::Verify,
@@ -163,6 +175,7 @@ impl Default for Common {
             time_wait: 1_000_000_000,
             data_timeout: 8_000_000_000,
             capacity: 1 << 16,
+            rcv_window: 0xffff << 7,
             secret: [0; 16],
         }
     }
@@ -172,26 +185,40 @@ impl Default for Common {
 #[derive(Clone, Debug)]
 pub struct ClientConfig {
     pub sources: Vec<Ipv4Addr>,
+    /// IPv6 sources (for IPv6 destinations; either family may be empty, not both).
+    pub sources6: Vec<Ipv6Addr>,
     /// This worker's source ports (replies to them are this worker's; see `PortOwners`).
     pub ports: Vec<u16>,
-    /// Used round-robin.
+    /// Used round-robin: `destinations`, then `destinations6`.
     pub destinations: Vec<SocketAddrV4>,
+    pub destinations6: Vec<SocketAddrV6>,
     pub syn_retries: u8,
     /// Bytes sent after the handshake (piggybacked on the ACK). Empty = none.
     pub request: Vec<u8>,
-    /// The response must start with these bytes (else `protocol_error`).
+    /// The response must start with these bytes (else `bad_response`).
     pub expect: Vec<u8>,
+    /// How a response ends (`ResponseEnd`).
+    pub response_end: ResponseEnd,
+    /// Requests per connection (keep-alive): the next after the previous response.
+    pub requests: u32,
+    /// Pause between a response and the next request.
+    pub think: Nanos,
 }
 
 impl Default for ClientConfig {
     fn default() -> Self {
         ClientConfig {
             sources: Vec::new(),
+            sources6: Vec::new(),
             ports: Vec::new(),
             destinations: Vec::new(),
+            destinations6: Vec::new(),
             syn_retries: 3,
             request: Vec::new(),
             expect: Vec::new(),
+            response_end: ResponseEnd::FirstBytes,
+            requests: 1,
+            think: 0,
         }
     }
 }
@@ -199,14 +226,20 @@ impl Default for ClientConfig {
 /// The passive side.
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
-    /// Listening sockets (`0.0.0.0` = any local address).
+    /// Listening sockets (`0.0.0.0` / `::` = any local address of that family).
     pub listen: Vec<SocketAddrV4>,
+    pub listen6: Vec<SocketAddrV6>,
     pub cookies: CookieMode,
     pub cookie_threshold: usize,
     pub synack_retries: u8,
+    /// A SYN that finds the table full is answered with RST (refused, counted in
+    /// `refused_table_full`) instead of dropped, as Linux's `tcp_abort_on_overflow`: clients
+    /// fail at once instead of retransmitting into a full server.
+    pub abort_on_overflow: bool,
     /// Send FIN after the response (else wait for the client to close).
     pub server_fin: bool,
-    /// Bytes sent when request data arrives. Empty = none.
+    /// Bytes sent for each request (HTTP: per request header; else once, to the first
+    /// data), of any size. Empty = none.
     pub response: Vec<u8>,
 }
 
@@ -214,9 +247,11 @@ impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             listen: Vec::new(),
+            listen6: Vec::new(),
             cookies: CookieMode::Never,
             cookie_threshold: 4096,
             synack_retries: 3,
+            abort_on_overflow: false,
             server_fin: false,
             response: Vec::new(),
         }
@@ -289,29 +324,39 @@ impl PortOwners {
 
 const NO_OWNER: u8 = 255;
 
-/// How a connection attempt ended. Every attempt ends in exactly one.
+/// How a connection attempt ended. Every attempt ends in exactly one; with a request
+/// configured, `closed` means every response of the connection came back right.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
 pub enum Outcome {
-    /// Established, then closed as configured.
+    /// Established, (every response complete and right,) then closed as configured.
     Closed,
     /// RST answering our SYN.
     Refused,
-    /// Retries exhausted (handshake or data).
+    /// Retries exhausted in the handshake or the close.
     Timeout,
     /// RST after the handshake.
     Reset,
-    /// Bad SYN-ACK we could not recover from, unexpected response, ...
-    ProtocolError,
+    /// A response that does not start with `expect`, or an HTTP status other than 2xx/3xx,
+    /// or HTTP framing we cannot read.
+    BadResponse,
+    /// The request was not answered completely within `data_timeout` (lost request, stalled
+    /// or zero window, a response that never ends).
+    ResponseTimeout,
+    /// The peer's FIN came before the response was complete.
+    ClosedEarly,
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 5] = [
+    pub const COUNT: usize = 7;
+    pub const ALL: [Outcome; Outcome::COUNT] = [
         Outcome::Closed,
         Outcome::Refused,
         Outcome::Timeout,
         Outcome::Reset,
-        Outcome::ProtocolError,
+        Outcome::BadResponse,
+        Outcome::ResponseTimeout,
+        Outcome::ClosedEarly,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -319,7 +364,9 @@ impl Outcome {
             Outcome::Refused => "refused",
             Outcome::Timeout => "timeout",
             Outcome::Reset => "reset",
-            Outcome::ProtocolError => "protocol_error",
+            Outcome::BadResponse => "bad_response",
+            Outcome::ResponseTimeout => "response_timeout",
+            Outcome::ClosedEarly => "closed_early",
         }
     }
 }

@@ -35,8 +35,8 @@ pub enum DropReason {
     BadDataOffset,
     BadOptionLen,
     BadChecksum,
-    /// IPv6 TCP: the engine is IPv4 only for now.
-    UnsupportedIpv6,
+    /// IPv6: the engine's address table (`addrs6.rs`) is full.
+    NoIpv6Room,
     /// Destination address/port is not one of ours (or another worker's port).
     NotOurs,
     /// No connection for the tuple (an RST answers it unless it is an RST itself).
@@ -61,10 +61,12 @@ pub enum DropReason {
     UnexpectedState,
     /// Retransmitted SYN in SYN-RECEIVED (the SYN-ACK is retransmitted).
     DuplicateSyn,
+    /// Data beyond the peer's FIN (the sequence space ended there).
+    DataAfterFin,
 }
 
 impl DropReason {
-    pub const COUNT: usize = 25;
+    pub const COUNT: usize = 26;
     pub const ALL: [DropReason; DropReason::COUNT] = [
         DropReason::Truncated,
         DropReason::UnknownEtherType,
@@ -78,7 +80,7 @@ impl DropReason {
         DropReason::BadDataOffset,
         DropReason::BadOptionLen,
         DropReason::BadChecksum,
-        DropReason::UnsupportedIpv6,
+        DropReason::NoIpv6Room,
         DropReason::NotOurs,
         DropReason::NoConnection,
         DropReason::AckNotAcceptable,
@@ -91,6 +93,7 @@ impl DropReason {
         DropReason::TableFull,
         DropReason::UnexpectedState,
         DropReason::DuplicateSyn,
+        DropReason::DataAfterFin,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -107,7 +110,7 @@ impl DropReason {
             DropReason::BadDataOffset => "bad_data_offset",
             DropReason::BadOptionLen => "bad_option_len",
             DropReason::BadChecksum => "bad_checksum",
-            DropReason::UnsupportedIpv6 => "unsupported_ipv6",
+            DropReason::NoIpv6Room => "no_ipv6_room",
             DropReason::NotOurs => "not_ours",
             DropReason::NoConnection => "no_connection",
             DropReason::AckNotAcceptable => "ack_not_acceptable",
@@ -120,6 +123,7 @@ impl DropReason {
             DropReason::TableFull => "table_full",
             DropReason::UnexpectedState => "unexpected_state",
             DropReason::DuplicateSyn => "duplicate_syn",
+            DropReason::DataAfterFin => "data_after_fin",
         }
     }
 }
@@ -173,10 +177,10 @@ pub struct Stats {
     /// neighbour table: not sent (retransmission or the peer's own recovers).
     pub tx_no_neighbour: u64,
     /// Indexed by `Outcome as usize` (server: outcomes of accepted connections).
-    pub outcomes: [u64; 5],
+    pub outcomes: [u64; Outcome::COUNT],
     /// Client: the subset of `outcomes` that ended in SYN-SENT (never established), so that
     /// `attempted == established + sum(handshake_failed) + (still in SYN-SENT or aborted there)`.
-    pub handshake_failed: [u64; 5],
+    pub handshake_failed: [u64; Outcome::COUNT],
     /// Indexed by `DropReason as usize`.
     pub drops: [u64; DropReason::COUNT],
     /// Gauge: live connections (not TIME-WAIT), SYN-RECEIVED included.
@@ -196,6 +200,9 @@ pub struct Stats {
     pub aborted_closing: u64,
     /// Server: SYN-RECEIVED TCBs that ended without the final ACK (RST or retries exhausted).
     pub accept_failed: u64,
+    /// Server: SYNs answered with RST because the table was full (`--abort-on-overflow`):
+    /// processed, not dropped, and no connection begun.
+    pub refused_table_full: u64,
     /// Client: `open` found no free tuple.
     pub open_no_tuple: u64,
     /// Client: `open` found the table full.
@@ -203,8 +210,34 @@ pub struct Stats {
     /// Payload bytes received in order / sent (first transmissions only).
     pub bytes_in: u64,
     pub bytes_out: u64,
-    /// Client: responses that matched `expect`.
+    /// Client: complete responses that matched `expect` (and, with HTTP, a 2xx/3xx status).
     pub responses_ok: u64,
+    /// Client: requests sent (first transmissions); server: responses queued.
+    pub requests_sent: u64,
+    /// Client: connections reset by the peer while a request was unanswered (a subset of
+    /// `outcome_reset`).
+    pub request_resets: u64,
+    /// Client: response body bytes (HTTP: after the header, without chunk framing; else the
+    /// whole response).
+    pub body_bytes: u64,
+    /// Client, HTTP: responses by status class (`http_other`: 1xx or an unreadable status).
+    pub http_2xx: u64,
+    pub http_3xx: u64,
+    pub http_4xx: u64,
+    pub http_5xx: u64,
+    pub http_other: u64,
+    /// Duplicate ACKs received (our data outstanding, no new data acknowledged).
+    pub dup_acks: u64,
+    /// Data retransmitted on the third duplicate ACK (a subset of `data_retransmits`).
+    pub fast_retransmits: u64,
+    /// Pure ACKs we sent for received data (in order, at least every second full segment).
+    pub acks_sent: u64,
+    /// The IPv6 part of `attempted`, `established`, `accepted` and `outcomes` (IPv4 is the
+    /// rest): per-family figures of a dual-stack run.
+    pub v6_attempted: u64,
+    pub v6_established: u64,
+    pub v6_accepted: u64,
+    pub v6_outcomes: [u64; Outcome::COUNT],
 }
 
 /// Calls `$m!(field, ...)` with every scalar counter of `Stats`, so that merge, minus and
@@ -238,11 +271,26 @@ macro_rules! scalar_fields {
             aborted_established,
             aborted_closing,
             accept_failed,
+            refused_table_full,
             open_no_tuple,
             open_table_full,
             bytes_in,
             bytes_out,
-            responses_ok
+            responses_ok,
+            requests_sent,
+            request_resets,
+            body_bytes,
+            http_2xx,
+            http_3xx,
+            http_4xx,
+            http_5xx,
+            http_other,
+            dup_acks,
+            fast_retransmits,
+            acks_sent,
+            v6_attempted,
+            v6_established,
+            v6_accepted
         )
     };
 }
@@ -258,6 +306,9 @@ impl Stats {
             *a = op(*a, b);
         }
         for (a, b) in self.handshake_failed.iter_mut().zip(o.handshake_failed) {
+            *a = op(*a, b);
+        }
+        for (a, b) in self.v6_outcomes.iter_mut().zip(o.v6_outcomes) {
             *a = op(*a, b);
         }
         for (a, b) in self.drops.iter_mut().zip(o.drops) {
@@ -295,6 +346,12 @@ impl Stats {
         }
         for r in DropReason::ALL {
             v.push((format!("drop_{}", r.as_str()), self.drops[r as usize]));
+        }
+        for o in Outcome::ALL {
+            v.push((
+                format!("v6_outcome_{}", o.as_str()),
+                self.v6_outcomes[o as usize],
+            ));
         }
         v
     }
@@ -337,6 +394,14 @@ pub struct Latency {
     /// Both: handshake frame (SYN, SYN-ACK) built -> its TX batch submitted: what the
     /// generator itself adds before a frame leaves user space.
     pub tx_delay: Histogram<u64>,
+    /// Client, per request: first response byte at the wire, from the request's intended
+    /// start (open loop: the connection's intended start for its first request) and from
+    /// the request's first transmission.
+    pub ttfb: Histogram<u64>,
+    pub ttfb_sent: Histogram<u64>,
+    /// Client, per request: the complete response, from the same two origins.
+    pub response: Histogram<u64>,
+    pub response_sent: Histogram<u64>,
 }
 
 /// Highest value the histograms hold.
@@ -350,6 +415,27 @@ impl Latency {
             accept: histogram(),
             accept_rtt: histogram(),
             tx_delay: histogram(),
+            ttfb: histogram(),
+            ttfb_sent: histogram(),
+            response: histogram(),
+            response_sent: histogram(),
+        }
+    }
+
+    /// Empties every histogram, keeping its buffers (no allocation).
+    pub fn reset(&mut self) {
+        for h in [
+            &mut self.connect,
+            &mut self.rtt,
+            &mut self.accept,
+            &mut self.accept_rtt,
+            &mut self.tx_delay,
+            &mut self.ttfb,
+            &mut self.ttfb_sent,
+            &mut self.response,
+            &mut self.response_sent,
+        ] {
+            h.reset();
         }
     }
 }

@@ -126,13 +126,6 @@ impl Tcb {
             .diff(self.iss)
             .wrapping_sub(1 + self.state.fin_sent() as u32)
     }
-    /// Payload bytes received in order so far (RCV.NXT - IRS - 1, minus the peer's FIN).
-    #[inline]
-    pub fn received_data(&self) -> u32 {
-        self.rcv_nxt
-            .diff(self.irs)
-            .wrapping_sub(1 + self.state.fin_received() as u32)
-    }
 }
 
 /// Lag up to 2^31 ns is kept exactly; beyond, in 1024 ns units (up to ~36 min).

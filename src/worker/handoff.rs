@@ -1,6 +1,7 @@
 //! Frames that arrived on one worker's queue but belong to another worker's connection
 //! (a kernel peer spreads replies over all queues) travel to the owner through a bounded
-//! lock-free queue, copied (they are 54-300 byte headers; the UMEM frame goes back to FILL).
+//! lock-free queue, copied (handshake frames are 54-300 bytes, data segments up to a full
+//! 1500-byte MTU frame; the UMEM frame goes back to FILL).
 //! An owner asleep in `ppoll` is woken through its eventfd, so a handed-off frame never waits
 //! for the owner's next timeout.
 
@@ -11,8 +12,10 @@ use crossbeam_queue::ArrayQueue;
 
 use crate::xsk::EventFd;
 
-/// Largest frame that can be handed off; bigger ones are counted and dropped.
-pub const HANDOFF_MAX: usize = 320;
+/// Largest frame that can be handed off (a 1500-byte MTU frame with two VLAN tags); bigger
+/// ones are counted and dropped. Data segments of a kernel peer land on any queue, so this
+/// must hold a full-sized one (at 320 bytes every data segment handed off was lost).
+pub const HANDOFF_MAX: usize = 1536;
 
 pub struct HandoffFrame {
     len: u16,

@@ -6,7 +6,9 @@
 
 pub mod admit;
 pub mod arp;
+pub mod exchange;
 pub mod handoff;
+mod ndp;
 pub mod pace;
 pub mod profile;
 
@@ -93,6 +95,8 @@ pub struct WorkerPlan {
     pub port_owners: Option<Arc<PortOwners>>,
     pub inboxes: Vec<Inbox>,
     pub reports: Sender<Report>,
+    /// Latency buffers the main thread gives back (reports allocate nothing).
+    pub spares: exchange::Spares,
     pub report_every: Duration,
     /// How long the worker keeps polling its rings after the last work before it blocks in
     /// `ppoll()` (busy polling keeps reply latency low; blocking frees the core when idle).
@@ -111,6 +115,8 @@ crate::counters! {
         /// The owner's inbox was full or the frame too big.
         pub handoff_dropped,
         pub arp_replies,
+        /// Neighbor Advertisements sent for emulated IPv6 addresses.
+        pub nd_replies,
         pub arp_malformed,
         pub late_starts,
         /// Iterations in which due opens were held back, by what held them (see `admit`).
@@ -290,6 +296,13 @@ fn rx(
         ..
     } = plan;
     let workers = inboxes.len();
+    // Batched lookups: the burst's index entries and TCBs are loaded first, their cache
+    // misses overlapping (no-op for a table that fits the caches).
+    if engine.warms() {
+        let mut warm = 0;
+        xsk.rx_look(RX_BATCH, |frame| warm ^= engine.warm_frame(frame));
+        std::hint::black_box(warm);
+    }
     xsk.rx_burst(RX_BATCH, |frame, stamp, tx| {
         let rx_at = rx_time(stamp, mono_epoch, now);
         let owner = match port_owners {
@@ -321,13 +334,18 @@ fn reply_arp_or_engine(
     lp: &mut LoopCounters,
 ) {
     // Only ARP frames take a TX buffer; a buffer left uncommitted is the one the engine gets.
-    if ArpResponder::is_arp(frame)
+    if arp.wants(frame)
         && let Some(buf) = tx.buffer()
     {
         match arp.handle(frame, buf) {
             ArpVerdict::Replied(len) => {
                 tx.commit(len);
                 lp.arp_replies += 1;
+                return;
+            }
+            ArpVerdict::RepliedNd(len) => {
+                tx.commit(len);
+                lp.nd_replies += 1;
                 return;
             }
             ArpVerdict::Malformed(_) => lp.arp_malformed += 1,
@@ -371,6 +389,7 @@ fn open_due(
         return 0;
     }
     let (budget, held) = admission.budget(plan.xsk.rx_backlog(), plan.xsk.tx_room());
+    std::hint::black_box(plan.engine.warm_opens(budget as usize));
     let mut n = 0;
     let mut tx = plan.xsk.tx();
     while n < budget as usize {
@@ -402,7 +421,7 @@ fn send_report(plan: &mut WorkerPlan, lp: &LoopCounters, last: bool, error: Opti
     let report = Report {
         worker: plan.id,
         stats: *plan.engine.stats(),
-        latency: plan.engine.take_latency(),
+        latency: plan.spares.take(&mut plan.engine),
         xsk: plan.xsk.counters(),
         xdp: plan.xsk.statistics().ok(),
         lp: *lp,

@@ -21,7 +21,9 @@ use super::{
 
 mod close;
 mod cookies;
+mod data;
 mod fastpath;
+mod ipv6;
 mod rfc5961;
 mod robust;
 mod syn_received;
@@ -189,7 +191,7 @@ impl H {
     pub fn cookie(&self, irs: SeqNum, o: &CookieOpts) -> SeqNum {
         SeqNum(cookie::encode(
             self.e.cookie_key,
-            &self.key(),
+            &crate::tcp::isn::key_words(&self.key()),
             irs.0,
             self.now,
             o,
@@ -270,6 +272,13 @@ impl H {
     }
 
     #[track_caller]
+    /// The latency recorded since the last call.
+    pub fn latency(&mut self) -> crate::tcp::Latency {
+        let mut l = crate::tcp::Latency::new();
+        self.e.take_latency(&mut l);
+        l
+    }
+
     pub fn check(&self) {
         if let Err(m) = self.e.check_invariants() {
             panic!("invariants: {m}");

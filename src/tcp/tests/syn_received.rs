@@ -80,7 +80,7 @@ fn syn_then_final_ack_accepts() {
         (s.syn_received, s.accepted, s.active, s.half_open),
         (1, 1, 1, 0)
     );
-    let lat = h.e.take_latency();
+    let lat = h.latency();
     assert!(lat.accept.equivalent(lat.accept.max(), 2 * MS));
 }
 
@@ -280,7 +280,7 @@ fn final_ack_with_request_gets_response_and_fin() {
             ack: iss.add(1),
             flags: TcpFlags(ACK | PSH),
             options: ts_opts(778, ts),
-            payload: b"GET /",
+            payload: b"ping!",
             ..SEG
         }
     );
@@ -344,6 +344,41 @@ fn table_full_drops_syn() {
     );
     recv!(h);
     assert_eq!(h.drops(DropReason::TableFull), 1);
+}
+
+#[test]
+fn table_full_with_abort_on_overflow_refuses_with_rst() {
+    let mut h = H::new(tweak(base_cfg(Role::Server), |c| {
+        c.common.capacity = 1;
+        if let RoleConfig::Server(s) = &mut c.role {
+            s.abort_on_overflow = true;
+        }
+    }));
+    syn_received(&mut h);
+    send!(
+        h,
+        TcpRepr {
+            src_port: C_PORT + 1,
+            ..CSYN
+        }
+    );
+    // RFC 9293 3.10.7.1 for a SYN: <SEQ=0><ACK=SEG.SEQ+1><CTL=RST,ACK>.
+    recv!(
+        h,
+        TcpRepr {
+            dst_port: C_PORT + 1,
+            ack: IRS.add(1),
+            flags: TcpFlags(RST | ACK),
+            ..SEG
+        }
+    );
+    let s = *h.e.stats();
+    assert_eq!(
+        (h.drops(DropReason::TableFull), s.refused_table_full),
+        (0, 1)
+    );
+    // Refused is no connection begun: the first one is still the only SYN received.
+    assert_eq!(s.syn_received, 1);
 }
 
 #[test]
@@ -508,8 +543,9 @@ fn config_errors_are_clear() {
     assert!(
         bad(tweak(base_cfg(Role::Client), |c| {
             c.client_mut().request = vec![0; 5000];
+            c.client_mut().requests = 0;
         }))
-        .contains("request")
+        .contains("requests")
     );
 }
 
@@ -532,7 +568,7 @@ fn accept_rtt_runs_from_the_synack_departure() {
     let f = h.frame_for(&ack);
     h.e.handle_frame_at(h.now, T0 + 2 * MS, &f, &mut h.tx);
     h.check();
-    let lat = h.e.take_latency();
+    let lat = h.latency();
     assert!(lat.accept.equivalent(lat.accept.max(), 2 * MS));
     let rtt = lat.accept_rtt.max();
     assert!(lat.accept_rtt.equivalent(rtt, 2 * MS - 30_000), "{rtt}");
