@@ -116,6 +116,21 @@ pub fn server_stats(x: &SteerCounters) -> Stats {
     s
 }
 
+/// SYN-ACKs went out with XDP_TX but no final ACK ever came back: the frames most likely never
+/// reached the peer. Says what to check.
+pub fn unanswered_warning(x: &SteerCounters, iface: &str) -> Option<String> {
+    if x.xdp_synacks < 100 || x.xdp_accepted + x.xdp_to_engine + x.xdp_rsts > 0 {
+        return None;
+    }
+    Some(format!(
+        "{} SYN-ACKs sent from XDP (XDP_TX) on {iface} and not one final ACK came back: the \
+         peer probably never got them. On veth the peer end needs an XDP program of its own; on \
+         a NIC check the driver's XDP_TX counters (`ethtool -S {iface} | grep -i xdp`) and its \
+         XDP_TX support. --offload off answers through AF_XDP instead.",
+        x.xdp_synacks
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use std::net::{Ipv4Addr, SocketAddrV4};
@@ -204,5 +219,15 @@ mod tests {
             ..x
         };
         assert_eq!(server_stats(&d).accepted, 0);
+        assert!(unanswered_warning(&x, "eth1").is_none());
+        let lost = SteerCounters {
+            xdp_synacks: 500,
+            ..SteerCounters::default()
+        };
+        assert!(
+            unanswered_warning(&lost, "eth1")
+                .unwrap()
+                .contains("ethtool -S eth1")
+        );
     }
 }
