@@ -105,67 +105,9 @@ fn kernel_clients_to_threeway_server_10k() {
     );
 }
 
-fn threeway_pair(queues: u32) -> (serde_json::Value, serde_json::Value) {
-    let p = pair(&format!("twt-tt{queues}"), queues);
-    let listen = format!("{}:{PORT}", p.b.addr);
-    let (cj, sj) = (
-        tmp(&format!("tt{queues}c.json")),
-        tmp(&format!("tt{queues}s.json")),
-    );
-    let q = queues.to_string();
-    let mut server = spawn_in(
-        &p,
-        &p.b,
-        &[
-            "serve",
-            &listen,
-            "-i",
-            "tw1",
-            "-q",
-            &q,
-            "--quiet",
-            "--rto",
-            "200ms",
-            "--json",
-            sj.to_str().unwrap(),
-        ],
-    );
-    wait_attached(&p, &p.b, &mut server);
-    let out = run_in(
-        &p,
-        &p.a,
-        &[
-            "connect",
-            &listen,
-            "-i",
-            "tw0",
-            "-q",
-            &q,
-            // 4096-byte UMEM frames on one side, 2048 on the other.
-            "--frame-size",
-            if queues == 1 { "4096" } else { "2048" },
-            "-n",
-            "20000",
-            "-r",
-            "10k",
-            "--rto",
-            "200ms",
-            "--quiet",
-            "--json",
-            cj.to_str().unwrap(),
-        ],
-        LIMIT,
-    );
-    signal(&server, "-INT");
-    let sout = wait_output(server, LIMIT);
-    assert!(out.status.success(), "{}", text(&out));
-    assert!(sout.status.success(), "{}", text(&sout));
-    (read_json(&cj), read_json(&sj))
-}
-
 #[test]
 fn threeway_to_threeway_one_queue() {
-    let (c, s) = threeway_pair(1);
+    let (c, s) = threeway_pair(1, &[]);
     assert_eq!(c["attempted"], 20000);
     assert_eq!(c["established"], 20000, "{c}");
     assert_eq!(
@@ -176,7 +118,7 @@ fn threeway_to_threeway_one_queue() {
 
 #[test]
 fn threeway_to_threeway_two_queues() {
-    let (c, s) = threeway_pair(2);
+    let (c, s) = threeway_pair(2, &[]);
     assert_eq!(c["established"], 20000, "{c}");
     assert_eq!(s["accepted"], c["established"]);
     // Client worker w uses ports with port % 2 == w and sends on queue w; the server's owner is

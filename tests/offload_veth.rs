@@ -135,56 +135,7 @@ fn offload_curl_gets_the_response() {
 /// veth end carries threeway's own XDP program, so XDP_TX frames reach it): every attempt
 /// established, and the server's accepted (counted in XDP) equals the client's established.
 fn threeway_client(queues: u32) {
-    let p = pair(&format!("twt-ot{queues}"), queues);
-    let listen = format!("{}:{PORT}", p.b.addr);
-    let (cj, sj) = (
-        tmp(&format!("ot{queues}c.json")),
-        tmp(&format!("ot{queues}s.json")),
-    );
-    let q = queues.to_string();
-    let mut server = spawn_in(
-        &p,
-        &p.b,
-        &[
-            "serve",
-            &listen,
-            "-i",
-            "tw1",
-            "-q",
-            &q,
-            "--offload",
-            "xdp",
-            "--quiet",
-            "--json",
-            sj.to_str().unwrap(),
-        ],
-    );
-    wait_attached(&p, &p.b, &mut server);
-    let out = run_in(
-        &p,
-        &p.a,
-        &[
-            "connect",
-            &listen,
-            "-i",
-            "tw0",
-            "-q",
-            &q,
-            "-n",
-            "20000",
-            "-r",
-            "10k",
-            "--rto",
-            "200ms",
-            "--quiet",
-            "--json",
-            cj.to_str().unwrap(),
-        ],
-        LIMIT,
-    );
-    let stext = stop(server);
-    assert!(out.status.success(), "{}", text(&out));
-    let (c, s) = (read_json(&cj), read_json(&sj));
+    let (c, s) = threeway_pair(queues, &["--offload", "xdp"]);
     let sc = &s["counters"]["steer"];
     eprintln!(
         "queues {queues}: client {} established, server {} accepted; steer {sc}",
@@ -194,8 +145,9 @@ fn threeway_client(queues: u32) {
     assert_eq!(c["established"], 20000, "{c}");
     assert_eq!(
         s["accepted"], c["established"],
-        "server accepted = client established\n{stext}"
+        "server accepted = client established"
     );
+    assert_eq!(s["config"]["handshake"], "xdp");
     assert_eq!(
         sc["xdp_accepted"], c["established"],
         "all accepted in XDP: {sc}"
@@ -239,27 +191,7 @@ fn offload_syn_flood_keeps_legitimate_connections_with_idle_workers() {
         ],
     ));
     wait_attached(&p, &p.b, server.child());
-    let server_mac = mac_of(&p, &p.b);
-    let flood = twnet_spawn(
-        &p.a.netns,
-        &[
-            "flood",
-            "--iface",
-            "tw0",
-            "--dst-mac",
-            &server_mac,
-            "--dst",
-            &p.b.addr.to_string(),
-            "--dport",
-            &PORT.to_string(),
-            "--src-net",
-            "198.19.0.0/16",
-            "--rate",
-            "8000",
-            "--duration",
-            "7",
-        ],
-    );
+    let flood = spoofed_syn_flood(&p, "8000", "7");
     std::thread::sleep(Duration::from_millis(1000));
     let out = run_in(
         &p,
@@ -282,15 +214,7 @@ fn offload_syn_flood_keeps_legitimate_connections_with_idle_workers() {
         LIMIT,
     );
     assert!(out.status.success(), "{}", text(&out));
-    let fout = wait_output(flood.take(), LIMIT);
-    assert!(fout.status.success(), "flood: {}", text(&fout));
-    let f: serde_json::Value = serde_json::from_str(
-        String::from_utf8_lossy(&fout.stdout)
-            .lines()
-            .last()
-            .unwrap(),
-    )
-    .unwrap();
+    let f = flood_summary(flood);
     signal(server.child(), "-INT");
     let sout = wait_output(server.take(), LIMIT);
     assert!(sout.status.success(), "{}", text(&sout));

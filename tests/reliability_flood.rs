@@ -52,28 +52,8 @@ fn syn_flood_with_cookies_keeps_legitimate_connections() {
         ],
     ));
     wait_attached(&p, &p.b, server.child());
-    let server_mac = mac_of(&p, &p.b);
     // The flood starts first and outlasts the legitimate run (2000 at 500/s: 4 s).
-    let flood = twnet_spawn(
-        &p.a.netns,
-        &[
-            "flood",
-            "--iface",
-            "tw0",
-            "--dst-mac",
-            &server_mac,
-            "--dst",
-            &p.b.addr.to_string(),
-            "--dport",
-            &PORT.to_string(),
-            "--src-net",
-            "198.19.0.0/16",
-            "--rate",
-            "8000",
-            "--duration",
-            "7",
-        ],
-    );
+    let flood = spoofed_syn_flood(&p, "8000", "7");
     std::thread::sleep(Duration::from_millis(1000));
     let out = run_in(
         &p,
@@ -96,15 +76,7 @@ fn syn_flood_with_cookies_keeps_legitimate_connections() {
         LIMIT,
     );
     assert!(out.status.success(), "{}", text(&out));
-    let fout = wait_output(flood.take(), LIMIT);
-    assert!(fout.status.success(), "flood: {}", text(&fout));
-    let f: Value = serde_json::from_str(
-        String::from_utf8_lossy(&fout.stdout)
-            .lines()
-            .last()
-            .unwrap(),
-    )
-    .unwrap();
+    let f = flood_summary(flood);
     signal(server.child(), "-INT");
     let sout = wait_output(server.take(), LIMIT);
     assert!(sout.status.success(), "{}", text(&sout));

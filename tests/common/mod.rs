@@ -441,3 +441,95 @@ impl Drop for ImpairedPair {
         let _ = Command::new("ip").args(["netns", "del", &self.m]).output();
     }
 }
+
+/// threeway client -> threeway server (20,000 connections at 10k/s, RST close) over a pair
+/// with `queues` queues, `server_extra` added to `serve`; the client's and server's JSON.
+pub fn threeway_pair(queues: u32, server_extra: &[&str]) -> (serde_json::Value, serde_json::Value) {
+    let tag = if server_extra.is_empty() { "tt" } else { "tx" };
+    let p = pair(&format!("twt-{tag}{queues}"), queues);
+    let listen = format!("{}:{PORT}", p.b.addr);
+    let (cj, sj) = (
+        tmp(&format!("{tag}{queues}c.json")),
+        tmp(&format!("{tag}{queues}s.json")),
+    );
+    let q = queues.to_string();
+    let mut args = vec![
+        "serve",
+        &listen,
+        "-i",
+        "tw1",
+        "-q",
+        &q,
+        "--quiet",
+        "--rto",
+        "200ms",
+        "--json",
+        sj.to_str().unwrap(),
+    ];
+    args.extend_from_slice(server_extra);
+    let mut server = spawn_in(&p, &p.b, &args);
+    wait_attached(&p, &p.b, &mut server);
+    let out = run_in(
+        &p,
+        &p.a,
+        &[
+            "connect",
+            &listen,
+            "-i",
+            "tw0",
+            "-q",
+            &q,
+            // 4096-byte UMEM frames on one side, 2048 on the other.
+            "--frame-size",
+            if queues == 1 { "4096" } else { "2048" },
+            "-n",
+            "20000",
+            "-r",
+            "10k",
+            "--rto",
+            "200ms",
+            "--quiet",
+            "--json",
+            cj.to_str().unwrap(),
+        ],
+        Duration::from_secs(90),
+    );
+    signal(&server, "-INT");
+    let sout = wait_output(server, Duration::from_secs(90));
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(sout.status.success(), "{}", text(&sout));
+    (read_json(&cj), read_json(&sj))
+}
+
+/// Spoofed SYNs (sources in 198.19.0.0/16) from `p.a` to `p.b`'s PORT at `rate` per second
+/// for `secs` seconds (tests/tools/twnet.py flood), addressed to `p.b`'s MAC.
+pub fn spoofed_syn_flood(p: &VethPair, rate: &str, secs: &str) -> KillOnDrop {
+    let server_mac = mac_of(p, &p.b);
+    twnet_spawn(
+        &p.a.netns,
+        &[
+            "flood",
+            "--iface",
+            "tw0",
+            "--dst-mac",
+            &server_mac,
+            "--dst",
+            &p.b.addr.to_string(),
+            "--dport",
+            &PORT.to_string(),
+            "--src-net",
+            "198.19.0.0/16",
+            "--rate",
+            rate,
+            "--duration",
+            secs,
+        ],
+    )
+}
+
+/// Waits for a flood to end; its summary (`sent`, `pps`).
+pub fn flood_summary(flood: KillOnDrop) -> serde_json::Value {
+    let out = wait_output(flood.take(), Duration::from_secs(60));
+    assert!(out.status.success(), "flood: {}", text(&out));
+    serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap()
+}
