@@ -237,6 +237,18 @@ pub fn summary(s: &Summary) -> String {
             if st.aborted > 0 {
                 let _ = writeln!(o, "{}", open_at_end(st));
             }
+            if st.requests_sent > 0 {
+                let _ = writeln!(
+                    o,
+                    "Responses:   sent {}  bytes in {} out {}  data retransmits {} (fast {})  duplicate ACKs received {}",
+                    st.requests_sent,
+                    st.bytes_in,
+                    st.bytes_out,
+                    st.data_retransmits,
+                    st.fast_retransmits,
+                    st.dup_acks
+                );
+            }
             o.push_str(&percentile_block(
                 "Accept latency (SYN -> final ACK, at the wire)",
                 &s.accept,
