@@ -163,7 +163,8 @@ impl Collector {
         }
     }
 
-    pub fn add(&mut self, r: Report) {
+    /// Merges `r`; gives back its latency buffers (to be returned to the worker).
+    pub fn add(&mut self, r: Report) -> Latency {
         let w = r.worker;
         let done = |s: &crate::tcp::Stats| s.accepted + s.established;
         if done(&r.stats) > done(&self.per_worker[w].stats) {
@@ -186,6 +187,7 @@ impl Collector {
             self.errors.push(format!("worker {w}: {e}"));
         }
         self.finished[w] |= r.last;
+        r.latency
     }
 
     pub fn all_finished(&self) -> bool {

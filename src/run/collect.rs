@@ -20,10 +20,10 @@ pub(super) fn collect(
     control: &Control,
     interrupted: &AtomicBool,
     rx: &crossbeam_channel::Receiver<crate::worker::Report>,
-    workers: usize,
+    returns: &[crate::worker::exchange::Returns],
     every_second: &mut dyn FnMut(),
 ) -> Result<(Collector, HlogBuffer), RunError> {
-    let mut col = Collector::new(workers, plan.warmup);
+    let mut col = Collector::new(returns.len(), plan.warmup);
     let mut next_second = col.started + Duration::from_secs(1);
     let mut out = Outputs::open(c)?;
     let mut next_tick = col.started + c.interval;
@@ -42,7 +42,9 @@ pub(super) fn collect(
                         c.iface
                     );
                 }
-                col.add(r)
+                let w = r.worker;
+                let buf = col.add(r);
+                returns[w].give(buf);
             }
             Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
             Err(_) => {}

@@ -250,7 +250,8 @@ pub fn execute(mut plan: Plan) -> Result<i32, RunError> {
         signal_hook::flag::register(sig, interrupted.clone())
             .map_err(|e| RunError::env(format!("cannot install signal handler: {e}")))?;
     }
-    let (tx, rx) = crossbeam_channel::unbounded();
+    let (tx, rx) = crate::worker::exchange::report_channel(xsks.len());
+    let mut returns = Vec::new();
     let inboxes = handoff::inboxes(plan.queues as usize, 4096)
         .map_err(|e| RunError::env(format!("cannot create the hand-off eventfds: {e}")))?;
     let epoch = Instant::now();
@@ -261,6 +262,8 @@ pub fn execute(mut plan: Plan) -> Result<i32, RunError> {
     );
     for (w, xsk) in xsks.into_iter().enumerate() {
         let engine = Engine::new(plan.engines[w].clone()).map_err(RunError::usage)?;
+        let (back, spares) = crate::worker::exchange::exchange();
+        returns.push(back);
         let worker = WorkerPlan {
             id: w,
             role: plan.role,
@@ -276,6 +279,7 @@ pub fn execute(mut plan: Plan) -> Result<i32, RunError> {
             port_owners: plan.port_owners.clone(),
             inboxes: inboxes.clone(),
             reports: tx.clone(),
+            spares,
             report_every: Duration::from_millis(100).min(c.interval),
             spin: c.spin,
             wire_rx,
@@ -305,7 +309,7 @@ pub fn execute(mut plan: Plan) -> Result<i32, RunError> {
         &control,
         &interrupted,
         &rx,
-        handles.len(),
+        &returns,
         &mut refresh,
     );
     for h in handles {

@@ -369,9 +369,12 @@ impl Engine {
         self.table.len()
     }
 
-    /// Swaps out the interval histograms.
-    pub fn take_latency(&mut self) -> Latency {
-        std::mem::take(&mut self.lat)
+    /// Hands the interval's histograms over in `into` and goes on recording into `into`'s
+    /// old buffers, reset in place: no allocation (the worker's report path; the report's
+    /// buffers come back from the main thread to be passed here again).
+    pub fn take_latency(&mut self, into: &mut Latency) {
+        into.reset();
+        std::mem::swap(&mut self.lat, into);
     }
 
     /// How many distinct client tuples this engine can use (0 for a server).

@@ -172,7 +172,7 @@ pub(crate) struct Out<'a> {
 
 /// Writes the frame into `buf`; `None` if `buf` is shorter than the frame or than the
 /// fixed header area (Ethernet + 60 bytes; `Transmit` buffers are `MAX_FRAME`).
-#[inline]
+#[inline(always)]
 pub(crate) fn write(buf: &mut [u8], h: &Hdr, k: &Key, s: &Out<'_>) -> Option<usize> {
     let eh = if h.vlan.is_some() { 18 } else { 14 };
     // All five words, unused ones zero: fixed-length loops unroll, and the zeros add nothing

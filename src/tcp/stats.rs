@@ -403,6 +403,23 @@ impl Latency {
             response_sent: histogram(),
         }
     }
+
+    /// Empties every histogram, keeping its buffers (no allocation).
+    pub fn reset(&mut self) {
+        for h in [
+            &mut self.connect,
+            &mut self.rtt,
+            &mut self.accept,
+            &mut self.accept_rtt,
+            &mut self.tx_delay,
+            &mut self.ttfb,
+            &mut self.ttfb_sent,
+            &mut self.response,
+            &mut self.response_sent,
+        ] {
+            h.reset();
+        }
+    }
 }
 
 impl Default for Latency {

@@ -6,6 +6,7 @@
 
 pub mod admit;
 pub mod arp;
+pub mod exchange;
 pub mod handoff;
 pub mod pace;
 pub mod profile;
@@ -93,6 +94,8 @@ pub struct WorkerPlan {
     pub port_owners: Option<Arc<PortOwners>>,
     pub inboxes: Vec<Inbox>,
     pub reports: Sender<Report>,
+    /// Latency buffers the main thread gives back (reports allocate nothing).
+    pub spares: exchange::Spares,
     pub report_every: Duration,
     /// How long the worker keeps polling its rings after the last work before it blocks in
     /// `ppoll()` (busy polling keeps reply latency low; blocking frees the core when idle).
@@ -402,7 +405,7 @@ fn send_report(plan: &mut WorkerPlan, lp: &LoopCounters, last: bool, error: Opti
     let report = Report {
         worker: plan.id,
         stats: *plan.engine.stats(),
-        latency: plan.engine.take_latency(),
+        latency: plan.spares.take(&mut plan.engine),
         xsk: plan.xsk.counters(),
         xdp: plan.xsk.statistics().ok(),
         lp: *lp,

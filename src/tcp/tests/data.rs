@@ -274,7 +274,7 @@ fn keep_alive_requests_follow_each_response_after_think() {
     }
     let st = h.e.stats();
     assert_eq!((st.requests_sent, st.outcome(Outcome::Closed)), (3, 1));
-    assert_eq!(h.e.take_latency().response.len(), 3);
+    assert_eq!(h.latency().response.len(), 3);
 }
 
 #[test]

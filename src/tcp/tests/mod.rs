@@ -271,6 +271,13 @@ impl H {
     }
 
     #[track_caller]
+    /// The latency recorded since the last call.
+    pub fn latency(&mut self) -> crate::tcp::Latency {
+        let mut l = crate::tcp::Latency::new();
+        self.e.take_latency(&mut l);
+        l
+    }
+
     pub fn check(&self) {
         if let Err(m) = self.e.check_invariants() {
             panic!("invariants: {m}");

@@ -80,7 +80,7 @@ fn syn_then_final_ack_accepts() {
         (s.syn_received, s.accepted, s.active, s.half_open),
         (1, 1, 1, 0)
     );
-    let lat = h.e.take_latency();
+    let lat = h.latency();
     assert!(lat.accept.equivalent(lat.accept.max(), 2 * MS));
 }
 
@@ -568,7 +568,7 @@ fn accept_rtt_runs_from_the_synack_departure() {
     let f = h.frame_for(&ack);
     h.e.handle_frame_at(h.now, T0 + 2 * MS, &f, &mut h.tx);
     h.check();
-    let lat = h.e.take_latency();
+    let lat = h.latency();
     assert!(lat.accept.equivalent(lat.accept.max(), 2 * MS));
     let rtt = lat.accept_rtt.max();
     assert!(lat.accept_rtt.equivalent(rtt, 2 * MS - 30_000), "{rtt}");

@@ -74,7 +74,7 @@ fn synack_establishes_then_rst_close() {
         (1, 1, 1, 0)
     );
     assert_eq!(h.e.tcbs(), 0);
-    let lat = h.e.take_latency();
+    let lat = h.latency();
     assert_eq!((lat.connect.len(), lat.rtt.len()), (1, 1));
     assert!(lat.rtt.equivalent(lat.rtt.max(), 3 * MS));
 }
@@ -431,10 +431,10 @@ fn connect_latency_includes_send_lag() {
     h.tx.frames.clear();
     h.now += MS;
     send!(h, synack(iss, 0));
-    let lat = h.e.take_latency();
+    let lat = h.latency();
     assert!(lat.connect.equivalent(lat.connect.max(), 8 * MS));
     assert!(lat.rtt.equivalent(lat.rtt.max(), MS));
-    assert_eq!(h.e.take_latency().connect.len(), 0);
+    assert_eq!(h.latency().connect.len(), 0);
 }
 
 #[test]
@@ -473,7 +473,7 @@ fn rtt_runs_from_departure_to_the_wire_rx_time() {
     let f = h.frame_for(&synack(iss, 0));
     h.e.handle_frame_at(h.now, t + MS, &f, &mut h.tx);
     h.check();
-    let lat = h.e.take_latency();
+    let lat = h.latency();
     assert!(
         lat.rtt.equivalent(lat.rtt.max(), MS - 40_000),
         "{}",
