@@ -309,7 +309,8 @@ fn row(name: &str, secs: u64) -> Sample {
     }
 }
 
-/// Requests per second of 16 KiB responses from nginx, one per connection. The wrk row's
+/// Requests per second of 16 KiB responses from nginx, one per connection, 64 at a time
+/// (wrk -c 64, threeway --max-active 64). The wrk row's
 /// latency is its mean (wrk prints no percentiles without --latency); the threeway row's is
 /// the response time from the request sent.
 fn http_row(p: &VethPair, name: &str, secs: u64) -> Sample {
