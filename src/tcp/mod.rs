@@ -32,6 +32,7 @@ mod table;
 mod tcb;
 mod timer;
 mod tuple;
+mod warm;
 
 #[cfg(test)]
 mod tests;

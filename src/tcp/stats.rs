@@ -430,6 +430,10 @@ impl Latency {
             &mut self.accept,
             &mut self.accept_rtt,
             &mut self.tx_delay,
+            &mut self.ttfb,
+            &mut self.ttfb_sent,
+            &mut self.response,
+            &mut self.response_sent,
         ] {
             h.reset();
         }

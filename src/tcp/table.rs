@@ -25,6 +25,9 @@ pub type Slot = u32;
 
 pub const NIL: u32 = u32::MAX;
 
+/// Index size (bytes) above which lookups are warmed a burst ahead (about an L2 cache).
+const WARM_ABOVE: usize = 2 << 20;
+
 /// Largest capacity accepted (index positions must fit the 32-bit hash tag).
 pub const MAX_CAPACITY: usize = 1 << 30;
 
@@ -92,6 +95,27 @@ impl Table {
                 }
             }
             pos = (pos + 1) & self.mask;
+        }
+    }
+
+    /// An index past the caches' reach: lookups of new tuples miss, so warming them a burst
+    /// ahead (`warm`) pays; below, it would only add work.
+    #[inline]
+    pub fn cold(&self) -> bool {
+        self.index.len() * 8 > WARM_ABOVE
+    }
+
+    /// Loads `h`'s home index entry and, when its tag matches, that TCB's key: the misses of a
+    /// burst's lookups, issued back to back, overlap, and its lookups then hit the cache (std
+    /// has no stable prefetch; `unsafe` is for `xsk` only). Fold the results into
+    /// `std::hint::black_box` so that the loads stay.
+    #[inline]
+    pub fn warm(&self, h: u32) -> u64 {
+        let e = self.index[h as usize & self.mask];
+        let slot = (e as u32).wrapping_sub(1) as usize;
+        match self.tcbs.get(slot) {
+            Some(t) if e != 0 && (e >> 32) as u32 == h => e ^ t.key.remote_ip as u64,
+            _ => e,
         }
     }
 

@@ -91,33 +91,56 @@ impl Tuples {
 
     #[inline]
     pub fn current(&self) -> Key {
-        let (rip, rport) = self.dests[self.di];
-        Key {
-            local_ip: if is_handle(rip) {
-                self.s6[self.si]
-            } else {
-                self.s4[self.si]
-            },
-            remote_ip: rip,
-            local_port: self.ports[self.pi],
-            remote_port: rport,
-        }
+        self.key_at((self.si, self.di, self.pi))
     }
 
     #[inline]
     pub fn advance(&mut self) {
-        self.di += 1;
-        if self.di == self.dests.len() {
-            self.di = 0;
-            self.si += 1;
-            if self.si == self.s4.len().max(self.s6.len()) {
-                self.si = 0;
-                self.pi += 1;
-                if self.pi == self.ports.len() {
-                    self.pi = 0;
+        (self.si, self.di, self.pi) = self.after((self.si, self.di, self.pi));
+    }
+
+    /// The next `n` tuples from the current one, without moving on (to warm their lookups).
+    #[inline]
+    pub fn upcoming(&self, n: usize, mut f: impl FnMut(Key)) {
+        let mut c = (self.si, self.di, self.pi);
+        for _ in 0..n {
+            f(self.key_at(c));
+            c = self.after(c);
+        }
+    }
+
+    /// The tuple at cursor (source, destination, port).
+    #[inline(always)]
+    fn key_at(&self, (si, di, pi): (usize, usize, usize)) -> Key {
+        let (rip, rport) = self.dests[di];
+        Key {
+            local_ip: if is_handle(rip) {
+                self.s6[si]
+            } else {
+                self.s4[si]
+            },
+            remote_ip: rip,
+            local_port: self.ports[pi],
+            remote_port: rport,
+        }
+    }
+
+    /// The cursor after `c`: destination fastest, then source, then port.
+    #[inline(always)]
+    fn after(&self, (mut si, mut di, mut pi): (usize, usize, usize)) -> (usize, usize, usize) {
+        di += 1;
+        if di == self.dests.len() {
+            di = 0;
+            si += 1;
+            if si == self.s4.len().max(self.s6.len()) {
+                si = 0;
+                pi += 1;
+                if pi == self.ports.len() {
+                    pi = 0;
                 }
             }
         }
+        (si, di, pi)
     }
 
     /// Is (`ip`, `port`) one of our local endpoints (`ip` an address or a handle)?
@@ -151,6 +174,12 @@ mod tests {
             t.advance();
         }
         assert_eq!(seen.len(), 4);
+        let mut ahead = Vec::new();
+        t.upcoming(4, |k| ahead.push(k)); // one whole cycle: back at the start
+        for k in ahead {
+            assert_eq!(k, t.current(), "upcoming is the order open takes");
+            t.advance();
+        }
         assert_eq!(
             t.current(),
             Tuples::new(&s, &[], &d, &[1003, 1007]).unwrap().current()

@@ -331,6 +331,23 @@ impl Xsk {
     /// count. `rx_ns`: the frame's CLOCK_MONOTONIC arrival at the XDP hook, from its metadata
     /// (`None` for RST/FIN, which the program does not time, and, counted in `rx_unstamped`,
     /// when there is no metadata).
+    /// Calls `f` on each of the next `max` received frames without taking them (the next
+    /// `rx_burst` does): a first pass over a burst, to warm its lookups.
+    pub fn rx_look(&mut self, max: usize, mut f: impl FnMut(&[u8])) {
+        let max = max.min(self.rx.size() as usize) as u32;
+        let region = self.txs.region;
+        let pk = self.rx.peek(max);
+        for i in 0..pk.len() {
+            let d = pk.get(i);
+            // Safety: the frame is on the RX ring and not yet released, so the kernel does not
+            // write it; we only read it, and nothing else holds it until `rx_burst`.
+            if let Some(bytes) = unsafe { region.rx_bytes(d.addr, d.len as usize) } {
+                f(bytes);
+            }
+        }
+        // Not released: the frames stay for `rx_burst`.
+    }
+
     pub fn rx_burst(
         &mut self,
         max: usize,

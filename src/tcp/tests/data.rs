@@ -274,9 +274,7 @@ fn keep_alive_requests_follow_each_response_after_think() {
     }
     let st = h.e.stats();
     assert_eq!((st.requests_sent, st.outcome(Outcome::Closed)), (3, 1));
-    let mut lat = crate::tcp::Latency::new();
-    h.e.take_latency(&mut lat);
-    assert_eq!(lat.response.len(), 3);
+    assert_eq!(h.latency().response.len(), 3);
 }
 
 #[test]

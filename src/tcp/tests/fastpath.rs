@@ -196,3 +196,34 @@ fn reader_matches_tcpframe_parse_on_valid_and_mutated_frames() {
     assert!(fast_hits > 50_000, "{fast_hits}");
     assert!(fast6_hits > 50_000, "{fast6_hits}");
 }
+
+/// The warm-up pass loads exactly the entries the lookups will read (and nothing when the
+/// table fits the caches).
+#[test]
+fn warm_passes_touch_the_entries_lookups_read() {
+    let big = |role| tweak(base_cfg(role), |c| c.common.capacity = 1 << 18);
+    let mut c = H::new(big(Role::Client));
+    let want = c.e.table.warm(c.e.table.hash(&c.key()));
+    assert!(c.e.warms());
+    assert_eq!(c.e.warm_opens(1), want, "the first tuple open takes");
+    c.e.open(c.now, c.now, &mut c.tx).expect("open");
+    let syn = c.tx.frames.pop_front().expect("SYN");
+    let mut s = H::new(big(Role::Server));
+    let key = s.key();
+    assert_eq!(s.e.warm_frame(&syn), s.e.table.warm(s.e.table.hash(&key)));
+    s.e.handle_frame(s.now, &syn, &mut s.tx);
+    let slot =
+        s.e.table
+            .find(&key, s.e.table.hash(&key))
+            .expect("SYN-RECEIVED");
+    let e = s.e.warm_frame(&syn);
+    assert_eq!(
+        e >> 32,
+        s.e.table.hash(&key) as u64,
+        "the TCB's index entry"
+    );
+    assert_eq!(e as u32, (slot + 1) ^ C_IP.to_bits(), "and its TCB");
+    let small = H::server();
+    assert!(!small.e.warms());
+    assert_eq!((small.e.warm_frame(&syn), small.e.warm_opens(8)), (0, 0));
+}
