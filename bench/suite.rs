@@ -15,7 +15,7 @@ mod raw;
 
 use lab::{read, stop};
 
-const RSTS: [&str; 6] = [
+const RSTS: [&str; 7] = [
     "raw",
     "kernel_kernel",
     "threeway_kernel",
@@ -23,6 +23,8 @@ const RSTS: [&str; 6] = [
     "threeway_threeway",
     // The same with `--rx-timestamp loop` on both sides: what the XDP RX stamps cost.
     "threeway_threeway_loop_clock",
+    // The same over IPv6 (2001:2::1 -> [2001:2::2]:8080), beside the IPv4 row.
+    "threeway_threeway_ipv6",
 ];
 const CRRS: [&str; 4] = [
     "kernel_kernel_crr",
@@ -151,16 +153,26 @@ fn threeway_server(
     capacity: &str,
     extra: &[String],
 ) -> Child {
-    let mut a = s(&[
-        "serve",
+    threeway_server_on(
+        p,
         &format!("{}:8080", p.b.addr),
-        "-i",
-        "tw1",
-        "-q",
-        "2",
-        "--cores",
-        "0,1",
-        "--quiet",
+        json_path,
+        crr,
+        capacity,
+        extra,
+    )
+}
+
+fn threeway_server_on(
+    p: &VethPair,
+    listen: &str,
+    json_path: &str,
+    crr: bool,
+    capacity: &str,
+    extra: &[String],
+) -> Child {
+    let mut a = s(&[
+        "serve", listen, "-i", "tw1", "-q", "2", "--cores", "0,1", "--quiet",
     ]);
     a.extend(s(&["--capacity", capacity, "--json", json_path]));
     a.extend_from_slice(extra);
@@ -301,6 +313,14 @@ fn row(name: &str, secs: u64) -> Sample {
             let mut args = threeway_client(&target, secs, &cj, crr);
             args.extend_from_slice(extra);
             let v = run_json(&p, &p.a, &args);
+            stop(srv);
+            sample(&v, Some(&read(&sj)))
+        }
+        "threeway_threeway_ipv6" => {
+            p.add_ipv6().expect("IPv6 addresses");
+            let t6 = format!("[{}]:8080", threeway::topo::IPV6_B);
+            let srv = threeway_server_on(&p, &t6, &sj, crr, "262144", &[]);
+            let v = run_json(&p, &p.a, &threeway_client(&t6, secs, &cj, crr));
             stop(srv);
             sample(&v, Some(&read(&sj)))
         }
@@ -509,6 +529,13 @@ fn main() {
 XDP RX stamps: threeway <-> threeway {stamped:.0}/s stamped vs {loop_clock:.0}/s with --rx-timestamp loop: {cost:.1}% cost"
     );
     out.insert("rx_stamp_cost_pct".into(), json!(cost));
+    // Side by side in the same rounds: IPv6 against IPv4 (issue 13's target: within 10%).
+    let v6 = med(row_of("threeway_threeway_ipv6"));
+    let ratio = v6 / stamped.max(1.0);
+    println!(
+        "IPv6: threeway <-> threeway {v6:.0}/s over IPv6 vs {stamped:.0}/s over IPv4: {ratio:.3} x"
+    );
+    out.insert("ipv6_over_ipv4".into(), json!(ratio));
     let e = &o.engine;
     println!(
         "\nengine (one core, in memory, client+server engines, RST close): {:.0} handshakes/s, {} ns/handshake, TCB {} B, {} B/conn in a 1M table",
