@@ -85,6 +85,27 @@ fn ipv4_header_ok(h: &[u8]) -> bool {
     acc == 0xffff
 }
 
+/// Same verdict as `checksum::transport(pseudo, seg) == 0`. A segment of whole 32-bit words
+/// (every segment without an odd-sized payload) is summed inline, pseudo-header included,
+/// with one fold at the end, as `ipv4_header_ok` does; others take `checksum::transport`.
+#[inline(always)]
+fn tcp_checksum_ok(src: u32, dst: u32, seg: &[u8]) -> bool {
+    let (words, []) = seg.as_chunks::<4>() else {
+        let pseudo = checksum::pseudo_ipv4(src.into(), dst.into(), PROTO_TCP, seg.len() as u32);
+        return checksum::transport(pseudo, seg) == 0;
+    };
+    let mut acc = src as u64 + dst as u64 + PROTO_TCP as u64 + seg.len() as u64;
+    for w in words {
+        acc += u32::from_be_bytes(*w) as u64;
+    }
+    acc = (acc >> 32) + (acc & 0xffff_ffff);
+    acc = (acc >> 32) + (acc & 0xffff_ffff);
+    acc = (acc >> 16) + (acc & 0xffff);
+    acc = (acc >> 16) + (acc & 0xffff);
+    acc = (acc >> 16) + (acc & 0xffff);
+    acc == 0xffff
+}
+
 #[inline(always)]
 pub(crate) fn fast(frame: &[u8], verify: bool) -> Option<Rx<'_>> {
     if frame.len() < 54 {
@@ -127,11 +148,8 @@ pub(crate) fn fast(frame: &[u8], verify: bool) -> Option<Rx<'_>> {
         }
         _ => TcpOptions::parse(area).ok()?,
     };
-    if verify {
-        let pseudo = checksum::pseudo_ipv4(src.into(), dst.into(), PROTO_TCP, seg.len() as u32);
-        if checksum::transport(pseudo, seg) != 0 {
-            return None;
-        }
+    if verify && !tcp_checksum_ok(src, dst, seg) {
+        return None;
     }
     Some(Rx {
         src,
