@@ -1,9 +1,10 @@
 //! In-memory engine benchmark: client and server engines on one core, connected by two
-//! frame rings, RST close. `cargo bench --bench engine [-- --json] [-- -n N] [-- -r RUNS]
+//! frame rings, RST close; IPv4, and the same over IPv6 (`--no-ipv6`: not).
+//! `cargo bench --bench engine [-- --json] [-- -n N] [-- -r RUNS]
 //! [-- --no-live | --live-only]`: the median of RUNS runs (5), with a small table and with 1M live
 //! connections in both tables (cache-cold lookups).
 
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
 use std::time::Instant;
 
 use threeway::tcp::{
@@ -52,7 +53,8 @@ fn sources(n: u8) -> Vec<Ipv4Addr> {
     (1..=n).map(|i| Ipv4Addr::new(10, 0, 1, i)).collect()
 }
 
-fn cfg(role: Role, checksum: ChecksumMode, capacity: usize, live: usize) -> EngineConfig {
+/// `v6`: the same run over IPv6 (2001:2::1 -> [2001:2::2]:80).
+fn cfg(role: Role, checksum: ChecksumMode, capacity: usize, live: usize, v6: bool) -> EngineConfig {
     let common = Common {
         local_mac: MacAddr([2, 0, 0, 0, 0, role as u8]),
         peer_mac: MacAddr([2, 0, 0, 0, 0, 9]),
@@ -67,7 +69,17 @@ fn cfg(role: Role, checksum: ChecksumMode, capacity: usize, live: usize) -> Engi
         checksum,
         ..Common::default()
     };
+    let (c6, s6) = (
+        Ipv6Addr::new(0x2001, 2, 0, 0, 0, 0, 0, 1),
+        Ipv6Addr::new(0x2001, 2, 0, 0, 0, 0, 0, 2),
+    );
     let role = match role {
+        Role::Client if v6 => RoleConfig::Client(ClientConfig {
+            sources6: vec![c6],
+            ports: (1024..=65535).collect(),
+            destinations6: vec![SocketAddrV6::new(s6, 80, 0, 0)],
+            ..ClientConfig::default()
+        }),
         Role::Client => RoleConfig::Client(ClientConfig {
             sources: if live > 0 {
                 sources(64)
@@ -80,6 +92,11 @@ fn cfg(role: Role, checksum: ChecksumMode, capacity: usize, live: usize) -> Engi
         }),
         Role::Server => RoleConfig::Server(ServerConfig {
             listen: vec![SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 80)],
+            listen6: if v6 {
+                vec![SocketAddrV6::new(Ipv6Addr::UNSPECIFIED, 80, 0, 0)]
+            } else {
+                Vec::new()
+            },
             cookie_threshold: usize::MAX,
             ..ServerConfig::default()
         }),
@@ -121,10 +138,10 @@ fn fill(client: &mut Engine, server: &mut Engine, live: usize, now: Nanos) {
 
 /// Runs `n` handshakes beside `live` live connections; returns (wall seconds, CPU seconds,
 /// handshakes completed).
-fn run(n: u64, checksum: ChecksumMode, live: usize) -> (f64, f64, u64) {
+fn run(n: u64, checksum: ChecksumMode, live: usize, v6: bool) -> (f64, f64, u64) {
     let cap = live + 4 * BATCH;
-    let mut client = Engine::new(cfg(Role::Client, checksum, cap, live)).expect("client");
-    let mut server = Engine::new(cfg(Role::Server, checksum, cap, live)).expect("server");
+    let mut client = Engine::new(cfg(Role::Client, checksum, cap, live, v6)).expect("client");
+    let mut server = Engine::new(cfg(Role::Server, checksum, cap, live, v6)).expect("server");
     let mut c2s = Ring::new(4 * BATCH);
     let mut s2c = Ring::new(4 * BATCH);
     let mut now: Nanos = 1_000_000_000;
@@ -236,10 +253,16 @@ fn micro() {
 
 /// The median of `runs` runs: (handshakes/s, ns/handshake, wall handshakes/s, every run's
 /// handshakes/s).
-fn median(runs: usize, n: u64, checksum: ChecksumMode, live: usize) -> (f64, f64, f64, Vec<f64>) {
+fn median(
+    runs: usize,
+    n: u64,
+    checksum: ChecksumMode,
+    live: usize,
+    v6: bool,
+) -> (f64, f64, f64, Vec<f64>) {
     let mut r: Vec<(f64, f64)> = (0..runs.max(1))
         .map(|_| {
-            let (secs, cpu, done) = run(n, checksum, live);
+            let (secs, cpu, done) = run(n, checksum, live, v6);
             // Rates from CPU time: the wall clock also counts time other processes held the core.
             (done as f64 / cpu, done as f64 / secs)
         })
@@ -283,28 +306,34 @@ fn main() {
 
     if args.iter().any(|a| a == "--live-only") {
         // For profiling the cache-cold case alone.
-        let (rate, ns, _, all) = median(runs, n, ChecksumMode::Verify, 1 << 20);
+        let (rate, ns, _, all) = median(runs, n, ChecksumMode::Verify, 1 << 20, false);
         println!(
             "1M live conns: {rate:.0} handshakes/s  {ns:.1} ns/handshake  {}",
             rates(&all)
         );
         return;
     }
-    run(n / 10, ChecksumMode::Verify, 0); // warm-up
-    let (rate, ns, wall, all) = median(runs, n, ChecksumMode::Verify, 0);
-    let (trate, tns, twall, _) = median(runs, n, ChecksumMode::Trust, 0);
-    let cold = (live > 0).then(|| median(runs, n, ChecksumMode::Verify, live));
-    let big = Engine::new(cfg(Role::Server, ChecksumMode::Verify, 1 << 20, 0)).expect("1M table");
+    run(n / 10, ChecksumMode::Verify, 0, false); // warm-up
+    let (rate, ns, wall, all) = median(runs, n, ChecksumMode::Verify, 0, false);
+    let (trate, tns, twall, _) = median(runs, n, ChecksumMode::Trust, 0, false);
+    // `--no-ipv6`: IPv4 rows only (profiling the IPv4 path alone).
+    let six = (!args.iter().any(|a| a == "--no-ipv6"))
+        .then(|| median(runs, n, ChecksumMode::Verify, 0, true));
+    let cold = (live > 0).then(|| median(runs, n, ChecksumMode::Verify, live, false));
+    let big =
+        Engine::new(cfg(Role::Server, ChecksumMode::Verify, 1 << 20, 0, false)).expect("1M table");
     let per_conn = big.table_bytes() as f64 / (1 << 20) as f64;
 
     if json {
         let (lrate, lns) = cold.as_ref().map_or((0.0, 0.0), |c| (c.0, c.1));
+        let (rate6, ns6) = six.as_ref().map_or((0.0, 0.0), |c| (c.0, c.1));
         println!(
             "{{\"engine_handshakes_per_s\":{rate:.0},\"ns_per_handshake\":{ns:.1},\
              \"tcb_bytes\":{TCB_BYTES},\"table_bytes_per_conn\":{per_conn:.1},\
              \"engine_handshakes_per_s_trust\":{trate:.0},\
              \"engine_handshakes_per_s_wall\":{wall:.0},\"runs\":{runs},\
-             \"engine_handshakes_per_s_1m_live\":{lrate:.0},\"ns_per_handshake_1m_live\":{lns:.1}}}"
+             \"engine_handshakes_per_s_1m_live\":{lrate:.0},\"ns_per_handshake_1m_live\":{lns:.1},\
+             \"engine_handshakes_per_s_ipv6\":{rate6:.0},\"ns_per_handshake_ipv6\":{ns6:.1}}}"
         );
     } else {
         println!(
@@ -315,6 +344,13 @@ fn main() {
             rates(&all)
         );
         println!("  checksum trust:  {trate:>12.0} handshakes/s  {tns:>7.1} ns/handshake");
+        if let Some((r6, ns6, _, all6)) = &six {
+            println!(
+                "  IPv6 (verify):   {r6:>12.0} handshakes/s  {ns6:>7.1} ns/handshake  {} ({:.2} x IPv4)",
+                rates(all6),
+                r6 / rate
+            );
+        }
         println!("  wall clock:      {wall:>12.0} handshakes/s (verify), {twall:.0} (trust)");
         if let Some((lrate, lns, _, lall)) = &cold {
             println!(

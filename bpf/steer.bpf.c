@@ -3,8 +3,10 @@
  * Frames for our addresses and ports go to the AF_XDP socket bound on the receiving queue
  * (tw_xsks[rx_queue_index]); when no socket is there they are DROPPED, not passed, so the
  * kernel never answers (RSTs) our peers during start-up or restart. ARP for emulated
- * addresses (cfg.arp_v4) goes to the socket too. Everything else (the kernel's own ARP,
- * ICMP, other ports such as SSH, IPv4 and IPv6 fragments, malformed headers) is passed.
+ * addresses (cfg.arp_v4) and Neighbor Solicitations for emulated IPv6 addresses (tw_v6,
+ * TW_V6_ND) go to the socket too. Everything else (the kernel's own ARP and NDP, other
+ * ICMP/ICMPv6, other ports such as SSH, IPv4 and IPv6 fragments, malformed headers) is
+ * passed.
  * Headers are read as src/wire/headers.rs reads them (parsing.h): VLAN/QinQ tags, IPv4
  * options, IPv6 extension headers in front of TCP.
  *
@@ -40,6 +42,16 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } tw_stats SEC(".maps");
+
+/* Our IPv6 addresses and prefixes, longest prefix wins: a prefix of emulated sources
+ * (TCP | ND) with the kernel's own addresses inside it as /128 entries (TCP only). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, TW_V6_ENTRIES);
+	__type(key, struct tw_v6_key);
+	__type(value, __u32);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} tw_v6 SEC(".maps");
 
 /* Ports a kernel socket may hold on our addresses (bit `port` of word `port / 64`): the
  * kernel's ephemeral range and the ports its sockets held when user space last looked (it
@@ -155,23 +167,17 @@ static __always_inline int arp_is_ours(const struct tw_steer_cfg *cfg, __u32 add
 	return 0;
 }
 
-static __always_inline int v6_is_ours(const struct tw_steer_cfg *cfg, const struct in6_addr *a)
+/* The TW_V6_* bits of the longest prefix of ours matching `a` (0: not ours). */
+static __always_inline __u32 v6_flags(const void *a)
 {
-	__u64 hi, lo;
-	__builtin_memcpy(&hi, &a->in6_u.u6_addr8[0], 8);
-	__builtin_memcpy(&lo, &a->in6_u.u6_addr8[8], 8);
-#pragma unroll
-	for (int i = 0; i < TW_MAX_V6; i++) {
-		if (i >= cfg->n_v6)
-			break;
-		__u64 chi, clo;
-		__builtin_memcpy(&chi, &cfg->v6_addrs[i][0], 8);
-		__builtin_memcpy(&clo, &cfg->v6_addrs[i][8], 8);
-		if (chi == hi && clo == lo)
-			return 1;
-	}
-	return 0;
+	struct tw_v6_key k = { .prefixlen = 128 };
+	__builtin_memcpy(k.addr, a, 16);
+	const __u32 *v = bpf_map_lookup_elem(&tw_v6, &k);
+	return v ? *v : 0;
 }
+
+#define TW_ICMPV6 58
+#define TW_ND_NS 135
 
 static __always_inline int port_is_ours(const struct tw_steer_cfg *cfg, __u16 port)
 {
@@ -238,7 +244,17 @@ int tw_steer(struct xdp_md *ctx)
 			return pass(TW_STAT_PARSE_ERROR);
 		if (v6 == TW_V6_FRAGMENT)
 			return pass(TW_STAT_PASSED_FRAG);
-		if (v6 != TW_V6_UPPER || upper != IPPROTO_TCP || !v6_is_ours(cfg, &ip6->daddr))
+		if (v6 == TW_V6_UPPER && upper == TW_ICMPV6) {
+			/* A solicitation (type, code, checksum, reserved, target) for an emulated
+			 * address; the worker validates the rest (RFC 4861 7.1.1). */
+			__u8 *icmp = c.pos;
+			if ((void *)(icmp + 24) > c.end || seg_len < 24 || icmp[0] != TW_ND_NS ||
+			    !(v6_flags(icmp + 8) & TW_V6_ND))
+				return pass(TW_STAT_PASSED);
+			return to_socket(ctx, TW_STAT_ND_REDIRECTED);
+		}
+		if (v6 != TW_V6_UPPER || upper != IPPROTO_TCP ||
+		    !(v6_flags(&ip6->daddr) & TW_V6_TCP))
 			return pass(TW_STAT_PASSED);
 		struct tcphdr *tcp = parse_tcp(&c, seg_len);
 		if (!tcp)

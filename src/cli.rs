@@ -135,9 +135,10 @@ pub struct CommonArgs {
 
 #[derive(Args, Debug, Clone)]
 pub struct ConnectArgs {
-    /// Targets HOST:PORT (IPv4), used round-robin.
+    /// Targets HOST:PORT (198.18.0.2:80, [2001:2::2]:80; both families may be mixed), used
+    /// round-robin.
     #[arg(required = true, value_parser = parse_target)]
-    pub targets: Vec<std::net::SocketAddrV4>,
+    pub targets: Vec<std::net::SocketAddr>,
     #[command(flatten)]
     pub common: CommonArgs,
     /// Connections per second (k/M suffixes); 0 = as fast as --max-active allows.
@@ -156,7 +157,8 @@ pub struct ConnectArgs {
     /// Cap on concurrently open connections (closed loop when reached).
     #[arg(long, value_parser = parse_count)]
     pub max_active: Option<u64>,
-    /// Source addresses: CIDR, A-B range or address; repeatable. Default: the interface's.
+    /// Source addresses: CIDR, A-B range or address, IPv4 or IPv6 (an IPv6 prefix gives its
+    /// first 65536 host addresses); repeatable. Default: the interface's, per target family.
     #[arg(short = 's', long = "source", value_parser = parse_sources)]
     pub sources: Vec<SourceList>,
     /// Source ports: LO-HI, or auto (1024-65535 without the kernel's ephemeral range
@@ -247,9 +249,10 @@ pub struct ConnectArgs {
 
 #[derive(Args, Debug, Clone)]
 pub struct ServeArgs {
-    /// Listen on [ADDR:]PORT; repeatable (ADDR defaults to the interface's addresses).
+    /// Listen on [ADDR:]PORT; repeatable (ADDR defaults to the interface's IPv4 addresses;
+    /// `[::]:PORT` is every IPv6 address of the interface, `[2001:2::2]:80` one).
     #[arg(required = true, value_parser = parse_listen)]
-    pub listen: Vec<std::net::SocketAddrV4>,
+    pub listen: Vec<std::net::SocketAddr>,
     #[command(flatten)]
     pub common: CommonArgs,
     /// SYN cookies.
@@ -443,7 +446,7 @@ pub struct CoreList(pub Vec<usize>);
 
 /// One `-s` value: the addresses of a CIDR, an A-B range or one address.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SourceList(pub Vec<std::net::Ipv4Addr>);
+pub struct SourceList(pub Vec<std::net::IpAddr>);
 
 /// `--segment i/N`: instance `index` of `count` (index < count).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -458,11 +461,11 @@ fn parse_cores(s: &str) -> Result<CoreList, String> {
         .map_err(|e| e.msg)
 }
 
-fn parse_target(s: &str) -> Result<std::net::SocketAddrV4, String> {
+fn parse_target(s: &str) -> Result<std::net::SocketAddr, String> {
     crate::run::net::parse_target(s).map_err(|e| e.msg)
 }
 
-fn parse_listen(s: &str) -> Result<std::net::SocketAddrV4, String> {
+fn parse_listen(s: &str) -> Result<std::net::SocketAddr, String> {
     crate::run::net::parse_listen(s).map_err(|e| e.msg)
 }
 

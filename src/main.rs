@@ -60,9 +60,8 @@ fn kernel(k: KernelCommand) -> Result<i32, RunError> {
             response_bytes,
         } => {
             let sa = run::net::parse_listen(&addr)?;
-            let l =
-                threeway::kernel::Listener::start(sa.into(), threads, vec![b'r'; response_bytes])
-                    .map_err(|e| RunError::env(format!("kernel listen on {sa}: {e}")))?;
+            let l = threeway::kernel::Listener::start(sa, threads, vec![b'r'; response_bytes])
+                .map_err(|e| RunError::env(format!("kernel listen on {sa}: {e}")))?;
             let stop = Arc::new(AtomicBool::new(false));
             for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
                 let _ = signal_hook::flag::register(sig, stop.clone());
@@ -94,8 +93,7 @@ fn kernel(k: KernelCommand) -> Result<i32, RunError> {
                 backoff,
             };
             let rst = close == CloseArg::Rst;
-            let r =
-                threeway::kernel::connect_loop(t.into(), threads, duration, count, rst, exchange);
+            let r = threeway::kernel::connect_loop(t, threads, duration, count, rst, exchange);
             if json {
                 println!(
                     "{}",

@@ -213,6 +213,7 @@ fn config(role: Role, s: &Scenario) -> EngineConfig {
             // A full table answers with RST in the fuzzed runs that close with FIN.
             abort_on_overflow: s.server_fin,
             response,
+            ..ServerConfig::default()
         }),
     };
     EngineConfig { common, role }

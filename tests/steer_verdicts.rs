@@ -24,10 +24,31 @@ fn ours6() -> Ipv6Addr {
     Ipv6Addr::new(0x2001, 2, 0, 0, 0, 0, 0, 2)
 }
 
+/// An emulated IPv6 source (its solicitations are ours), a prefix of emulated sources, and
+/// a kernel address inside that prefix (TCP ours, solicitations the kernel's).
+fn emulated6() -> Ipv6Addr {
+    Ipv6Addr::new(0x2001, 2, 0, 1, 0, 0, 0, 7)
+}
+fn prefix6_addr() -> Ipv6Addr {
+    Ipv6Addr::new(0x2001, 2, 0, 5, 0, 0, 0xab, 0xcd)
+}
+fn kernel_in_prefix6() -> Ipv6Addr {
+    Ipv6Addr::new(0x2001, 2, 0, 5, 0, 0, 0, 1)
+}
+/// The last of 200 listed IPv6 addresses (no fixed limit: the program's LPM trie).
+fn listed6_last() -> Ipv6Addr {
+    Ipv6Addr::new(0x2001, 2, 0, 2, 0, 0, 0, 200)
+}
+
 fn cfg() -> SteerConfig {
     SteerConfig {
         addrs_v4: vec![OURS4],
-        addrs_v6: vec![ours6()],
+        addrs_v6: [ours6(), kernel_in_prefix6()]
+            .into_iter()
+            .chain((1..=200).map(|i| Ipv6Addr::new(0x2001, 2, 0, 2, 0, 0, 0, i)))
+            .collect(),
+        nd_v6: vec![emulated6()],
+        prefix_v6: Some((Ipv6Addr::new(0x2001, 2, 0, 5, 0, 0, 0, 0), 64)),
         port_lo: 40000,
         port_hi: 40999,
         listen_ports: vec![LISTEN],
@@ -84,6 +105,15 @@ fn v6(dst: Ipv6Addr, nexthdr: u8, ext: &[u8], upper: &[u8]) -> Vec<u8> {
     p.extend_from_slice(ext);
     p.extend_from_slice(upper);
     p
+}
+
+/// ICMPv6 `kind` (135: Neighbor Solicitation) with `target` and a source link-layer
+/// option; the checksum is left 0 (the program and the model leave checking to the worker).
+fn icmp6(kind: u8, target: Ipv6Addr) -> Vec<u8> {
+    let mut m = vec![kind, 0, 0, 0, 0, 0, 0, 0];
+    m.extend_from_slice(&target.octets());
+    m.extend_from_slice(&[1, 1, 2, 0, 0, 0, 0, 2]);
+    m
 }
 
 fn arp(op: u16, htype: u16, target: Ipv4Addr) -> Vec<u8> {
@@ -271,6 +301,60 @@ fn frames() -> Vec<(String, Vec<u8>, XdpVerdict)> {
     let mut v6long = frame(e6(), &v6(ours6(), 6, &[], &syn));
     v6long[19] += 1;
     add("v6-payload-past-frame", v6long, Pass);
+    // IPv6 addresses: listed past the old 4-address table, emulated, a prefix with a kernel
+    // address inside it.
+    for (name, a) in [
+        ("v6-listed-200th", listed6_last()),
+        ("v6-emulated", emulated6()),
+        ("v6-prefix", prefix6_addr()),
+        ("v6-kernel-in-prefix", kernel_in_prefix6()),
+    ] {
+        add(name, frame(e6(), &v6(a, 6, &[], &syn)), Steer);
+    }
+    // Neighbor Solicitations: for emulated addresses (listed, or in the prefix) to us; for
+    // the kernel's own addresses, and every other ICMPv6 message, to the kernel.
+    let ns = |t: Ipv6Addr| frame(e6(), &v6(t, 58, &[], &icmp6(135, t)));
+    add("ns-emulated", ns(emulated6()), Steer);
+    add("ns-prefix", ns(prefix6_addr()), Steer);
+    add("ns-kernel-addr", ns(ours6()), Pass);
+    add("ns-kernel-in-prefix", ns(kernel_in_prefix6()), Pass);
+    add("ns-listed-not-emulated", ns(listed6_last()), Pass);
+    add(
+        "ns-behind-hbh",
+        frame(
+            e6(),
+            &v6(
+                emulated6(),
+                0,
+                &[58, 0, 1, 4, 0, 0, 0, 0],
+                &icmp6(135, emulated6()),
+            ),
+        ),
+        Steer,
+    );
+    add(
+        "na-emulated",
+        frame(e6(), &v6(emulated6(), 58, &[], &icmp6(136, emulated6()))),
+        Pass,
+    );
+    add(
+        "ra",
+        frame(e6(), &v6(emulated6(), 58, &[], &icmp6(134, emulated6()))),
+        Pass,
+    );
+    add(
+        "echo-emulated",
+        frame(e6(), &v6(emulated6(), 58, &[], &icmp6(128, emulated6()))),
+        Pass,
+    );
+    add(
+        "ns-short",
+        frame(
+            e6(),
+            &v6(emulated6(), 58, &[], &icmp6(135, emulated6())[..20]),
+        ),
+        Pass,
+    );
     // ARP: prefix addresses except the kernel's own, op and hardware type checked.
     let ea = || eth(&[], 0x0806);
     add("arp-prefix", frame(ea(), &arp(1, 1, PREFIX4)), Steer);

@@ -91,6 +91,7 @@ pub fn summary(s: &Summary) -> Value {
         },
         "errors": s.errors,
         "config": config,
+        "families": families(st),
     });
     for ((name, _, _), p) in super::TRANSACTION.iter().zip(&s.transaction) {
         v[format!("{name}_ns")] = pcts(p);
@@ -180,4 +181,30 @@ pub fn interval(role: Role, iv: &Interval, target_cps: f64) -> Value {
         }
     }
     v
+}
+
+/// Per-family figures (IPv4 is the total minus IPv6): `attempted`, `established`,
+/// `accepted` and each outcome add up to the totals.
+pub fn families(st: &crate::tcp::Stats) -> Value {
+    use crate::tcp::Outcome;
+    let fam = |attempted: u64, established: u64, accepted: u64, outcomes: [u64; Outcome::COUNT]| {
+        let o: Map<String, Value> = Outcome::ALL
+            .iter()
+            .map(|x| (x.as_str().to_string(), json!(outcomes[*x as usize])))
+            .collect();
+        json!({"attempted": attempted, "established": established, "accepted": accepted, "outcomes": o})
+    };
+    let mut v4 = st.outcomes;
+    for (a, b) in v4.iter_mut().zip(st.v6_outcomes) {
+        *a = a.saturating_sub(b);
+    }
+    json!({
+        "ipv4": fam(
+            st.attempted.saturating_sub(st.v6_attempted),
+            st.established.saturating_sub(st.v6_established),
+            st.accepted.saturating_sub(st.v6_accepted),
+            v4,
+        ),
+        "ipv6": fam(st.v6_attempted, st.v6_established, st.v6_accepted, st.v6_outcomes),
+    })
 }

@@ -177,6 +177,9 @@ pub fn summary(s: &Summary) -> String {
             if st.aborted > 0 {
                 let _ = writeln!(o, "{}", open_at_end(st));
             }
+            if st.v6_attempted > 0 {
+                let _ = writeln!(o, "{}", by_family(st));
+            }
             if st.requests_sent > 0 {
                 let _ = writeln!(o, "{}", requests_line(s));
             }
@@ -389,4 +392,19 @@ fn rx_time_source(s: &Summary) -> String {
         (r, u) if u >= r => "loop clock (the driver gave no XDP metadata)".into(),
         (r, u) => format!("XDP stamps, loop clock for {u} of {r} frames (no metadata)"),
     }
+}
+
+/// "By family: IPv4 attempted A established E closed C | IPv6 ..." (a dual-stack run).
+fn by_family(st: &crate::tcp::Stats) -> String {
+    let c = Outcome::Closed as usize;
+    let closed6 = st.v6_outcomes[c];
+    format!(
+        "By family:   IPv4 attempted {} established {} closed {} | IPv6 attempted {} established {} closed {}",
+        fmt_si(st.attempted.saturating_sub(st.v6_attempted) as f64),
+        fmt_si(st.established.saturating_sub(st.v6_established) as f64),
+        fmt_si(st.outcomes[c].saturating_sub(closed6) as f64),
+        fmt_si(st.v6_attempted as f64),
+        fmt_si(st.v6_established as f64),
+        fmt_si(closed6 as f64),
+    )
 }

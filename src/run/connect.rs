@@ -1,6 +1,6 @@
 //! `threeway connect`: the client plan (tuples, pacing, next hop, steering) and the dry run.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::time::Duration;
 
 use crate::cli::{CloseArg, ConnectArgs};
@@ -31,7 +31,7 @@ pub fn bytes_arg(flag: &str, value: &Option<String>) -> Result<Vec<u8>, RunError
 /// `--http PATH`: `GET PATH HTTP/1.1` with Host (the first target) and the `--header` lines.
 fn http_request(
     path: &str,
-    targets: &[std::net::SocketAddrV4],
+    targets: &[SocketAddr],
     headers: &[String],
 ) -> Result<Vec<u8>, RunError> {
     if !path.starts_with('/') || path.bytes().any(|b| b <= b' ' || b == 0x7f) {
@@ -40,6 +40,7 @@ fn http_request(
         )));
     }
     let host = match targets.first() {
+        Some(SocketAddr::V6(t)) if t.port() == 80 => format!("[{}]", t.ip()),
         Some(t) if t.port() == 80 => t.ip().to_string(),
         Some(t) => t.to_string(),
         None => return Err(RunError::usage("no target given")),
@@ -73,7 +74,7 @@ pub fn secret(seed: Option<u64>, entropy: [u8; 16]) -> [u8; 16] {
 
 /// The host facts a client run needs (the only I/O of planning; see `facts.rs`).
 pub fn gather(a: &ConnectArgs) -> HostFacts {
-    let targets: Vec<Ipv4Addr> = a.targets.iter().map(|t| *t.ip()).collect();
+    let targets: Vec<IpAddr> = a.targets.iter().map(|t| t.ip()).collect();
     let how = if a.dry_run {
         Gather::DryRun {
             queues: a.common.queues.unwrap_or(1),
@@ -123,28 +124,33 @@ pub fn plan(a: &ConnectArgs, f: &HostFacts) -> Result<Plan, RunError> {
     }
     let expect = bytes_arg("--expect", &a.expect)?;
     let (iface, queues, cores) = super::queues_and_cores(c, f)?;
-    let own = &iface.ipv4;
-    let sources: Vec<Ipv4Addr> = if a.sources.is_empty() {
-        own.first().map(|a| vec![*a]).ok_or_else(|| {
-            RunError::env(format!(
-                "{} has no IPv4 address: add one or pass -s/--source",
-                c.iface
-            ))
-        })?
-    } else {
-        a.sources.iter().flat_map(|s| s.0.iter().copied()).collect()
-    };
-    if let Some(t) = targets.iter().find(|t| sources.contains(t.ip())) {
+    let (own, own6) = (&iface.ipv4, &iface.ipv6);
+    let (t4, t6) = split_targets(targets);
+    let given: Vec<IpAddr> = a.sources.iter().flat_map(|s| s.0.iter().copied()).collect();
+    let (sources4, sources6) =
+        pick_sources(&given, own, own6, !t4.is_empty(), !t6.is_empty(), &c.iface)?;
+    let sources: Vec<IpAddr> = sources4
+        .iter()
+        .map(|&a| IpAddr::V4(a))
+        .chain(sources6.iter().map(|&a| IpAddr::V6(a)))
+        .collect();
+    if let Some(t) = targets.iter().find(|t| sources.contains(&t.ip())) {
         return Err(RunError::usage(format!(
             "-s includes the target {}: a host does not accept connections from its own address",
             t.ip()
         )));
     }
-    let emulated: Vec<Ipv4Addr> = sources
+    let emulated: Vec<Ipv4Addr> = sources4
         .iter()
         .filter(|s| !own.contains(s))
         .copied()
         .collect();
+    let mut emulated6: Vec<Ipv6Addr> = sources6
+        .iter()
+        .filter(|s| !own6.contains(s))
+        .copied()
+        .collect();
+    emulated6.sort();
     let sport = host::source_ports(
         a.sport,
         &f.kernel_ports,
@@ -160,7 +166,8 @@ pub fn plan(a: &ConnectArgs, f: &HostFacts) -> Result<Plan, RunError> {
     };
     let ports = super::ports::plan(rss, queues as usize, &sources, targets, usable);
     let nports: usize = ports.per_worker.iter().map(Vec::len).sum();
-    let tuple_space = sources.len() as u64 * nports as u64 * targets.len() as u64;
+    let tuple_space = nports as u64
+        * (sources4.len() as u64 * t4.len() as u64 + sources6.len() as u64 * t6.len() as u64);
     let time_wait = if a.close == CloseArg::Fin {
         a.time_wait
     } else {
@@ -173,7 +180,12 @@ pub fn plan(a: &ConnectArgs, f: &HostFacts) -> Result<Plan, RunError> {
     let retx_s = syn_schedule(rto, super::rto_max_for(rto), a.syn_retries) as f64 / 1e9;
     let stalled_pct = rate * (tuple_busy_s + retx_s) / tuple_space.max(1) as f64 * 100.0;
 
-    let (hop, hop_mac) = next_hop(f, a.dst_mac)?;
+    let hop4 = next_hop(f, a.dst_mac, false)?;
+    let hop6 = next_hop(f, a.dst_mac, true)?;
+    let (hop, hop_mac) = hop4
+        .or(hop6)
+        .ok_or_else(|| RunError::usage("no target given"))?;
+    let hop_mac6 = hop6.map_or(MacAddr::ZERO, |h| h.1);
     let local_mac = iface.mac;
     let capacity = c.capacity as usize;
     let max_active = a
@@ -203,6 +215,7 @@ pub fn plan(a: &ConnectArgs, f: &HostFacts) -> Result<Plan, RunError> {
     let q = queues as usize;
     let common = crate::tcp::Common {
         peer_mac: hop_mac,
+        peer_mac6: hop_mac6,
         syn_options,
         close,
         hold: a.hold.as_nanos() as u64,
@@ -220,9 +233,11 @@ pub fn plan(a: &ConnectArgs, f: &HostFacts) -> Result<Plan, RunError> {
         .map(|w| EngineConfig {
             common: common.clone(),
             role: RoleConfig::Client(ClientConfig {
-                sources: sources.clone(),
+                sources: sources4.clone(),
+                sources6: sources6.clone(),
                 ports: ports.per_worker[w].clone(),
-                destinations: targets.clone(),
+                destinations: t4.clone(),
+                destinations6: t6.clone(),
                 syn_retries: a.syn_retries,
                 request: request.clone(),
                 expect: expect.clone(),
@@ -271,7 +286,10 @@ pub fn plan(a: &ConnectArgs, f: &HostFacts) -> Result<Plan, RunError> {
     };
     let steer = SteerConfig {
         kernel_ports: kernel_watch.ports(&f.kernel_ports),
-        ..steer_for(&sources, own, &emulated, sport_lo, sport_hi)?
+        ..steer_for(&sources4, own, &emulated, sport_lo, sport_hi)?
+    };
+    let steer = SteerConfig {
+        ..steer_for6(&sources6, own6, &emulated6, steer)
     };
     let mut config = super::config_head("client", c, queues, &cores);
     config.extend::<[(String, String); _]>([
@@ -283,16 +301,11 @@ pub fn plan(a: &ConnectArgs, f: &HostFacts) -> Result<Plan, RunError> {
                 .collect::<Vec<_>>()
                 .join(","),
         ),
+        ("sources".into(), source_text(&sources4, &sources6)),
         (
-            "sources".into(),
-            format!(
-                "{} ({}..{})",
-                sources.len(),
-                sources[0],
-                sources[sources.len() - 1]
-            ),
+            "emulated_sources".into(),
+            (emulated.len() + emulated6.len()).to_string(),
         ),
-        ("emulated_sources".into(), emulated.len().to_string()),
         (
             "steered_as".into(),
             match steer.prefix_v4 {
@@ -301,6 +314,16 @@ pub fn plan(a: &ConnectArgs, f: &HostFacts) -> Result<Plan, RunError> {
                     steer.addrs_v4
                 ),
                 None => format!("{} listed addresses", steer.addrs_v4.len()),
+            },
+        ),
+        (
+            "steered_as_v6".into(),
+            match steer.prefix_v6 {
+                Some((net, len)) => format!("prefix {net}/{len} (trie)"),
+                None => format!(
+                    "{} listed addresses (trie)",
+                    steer.addrs_v6.len() + steer.nd_v6.len()
+                ),
             },
         ),
         (
@@ -359,6 +382,10 @@ pub fn plan(a: &ConnectArgs, f: &HostFacts) -> Result<Plan, RunError> {
         ("umem_frames_per_queue".into(), c.frames.to_string()),
         ("next_hop".into(), hop.to_string()),
         ("next_hop_mac".into(), hop_mac.to_string()),
+        (
+            "next_hop_v6".into(),
+            hop6.map_or("none (no IPv6 target)".into(), |(h, m)| format!("{h} {m}")),
+        ),
         (
             "seed".into(),
             c.seed.map_or("random".into(), |s| s.to_string()),
@@ -423,6 +450,7 @@ pub fn plan(a: &ConnectArgs, f: &HostFacts) -> Result<Plan, RunError> {
         steer,
         kernel_watch,
         arp_addrs: emulated,
+        nd_addrs: emulated6,
         port_owners: Some(std::sync::Arc::new(ports.owner)),
         target_cps: super::profile::mean_target(&profile, rate, duration),
         start_at: a.start_at,
@@ -485,24 +513,150 @@ fn steer_for(
     })
 }
 
-/// The one next hop of every target, and its MAC (`--dst-mac` wins).
-fn next_hop(f: &HostFacts, dst_mac: Option<MacAddr>) -> Result<(Ipv4Addr, MacAddr), RunError> {
+/// The one next hop of every target of one family (`v6`), and its MAC (`--dst-mac` wins);
+/// `None` when no target is of that family.
+fn next_hop(
+    f: &HostFacts,
+    dst_mac: Option<MacAddr>,
+    v6: bool,
+) -> Result<Option<(IpAddr, MacAddr)>, RunError> {
     let mut hop: Option<&super::facts::NextHop> = None;
-    for (_, r) in &f.routes {
+    for (_, r) in f.routes.iter().filter(|(t, _)| t.is_ipv6() == v6) {
         let h = r.as_ref().map_err(|e| RunError::env(e.clone()))?;
         if hop.is_some_and(|first| first.ip != h.ip) {
             return Err(RunError::usage(
-                "all targets must share one next hop (run one threeway per next hop)",
+                "all targets of one family must share one next hop (run one threeway per next hop)",
             ));
         }
         hop = hop.or(Some(h));
     }
-    let hop = hop.ok_or_else(|| RunError::usage("no target given"))?;
+    let Some(hop) = hop else {
+        return Ok(None);
+    };
     let mac = match dst_mac {
         Some(m) => m,
         None => hop.mac.clone().map_err(RunError::env)?,
     };
-    Ok((hop.ip, mac))
+    Ok(Some((hop.ip, mac)))
+}
+
+/// Targets by family.
+fn split_targets(targets: &[SocketAddr]) -> (Vec<SocketAddrV4>, Vec<SocketAddrV6>) {
+    let mut t4 = Vec::new();
+    let mut t6 = Vec::new();
+    for t in targets {
+        match t {
+            SocketAddr::V4(a) => t4.push(*a),
+            SocketAddr::V6(a) => t6.push(*a),
+        }
+    }
+    (t4, t6)
+}
+
+/// Sources by family: the given ones, else the interface's first address of each family a
+/// target needs. A family with targets needs a source.
+fn pick_sources(
+    given: &[IpAddr],
+    own: &[Ipv4Addr],
+    own6: &[Ipv6Addr],
+    want4: bool,
+    want6: bool,
+    iface: &str,
+) -> Result<(Vec<Ipv4Addr>, Vec<Ipv6Addr>), RunError> {
+    let mut s4: Vec<Ipv4Addr> = Vec::new();
+    let mut s6: Vec<Ipv6Addr> = Vec::new();
+    for a in given {
+        match a {
+            IpAddr::V4(a) => s4.push(*a),
+            IpAddr::V6(a) => s6.push(*a),
+        }
+    }
+    if given.is_empty() {
+        if want4 {
+            s4 = own.first().map(|a| vec![*a]).ok_or_else(|| {
+                RunError::env(format!(
+                    "{iface} has no IPv4 address: add one or pass -s/--source"
+                ))
+            })?;
+        }
+        if want6 {
+            s6 = own6.first().map(|a| vec![*a]).ok_or_else(|| {
+                RunError::env(format!(
+                    "{iface} has no global IPv6 address: add one (nodad) or pass -s/--source"
+                ))
+            })?;
+        }
+    }
+    if want4 && s4.is_empty() {
+        return Err(RunError::usage(
+            "IPv4 targets need an IPv4 source: add one with -s",
+        ));
+    }
+    if want6 && s6.is_empty() {
+        return Err(RunError::usage(
+            "IPv6 targets need an IPv6 source: add one with -s",
+        ));
+    }
+    if !want4 {
+        s4.clear();
+    }
+    if !want6 {
+        s6.clear();
+    }
+    Ok((s4, s6))
+}
+
+fn source_text(s4: &[Ipv4Addr], s6: &[Ipv6Addr]) -> String {
+    let mut parts = Vec::new();
+    if let (Some(a), Some(b)) = (s4.first(), s4.last()) {
+        parts.push(format!("{} IPv4 ({a}..{b})", s4.len()));
+    }
+    if let (Some(a), Some(b)) = (s6.first(), s6.last()) {
+        parts.push(format!("{} IPv6 ({a}..{b})", s6.len()));
+    }
+    parts.join(", ")
+}
+
+/// Listed IPv6 sources up to this many; more are steered as their covering prefix.
+const V6_LISTED: usize = 4096;
+
+/// The IPv6 part of the steering: every source in the trie (emulated ones with their
+/// solicitations), or past `V6_LISTED` the prefix covering them with the kernel's own
+/// addresses inside it listed (so their solicitations stay with the kernel).
+fn steer_for6(
+    sources: &[Ipv6Addr],
+    own: &[Ipv6Addr],
+    emulated: &[Ipv6Addr],
+    base: SteerConfig,
+) -> SteerConfig {
+    if sources.len() <= V6_LISTED {
+        return SteerConfig {
+            addrs_v6: sources
+                .iter()
+                .filter(|a| !emulated.contains(a))
+                .copied()
+                .collect(),
+            nd_v6: emulated.to_vec(),
+            ..base
+        };
+    }
+    let lo = sources.iter().map(|a| u128::from(*a)).min().unwrap_or(0);
+    let hi = sources.iter().map(|a| u128::from(*a)).max().unwrap_or(0);
+    let len = (lo ^ hi).leading_zeros() as u8;
+    let mask = if len == 0 {
+        0
+    } else {
+        u128::MAX << (128 - len as u32)
+    };
+    SteerConfig {
+        addrs_v6: own
+            .iter()
+            .filter(|a| u128::from(**a) & mask == lo & mask)
+            .copied()
+            .collect(),
+        prefix_v6: Some((Ipv6Addr::from(lo & mask), len)),
+        ..base
+    }
 }
 
 /// How long (ns) a SYN that is never answered holds its tuple: the first RTO and each doubled

@@ -7,7 +7,7 @@
 //! stands in for what is missing (no such interface, an unresolved next hop), so the plan is
 //! printed the same way a real run would make it.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 use crate::nic::rss::Rss;
@@ -25,7 +25,7 @@ pub struct HostFacts {
     pub iface: Result<IfaceFacts, String>,
     pub kernel_ports: KernelPorts,
     /// Next hop towards each client target, in the order given.
-    pub routes: Vec<(Ipv4Addr, Result<NextHop, String>)>,
+    pub routes: Vec<(IpAddr, Result<NextHop, String>)>,
     /// 16 bytes from the kernel's RNG and the clock, for keys when no --seed is given.
     pub entropy: [u8; 16],
 }
@@ -35,6 +35,8 @@ pub struct IfaceFacts {
     pub name: String,
     pub mac: MacAddr,
     pub ipv4: Vec<Ipv4Addr>,
+    /// Global-scope IPv6 addresses.
+    pub ipv6: Vec<Ipv6Addr>,
     pub rx_queues: u32,
     pub tx_queues: u32,
     /// The NIC's Toeplitz key and indirection table (`ethtool -x`), or why not (veth).
@@ -44,8 +46,8 @@ pub struct IfaceFacts {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NextHop {
     /// The gateway, or the target itself when on-link.
-    pub ip: Ipv4Addr,
-    /// From the kernel's neighbour table (solicited in a real run).
+    pub ip: IpAddr,
+    /// From the kernel's neighbour table (ARP or neighbour discovery; solicited in a real run).
     pub mac: Result<MacAddr, String>,
 }
 
@@ -60,10 +62,10 @@ pub enum Gather {
 
 impl HostFacts {
     /// Reads the facts for a run on `iface` towards `targets` (client; empty for a server).
-    pub fn gather(iface: &str, targets: &[Ipv4Addr], how: Gather) -> HostFacts {
+    pub fn gather(iface: &str, targets: &[IpAddr], how: Gather) -> HostFacts {
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
         let mut iface_facts = read_iface(iface);
-        let mut routes: Vec<(Ipv4Addr, Result<NextHop, String>)> = targets
+        let mut routes: Vec<(IpAddr, Result<NextHop, String>)> = targets
             .iter()
             .map(|t| {
                 let hop = net::next_hop(*t, iface).map_err(|e| e.msg);
@@ -90,6 +92,7 @@ impl HostFacts {
                     name: iface.to_string(),
                     mac: MacAddr::ZERO,
                     ipv4: Vec::new(),
+                    ipv6: Vec::new(),
                     rx_queues: queues,
                     tx_queues: queues,
                     rss: Err("dry run: no such interface here".into()),
@@ -143,6 +146,7 @@ fn read_iface(iface: &str) -> Result<IfaceFacts, String> {
         crate::xsk::iface::queue_count(iface).map_err(|e| e.to_string())?;
     let mac = MacAddr(crate::xsk::iface::mac(iface).map_err(|e| e.to_string())?);
     let ipv4 = net::iface_ipv4(iface).map_err(|e| e.msg)?;
+    let ipv6 = net::iface_ipv6(iface).map_err(|e| e.msg)?;
     let rss = crate::nic::ethtool::inspect(iface)
         .and_then(|i| i.rss)
         .map_err(|e| format!("no RSS table: {}", e.lines().next().unwrap_or("")))
@@ -154,6 +158,7 @@ fn read_iface(iface: &str) -> Result<IfaceFacts, String> {
         name: iface.to_string(),
         mac,
         ipv4,
+        ipv6,
         rx_queues,
         tx_queues,
         rss,

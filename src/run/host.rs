@@ -67,7 +67,7 @@ impl KernelPorts {
     }
 
     /// Ports of kernel sockets bound to one of `addrs` or to a wildcard address.
-    pub fn held_on(&self, addrs: &[Ipv4Addr]) -> BTreeSet<u16> {
+    pub fn held_on(&self, addrs: &[IpAddr]) -> BTreeSet<u16> {
         self.sockets
             .iter()
             .filter(|s| covers(s.local, addrs))
@@ -76,21 +76,21 @@ impl KernelPorts {
     }
 
     /// `held_on(addrs)` and the ports `also` (listeners threeway opens itself).
-    pub fn held_on_and(&self, addrs: &[Ipv4Addr], also: &[u16]) -> BTreeSet<u16> {
+    pub fn held_on_and(&self, addrs: &[IpAddr], also: &[u16]) -> BTreeSet<u16> {
         let mut set = self.held_on(addrs);
         set.extend(also.iter().copied());
         set
     }
 
     /// A kernel listener that would take connections to `addr:port`.
-    pub fn listener_on(&self, addr: Ipv4Addr, port: u16) -> Option<&KernelSocket> {
+    pub fn listener_on(&self, addr: IpAddr, port: u16) -> Option<&KernelSocket> {
         self.sockets
             .iter()
             .find(|s| s.listening && s.port == port && covers(s.local, &[addr]))
     }
 
     /// Like [`listener_on`](Self::listener_on) for a listener on every address of the host.
-    pub fn listener_on_any(&self, own: &[Ipv4Addr], port: u16) -> Option<&KernelSocket> {
+    pub fn listener_on_any(&self, own: &[IpAddr], port: u16) -> Option<&KernelSocket> {
         self.sockets.iter().find(|s| {
             s.listening && s.port == port && (is_wildcard(s.local) || covers(s.local, own))
         })
@@ -104,12 +104,19 @@ fn is_wildcard(a: IpAddr) -> bool {
     }
 }
 
-/// A socket bound to `local` receives for one of `addrs` (wildcards and IPv4-mapped included).
-fn covers(local: IpAddr, addrs: &[Ipv4Addr]) -> bool {
+/// A socket bound to `local` receives for one of `addrs` (wildcards and IPv4-mapped included;
+/// an IPv4 wildcard covers IPv4 addresses, an IPv6 one both families, as a dual-stack socket).
+fn covers(local: IpAddr, addrs: &[IpAddr]) -> bool {
     match local {
-        IpAddr::V4(v) => v.is_unspecified() || addrs.contains(&v),
+        IpAddr::V4(v) => {
+            (v.is_unspecified() && addrs.iter().any(IpAddr::is_ipv4))
+                || addrs.contains(&IpAddr::V4(v))
+        }
         IpAddr::V6(v) => {
-            v.is_unspecified() || v.to_ipv4_mapped().is_some_and(|m| addrs.contains(&m))
+            v.is_unspecified()
+                || addrs.contains(&IpAddr::V6(v))
+                || v.to_ipv4_mapped()
+                    .is_some_and(|m| addrs.contains(&IpAddr::V4(m)))
         }
     }
 }
@@ -148,7 +155,7 @@ fn parse_socket_line(line: &str) -> Option<KernelSocket> {
 /// The ports a kernel socket may hold on `addrs` (the XDP program checks frames to these
 /// against the kernel's sockets): the ephemeral range, the ports kernel sockets hold on those
 /// addresses now, and `also` (listeners threeway opens itself, e.g. `--metrics`).
-pub fn kernel_port_set(k: &KernelPorts, addrs: &[Ipv4Addr], also: &[u16]) -> Vec<u16> {
+pub fn kernel_port_set(k: &KernelPorts, addrs: &[IpAddr], also: &[u16]) -> Vec<u16> {
     let mut set = k.held_on_and(addrs, also);
     if let Some((lo, hi)) = k.ephemeral {
         set.extend(lo..=hi);
@@ -160,7 +167,7 @@ pub fn kernel_port_set(k: &KernelPorts, addrs: &[Ipv4Addr], also: &[u16]) -> Vec
 /// service started after threeway keeps its frames too).
 #[derive(Clone, Debug, Default)]
 pub struct KernelWatch {
-    pub addrs: Vec<Ipv4Addr>,
+    pub addrs: Vec<IpAddr>,
     pub also: Vec<u16>,
 }
 
@@ -188,7 +195,7 @@ pub struct SourcePorts {
 pub fn source_ports(
     spec: SportSpec,
     k: &KernelPorts,
-    sources: &[Ipv4Addr],
+    sources: &[IpAddr],
     also_held: &[u16],
     (seg, nseg): (u16, u16),
 ) -> Result<SourcePorts, RunError> {
@@ -278,7 +285,8 @@ mod tests {
     const TCP6: &str = "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
    0: 00000000000000000000000000000000:2328 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 5 1 0000000000000000 100 0 0 10 0
 ";
-    const A: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
+    const A4: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
+    const A: IpAddr = IpAddr::V4(A4);
 
     fn facts() -> KernelPorts {
         KernelPorts::parse("32768\t60999\n", TCP, TCP6)
@@ -289,7 +297,7 @@ mod tests {
         let k = facts();
         assert_eq!(k.ephemeral, Some((32768, 60999)));
         assert_eq!(k.sockets.len(), 5);
-        assert_eq!(k.sockets[1].local, IpAddr::V4(A));
+        assert_eq!(k.sockets[1].local, A);
         assert_eq!((k.sockets[1].port, k.sockets[1].listening), (2222, true));
         assert_eq!((k.sockets[2].port, k.sockets[2].listening), (40000, false));
         assert_eq!(k.sockets[4].port, 9000);
@@ -299,8 +307,14 @@ mod tests {
             [22, 2222, 9000, 40000]
         );
         assert!(k.listener_on(A, 2222).is_some());
-        assert!(k.listener_on(Ipv4Addr::new(198, 18, 0, 10), 2222).is_none());
-        assert!(k.listener_on(Ipv4Addr::new(198, 18, 0, 10), 9000).is_some());
+        assert!(
+            k.listener_on(IpAddr::V4(Ipv4Addr::new(198, 18, 0, 10)), 2222)
+                .is_none()
+        );
+        assert!(
+            k.listener_on(IpAddr::V4(Ipv4Addr::new(198, 18, 0, 10)), 9000)
+                .is_some()
+        );
         assert!(
             KernelPorts::parse("", "garbage\n1: x y z\n", "")
                 .sockets

@@ -79,6 +79,8 @@ pub struct Plan {
     /// Where `steer.kernel_ports` came from, re-read during the run.
     pub kernel_watch: host::KernelWatch,
     pub arp_addrs: Vec<std::net::Ipv4Addr>,
+    /// Emulated IPv6 addresses whose Neighbor Solicitations the workers answer (ascending).
+    pub nd_addrs: Vec<std::net::Ipv6Addr>,
     /// Client: owner worker of each source port (hand-off routing).
     pub port_owners: Option<Arc<crate::tcp::PortOwners>>,
     pub target_cps: f64,
@@ -275,6 +277,7 @@ pub fn execute(mut plan: Plan) -> Result<i32, RunError> {
             arp: ArpResponder {
                 mac: local_mac,
                 addrs: plan.arp_addrs.clone(),
+                addrs6: plan.nd_addrs.clone(),
             },
             port_owners: plan.port_owners.clone(),
             inboxes: inboxes.clone(),

@@ -1,7 +1,7 @@
 //! `connect::plan` and `serve::plan` from host facts written by hand: no root, no network.
 //! Arguments go through the real command-line parser, so its value parsers are covered too.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4};
 
 use clap::Parser;
 
@@ -14,6 +14,7 @@ use super::host::KernelPorts;
 use super::{EXIT_ENV, EXIT_USAGE, Plan, connect, serve};
 
 const OWN: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
+const OWN6: Ipv6Addr = Ipv6Addr::new(0x2001, 2, 0, 0, 0, 0, 0, 1);
 const PEER: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
 const HOP_MAC: MacAddr = MacAddr([2, 0, 0, 0, 0, 2]);
 const OUR_MAC: MacAddr = MacAddr([2, 0, 0, 0, 0, 1]);
@@ -21,6 +22,12 @@ const OUR_MAC: MacAddr = MacAddr([2, 0, 0, 0, 0, 1]);
 /// A veth end with 2 queues and no readable RSS table, a kernel service on :22 and the
 /// default ephemeral range; every target on-link with a resolved MAC.
 fn veth(targets: &[Ipv4Addr]) -> HostFacts {
+    let t: Vec<IpAddr> = targets.iter().map(|a| IpAddr::V4(*a)).collect();
+    veth_any(&t)
+}
+
+/// `veth` with targets of either family (the interface has OWN and OWN6).
+fn veth_any(targets: &[IpAddr]) -> HostFacts {
     HostFacts {
         privileged: Ok(()),
         cpus: 2,
@@ -28,6 +35,7 @@ fn veth(targets: &[Ipv4Addr]) -> HostFacts {
             name: "tw0".into(),
             mac: OUR_MAC,
             ipv4: vec![OWN],
+            ipv6: vec![OWN6],
             rx_queues: 2,
             tx_queues: 2,
             rss: Err("no RSS table: veth".into()),
@@ -155,7 +163,7 @@ fn a_toeplitz_nic_gets_rss_aware_ports() {
     let mut f = toeplitz_nic(&[Ipv4Addr::new(198, 18, 1, 2), Ipv4Addr::new(198, 18, 1, 3)]);
     for (_, hop) in &mut f.routes {
         *hop = Ok(NextHop {
-            ip: Ipv4Addr::new(198, 18, 0, 254),
+            ip: IpAddr::V4(Ipv4Addr::new(198, 18, 0, 254)),
             mac: Ok(HOP_MAC),
         });
     }
@@ -210,7 +218,7 @@ fn plan_errors_say_what_to_do() {
     assert_eq!(connect::plan(&a, &f).err().map(|e| e.code), Some(EXIT_ENV));
     let mut f = veth(&[PEER]);
     f.routes[0].1 = Ok(NextHop {
-        ip: PEER,
+        ip: IpAddr::V4(PEER),
         mac: Err("next hop 198.18.0.2 did not answer ARP; pass --dst-mac".into()),
     });
     let e = connect::plan(&a, &f).err().unwrap();
@@ -228,7 +236,7 @@ fn plan_errors_say_what_to_do() {
     let a = connect_args(&["198.18.0.2:80", "198.18.1.2:80", "-i", "tw0"]);
     let mut f = veth(&[PEER, Ipv4Addr::new(198, 18, 1, 2)]);
     f.routes[1].1 = Ok(NextHop {
-        ip: Ipv4Addr::new(198, 18, 0, 254),
+        ip: IpAddr::V4(Ipv4Addr::new(198, 18, 0, 254)),
         mac: Ok(HOP_MAC),
     });
     assert_eq!(
@@ -239,7 +247,7 @@ fn plan_errors_say_what_to_do() {
     let e = connect::plan(&a, &veth(&[PEER])).err().unwrap();
     assert!(e.code == EXIT_USAGE && e.msg.contains("ethtool -L"), "{e}");
     for bad in [
-        vec!["[2001:2::1]:80", "-i", "tw0"],
+        vec!["[::]:80", "-i", "tw0"],
         vec!["198.18.0.2:80", "-i", "tw0", "--segment", "3/3"],
         vec!["198.18.0.2:80", "-i", "tw0", "--cores", "1-x"],
         vec!["198.18.0.2:80", "-i", "tw0", "--dst-mac", "zz"],

@@ -4,7 +4,7 @@
 //! their connection lives; otherwise (veth, unknown hash) ports are split `port % workers` and
 //! replies on a foreign queue take the counted hand-off path.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::net::{IpAddr, SocketAddr};
 
 use crate::nic::rss::Rss;
 use crate::tcp::PortOwners;
@@ -32,13 +32,13 @@ pub fn modulo(usable: &[u16], workers: usize, why: &str) -> PortPlan {
 }
 
 /// RSS-aware ports when the NIC's Toeplitz key and table are known (`rss`; else why not)
-/// and the run has one source and one destination (the hash covers the addresses); else
-/// `modulo`. Only `usable` ports (ascending; see `host::source_ports`) are handed out.
+/// and the run has one source and one destination (the hash covers the addresses: the IPv4
+/// or the IPv6 tuple); else `modulo`. Only `usable` ports (ascending; see `host::source_ports`) are handed out.
 pub fn plan(
     rss: Result<&Rss, String>,
     workers: usize,
-    sources: &[Ipv4Addr],
-    targets: &[SocketAddrV4],
+    sources: &[IpAddr],
+    targets: &[SocketAddr],
     usable: &[u16],
 ) -> PortPlan {
     let table = match rss {
@@ -60,8 +60,8 @@ pub fn plan(
 pub fn from_rss(
     table: &Rss,
     workers: usize,
-    source: Ipv4Addr,
-    target: SocketAddrV4,
+    source: IpAddr,
+    target: SocketAddr,
     usable: &[u16],
 ) -> Result<PortPlan, String> {
     let (Some(&lo), Some(&hi)) = (usable.first(), usable.last()) else {
@@ -72,7 +72,7 @@ pub fn from_rss(
         ok[p as usize] = true;
     }
     let maps = table
-        .port_bitmaps(IpAddr::V4(source), SocketAddr::V4(target), lo, hi)
+        .port_bitmaps(source, target, lo, hi)
         .map_err(|e| first_line(&e.to_string()))?;
     if maps.len() < workers || maps.iter().take(workers).any(|m| m.is_empty()) {
         return Err("the RSS table does not reach every worker's queue".into());
@@ -124,9 +124,9 @@ mod tests {
     #[test]
     fn rss_ports_bring_replies_back_to_their_worker() {
         let table = Rss::new(MS_KEY.to_vec(), equal_reta(128, 4)).unwrap();
-        let (src, dst) = (
-            Ipv4Addr::new(198, 18, 0, 1),
-            SocketAddrV4::new(Ipv4Addr::new(198, 18, 0, 2), 80),
+        let (src, dst): (IpAddr, SocketAddr) = (
+            "198.18.0.1".parse().unwrap(),
+            "198.18.0.2:80".parse().unwrap(),
         );
         let all: Vec<u16> = (1024..=65535).collect();
         let p = from_rss(&table, 4, src, dst, &all).unwrap();
@@ -134,7 +134,7 @@ mod tests {
         for (w, ports) in p.per_worker.iter().enumerate() {
             assert!(ports.len() > 10_000, "worker {w}: {} ports", ports.len());
             for port in ports {
-                let t = Tuple::syn_ack(IpAddr::V4(src), *port, SocketAddr::V4(dst));
+                let t = Tuple::syn_ack(src, *port, dst);
                 assert_eq!(table.queue_of(&t).unwrap() as usize, w, "port {port}");
                 assert_eq!(p.owner.owner(*port), Some(w));
             }
@@ -152,5 +152,18 @@ mod tests {
             p.per_worker.iter().map(Vec::len).sum::<usize>(),
             usable.len()
         );
+        // The IPv6 tuple: the hash covers both 128-bit addresses.
+        let (s6, d6): (IpAddr, SocketAddr) = (
+            "2001:2:0:1::1".parse().unwrap(),
+            "[2001:2::2]:80".parse().unwrap(),
+        );
+        let p = from_rss(&table, 4, s6, d6, &all).unwrap();
+        for (w, ports) in p.per_worker.iter().enumerate() {
+            assert!(ports.len() > 10_000, "worker {w}: {} ports", ports.len());
+            for port in ports.iter().step_by(97) {
+                let t = Tuple::syn_ack(s6, *port, d6);
+                assert_eq!(table.queue_of(&t).unwrap() as usize, w, "port {port}");
+            }
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! `threeway serve`: the acceptor plan.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
 use crate::cli::{CookiesArg, ServeArgs, ServerCloseArg};
 use crate::tcp::{CloseMode, Common, CookieMode, EngineConfig, Role, RoleConfig, ServerConfig};
@@ -13,15 +13,20 @@ use super::{Plan, RunError};
 /// A listen address and port a kernel listener already holds would never see a SYN: the XDP
 /// program leaves frames of kernel sockets to the kernel. Refuse it up front.
 fn refuse_kernel_listeners(
-    listen: &[std::net::SocketAddrV4],
-    own: &[Ipv4Addr],
+    listen: &[SocketAddr],
+    own: &[IpAddr],
     k: &super::host::KernelPorts,
 ) -> Result<(), RunError> {
     for l in listen {
         let held = if l.ip().is_unspecified() {
-            k.listener_on_any(own, l.port())
+            let fam: Vec<IpAddr> = own
+                .iter()
+                .filter(|a| a.is_ipv6() == l.is_ipv6())
+                .copied()
+                .collect();
+            k.listener_on_any(&fam, l.port())
         } else {
-            k.listener_on(*l.ip(), l.port())
+            k.listener_on(l.ip(), l.port())
         };
         if let Some(s) = held {
             return Err(RunError::env(format!(
@@ -55,31 +60,71 @@ pub fn plan(a: &ServeArgs, f: &HostFacts) -> Result<Plan, RunError> {
     let asserts = c.asserts.clone();
     let response = bytes_arg("--response", &a.response)?;
     let (iface, queues, cores) = super::queues_and_cores(c, f)?;
-    let own = &iface.ipv4;
-    let mut addrs: Vec<Ipv4Addr> = listen
+    let (own, own6) = (&iface.ipv4, &iface.ipv6);
+    let listen4: Vec<SocketAddrV4> = listen
+        .iter()
+        .filter_map(|l| match l {
+            SocketAddr::V4(a) => Some(*a),
+            SocketAddr::V6(_) => None,
+        })
+        .collect();
+    let listen6: Vec<SocketAddrV6> = listen
+        .iter()
+        .filter_map(|l| match l {
+            SocketAddr::V6(a) => Some(*a),
+            SocketAddr::V4(_) => None,
+        })
+        .collect();
+    let mut addrs: Vec<Ipv4Addr> = listen4
         .iter()
         .map(|l| *l.ip())
         .filter(|ip| !ip.is_unspecified())
         .collect();
-    if listen.iter().any(|l| l.ip().is_unspecified()) {
+    if listen4.iter().any(|l| l.ip().is_unspecified()) {
         addrs.extend(own.iter().copied());
     }
     addrs.sort();
     addrs.dedup();
-    if addrs.is_empty() {
+    let mut addrs6: Vec<Ipv6Addr> = listen6
+        .iter()
+        .map(|l| *l.ip())
+        .filter(|ip| !ip.is_unspecified())
+        .collect();
+    if listen6.iter().any(|l| l.ip().is_unspecified()) {
+        addrs6.extend(own6.iter().copied());
+    }
+    addrs6.sort();
+    addrs6.dedup();
+    if !listen4.is_empty() && addrs.is_empty() {
         return Err(RunError::env(format!(
             "{} has no IPv4 address to listen on: add one or give ADDR:PORT",
             c.iface
         )));
     }
+    if !listen6.is_empty() && addrs6.is_empty() {
+        return Err(RunError::env(format!(
+            "{} has no global IPv6 address to listen on: add one (nodad) or give [ADDR]:PORT",
+            c.iface
+        )));
+    }
     let emulated: Vec<Ipv4Addr> = addrs.iter().filter(|a| !own.contains(a)).copied().collect();
+    let emulated6: Vec<Ipv6Addr> = addrs6
+        .iter()
+        .filter(|a| !own6.contains(a))
+        .copied()
+        .collect();
     if addrs.len() > MAX_V4 {
         return Err(RunError::usage(format!(
             "{} listen addresses; the XDP program steers at most {MAX_V4} (its address table)",
             addrs.len()
         )));
     }
-    refuse_kernel_listeners(&listen, own, &f.kernel_ports)?;
+    let own_all: Vec<IpAddr> = own
+        .iter()
+        .map(|a| IpAddr::V4(*a))
+        .chain(own6.iter().map(|a| IpAddr::V6(*a)))
+        .collect();
+    refuse_kernel_listeners(&listen, &own_all, &f.kernel_ports)?;
     let mut ports: Vec<u16> = listen.iter().map(|l| l.port()).collect();
     ports.sort();
     ports.dedup();
@@ -111,7 +156,8 @@ pub fn plan(a: &ServeArgs, f: &HostFacts) -> Result<Plan, RunError> {
             ..super::engine_common(c, local_mac, secret)
         },
         role: RoleConfig::Server(ServerConfig {
-            listen: listen.clone(),
+            listen: listen4.clone(),
+            listen6: listen6.clone(),
             cookies,
             cookie_threshold: a.cookie_threshold,
             synack_retries: a.synack_retries,
@@ -121,12 +167,22 @@ pub fn plan(a: &ServeArgs, f: &HostFacts) -> Result<Plan, RunError> {
         }),
     };
     let watch = super::host::KernelWatch {
-        addrs: addrs.clone(),
+        addrs: addrs
+            .iter()
+            .map(|a| IpAddr::V4(*a))
+            .chain(addrs6.iter().map(|a| IpAddr::V6(*a)))
+            .collect(),
         also: super::connect::metrics_port(c),
     };
     let steer = SteerConfig {
         addrs_v4: addrs.clone(),
-        addrs_v6: Vec::new(),
+        addrs_v6: addrs6
+            .iter()
+            .filter(|a| !emulated6.contains(a))
+            .copied()
+            .collect(),
+        nd_v6: emulated6.clone(),
+        prefix_v6: None,
         port_lo: ports[0],
         port_hi: ports[0],
         listen_ports: ports.clone(),
@@ -150,6 +206,7 @@ pub fn plan(a: &ServeArgs, f: &HostFacts) -> Result<Plan, RunError> {
             addrs
                 .iter()
                 .map(|a| a.to_string())
+                .chain(addrs6.iter().map(|a| a.to_string()))
                 .collect::<Vec<_>>()
                 .join(","),
         ),
@@ -190,6 +247,7 @@ pub fn plan(a: &ServeArgs, f: &HostFacts) -> Result<Plan, RunError> {
         steer,
         kernel_watch: watch,
         arp_addrs: emulated,
+        nd_addrs: emulated6,
         port_owners: None,
         target_cps: 0.0,
         start_at: None,

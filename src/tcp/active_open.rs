@@ -1,11 +1,11 @@
 //! Client side: `open` (CLOSED -> SYN-SENT), SYN-SENT processing (RFC 9293 3.10.7.3) and
 //! segments for tuples of ours that have no connection.
 
-use crate::wire::{SeqNum, TcpRepr};
+use crate::wire::TcpRepr;
 
+use super::addrs6::is_v6;
 use super::cookie::CookieOpts;
 use super::engine::{Engine, Verdict};
-use super::isn::isn;
 use super::stats::{DropReason, record};
 use super::table::{Key, Slot};
 use super::tcb::{State, Tcb, ctl, decode_lag, encode_lag};
@@ -46,7 +46,7 @@ impl Engine {
             self.stats.open_no_tuple += 1;
             return Err(OpenError::NoTuple);
         };
-        let iss = SeqNum(isn(self.isn_key, &key, now));
+        let iss = self.new_iss(&key, now);
         let mut tcb = Tcb {
             key,
             snd_una: iss,
@@ -63,6 +63,9 @@ impl Engine {
             return Err(OpenError::TableFull);
         };
         self.stats.attempted += 1;
+        if is_v6(&key) {
+            self.stats.v6_attempted += 1;
+        }
         self.stats.active += 1;
         self.send_syn(now, slot, tx);
         self.built(Some(slot), now);
@@ -121,6 +124,9 @@ impl Engine {
             t.reset_retries();
         }
         self.stats.established += 1;
+        if is_v6(&self.table.get(slot).key) {
+            self.stats.v6_established += 1;
+        }
         if self.p.data.is_empty() {
             self.send_ack(now, slot, tx);
             self.client_done(now, slot, h, tx);

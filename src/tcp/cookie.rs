@@ -15,15 +15,15 @@
 //! - `mss`: index into [`MSS_TABLE`] (largest entry <= the peer's MSS; 536 without one).
 //! - `ws`: the peer's window scale when negotiated, 15 when not.
 //! - `SP`/`TS`: SACK-permitted / timestamps negotiated.
-//! - MAC: low 19 bits of SipHash-2-4 (cookie key) over the 4-tuple, the peer's ISN and the
-//!   upper 13 bits, so none of the encoded fields can be altered. A blind forgery succeeds
+//! - MAC: low 19 bits of SipHash-2-4 (cookie key) over the 4-tuple (the addresses
+//!   themselves for IPv6, not their handles), the peer's ISN and the upper 13 bits, so none
+//!   of the encoded fields can be altered. A blind forgery succeeds
 //!   with probability 2^-19 per attempt.
 
 use crate::wire::TcpOptions;
 
 use super::Nanos;
-use super::isn::{SipKey, key_words, sip_words};
-use super::table::Key;
+use super::isn::{SipKey, sip_words};
 
 pub const MSS_TABLE: [u16; 4] = [536, 1300, 1440, 1460];
 /// log2 of the cookie counter period in ns.
@@ -97,27 +97,31 @@ fn counter(now: Nanos) -> u32 {
     ((now >> PERIOD_SHIFT) & 31) as u32
 }
 
+/// The MAC over the tuple's message words (`isn::key_words`, or `Addrs6::words`: at most 5).
 #[inline]
-fn mac(key: SipKey, k: &Key, irs: u32, upper: u32) -> u32 {
-    let [w0, w1] = key_words(k);
-    sip_words(key, &[w0, w1, (irs as u64) << 32 | upper as u64]) as u32 & MAC_MASK
+fn mac(key: SipKey, t: &[u64], irs: u32, upper: u32) -> u32 {
+    let mut m = [0u64; 6];
+    let n = t.len().min(5);
+    m[..n].copy_from_slice(&t[..n]);
+    m[n] = (irs as u64) << 32 | upper as u64;
+    sip_words(key, &m[..=n]) as u32 & MAC_MASK
 }
 
-/// The cookie (our ISS) for a SYN with sequence number `irs` on tuple `k`.
-pub fn encode(key: SipKey, k: &Key, irs: u32, now: Nanos, o: &CookieOpts) -> u32 {
+/// The cookie (our ISS) for a SYN with sequence number `irs` on the tuple with words `t`.
+pub fn encode(key: SipKey, t: &[u64], irs: u32, now: Nanos, o: &CookieOpts) -> u32 {
     let upper = counter(now) << 27 | o.bits();
-    upper | mac(key, k, irs, upper)
+    upper | mac(key, t, irs, upper)
 }
 
-/// Validates `cookie` (the ACK's ack - 1) for the ACK's tuple and `irs` (its seq - 1).
-pub fn decode(key: SipKey, k: &Key, irs: u32, cookie: u32, now: Nanos) -> Option<CookieOpts> {
+/// Validates `cookie` (the ACK's ack - 1) for the ACK's tuple words `t` and `irs` (its seq - 1).
+pub fn decode(key: SipKey, t: &[u64], irs: u32, cookie: u32, now: Nanos) -> Option<CookieOpts> {
     let upper = cookie & !MAC_MASK;
-    let t = cookie >> 27;
+    let tick = cookie >> 27;
     let cur = counter(now);
-    if t != cur && t != cur.wrapping_sub(1) & 31 {
+    if tick != cur && tick != cur.wrapping_sub(1) & 31 {
         return None;
     }
-    if mac(key, k, irs, upper) != cookie & MAC_MASK {
+    if mac(key, t, irs, upper) != cookie & MAC_MASK {
         return None;
     }
     Some(CookieOpts::from_bits(cookie))
@@ -125,15 +129,33 @@ pub fn decode(key: SipKey, k: &Key, irs: u32, cookie: u32, now: Nanos) -> Option
 
 #[cfg(test)]
 mod tests {
+    use super::super::isn::key_words;
+    use super::super::table::Key;
     use super::*;
 
     const K: SipKey = SipKey(0x0123_4567, 0x89ab_cdef);
-    const T: Key = Key {
+    const KEY: Key = Key {
         local_ip: 0x0a00_0001,
         remote_ip: 0x0a00_0002,
         local_port: 80,
         remote_port: 40000,
     };
+    const T: &[u64] = &[0x0a00_0001_0a00_0002, 80 << 16 | 40000];
+
+    #[test]
+    fn words_are_the_keys() {
+        assert_eq!(key_words(&KEY), T);
+    }
+
+    #[test]
+    fn ipv6_words_bind_the_addresses() {
+        let a = [1u64, 2, 3, 4, 80 << 16 | 40000];
+        let b = [1u64, 2, 3, 5, 80 << 16 | 40000];
+        let o = CookieOpts::default();
+        let c = encode(K, &a, 1, 0, &o);
+        assert_eq!(decode(K, &a, 1, c, 0), Some(CookieOpts { mss: 536, ..o }));
+        assert_eq!(decode(K, &b, 1, c, 0), None);
+    }
 
     #[test]
     fn roundtrip_and_expiry() {
@@ -144,26 +166,18 @@ mod tests {
             timestamps: false,
         };
         let now = 5u64 << PERIOD_SHIFT;
-        let c = encode(K, &T, 1000, now, &o);
-        assert_eq!(decode(K, &T, 1000, c, now), Some(o));
-        assert_eq!(decode(K, &T, 1000, c, now + (1 << PERIOD_SHIFT)), Some(o));
-        assert_eq!(decode(K, &T, 1000, c, now + (2 << PERIOD_SHIFT)), None);
-        assert_eq!(decode(K, &T, 1001, c, now), None);
-        assert_eq!(
-            decode(
-                K,
-                &Key {
-                    remote_port: 40001,
-                    ..T
-                },
-                1000,
-                c,
-                now
-            ),
-            None
-        );
-        assert_eq!(decode(K, &T, 1000, c ^ (1 << 20), now), None);
-        assert_eq!(decode(SipKey(1, 1), &T, 1000, c, now), None);
+        let c = encode(K, T, 1000, now, &o);
+        assert_eq!(decode(K, T, 1000, c, now), Some(o));
+        assert_eq!(decode(K, T, 1000, c, now + (1 << PERIOD_SHIFT)), Some(o));
+        assert_eq!(decode(K, T, 1000, c, now + (2 << PERIOD_SHIFT)), None);
+        assert_eq!(decode(K, T, 1001, c, now), None);
+        let other = key_words(&Key {
+            remote_port: 40001,
+            ..KEY
+        });
+        assert_eq!(decode(K, &other, 1000, c, now), None);
+        assert_eq!(decode(K, T, 1000, c ^ (1 << 20), now), None);
+        assert_eq!(decode(SipKey(1, 1), T, 1000, c, now), None);
     }
 
     #[test]
@@ -174,12 +188,12 @@ mod tests {
             sack_permitted: false,
             timestamps: true,
         };
-        let c = encode(K, &T, 7, 0, &o);
-        let d = decode(K, &T, 7, c, 0).unwrap();
+        let c = encode(K, T, 7, 0, &o);
+        let d = decode(K, T, 7, c, 0).unwrap();
         assert_eq!(d, CookieOpts { mss: 1300, ..o });
         let low = CookieOpts { mss: 100, ..o };
         assert_eq!(
-            decode(K, &T, 7, encode(K, &T, 7, 0, &low), 0).unwrap().mss,
+            decode(K, T, 7, encode(K, T, 7, 0, &low), 0).unwrap().mss,
             536
         );
     }
@@ -188,7 +202,7 @@ mod tests {
     fn counter_wraps() {
         let o = CookieOpts::default();
         let now = 31u64 << PERIOD_SHIFT;
-        let c = encode(K, &T, 9, now, &o);
-        assert!(decode(K, &T, 9, c, now + (1 << PERIOD_SHIFT)).is_some()); // counter 0 accepts 31
+        let c = encode(K, T, 9, now, &o);
+        assert!(decode(K, T, 9, c, now + (1 << PERIOD_SHIFT)).is_some()); // counter 0 accepts 31
     }
 }

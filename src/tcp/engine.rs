@@ -5,11 +5,12 @@
 
 use std::net::Ipv4Addr;
 
-use crate::wire::{ChecksumMode, MacAddr, TcpFlags};
+use crate::wire::{ChecksumMode, MacAddr, SeqNum, TcpFlags};
 
+use super::addrs6::{Addrs6, is_handle, is_v6};
 use super::data::{ResponseEnd, Xfers};
 use super::fastpath;
-use super::isn::SipKey;
+use super::isn::{SipKey, isn, isn_words, key_words};
 use super::neighbours::Neighbours;
 use super::stamps::{Departures, NO_SLOT};
 use super::stats::{DropReason, Latency, Stats, record_n};
@@ -35,6 +36,7 @@ pub(crate) struct Params {
     pub c: Common,
     /// Server: (address, port) listeners, address 0 = any.
     pub listen: Vec<(u32, u16)>,
+    pub listen6: Vec<(u128, u16)>,
     pub cookies: CookieMode,
     pub cookie_threshold: u64,
     pub syn_retries: u8,
@@ -131,6 +133,7 @@ impl Engine {
             role: role_kind,
             c,
             listen: Vec::new(),
+            listen6: Vec::new(),
             cookies: CookieMode::Never,
             cookie_threshold: 0,
             syn_retries: 0,
@@ -146,12 +149,13 @@ impl Engine {
             win_syn,
             win_scaled,
         };
+        let table_key = secret.derive(3);
+        let mut table = Table::new(p.c.capacity, [table_key.0, table_key.1, secret.derive(4).0])?;
         let tuples = match role {
             RoleConfig::Client(cl) => {
                 if p.c.peer_mac == MacAddr::ZERO {
                     return Err("a client needs the next hop's MAC (peer_mac)".into());
                 }
-                let t = Tuples::new(&cl.sources, &cl.destinations, &cl.ports)?;
                 if cl.syn_retries > 15 {
                     return Err("syn_retries must be <= 15".into());
                 }
@@ -174,13 +178,14 @@ impl Engine {
                 p.response_end = cl.response_end;
                 p.requests = cl.requests;
                 p.think = cl.think;
+                let t = client_tuples(&mut table, &p.c, &cl)?;
                 p.syn_retries = cl.syn_retries;
                 p.data = cl.request;
                 p.expect = cl.expect;
                 Some(t)
             }
             RoleConfig::Server(sv) => {
-                if sv.listen.is_empty() {
+                if sv.listen.is_empty() && sv.listen6.is_empty() {
                     return Err("server needs at least one listen address".into());
                 }
                 if sv.synack_retries > 15 {
@@ -189,11 +194,25 @@ impl Engine {
                 if sv.response.len() > u32::MAX as usize / 2 {
                     return Err("response must be under 2 GiB".into());
                 }
+                for l in &sv.listen {
+                    if l.ip().octets()[0] == 0 && !l.ip().is_unspecified() {
+                        return Err(format!("listen address {l} is in 0.0.0.0/8 (not routable)"));
+                    }
+                }
                 p.listen = sv
                     .listen
                     .iter()
                     .map(|l| (u32::from(*l.ip()), l.port()))
                     .collect();
+                p.listen6 = sv
+                    .listen6
+                    .iter()
+                    .map(|l| (u128::from(*l.ip()), l.port()))
+                    .collect();
+                if !p.listen6.is_empty() {
+                    // Each TCB names two addresses; two more for the frame in hand.
+                    *table.v6 = Addrs6::new(2 * p.c.capacity + 4, secret.derive(5).0);
+                }
                 p.cookies = sv.cookies;
                 p.cookie_threshold = sv.cookie_threshold as u64;
                 p.synack_retries = sv.synack_retries;
@@ -203,8 +222,6 @@ impl Engine {
                 None
             }
         };
-        let table_key = secret.derive(3);
-        let mut table = Table::new(p.c.capacity, [table_key.0, table_key.1, secret.derive(4).0])?;
         let departures = Departures::new(table.tcbs_mut().len());
         let xfers = if p.data.is_empty() {
             Xfers::none()
@@ -259,14 +276,62 @@ impl Engine {
 
     fn frame(&mut self, now: Nanos, frame: &[u8], tx: &mut impl Transmit) -> Verdict {
         // The fast path's `Rx` is used in place (no `Result` re-wrapping copy of the struct,
-        // which stalled on store forwarding); other frames take the wire layer.
+        // which stalled on store forwarding); other frames take the IPv6 or wire-layer path.
         match fastpath::fast(frame, self.p.c.checksum == ChecksumMode::Verify) {
             Some(f) => self.segment(now, frame, &f, tx),
-            None => {
-                let f = fastpath::parse_slow(frame, self.p.c.checksum)?;
-                self.segment(now, frame, &f, tx)
-            }
+            None => self.frame_other(now, frame, tx),
         }
+    }
+
+    /// IPv6 (fast reader, else the wire layer) and every IPv4 frame the fast reader leaves.
+    #[inline(never)]
+    fn frame_other(&mut self, now: Nanos, frame: &[u8], tx: &mut impl Transmit) -> Verdict {
+        let verify = self.p.c.checksum == ChecksumMode::Verify;
+        if let Some(f) = fastpath::fast6(frame, verify) {
+            return self.segment6(now, frame, &f, tx);
+        }
+        match fastpath::parse_slow(frame, self.p.c.checksum)? {
+            fastpath::Parsed::V4(f) => self.segment(now, frame, &f, tx),
+            fastpath::Parsed::V6(f) => self.segment6(now, frame, &f, tx),
+        }
+    }
+
+    /// An IPv6 segment: its addresses become handles for the frame (kept if a TCB takes
+    /// them), the sender's MAC is recorded, then the one segment path.
+    fn segment6(
+        &mut self,
+        now: Nanos,
+        frame: &[u8],
+        f: &fastpath::Rx6<'_>,
+        tx: &mut impl Transmit,
+    ) -> Verdict {
+        let v6 = &mut self.table.v6;
+        if !v6.enabled() {
+            return Err(DropReason::NotOurs); // no IPv6 address of ours at all
+        }
+        let Some(dst) = v6.intern(f.dst) else {
+            return Err(DropReason::NoIpv6Room);
+        };
+        let Some(src) = v6.intern(f.src) else {
+            v6.release(dst);
+            return Err(DropReason::NoIpv6Room);
+        };
+        // A server learns each peer's MAC; a client's peers are behind its next hop.
+        let mac = match self.p.c.peer_mac {
+            MacAddr::ZERO => fastpath::src_mac(frame),
+            m if self.p.c.peer_mac6 == MacAddr::ZERO => m,
+            _ => self.p.c.peer_mac6,
+        };
+        v6.set_mac(src, mac);
+        let rx = fastpath::Rx {
+            src,
+            dst,
+            tcp: f.tcp,
+        };
+        let r = self.segment(now, frame, &rx, tx);
+        self.table.v6.release(src);
+        self.table.v6.release(dst);
+        r
     }
 
     #[inline(always)]
@@ -285,7 +350,7 @@ impl Engine {
         {
             return Err(DropReason::BadFlags);
         }
-        if self.p.c.peer_mac == MacAddr::ZERO {
+        if self.p.c.peer_mac == MacAddr::ZERO && !is_handle(f.dst) {
             self.neighbours.learn(f.src, fastpath::src_mac(frame));
         }
         let key = Key {
@@ -487,6 +552,32 @@ impl Engine {
         Ok(())
     }
 
+    /// RFC 6528 ISS for a new connection on `k` (over the IPv6 addresses themselves).
+    #[inline(always)]
+    pub(crate) fn new_iss(&self, k: &Key, now: Nanos) -> SeqNum {
+        SeqNum(if is_v6(k) {
+            self.iss6(k, now)
+        } else {
+            isn(self.isn_key, k, now)
+        })
+    }
+
+    #[inline(never)]
+    fn iss6(&self, k: &Key, now: Nanos) -> u32 {
+        isn_words(self.isn_key, &self.table.v6.words(k), now)
+    }
+
+    /// The message words of `k` for SYN cookies: `(words, how many)`.
+    #[inline]
+    pub(crate) fn tuple_words(&self, k: &Key) -> ([u64; 5], usize) {
+        if is_v6(k) {
+            (self.table.v6.words(k), 5)
+        } else {
+            let [a, b] = key_words(k);
+            ([a, b, 0, 0, 0], 2)
+        }
+    }
+
     /// Retransmission timeout after `retries` retransmissions (doubling, capped).
     #[inline]
     pub(crate) fn rto(&self, retries: u8) -> Nanos {
@@ -510,6 +601,9 @@ impl Engine {
     /// Ends a live connection with `o` and frees its TCB.
     pub(crate) fn finish(&mut self, slot: Slot, h: u32, o: Outcome) {
         self.stats.outcomes[o as usize] += 1;
+        if is_v6(&self.table.get(slot).key) {
+            self.stats.v6_outcomes[o as usize] += 1;
+        }
         if self.table.get(slot).state == State::SynSent {
             self.stats.handshake_failed[o as usize] += 1;
         }
@@ -525,4 +619,53 @@ impl Engine {
         self.disarm(slot);
         self.table.remove(slot, h);
     }
+}
+
+/// The client's tuples: IPv4 addresses as they are, IPv6 ones pinned as handles (with the
+/// next hop's MAC) in the table's address store.
+fn client_tuples(
+    table: &mut Table,
+    c: &Common,
+    cl: &super::ClientConfig,
+) -> Result<Tuples, String> {
+    for a in &cl.sources {
+        if a.octets()[0] == 0 {
+            return Err(format!("source address {a} is in 0.0.0.0/8 (not routable)"));
+        }
+    }
+    for d in &cl.destinations {
+        if d.ip().octets()[0] == 0 {
+            return Err(format!("destination {d} is in 0.0.0.0/8 (not routable)"));
+        }
+    }
+    let n6 = cl.sources6.len() + cl.destinations6.len();
+    if n6 > 0 {
+        *table.v6 = Addrs6::new(n6 + 4, table.hash(&Key::default()) as u64 | 1);
+    }
+    let mac6 = if c.peer_mac6 == MacAddr::ZERO {
+        c.peer_mac
+    } else {
+        c.peer_mac6
+    };
+    let mut pin = |a: std::net::Ipv6Addr| {
+        table
+            .v6
+            .pin(u128::from(a), mac6)
+            .ok_or_else(|| "too many IPv6 addresses".to_string())
+    };
+    let s6 = cl
+        .sources6
+        .iter()
+        .map(|a| pin(*a))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut dests: Vec<(u32, u16)> = cl
+        .destinations
+        .iter()
+        .map(|d| (u32::from(*d.ip()), d.port()))
+        .collect();
+    for d in &cl.destinations6 {
+        dests.push((pin(*d.ip())?, d.port()));
+    }
+    let s4: Vec<u32> = cl.sources.iter().map(|&a| u32::from(a)).collect();
+    Tuples::new(&s4, &s6, &dests, &cl.ports)
 }

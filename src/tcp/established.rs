@@ -99,6 +99,9 @@ impl Engine {
                 return Err(DropReason::AckNotAcceptable);
             }
             self.stats.accepted += 1;
+            if super::addrs6::is_v6(&t.key) {
+                self.stats.v6_accepted += 1;
+            }
             self.stats.half_open -= 1;
             let rx = self.rx_at;
             record(&mut self.lat.accept, rx.saturating_sub(t.start));

@@ -3,9 +3,12 @@
 //! - [`write`] produces exactly the bytes of `TcpFrame::emit` for the frames the engine
 //!   sends (IPv4, IHL 5, ident 0, DF, DSCP 0), with fixed offsets and a header checksum from
 //!   the field values instead of a pass over the header.
-//! - [`parse`] reads the common case (IPv4 with IHL 5, no fragment, behind up to two VLAN
-//!   tags) with the bounds of `wire::headers` and falls back to `TcpFrame::parse` for everything else, so every error (and
-//!   every unusual frame) is the wire layer's verdict.
+//! - [`v4_to_v6`] turns such a frame into IPv6 (no extension headers, traffic class and flow
+//!   label 0), so that IPv6 shares the one writer.
+//! - [`parse`] reads the common case (IPv4 with IHL 5, no fragment; [`fast6`]: IPv6 without
+//!   extension headers; behind up to two VLAN tags) with the bounds of `wire::headers` and
+//!   falls back to `TcpFrame::parse` for everything else, so every error (and every unusual
+//!   frame, e.g. an IPv6 extension-header chain) is the wire layer's verdict.
 //!
 //! Both are checked against the wire layer by property tests (`tests/fastpath.rs`).
 
@@ -17,12 +20,28 @@ use crate::wire::{
 use super::stats::DropReason;
 use super::table::Key;
 
-/// What the engine needs of a received IPv4 TCP frame.
+/// What the engine needs of a received IPv4 TCP frame (or of an IPv6 one, its addresses
+/// as handles: `Engine::segment6`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Rx<'a> {
     pub src: u32,
     pub dst: u32,
     pub tcp: TcpRepr<'a>,
+}
+
+/// A received IPv6 TCP frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Rx6<'a> {
+    pub src: u128,
+    pub dst: u128,
+    pub tcp: TcpRepr<'a>,
+}
+
+/// A frame the wire layer parsed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Parsed<'a> {
+    V4(Rx<'a>),
+    V6(Rx6<'a>),
 }
 
 #[inline(always)]
@@ -45,28 +64,38 @@ pub(crate) fn src_mac(frame: &[u8]) -> MacAddr {
     MacAddr(m)
 }
 
-/// Parses `frame` (fast path, else the wire layer). IPv6 is `UnsupportedIpv6`. The engine
-/// calls `fast` and `parse_slow` itself; tests compare this against the wire layer.
+/// Parses `frame` (fast paths, else the wire layer). The engine calls `fast`, `fast6` and
+/// `parse_slow` itself; tests compare this against the wire layer.
 #[cfg(test)]
 #[inline]
-pub(crate) fn parse(frame: &[u8], mode: ChecksumMode) -> Result<Rx<'_>, DropReason> {
-    if let Some(rx) = fast(frame, mode == ChecksumMode::Verify) {
-        return Ok(rx);
+pub(crate) fn parse(frame: &[u8], mode: ChecksumMode) -> Result<Parsed<'_>, DropReason> {
+    let verify = mode == ChecksumMode::Verify;
+    if let Some(rx) = fast(frame, verify) {
+        return Ok(Parsed::V4(rx));
+    }
+    if let Some(rx) = fast6(frame, verify) {
+        return Ok(Parsed::V6(rx));
     }
     parse_slow(frame, mode)
 }
 
-/// The wire-layer path for frames `fast` does not take.
+/// The wire-layer path for frames `fast` and `fast6` do not take. An IPv4 address in
+/// 0.0.0.0/8 (never on the wire; the engine's IPv6 handles live there) is `NotOurs`.
 #[cold]
-pub(crate) fn parse_slow(frame: &[u8], mode: ChecksumMode) -> Result<Rx<'_>, DropReason> {
+pub(crate) fn parse_slow(frame: &[u8], mode: ChecksumMode) -> Result<Parsed<'_>, DropReason> {
     let f = TcpFrame::parse(frame, mode)?;
     match f.ip {
-        IpRepr::V4(ip) => Ok(Rx {
+        IpRepr::V4(ip) if ip.dst.octets()[0] == 0 => Err(DropReason::NotOurs),
+        IpRepr::V4(ip) => Ok(Parsed::V4(Rx {
             src: u32::from(ip.src),
             dst: u32::from(ip.dst),
             tcp: f.tcp,
-        }),
-        IpRepr::V6(_) => Err(DropReason::UnsupportedIpv6),
+        })),
+        IpRepr::V6(ip) => Ok(Parsed::V6(Rx6 {
+            src: u128::from(ip.src),
+            dst: u128::from(ip.dst),
+            tcp: f.tcp,
+        })),
     }
 }
 
@@ -85,16 +114,16 @@ fn ipv4_header_ok(h: &[u8]) -> bool {
     acc == 0xffff
 }
 
-/// Same verdict as `checksum::transport(pseudo, seg) == 0`. A segment of whole 32-bit words
-/// (every segment without an odd-sized payload) is summed inline, pseudo-header included,
-/// with one fold at the end, as `ipv4_header_ok` does; others take `checksum::transport`.
+/// Same verdict as `checksum::transport(pseudo, seg) == 0` (`pseudo`: an unfolded
+/// pseudo-header sum below 2^32). A segment of whole 32-bit words (every segment without an
+/// odd-sized payload) is summed inline, with one fold at the end, as `ipv4_header_ok` does;
+/// others take `checksum::transport`.
 #[inline(always)]
-fn tcp_checksum_ok(src: u32, dst: u32, seg: &[u8]) -> bool {
+fn transport_ok(pseudo: u32, seg: &[u8]) -> bool {
     let (words, []) = seg.as_chunks::<4>() else {
-        let pseudo = checksum::pseudo_ipv4(src.into(), dst.into(), PROTO_TCP, seg.len() as u32);
         return checksum::transport(pseudo, seg) == 0;
     };
-    let mut acc = src as u64 + dst as u64 + PROTO_TCP as u64 + seg.len() as u64;
+    let mut acc = pseudo as u64;
     for w in words {
         acc += u32::from_be_bytes(*w) as u64;
     }
@@ -128,7 +157,54 @@ pub(crate) fn fast(frame: &[u8], verify: bool) -> Option<Rx<'_>> {
     }
     let src = be32(ip, 12);
     let dst = be32(ip, 16);
+    if dst >> 24 == 0 {
+        return None; // 0.0.0.0/8: the wire layer's `NotOurs`
+    }
     let seg = &l3[20..bounds.total_len];
+    let pseudo = || checksum::pseudo_ipv4(src.into(), dst.into(), PROTO_TCP, seg.len() as u32);
+    let tcp = tcp_fast(seg, verify, pseudo)?;
+    Some(Rx { src, dst, tcp })
+}
+
+/// IPv6 without extension headers (the wire layer walks chains), behind up to two VLAN tags.
+#[inline]
+pub(crate) fn fast6(frame: &[u8], verify: bool) -> Option<Rx6<'_>> {
+    let link = headers::link(frame).ok()?;
+    if link.ethertype != EtherType::IPV6 {
+        return None;
+    }
+    let l3 = &frame[link.l3..];
+    let bounds = headers::ipv6(l3).ok()?;
+    if bounds.upper != 40 || bounds.protocol != PROTO_TCP {
+        return None;
+    }
+    let src = u128::from_be_bytes(l3[8..24].try_into().ok()?);
+    let dst = u128::from_be_bytes(l3[24..40].try_into().ok()?);
+    let seg = &l3[40..bounds.end];
+    let pseudo = || pseudo6(src, dst, seg.len() as u32);
+    let tcp = tcp_fast(seg, verify, pseudo)?;
+    Some(Rx6 { src, dst, tcp })
+}
+
+/// Unfolded IPv6 pseudo-header sum (as `checksum::pseudo_ipv6`) from the address values.
+#[inline(always)]
+fn pseudo6(src: u128, dst: u128, len: u32) -> u32 {
+    w128(src) + w128(dst) + (len >> 16) + (len & 0xffff) + PROTO_TCP as u32
+}
+
+/// The one's-complement sum of a 128-bit value's 16-bit words, unfolded (< 2^17).
+#[inline(always)]
+fn w128(a: u128) -> u32 {
+    let s = (a >> 96) as u32 as u64 + (a >> 64) as u32 as u64 + (a >> 32) as u32 as u64;
+    let s = s + a as u32 as u64;
+    let s = (s >> 32) + (s & 0xffff_ffff);
+    let s = ((s >> 32) + (s & 0xffff_ffff)) as u32;
+    (s >> 16) + (s & 0xffff)
+}
+
+/// The TCP part of the fast readers: `pseudo` gives the pseudo-header sum when verifying.
+#[inline(always)]
+fn tcp_fast(seg: &[u8], verify: bool, pseudo: impl FnOnce() -> u32) -> Option<TcpRepr<'_>> {
     let hl = headers::tcp_header_len(seg).ok()?;
     let area = &seg[20..hl];
     let options = match area.len() {
@@ -148,23 +224,19 @@ pub(crate) fn fast(frame: &[u8], verify: bool) -> Option<Rx<'_>> {
         }
         _ => TcpOptions::parse(area).ok()?,
     };
-    if verify && !tcp_checksum_ok(src, dst, seg) {
+    if verify && !transport_ok(pseudo(), seg) {
         return None;
     }
-    Some(Rx {
-        src,
-        dst,
-        tcp: TcpRepr {
-            src_port: be16(seg, 0),
-            dst_port: be16(seg, 2),
-            seq: SeqNum(be32(seg, 4)),
-            ack: SeqNum(be32(seg, 8)),
-            flags: TcpFlags(seg[13]),
-            window: be16(seg, 14),
-            urgent: be16(seg, 18),
-            options,
-            payload: &seg[hl..],
-        },
+    Some(TcpRepr {
+        src_port: be16(seg, 0),
+        dst_port: be16(seg, 2),
+        seq: SeqNum(be32(seg, 4)),
+        ack: SeqNum(be32(seg, 8)),
+        flags: TcpFlags(seg[13]),
+        window: be16(seg, 14),
+        urgent: be16(seg, 18),
+        options,
+        payload: &seg[hl..],
     })
 }
 
@@ -244,6 +316,57 @@ pub(crate) fn write(buf: &mut [u8], h: &Hdr, k: &Key, s: &Out<'_>) -> Option<usi
     if !s.payload.is_empty() {
         rest[40 + ol..40 + ol + s.payload.len()].copy_from_slice(s.payload);
     }
+    Some(total)
+}
+
+/// [`write`] for IPv6: `k`'s ports with the addresses `src` (ours) and `dst`; hop limit
+/// `h.ttl`; traffic class and flow label 0. `None` if `buf` is too short.
+#[cfg(test)]
+pub(crate) fn write6(
+    buf: &mut [u8],
+    h: &Hdr,
+    src: u128,
+    dst: u128,
+    k: &Key,
+    s: &Out<'_>,
+) -> Option<usize> {
+    let n = write(buf, h, k, s)?;
+    v4_to_v6(buf, n, h.vlan.is_some(), h.ttl, src, dst, k)
+}
+
+/// Turns the IPv4 frame `write` made of `k` (`n` bytes in `buf`) into the IPv6 frame with
+/// addresses `src` and `dst`: the segment moves 20 bytes on, the header becomes IPv6, and
+/// the TCP checksum trades the IPv4 pseudo-header addresses (`k`'s) for the IPv6 ones (RFC
+/// 1624 arithmetic). `None` if `buf` has no room for the 20 more bytes.
+#[inline]
+pub(crate) fn v4_to_v6(
+    buf: &mut [u8],
+    n: usize,
+    vlan: bool,
+    ttl: u8,
+    src: u128,
+    dst: u128,
+    k: &Key,
+) -> Option<usize> {
+    let eh = if vlan { 18 } else { 14 };
+    let total = n + 20;
+    if buf.len() < total || n < eh + 40 {
+        return None;
+    }
+    buf.copy_within(eh + 20..n, eh + 40);
+    buf[eh - 2..eh].copy_from_slice(&[0x86, 0xdd]);
+    let tl = (n - eh - 20) as u32;
+    let ip = &mut buf[eh..eh + 40];
+    ip[0..4].copy_from_slice(&0x6000_0000u32.to_be_bytes());
+    ip[4..8].copy_from_slice(&(tl << 16 | (PROTO_TCP as u32) << 8 | ttl as u32).to_be_bytes());
+    ip[8..24].copy_from_slice(&src.to_be_bytes());
+    ip[24..40].copy_from_slice(&dst.to_be_bytes());
+    let at = eh + 40 + 16;
+    let old = u16::from_be_bytes([buf[at], buf[at + 1]]);
+    let w32 = |v: u32| (v >> 16) + (v & 0xffff);
+    let gone = checksum::fold(w32(k.local_ip) + w32(k.remote_ip));
+    let acc = (!old) as u32 + w128(src) + w128(dst) + (!gone) as u32;
+    buf[at..at + 2].copy_from_slice(&(!checksum::fold(acc)).to_be_bytes());
     Some(total)
 }
 

@@ -123,12 +123,19 @@ pub fn key_words(k: &Key) -> [u64; 2] {
     ]
 }
 
-/// RFC 6528 initial sequence number for `k` at `now`.
+/// RFC 6528 initial sequence number for the IPv4 key `k` at `now`.
 #[inline]
 pub fn isn(secret: SipKey, k: &Key, now: Nanos) -> u32 {
     let [w0, w1] = key_words(k);
     let f = sip_12(secret, w0, w1 as u32) as u32;
     f.wrapping_add((now / 4000) as u32)
+}
+
+/// RFC 6528 initial sequence number over a tuple's message words (an IPv6 key's addresses
+/// and ports, `Addrs6::words`) at `now`.
+#[inline]
+pub fn isn_words(secret: SipKey, words: &[u64], now: Nanos) -> u32 {
+    (sip_words(secret, words) as u32).wrapping_add((now / 4000) as u32)
 }
 
 #[cfg(test)]

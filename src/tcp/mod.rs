@@ -9,11 +9,12 @@
 //! - [`Engine::open`] when the pacer says a new client connection is due.
 //! - [`Engine::handle_timeout`] whenever `now >= poll_timeout()`.
 
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
 
 use crate::wire::{ChecksumMode, MacAddr};
 
 mod active_open;
+mod addrs6;
 mod close;
 pub(crate) mod cookie;
 mod data;
@@ -125,10 +126,13 @@ pub struct Common {
     pub local_mac: MacAddr,
     /// Next hop. `MacAddr::ZERO` (a server): each peer's MAC is learned from its frames.
     pub peer_mac: MacAddr,
+    /// Next hop for IPv6 (a client; from the kernel's neighbour table): `ZERO` = `peer_mac`.
+    pub peer_mac6: MacAddr,
     pub vlan: Option<u16>,
     pub ttl: u8,
     pub checksum: ChecksumMode,
-    /// Options we put in our SYN / SYN-ACK.
+    /// Options we put in our SYN / SYN-ACK. `mss` is the IPv4 value (MTU - 40); IPv6
+    /// segments advertise 20 less (MTU - 60, the larger IP header).
     pub syn_options: SynOptions,
     /// Initial RTO for SYN, SYN-ACK and data (RFC 6298 says 1 s; labs use 10 ms+).
     pub rto: Nanos,
@@ -158,6 +162,7 @@ impl Default for Common {
         Common {
             local_mac: MacAddr::ZERO,
             peer_mac: MacAddr::ZERO,
+            peer_mac6: MacAddr::ZERO,
             vlan: None,
             ttl: 64,
             checksum: ChecksumMode::Verify,
@@ -179,10 +184,13 @@ impl Default for Common {
 #[derive(Clone, Debug)]
 pub struct ClientConfig {
     pub sources: Vec<Ipv4Addr>,
+    /// IPv6 sources (for IPv6 destinations; either family may be empty, not both).
+    pub sources6: Vec<Ipv6Addr>,
     /// This worker's source ports (replies to them are this worker's; see `PortOwners`).
     pub ports: Vec<u16>,
-    /// Used round-robin.
+    /// Used round-robin: `destinations`, then `destinations6`.
     pub destinations: Vec<SocketAddrV4>,
+    pub destinations6: Vec<SocketAddrV6>,
     pub syn_retries: u8,
     /// Bytes sent after the handshake (piggybacked on the ACK). Empty = none.
     pub request: Vec<u8>,
@@ -200,8 +208,10 @@ impl Default for ClientConfig {
     fn default() -> Self {
         ClientConfig {
             sources: Vec::new(),
+            sources6: Vec::new(),
             ports: Vec::new(),
             destinations: Vec::new(),
+            destinations6: Vec::new(),
             syn_retries: 3,
             request: Vec::new(),
             expect: Vec::new(),
@@ -215,8 +225,9 @@ impl Default for ClientConfig {
 /// The passive side.
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
-    /// Listening sockets (`0.0.0.0` = any local address).
+    /// Listening sockets (`0.0.0.0` / `::` = any local address of that family).
     pub listen: Vec<SocketAddrV4>,
+    pub listen6: Vec<SocketAddrV6>,
     pub cookies: CookieMode,
     pub cookie_threshold: usize,
     pub synack_retries: u8,
@@ -235,6 +246,7 @@ impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             listen: Vec::new(),
+            listen6: Vec::new(),
             cookies: CookieMode::Never,
             cookie_threshold: 4096,
             synack_retries: 3,

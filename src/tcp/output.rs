@@ -4,8 +4,9 @@ use std::ops::Range;
 
 use crate::wire::{MacAddr, SeqNum, TcpFlags, TcpOptions, TcpRepr};
 
+use super::addrs6::{Addrs6, is_v6};
 use super::engine::Engine;
-use super::fastpath::{Hdr, Out, write};
+use super::fastpath::{Hdr, Out, v4_to_v6, write};
 use super::table::{Key, Slot};
 use super::tcb::{Tcb, opt};
 use super::{Nanos, Transmit};
@@ -20,6 +21,27 @@ const PSH: u8 = TcpFlags::PSH;
 #[inline]
 pub(crate) fn ts_now(now: Nanos) -> u32 {
     (now / 1_000_000) as u32
+}
+
+/// The IPv4 frame of `k` just written (`n` bytes) as IPv6 with the handles' addresses. The
+/// handle's MAC (`emit`) was learned from the peer's frames (server) or is the next hop.
+#[inline(never)]
+fn emit6(a: &Addrs6, buf: &mut [u8], n: usize, vlan: bool, ttl: u8, k: &Key) -> Option<usize> {
+    v4_to_v6(
+        buf,
+        n,
+        vlan,
+        ttl,
+        a.addr(k.local_ip),
+        a.addr(k.remote_ip),
+        k,
+    )
+}
+
+/// The MSS we advertise on `k`: the configured (IPv4) value, 20 less for IPv6.
+#[inline]
+fn mss_for(mss: Option<u16>, k: &Key) -> Option<u16> {
+    mss.map(|m| if is_v6(k) { m.saturating_sub(20) } else { m })
 }
 
 /// One segment of ours: control bits, sequence numbers, options and the range of our
@@ -70,14 +92,20 @@ impl Engine {
             data,
             scaled,
         } = s;
-        let dst = if self.p.c.peer_mac != MacAddr::ZERO {
+        let v6 = is_v6(k);
+        let dst = if v6 {
+            self.table.v6.mac(k.remote_ip)
+        } else if self.p.c.peer_mac != MacAddr::ZERO {
             self.p.c.peer_mac
         } else if let Some(mac) = self.neighbours.get(k.remote_ip) {
             mac
         } else {
+            MacAddr::ZERO
+        };
+        if dst == MacAddr::ZERO {
             self.stats.tx_no_neighbour += 1;
             return;
-        };
+        }
         let Some(buf) = tx.buffer() else {
             self.stats.tx_full += 1;
             return;
@@ -100,7 +128,14 @@ impl Engine {
             options,
             payload: self.p.data.get(data).unwrap_or(&[]),
         };
-        match write(buf, &hdr, k, &seg) {
+        // IPv6 is the IPv4 frame turned over after the fact (out of line), so the IPv4 writer
+        // keeps building the segment in registers (a segment passed through memory to a
+        // second writer stalls on store forwarding).
+        let mut len = write(buf, &hdr, k, &seg);
+        if v6 {
+            len = len.and_then(|n| emit6(&self.table.v6, buf, n, hdr.vlan.is_some(), hdr.ttl, k));
+        }
+        match len {
             Some(len) => {
                 tx.commit(len);
                 self.stats.tx_frames += 1;
@@ -123,7 +158,7 @@ impl Engine {
         let t = *self.table.get(slot);
         let s = self.p.c.syn_options;
         let o = TcpOptions {
-            mss: s.mss,
+            mss: mss_for(s.mss, &t.key),
             wscale: s.wscale,
             sack_permitted: s.sack_permitted,
             timestamps: s.timestamps.then_some((ts_now(now), 0)),
@@ -144,7 +179,7 @@ impl Engine {
             tsecr,
         } = a;
         let o = TcpOptions {
-            mss: self.p.c.syn_options.mss,
+            mss: mss_for(self.p.c.syn_options.mss, k),
             wscale: if opts & opt::WS != 0 {
                 self.p.c.syn_options.wscale
             } else {

@@ -3,9 +3,9 @@
 
 use crate::wire::{SeqNum, TcpRepr};
 
+use super::addrs6::is_v6;
 use super::cookie::{self, CookieOpts};
 use super::engine::{Engine, Verdict};
-use super::isn::isn;
 use super::output::SynAck;
 use super::stats::DropReason;
 use super::table::Key;
@@ -15,10 +15,22 @@ use super::{CookieMode, Nanos, Transmit};
 
 impl Engine {
     fn listening(&self, k: &Key) -> bool {
+        if is_v6(k) {
+            return self.listening6(k);
+        }
         self.p
             .listen
             .iter()
             .any(|&(ip, port)| port == k.local_port && (ip == 0 || ip == k.local_ip))
+    }
+
+    #[inline(never)]
+    fn listening6(&self, k: &Key) -> bool {
+        let ip6 = self.table.v6.addr(k.local_ip);
+        self.p
+            .listen6
+            .iter()
+            .any(|&(ip, port)| port == k.local_port && (ip == 0 || ip == ip6))
     }
 
     /// Server: a segment with no TCB.
@@ -74,14 +86,21 @@ impl Engine {
             tsecr: tsval,
         };
         if cookie {
-            let iss = SeqNum(cookie::encode(self.cookie_key, key, seg.seq.0, now, &neg));
+            let (w, n) = self.tuple_words(key);
+            let iss = SeqNum(cookie::encode(
+                self.cookie_key,
+                &w[..n],
+                seg.seq.0,
+                now,
+                &neg,
+            ));
             self.stats.syn_received += 1;
             self.stats.cookies_sent += 1;
             self.send_synack(now, tx, key, synack(iss));
             self.built(None, now);
             return Ok(());
         }
-        let iss = SeqNum(isn(self.isn_key, key, now));
+        let iss = self.new_iss(key, now);
         let mut tcb = Tcb {
             key: *key,
             snd_una: iss,
@@ -128,7 +147,8 @@ impl Engine {
     ) -> Verdict {
         let irs = seg.seq.add(u32::MAX); // seq - 1
         let iss = seg.ack.add(u32::MAX);
-        let Some(o) = cookie::decode(self.cookie_key, key, irs.0, iss.0, now) else {
+        let (w, n) = self.tuple_words(key);
+        let Some(o) = cookie::decode(self.cookie_key, &w[..n], irs.0, iss.0, now) else {
             self.send_rst_for(key, seg, tx);
             if seg.flags.fin() {
                 // A final handshake ACK does not carry a FIN; this is a FIN for a connection
@@ -164,6 +184,9 @@ impl Engine {
         };
         self.stats.cookies_accepted += 1;
         self.stats.accepted += 1;
+        if is_v6(key) {
+            self.stats.v6_accepted += 1;
+        }
         self.stats.active += 1;
         // The SYN's window is not known: the ACK's (unscaled until `data_ack` scales it).
         self.xfer_begin(slot, o.mss, seg.window);

@@ -35,8 +35,8 @@ pub enum DropReason {
     BadDataOffset,
     BadOptionLen,
     BadChecksum,
-    /// IPv6 TCP: the engine is IPv4 only for now.
-    UnsupportedIpv6,
+    /// IPv6: the engine's address table (`addrs6.rs`) is full.
+    NoIpv6Room,
     /// Destination address/port is not one of ours (or another worker's port).
     NotOurs,
     /// No connection for the tuple (an RST answers it unless it is an RST itself).
@@ -80,7 +80,7 @@ impl DropReason {
         DropReason::BadDataOffset,
         DropReason::BadOptionLen,
         DropReason::BadChecksum,
-        DropReason::UnsupportedIpv6,
+        DropReason::NoIpv6Room,
         DropReason::NotOurs,
         DropReason::NoConnection,
         DropReason::AckNotAcceptable,
@@ -110,7 +110,7 @@ impl DropReason {
             DropReason::BadDataOffset => "bad_data_offset",
             DropReason::BadOptionLen => "bad_option_len",
             DropReason::BadChecksum => "bad_checksum",
-            DropReason::UnsupportedIpv6 => "unsupported_ipv6",
+            DropReason::NoIpv6Room => "no_ipv6_room",
             DropReason::NotOurs => "not_ours",
             DropReason::NoConnection => "no_connection",
             DropReason::AckNotAcceptable => "ack_not_acceptable",
@@ -232,6 +232,12 @@ pub struct Stats {
     pub fast_retransmits: u64,
     /// Pure ACKs we sent for received data (in order, at least every second full segment).
     pub acks_sent: u64,
+    /// The IPv6 part of `attempted`, `established`, `accepted` and `outcomes` (IPv4 is the
+    /// rest): per-family figures of a dual-stack run.
+    pub v6_attempted: u64,
+    pub v6_established: u64,
+    pub v6_accepted: u64,
+    pub v6_outcomes: [u64; Outcome::COUNT],
 }
 
 /// Calls `$m!(field, ...)` with every scalar counter of `Stats`, so that merge, minus and
@@ -281,7 +287,10 @@ macro_rules! scalar_fields {
             http_other,
             dup_acks,
             fast_retransmits,
-            acks_sent
+            acks_sent,
+            v6_attempted,
+            v6_established,
+            v6_accepted
         )
     };
 }
@@ -297,6 +306,9 @@ impl Stats {
             *a = op(*a, b);
         }
         for (a, b) in self.handshake_failed.iter_mut().zip(o.handshake_failed) {
+            *a = op(*a, b);
+        }
+        for (a, b) in self.v6_outcomes.iter_mut().zip(o.v6_outcomes) {
             *a = op(*a, b);
         }
         for (a, b) in self.drops.iter_mut().zip(o.drops) {
@@ -334,6 +346,12 @@ impl Stats {
         }
         for r in DropReason::ALL {
             v.push((format!("drop_{}", r.as_str()), self.drops[r as usize]));
+        }
+        for o in Outcome::ALL {
+            v.push((
+                format!("v6_outcome_{}", o.as_str()),
+                self.v6_outcomes[o as usize],
+            ));
         }
         v
     }

@@ -7,9 +7,11 @@
 //!   backward shift (no tombstones), so probe lengths stay short under churn.
 //! - One keyed multiply hash per lookup; callers keep it for a later `remove`.
 
+use super::addrs6::{Addrs6, is_v6};
 use super::tcb::Tcb;
 
-/// A connection's 4-tuple from our point of view (IPv4 addresses as big-endian `u32`).
+/// A connection's 4-tuple from our point of view: IPv4 addresses as big-endian `u32`, IPv6
+/// addresses as handles into `Table::v6` (see `addrs6.rs`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Key {
     pub local_ip: u32,
@@ -36,10 +38,12 @@ pub struct Table {
     free: u32,
     len: usize,
     seed: [u64; 3],
+    /// The IPv6 addresses keys name (empty without IPv6); kept in step by insert/remove.
+    pub v6: Box<Addrs6>,
 }
 
 #[inline(always)]
-fn fold_mul(a: u64, b: u64) -> u64 {
+pub(crate) fn fold_mul(a: u64, b: u64) -> u64 {
     let full = (a as u128) * (b as u128);
     (full as u64) ^ ((full >> 64) as u64)
 }
@@ -63,6 +67,7 @@ impl Table {
             free: 0,
             len: 0,
             seed,
+            v6: Box::new(Addrs6::new(0, 0)),
         })
     }
 
@@ -130,6 +135,10 @@ impl Table {
         }
         self.index[pos] = (h as u64) << 32 | (slot as u64 + 1);
         self.len += 1;
+        let k = self.tcbs[slot as usize].key;
+        if is_v6(&k) {
+            self.v6_refs(&k, true);
+        }
         Some(slot)
     }
 
@@ -147,32 +156,29 @@ impl Table {
             }
             pos = (pos + 1) & self.mask;
         }
-        self.remove_at(pos);
-        self.tcbs[slot as usize].t_next = self.free;
+        remove_at(&mut self.index, self.mask, pos);
+        let t = &mut self.tcbs[slot as usize];
+        t.t_next = self.free;
+        let k = t.key;
         self.free = slot;
         self.len -= 1;
+        if is_v6(&k) {
+            self.v6_refs(&k, false);
+        }
     }
 
-    /// Backward-shift deletion of index position `hole`.
-    fn remove_at(&mut self, mut hole: usize) {
-        let mask = self.mask;
-        let mut j = hole;
-        loop {
-            j = (j + 1) & mask;
-            let e = self.index[j];
-            if e == 0 {
-                break;
-            }
-            let home = (e >> 32) as usize & mask;
-            // The entry at j may move to the hole unless its home lies in (hole, j].
-            let d_home = home.wrapping_sub(hole) & mask;
-            let d_j = j.wrapping_sub(hole) & mask;
-            if d_home == 0 || d_home > d_j {
-                self.index[hole] = e;
-                hole = j;
+    /// An IPv6 key's addresses gain (`true`) or lose a reference (out of line: the IPv4
+    /// path only tests the family).
+    #[cold]
+    #[inline(never)]
+    fn v6_refs(&mut self, k: &Key, gain: bool) {
+        for a in [k.local_ip, k.remote_ip] {
+            if gain {
+                self.v6.retain(a);
+            } else {
+                self.v6.drop_ref(a);
             }
         }
-        self.index[hole] = 0;
     }
 
     #[inline]
@@ -201,7 +207,7 @@ impl Table {
 
     /// Bytes held by the slab and the index.
     pub fn memory_bytes(&self) -> usize {
-        self.tcbs.len() * std::mem::size_of::<Tcb>() + self.index.len() * 8
+        self.tcbs.len() * std::mem::size_of::<Tcb>() + self.index.len() * 8 + self.v6.memory_bytes()
     }
 
     /// Some live slot and its hash, or `None` when empty.
@@ -221,6 +227,28 @@ impl Table {
             .map(|&e| ((e as u32).wrapping_sub(1), (e >> 32) as u32))
             .collect()
     }
+}
+
+/// Backward-shift deletion of position `hole` of an index of `hash32 << 32 | value` entries
+/// (0 = empty) whose home is `hash32 & mask`.
+pub(crate) fn remove_at(index: &mut [u64], mask: usize, mut hole: usize) {
+    let mut j = hole;
+    loop {
+        j = (j + 1) & mask;
+        let e = index[j];
+        if e == 0 {
+            break;
+        }
+        let home = (e >> 32) as usize & mask;
+        // The entry at j may move to the hole unless its home lies in (hole, j].
+        let d_home = home.wrapping_sub(hole) & mask;
+        let d_j = j.wrapping_sub(hole) & mask;
+        if d_home == 0 || d_home > d_j {
+            index[hole] = e;
+            hole = j;
+        }
+    }
+    index[hole] = 0;
 }
 
 #[cfg(test)]

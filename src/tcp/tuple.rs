@@ -4,12 +4,18 @@
 //! so connections reuse a tuple only after the whole space has been used once; `open` skips
 //! tuples still in the table (active or TIME-WAIT).
 
-use std::net::{Ipv4Addr, SocketAddrV4};
-
+use super::addrs6::is_handle;
 use super::table::Key;
 
 pub struct Tuples {
-    sources: Vec<u32>,
+    /// IPv4 sources, and IPv6 sources as address handles (`addrs6.rs`), each cycled to the
+    /// longer list's length (so one index `si` serves both families without a modulo).
+    s4: Vec<u32>,
+    s6: Vec<u32>,
+    /// Distinct sources of each family.
+    n4: usize,
+    n6: usize,
+    /// (address or handle, port); a destination takes sources of its own family.
     dests: Vec<(u32, u16)>,
     /// This worker's source ports, ascending.
     ports: Vec<u16>,
@@ -21,17 +27,25 @@ pub struct Tuples {
 }
 
 impl Tuples {
-    /// `ports` are this worker's source ports (any order; 0 is refused).
+    /// `ports` are this worker's source ports (any order; 0 is refused). Destinations that
+    /// are handles need IPv6 sources, the others IPv4 sources.
     pub fn new(
-        sources: &[Ipv4Addr],
-        dests: &[SocketAddrV4],
+        s4: &[u32],
+        s6: &[u32],
+        dests: &[(u32, u16)],
         ports: &[u16],
     ) -> Result<Tuples, String> {
-        if sources.is_empty() {
+        if s4.is_empty() && s6.is_empty() {
             return Err("client needs at least one source address".into());
         }
         if dests.is_empty() {
             return Err("client needs at least one destination".into());
+        }
+        if dests.iter().any(|d| is_handle(d.0)) && s6.is_empty() {
+            return Err("IPv6 destinations need an IPv6 source address".into());
+        }
+        if dests.iter().any(|d| !is_handle(d.0)) && s4.is_empty() {
+            return Err("IPv4 destinations need an IPv4 source address".into());
         }
         let mut ports = ports.to_vec();
         ports.sort_unstable();
@@ -43,12 +57,20 @@ impl Tuples {
         for p in &ports {
             port_bits[*p as usize / 64] |= 1 << (p % 64);
         }
+        let m = s4.len().max(s6.len());
+        let cycle = |s: &[u32]| -> Vec<u32> {
+            if s.is_empty() {
+                Vec::new()
+            } else {
+                s.iter().copied().cycle().take(m).collect()
+            }
+        };
         Ok(Tuples {
-            sources: sources.iter().map(|&a| u32::from(a)).collect(),
-            dests: dests
-                .iter()
-                .map(|d| (u32::from(*d.ip()), d.port()))
-                .collect(),
+            s4: cycle(s4),
+            s6: cycle(s6),
+            n4: s4.len(),
+            n6: s6.len(),
+            dests: dests.to_vec(),
             ports,
             port_bits,
             si: 0,
@@ -59,7 +81,12 @@ impl Tuples {
 
     /// Number of distinct tuples.
     pub fn space(&self) -> u64 {
-        self.sources.len() as u64 * self.ports.len() as u64 * self.dests.len() as u64
+        let per_port: u64 = self
+            .dests
+            .iter()
+            .map(|d| if is_handle(d.0) { self.n6 } else { self.n4 })
+            .sum::<usize>() as u64;
+        per_port * self.ports.len() as u64
     }
 
     #[inline]
@@ -87,7 +114,11 @@ impl Tuples {
     fn key_at(&self, (si, di, pi): (usize, usize, usize)) -> Key {
         let (rip, rport) = self.dests[di];
         Key {
-            local_ip: self.sources[si],
+            local_ip: if is_handle(rip) {
+                self.s6[si]
+            } else {
+                self.s4[si]
+            },
             remote_ip: rip,
             local_port: self.ports[pi],
             remote_port: rport,
@@ -101,7 +132,7 @@ impl Tuples {
         if di == self.dests.len() {
             di = 0;
             si += 1;
-            if si == self.sources.len() {
+            if si == self.s4.len().max(self.s6.len()) {
                 si = 0;
                 pi += 1;
                 if pi == self.ports.len() {
@@ -112,9 +143,14 @@ impl Tuples {
         (si, di, pi)
     }
 
-    /// Is (`ip`, `port`) one of our local endpoints?
+    /// Is (`ip`, `port`) one of our local endpoints (`ip` an address or a handle)?
     pub fn owns(&self, ip: u32, port: u16) -> bool {
-        self.port_bits[port as usize / 64] & (1 << (port % 64)) != 0 && self.sources.contains(&ip)
+        self.port_bits[port as usize / 64] & (1 << (port % 64)) != 0
+            && if is_handle(ip) {
+                self.s6.contains(&ip)
+            } else {
+                self.s4.contains(&ip)
+            }
     }
 }
 
@@ -124,9 +160,9 @@ mod tests {
 
     #[test]
     fn space_and_cycle() {
-        let s = [Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2)];
-        let d = [SocketAddrV4::new(Ipv4Addr::new(10, 0, 1, 1), 80)];
-        let mut t = Tuples::new(&s, &d, &[1007, 1003]).unwrap();
+        let s = [0x0a00_0001, 0x0a00_0002];
+        let d = [(0x0a00_0101, 80)];
+        let mut t = Tuples::new(&s, &[], &d, &[1007, 1003]).unwrap();
         // 2 ports x 2 sources x 1 dest
         assert_eq!(t.space(), 4);
         let mut seen = std::collections::HashSet::new();
@@ -146,12 +182,34 @@ mod tests {
         }
         assert_eq!(
             t.current(),
-            Tuples::new(&s, &d, &[1003, 1007]).unwrap().current()
+            Tuples::new(&s, &[], &d, &[1003, 1007]).unwrap().current()
         );
         assert_eq!(t.current().local_port, 1003, "ascending order");
-        assert!(!t.owns(u32::from(s[0]), 1004));
-        assert!(Tuples::new(&s, &d, &[]).is_err());
-        assert!(Tuples::new(&s, &d, &[0, 5]).is_err());
-        assert!(Tuples::new(&[], &d, &[5]).is_err());
+        assert!(!t.owns(s[0], 1004));
+        assert!(Tuples::new(&s, &[], &d, &[]).is_err());
+        assert!(Tuples::new(&s, &[], &d, &[0, 5]).is_err());
+        assert!(Tuples::new(&[], &[], &d, &[5]).is_err());
+        assert!(Tuples::new(&[], &[7], &d, &[5]).is_err(), "no IPv4 source");
+    }
+
+    #[test]
+    fn mixed_families_pair_sources_of_their_own() {
+        // Two IPv4 sources, one IPv6 (handle 7); one destination of each family.
+        let d = [(0x0a00_0101, 80), (9, 80)];
+        let mut t = Tuples::new(&[0x0a00_0001, 0x0a00_0002], &[7], &d, &[1000, 1001]).unwrap();
+        assert_eq!(t.space(), 2 * (2 + 1));
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..8 {
+            let k = t.current();
+            assert_eq!(is_handle(k.local_ip), is_handle(k.remote_ip));
+            assert!(t.owns(k.local_ip, k.local_port));
+            seen.insert(k);
+            t.advance();
+        }
+        assert_eq!(seen.len(), 6, "every tuple of the space is visited");
+        assert!(
+            Tuples::new(&[0x0a00_0001], &[], &d, &[5]).is_err(),
+            "no IPv6 source"
+        );
     }
 }

@@ -1,7 +1,10 @@
-//! Answers ARP requests for emulated source addresses (ones the kernel does not own; the XDP
-//! program steers those requests to us). Everything else ARP stays with the kernel.
+//! Answers ARP requests and IPv6 Neighbor Solicitations (`ndp.rs`) for emulated source
+//! addresses (ones the kernel does not own; the XDP program steers those requests to us).
+//! Everything else ARP and ICMPv6 stays with the kernel.
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use super::ndp;
 
 use crate::wire::{
     ArpOp, ArpPacket, ArpRepr, EtherType, EthernetFrame, MacAddr, WireError, headers,
@@ -10,6 +13,8 @@ use crate::wire::{
 pub struct ArpResponder {
     pub mac: MacAddr,
     pub addrs: Vec<Ipv4Addr>,
+    /// Emulated IPv6 addresses, ascending (binary search: a /64's thousands of sources).
+    pub addrs6: Vec<Ipv6Addr>,
 }
 
 /// What happened to an ARP frame.
@@ -17,6 +22,8 @@ pub struct ArpResponder {
 pub enum ArpVerdict {
     /// A reply of this many bytes was written.
     Replied(usize),
+    /// A Neighbor Advertisement of this many bytes was written.
+    RepliedNd(usize),
     /// Not a request for one of our emulated addresses.
     Ignored,
     Malformed(WireError),
@@ -29,6 +36,28 @@ impl ArpResponder {
         headers::link(frame).is_ok_and(|l| l.ethertype == EtherType::ARP)
     }
 
+    /// Might `frame` be for us: ARP, or (with emulated IPv6 addresses) IPv6?
+    pub fn wants(&self, frame: &[u8]) -> bool {
+        headers::link(frame).is_ok_and(|l| {
+            l.ethertype == EtherType::ARP
+                || (l.ethertype == EtherType::IPV6 && !self.addrs6.is_empty())
+        })
+    }
+
+    /// A Neighbor Solicitation for one of `addrs6`: the advertisement.
+    fn handle_ns(&self, frame: &[u8], l3: usize, out: &mut [u8]) -> ArpVerdict {
+        match ndp::parse_ns(frame) {
+            Ok(Some(ns)) if self.addrs6.binary_search(&ns.target).is_ok() => {
+                match ndp::write_na(frame, l3, &ns, self.mac, out) {
+                    Some(n) => ArpVerdict::RepliedNd(n),
+                    None => ArpVerdict::Malformed(WireError::Truncated),
+                }
+            }
+            Ok(_) => ArpVerdict::Ignored,
+            Err(e) => ArpVerdict::Malformed(e),
+        }
+    }
+
     /// Handles `frame` (any EtherType); writes a reply into `out` when it is a request for
     /// one of `addrs`. The reply carries the request's VLAN tags (one or two) unchanged.
     pub fn handle(&self, frame: &[u8], out: &mut [u8]) -> ArpVerdict {
@@ -36,6 +65,9 @@ impl ArpResponder {
             Ok(l) => l,
             Err(e) => return ArpVerdict::Malformed(e),
         };
+        if link.ethertype == EtherType::IPV6 && !self.addrs6.is_empty() {
+            return self.handle_ns(frame, link.l3, out);
+        }
         if link.ethertype != EtherType::ARP {
             return ArpVerdict::Ignored;
         }
@@ -98,6 +130,7 @@ mod tests {
         let r = ArpResponder {
             mac: MacAddr([2, 0, 0, 0, 0, 1]),
             addrs: vec![Ipv4Addr::new(198, 18, 1, 7)],
+            addrs6: Vec::new(),
         };
         let mut out = [0u8; 64];
         assert_eq!(
@@ -126,6 +159,7 @@ mod tests {
         let r = ArpResponder {
             mac: MacAddr([2, 0, 0, 0, 0, 1]),
             addrs: vec![Ipv4Addr::new(198, 18, 1, 7)],
+            addrs6: Vec::new(),
         };
         let plain = request(Ipv4Addr::new(198, 18, 1, 7));
         let mut qinq = plain[..12].to_vec();
@@ -148,6 +182,36 @@ mod tests {
         assert_eq!(
             (a.op, a.target_ip),
             (ArpOp::Reply, Ipv4Addr::new(198, 18, 0, 2))
+        );
+    }
+}
+
+#[cfg(test)]
+mod ndp_tests {
+    use super::*;
+
+    #[test]
+    fn answers_solicitations_for_emulated_ipv6_addresses_only() {
+        let emu: Ipv6Addr = "2001:2:0:1::7".parse().unwrap();
+        let peer: Ipv6Addr = "2001:2::2".parse().unwrap();
+        let r = ArpResponder {
+            mac: MacAddr([2, 0, 0, 0, 0, 1]),
+            addrs: Vec::new(),
+            addrs6: vec!["2001:2:0:1::1".parse().unwrap(), emu],
+        };
+        let mut out = [0u8; 128];
+        let f = ndp::tests::ns(peer, emu);
+        assert!(r.wants(&f));
+        assert_eq!(r.handle(&f, &mut out), ArpVerdict::RepliedNd(86));
+        let other = ndp::tests::ns(peer, "2001:2:0:1::8".parse().unwrap());
+        assert_eq!(r.handle(&other, &mut out), ArpVerdict::Ignored);
+        let none = ArpResponder {
+            addrs6: Vec::new(),
+            ..r
+        };
+        assert!(
+            !none.wants(&f),
+            "without emulated IPv6 addresses IPv6 is the engine's"
         );
     }
 }

@@ -8,6 +8,7 @@ pub mod admit;
 pub mod arp;
 pub mod exchange;
 pub mod handoff;
+mod ndp;
 pub mod pace;
 pub mod profile;
 
@@ -114,6 +115,8 @@ crate::counters! {
         /// The owner's inbox was full or the frame too big.
         pub handoff_dropped,
         pub arp_replies,
+        /// Neighbor Advertisements sent for emulated IPv6 addresses.
+        pub nd_replies,
         pub arp_malformed,
         pub late_starts,
         /// Iterations in which due opens were held back, by what held them (see `admit`).
@@ -331,13 +334,18 @@ fn reply_arp_or_engine(
     lp: &mut LoopCounters,
 ) {
     // Only ARP frames take a TX buffer; a buffer left uncommitted is the one the engine gets.
-    if ArpResponder::is_arp(frame)
+    if arp.wants(frame)
         && let Some(buf) = tx.buffer()
     {
         match arp.handle(frame, buf) {
             ArpVerdict::Replied(len) => {
                 tx.commit(len);
                 lp.arp_replies += 1;
+                return;
+            }
+            ArpVerdict::RepliedNd(len) => {
+                tx.commit(len);
+                lp.nd_replies += 1;
                 return;
             }
             ArpVerdict::Malformed(_) => lp.arp_malformed += 1,

@@ -12,6 +12,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use std::os::fd::RawFd;
 
 use aya::Ebpf;
+use aya::maps::lpm_trie::{Key as LpmKey, LpmTrie};
 use aya::maps::{Array, PerCpuArray, XskMap};
 use aya::programs::{ProgramError, Xdp, XdpMode};
 
@@ -25,12 +26,16 @@ const MAP_XSKS: &str = "tw_xsks";
 const MAP_CFG: &str = "tw_cfg";
 const MAP_STATS: &str = "tw_stats";
 const MAP_KPORTS: &str = "tw_kports";
+const MAP_V6: &str = "tw_v6";
+/// `TW_V6_ENTRIES`, `TW_V6_TCP`, `TW_V6_ND` (bpf/shared.h).
+pub const MAX_V6_ENTRIES: usize = 65536;
+const V6_TCP: u32 = 1;
+const V6_ND: u32 = 2;
 /// `TW_KPORT_WORDS` (bpf/shared.h): 64 ports per word.
 const KPORT_WORDS: u32 = 1024;
 
 /// Limits of `struct tw_steer_cfg` and `tw_xsks` (bpf/shared.h).
 pub const MAX_V4: usize = 16;
-pub const MAX_V6: usize = 4;
 pub const MAX_ARP: usize = 16;
 pub const MAX_LISTEN: usize = 8;
 pub const MAX_QUEUES: u32 = 64;
@@ -44,14 +49,13 @@ const CFG_RX_STAMP: u32 = 2;
 pub(crate) struct RawSteerCfg {
     v4_addrs: [u32; MAX_V4],
     arp_v4: [u32; MAX_ARP],
-    v6_addrs: [[u8; 16]; MAX_V6],
     listen_ports: [u16; MAX_LISTEN],
     port_lo: u16,
     port_hi: u16,
     n_v4: u8,
     n_arp: u8,
-    n_v6: u8,
     n_listen: u8,
+    _pad0: u8,
     flags: u32,
     v4_net: u32,
     v4_mask: u32,
@@ -73,14 +77,21 @@ const STAT_PASSED_SOCKET: u32 = 7;
 const STAT_PARSE_ERROR: u32 = 5;
 const STAT_DISABLED: u32 = 6;
 const STAT_NO_META: u32 = 8;
+const STAT_ND_REDIRECTED: u32 = 9;
 
 /// What the steering program treats as ours.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SteerConfig {
     /// Our local IPv4 addresses (at most 16).
     pub addrs_v4: Vec<Ipv4Addr>,
-    /// Our local IPv6 addresses (at most 4).
+    /// Our local IPv6 addresses (any number: an LPM trie; with `prefix_v6`, the kernel's
+    /// own addresses inside it).
     pub addrs_v6: Vec<Ipv6Addr>,
+    /// Emulated IPv6 addresses: TCP to them is ours, and so are Neighbor Solicitations
+    /// for them.
+    pub nd_v6: Vec<Ipv6Addr>,
+    /// A whole IPv6 prefix of ours: TCP to it, and NS for it except for `addrs_v6`.
+    pub prefix_v6: Option<(Ipv6Addr, u8)>,
     /// Our local TCP port range, inclusive (client source ports or server listen ports;
     /// one port: lo == hi). `port_lo == 0`: no range.
     pub port_lo: u16,
@@ -112,8 +123,9 @@ impl SteerConfig {
         if self.addrs_v4.len() > MAX_V4 {
             return Err(too_many("IPv4 addresses", self.addrs_v4.len(), MAX_V4));
         }
-        if self.addrs_v6.len() > MAX_V6 {
-            return Err(too_many("IPv6 addresses", self.addrs_v6.len(), MAX_V6));
+        let n6 = self.v6_entries().len();
+        if n6 > MAX_V6_ENTRIES {
+            return Err(too_many("IPv6 addresses and prefixes", n6, MAX_V6_ENTRIES));
         }
         if self.arp_v4.len() > MAX_ARP {
             return Err(too_many("ARP addresses", self.arp_v4.len(), MAX_ARP));
@@ -139,14 +151,13 @@ impl SteerConfig {
         let mut r = RawSteerCfg {
             v4_addrs: [0; MAX_V4],
             arp_v4: [0; MAX_ARP],
-            v6_addrs: [[0; 16]; MAX_V6],
             listen_ports: [0; MAX_LISTEN],
             port_lo: self.port_lo,
             port_hi: self.port_hi,
             n_v4: self.addrs_v4.len() as u8,
             n_arp: self.arp_v4.len() as u8,
-            n_v6: self.addrs_v6.len() as u8,
             n_listen: self.listen_ports.len() as u8,
+            _pad0: 0,
             flags: CFG_ENABLED | if self.rx_stamps { CFG_RX_STAMP } else { 0 },
             v4_net: 0,
             v4_mask: 0,
@@ -168,11 +179,47 @@ impl SteerConfig {
         for (d, a) in r.arp_v4.iter_mut().zip(&self.arp_v4) {
             *d = u32::from_ne_bytes(a.octets());
         }
-        for (d, a) in r.v6_addrs.iter_mut().zip(&self.addrs_v6) {
-            *d = a.octets();
-        }
         r.listen_ports[..self.listen_ports.len()].copy_from_slice(&self.listen_ports);
         Ok(r)
+    }
+
+    /// The `tw_v6` trie: (prefix length, address, `TW_V6_*` bits), one entry per prefix.
+    pub(crate) fn v6_entries(&self) -> Vec<(u8, [u8; 16], u32)> {
+        let mut e: std::collections::BTreeMap<(u8, [u8; 16]), u32> = Default::default();
+        if let Some((net, len)) = self.prefix_v6 {
+            let len = len.min(128);
+            let mask = if len == 0 {
+                0
+            } else {
+                u128::MAX << (128 - len as u32)
+            };
+            let net = (u128::from(net) & mask).to_be_bytes();
+            *e.entry((len, net)).or_default() |= V6_TCP | V6_ND;
+        }
+        for a in &self.addrs_v6 {
+            *e.entry((128, a.octets())).or_default() |= V6_TCP;
+        }
+        for a in &self.nd_v6 {
+            *e.entry((128, a.octets())).or_default() |= V6_TCP | V6_ND;
+        }
+        e.into_iter().map(|((l, a), f)| (l, a, f)).collect()
+    }
+
+    /// The longest-prefix match of `a` in `v6_entries` (the program's `v6_flags`).
+    fn v6_flags(&self, a: [u8; 16]) -> u32 {
+        let a = u128::from_be_bytes(a);
+        self.v6_entries()
+            .into_iter()
+            .filter(|(len, net, _)| {
+                let m = if *len == 0 {
+                    0
+                } else {
+                    u128::MAX << (128 - *len as u32)
+                };
+                a & m == u128::from_be_bytes(*net)
+            })
+            .max_by_key(|(len, _, _)| *len)
+            .map_or(0, |(_, _, f)| f)
     }
 }
 
@@ -217,6 +264,8 @@ crate::counters! {
         /// Redirected without an RX timestamp: the driver refused XDP metadata
         /// (`bpf_xdp_adjust_meta`), so the workers used their loop clock for those frames.
         pub no_rx_timestamp,
+        /// Neighbor Solicitations for emulated IPv6 addresses redirected to an XSK.
+        pub nd_redirected,
     }
 }
 
@@ -285,7 +334,7 @@ impl Steer {
         mode: XdpAttachMode,
         cfg: &SteerConfig,
     ) -> Result<Steer, SteerError> {
-        let raw = cfg.to_raw()?;
+        cfg.to_raw()?;
         iface::index(ifname).map_err(|e| {
             SteerError::new(
                 format!("XDP attach on {ifname}"),
@@ -295,7 +344,7 @@ impl Steer {
             )
         })?;
         let mut steer = Steer {
-            ebpf: load(&raw, &cfg.kernel_ports)?,
+            ebpf: load(cfg)?,
             ifname: ifname.into(),
             mode,
         };
@@ -365,7 +414,9 @@ impl Steer {
 
     /// Rewrites the configuration map (no reload, no detach).
     pub fn configure(&mut self, cfg: &SteerConfig) -> Result<(), SteerError> {
-        write_cfg(&mut self.ebpf, &cfg.to_raw()?)?;
+        let raw = cfg.to_raw()?;
+        write_v6(&mut self.ebpf, &cfg.v6_entries())?;
+        write_cfg(&mut self.ebpf, &raw)?;
         write_kernel_ports(&mut self.ebpf, &cfg.kernel_ports)
     }
 
@@ -394,6 +445,22 @@ fn write_cfg(ebpf: &mut Ebpf, raw: &RawSteerCfg) -> Result<(), SteerError> {
         Array::try_from(map).map_err(|e| steer_err(format!("opening map {MAP_CFG}"), &e, None))?;
     arr.set(0, raw, 0)
         .map_err(|e| steer_err(format!("writing map {MAP_CFG}"), &e, None))
+}
+
+/// Replaces the `tw_v6` trie's entries with `entries` (see `SteerConfig::v6_entries`).
+fn write_v6(ebpf: &mut Ebpf, entries: &[(u8, [u8; 16], u32)]) -> Result<(), SteerError> {
+    let map = ebpf.map_mut(MAP_V6).ok_or_else(|| missing(MAP_V6))?;
+    let mut trie: LpmTrie<_, [u8; 16], u32> =
+        LpmTrie::try_from(map).map_err(|e| steer_err(format!("opening map {MAP_V6}"), &e, None))?;
+    let old: Vec<LpmKey<[u8; 16]>> = trie.keys().filter_map(Result::ok).collect();
+    for k in &old {
+        let _ = trie.remove(k); // gone already: nothing to do
+    }
+    for (len, addr, flags) in entries {
+        trie.insert(&LpmKey::new(u32::from(*len), *addr), flags, 0)
+            .map_err(|e| steer_err(format!("writing map {MAP_V6}"), &e, None))?;
+    }
+    Ok(())
 }
 
 fn write_kernel_ports(ebpf: &mut Ebpf, ports: &[u16]) -> Result<(), SteerError> {
@@ -429,15 +496,17 @@ fn program(ebpf: &mut Ebpf) -> Result<&mut Xdp, SteerError> {
 
 /// Loads the object, writes `raw` (before anything can run it: the program never runs
 /// unconfigured) and loads the program into the kernel (the verifier runs here).
-fn load(raw: &RawSteerCfg, kernel_ports: &[u16]) -> Result<Ebpf, SteerError> {
+fn load(cfg: &SteerConfig) -> Result<Ebpf, SteerError> {
+    let raw = &cfg.to_raw()?;
     let mut ebpf = Ebpf::load(STEER_OBJ).map_err(|e| {
         let hint = matches!(errno_of(&e), Some(libc::EPERM)).then(|| {
             "run as root (CAP_NET_ADMIN, CAP_BPF, CAP_NET_RAW); check RLIMIT_MEMLOCK on old kernels".into()
         });
         steer_err("loading the XDP steering object (maps)".into(), &e, hint)
     })?;
+    write_v6(&mut ebpf, &cfg.v6_entries())?;
     write_cfg(&mut ebpf, raw)?;
-    write_kernel_ports(&mut ebpf, kernel_ports)?;
+    write_kernel_ports(&mut ebpf, &cfg.kernel_ports)?;
     program(&mut ebpf)?.load().map_err(|e| {
         let hint = match errno_of(&e) {
             Some(libc::EPERM) => Some("run as root (CAP_NET_ADMIN, CAP_BPF, CAP_NET_RAW)".into()),
@@ -468,6 +537,7 @@ fn read_counters(ebpf: &Ebpf) -> Result<SteerCounters, SteerError> {
         parse_errors: get(STAT_PARSE_ERROR)?,
         unconfigured: get(STAT_DISABLED)?,
         no_rx_timestamp: get(STAT_NO_META)?,
+        nd_redirected: get(STAT_ND_REDIRECTED)?,
     })
 }
 
@@ -491,7 +561,7 @@ impl SteerConfig {
     pub fn verdict(&self, frame: &[u8]) -> XdpVerdict {
         use crate::wire::headers::{self, Net};
         let Ok(h) = headers::read(frame) else {
-            return XdpVerdict::Pass;
+            return self.nd_verdict(frame);
         };
         let l3 = &frame[h.link.l3..];
         let ours = match h.net {
@@ -503,9 +573,10 @@ impl SteerConfig {
             Net::Tcp6 { seg, .. } => {
                 let mut a = [0u8; 16];
                 a.copy_from_slice(&l3[24..40]);
-                self.addrs_v6.contains(&Ipv6Addr::from(a))
+                self.v6_flags(a) & V6_TCP != 0
                     && self.port_is_ours(u16::from_be_bytes([frame[seg.0 + 2], frame[seg.0 + 3]]))
             }
+
             Net::Arp => {
                 use crate::wire::{ArpPacket, ArpRepr};
                 let arp = ArpPacket::new_checked(l3).and_then(|p| ArpRepr::parse(&p));
@@ -518,6 +589,29 @@ impl SteerConfig {
             }
         };
         if ours {
+            XdpVerdict::Steer
+        } else {
+            XdpVerdict::Pass
+        }
+    }
+
+    /// Not TCP or ARP: a Neighbor Solicitation (ICMPv6 type 135, right after the IPv6
+    /// header and its extension headers) for an emulated address is steered.
+    fn nd_verdict(&self, frame: &[u8]) -> XdpVerdict {
+        use crate::wire::{EtherType, headers};
+        let ns_for_us = headers::link(frame).ok().is_some_and(|link| {
+            let l3 = &frame[link.l3.min(frame.len())..];
+            link.ethertype == EtherType::IPV6
+                && headers::ipv6(l3).is_ok_and(|ip| {
+                    let icmp = &l3[ip.upper..ip.end];
+                    ip.protocol == 58 && icmp.len() >= 24 && icmp[0] == 135 && {
+                        let mut t = [0u8; 16];
+                        t.copy_from_slice(&icmp[8..24]);
+                        self.v6_flags(t) & V6_ND != 0
+                    }
+                })
+        });
+        if ns_for_us {
             XdpVerdict::Steer
         } else {
             XdpVerdict::Pass
@@ -550,9 +644,7 @@ pub struct SteerProbe {
 
 impl SteerProbe {
     pub fn load(cfg: &SteerConfig) -> Result<SteerProbe, SteerError> {
-        Ok(SteerProbe {
-            ebpf: load(&cfg.to_raw()?, &cfg.kernel_ports)?,
-        })
+        Ok(SteerProbe { ebpf: load(cfg)? })
     }
 
     /// Runs the program once on `frame` (at least 14 bytes: the kernel refuses shorter
@@ -610,21 +702,19 @@ mod tests {
     #[test]
     fn xsk_steer_raw_cfg_layout() {
         // Must match bpf/shared.h (its _Static_asserts pin the same numbers).
-        assert_eq!(size_of::<RawSteerCfg>(), 232);
-        assert_eq!(offset_of!(RawSteerCfg, v4_net), 220);
-        assert_eq!(offset_of!(RawSteerCfg, v4_mask), 224);
+        assert_eq!(size_of::<RawSteerCfg>(), 168);
+        assert_eq!(offset_of!(RawSteerCfg, v4_net), 156);
+        assert_eq!(offset_of!(RawSteerCfg, v4_mask), 160);
         assert_eq!(offset_of!(RawSteerCfg, v4_addrs), 0);
         assert_eq!(offset_of!(RawSteerCfg, arp_v4), 64);
-        assert_eq!(offset_of!(RawSteerCfg, v6_addrs), 128);
-        assert_eq!(offset_of!(RawSteerCfg, listen_ports), 192);
-        assert_eq!(offset_of!(RawSteerCfg, port_lo), 208);
-        assert_eq!(offset_of!(RawSteerCfg, port_hi), 210);
-        assert_eq!(offset_of!(RawSteerCfg, n_v4), 212);
-        assert_eq!(offset_of!(RawSteerCfg, n_arp), 213);
-        assert_eq!(offset_of!(RawSteerCfg, n_v6), 214);
-        assert_eq!(offset_of!(RawSteerCfg, n_listen), 215);
-        assert_eq!(offset_of!(RawSteerCfg, flags), 216);
-        assert_eq!(offset_of!(RawSteerCfg, _pad), 228);
+        assert_eq!(offset_of!(RawSteerCfg, listen_ports), 128);
+        assert_eq!(offset_of!(RawSteerCfg, port_lo), 144);
+        assert_eq!(offset_of!(RawSteerCfg, port_hi), 146);
+        assert_eq!(offset_of!(RawSteerCfg, n_v4), 148);
+        assert_eq!(offset_of!(RawSteerCfg, n_arp), 149);
+        assert_eq!(offset_of!(RawSteerCfg, n_listen), 150);
+        assert_eq!(offset_of!(RawSteerCfg, flags), 152);
+        assert_eq!(offset_of!(RawSteerCfg, _pad), 164);
     }
 
     #[test]
@@ -639,7 +729,7 @@ mod tests {
         };
         let r = cfg.to_raw().unwrap();
         assert_eq!(r.v4_addrs[0].to_ne_bytes(), [198, 18, 0, 2]);
-        assert_eq!((r.n_v4, r.n_arp, r.n_v6, r.n_listen), (1, 1, 0, 2));
+        assert_eq!((r.n_v4, r.n_arp, r.n_listen), (1, 1, 2));
         assert_eq!(&r.listen_ports[..2], &[80, 443]);
         assert_eq!(r.flags, CFG_ENABLED);
         assert_eq!(r.v4_mask, 0, "no prefix");
@@ -665,6 +755,37 @@ mod tests {
             ..Default::default()
         };
         assert!(rev.to_raw().is_err());
+    }
+
+    #[test]
+    fn xsk_steer_v6_trie_longest_prefix_wins() {
+        let own: Ipv6Addr = "2001:2:0:1::1".parse().unwrap();
+        let cfg = SteerConfig {
+            prefix_v6: Some(("2001:2:0:1::99".parse().unwrap(), 64)),
+            addrs_v6: vec![own],
+            nd_v6: vec!["2001:2:0:9::5".parse().unwrap()],
+            ..Default::default()
+        };
+        let e = cfg.v6_entries();
+        assert_eq!(e.len(), 3);
+        assert!(e.contains(&(64, "2001:2:0:1::".parse::<Ipv6Addr>().unwrap().octets(), 3)));
+        assert_eq!(
+            cfg.v6_flags(own.octets()),
+            V6_TCP,
+            "the kernel's own: TCP, no NDP"
+        );
+        let emu: Ipv6Addr = "2001:2:0:1::abcd".parse().unwrap();
+        assert_eq!(cfg.v6_flags(emu.octets()), V6_TCP | V6_ND);
+        let other: Ipv6Addr = "2001:2:0:2::1".parse().unwrap();
+        assert_eq!(cfg.v6_flags(other.octets()), 0);
+        let many = SteerConfig {
+            addrs_v6: (0..70_000u128).map(Ipv6Addr::from).collect(),
+            ..Default::default()
+        };
+        assert!(
+            many.to_raw().is_err(),
+            "past the trie's size: a clear error"
+        );
     }
 
     #[test]

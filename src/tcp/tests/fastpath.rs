@@ -5,6 +5,14 @@ use crate::tcp::fastpath::{self, Hdr, Out};
 
 use crate::rng::SplitMix64 as Rng;
 
+/// IPv6 addresses of a segment (`None`: IPv4, the key's own).
+type Six = Option<(u128, u128)>;
+
+fn random_six(r: &mut Rng) -> Six {
+    let a = |r: &mut Rng| (r.next_u64() as u128) << 64 | r.next_u64() as u128;
+    r.bool().then(|| (a(r), a(r)))
+}
+
 fn random_segment(r: &mut Rng, payload: &[u8]) -> (Hdr, Key, Out<'static>, usize) {
     let hdr = Hdr {
         dst: MacAddr([r.next_u64() as u8; 6]),
@@ -12,9 +20,10 @@ fn random_segment(r: &mut Rng, payload: &[u8]) -> (Hdr, Key, Out<'static>, usize
         vlan: r.bool().then(|| r.next_u64() as u16),
         ttl: r.next_u64() as u8 | 1,
     };
+    // Never 0.0.0.0/8 (the IPv6 handles' range, `not_ours` on the wire).
     let k = Key {
-        local_ip: r.next_u64() as u32,
-        remote_ip: r.next_u64() as u32,
+        local_ip: r.next_u64() as u32 | 1 << 31,
+        remote_ip: r.next_u64() as u32 | 1 << 30,
         local_port: r.next_u64() as u16,
         remote_port: r.next_u64() as u16,
     };
@@ -36,15 +45,9 @@ fn random_segment(r: &mut Rng, payload: &[u8]) -> (Hdr, Key, Out<'static>, usize
     (hdr, k, out, n)
 }
 
-fn wire_frame<'a>(hdr: &Hdr, k: &Key, s: &Out<'a>) -> TcpFrame<'a> {
-    TcpFrame {
-        eth: EthernetRepr {
-            dst: hdr.dst,
-            src: hdr.src,
-            vlan: hdr.vlan,
-            ethertype: EtherType::IPV4,
-        },
-        ip: IpRepr::V4(Ipv4Repr {
+fn wire_frame<'a>(hdr: &Hdr, k: &Key, six: Six, s: &Out<'a>) -> TcpFrame<'a> {
+    let ip = match six {
+        None => IpRepr::V4(Ipv4Repr {
             src: Ipv4Addr::from(k.local_ip),
             dst: Ipv4Addr::from(k.remote_ip),
             protocol: PROTO_TCP,
@@ -54,6 +57,28 @@ fn wire_frame<'a>(hdr: &Hdr, k: &Key, s: &Out<'a>) -> TcpFrame<'a> {
             dont_frag: true,
             dscp_ecn: 0,
         }),
+        Some((src, dst)) => IpRepr::V6(crate::wire::Ipv6Repr {
+            src: src.into(),
+            dst: dst.into(),
+            next_header: PROTO_TCP,
+            payload_len: 0,
+            hop_limit: hdr.ttl,
+            traffic_class: 0,
+            flow_label: 0,
+        }),
+    };
+    TcpFrame {
+        eth: EthernetRepr {
+            dst: hdr.dst,
+            src: hdr.src,
+            vlan: hdr.vlan,
+            ethertype: if six.is_some() {
+                EtherType::IPV6
+            } else {
+                EtherType::IPV4
+            },
+        },
+        ip,
         tcp: TcpRepr {
             src_port: k.local_port,
             dst_port: k.remote_port,
@@ -79,13 +104,23 @@ fn writer_matches_tcpframe_emit() {
             payload: &payload[..n],
             ..s
         };
-        let la = fastpath::write(&mut a, &hdr, &k, &s).expect("fits");
-        let lb = wire_frame(&hdr, &k, &s).emit(&mut b).expect("fits");
-        assert_eq!(a[..la], b[..lb], "{s:?}");
+        let six = random_six(&mut r);
+        let la = write_any(&mut a, &hdr, &k, six, &s).expect("fits");
+        let lb = wire_frame(&hdr, &k, six, &s).emit(&mut b).expect("fits");
+        assert_eq!(a[..la], b[..lb], "{s:?} {six:?}");
     }
     // Too small a buffer: None, no panic.
     let (hdr, k, s, _) = random_segment(&mut r, &payload);
     assert!(fastpath::write(&mut a[..30], &hdr, &k, &s).is_none());
+    assert!(fastpath::write6(&mut a[..60], &hdr, 1, 2, &k, &s).is_none());
+}
+
+/// `fastpath::write` or, with IPv6 addresses, `write6`.
+fn write_any(buf: &mut [u8], hdr: &Hdr, k: &Key, six: Six, s: &Out<'_>) -> Option<usize> {
+    match six {
+        None => fastpath::write(buf, hdr, k, s),
+        Some((src, dst)) => fastpath::write6(buf, hdr, src, dst, k, s),
+    }
 }
 
 #[test]
@@ -93,14 +128,15 @@ fn reader_matches_tcpframe_parse_on_valid_and_mutated_frames() {
     let mut r = Rng(2);
     let payload: Vec<u8> = (0..100u32).map(|i| i as u8).collect();
     let mut buf = vec![0u8; MAX_FRAME];
-    let mut fast_hits = 0;
+    let (mut fast_hits, mut fast6_hits) = (0, 0);
     for i in 0..200_000 {
         let (hdr, k, s, n) = random_segment(&mut r, &payload);
         let s = Out {
             payload: &payload[..n],
             ..s
         };
-        let mut len = fastpath::write(&mut buf, &hdr, &k, &s).expect("fits");
+        let six = random_six(&mut r);
+        let mut len = write_any(&mut buf, &hdr, &k, six, &s).expect("fits");
         if r.one_in(3) {
             // An outer 802.1ad tag: QinQ (or a lone 802.1ad tag on an untagged frame). The
             // fast path reads both through `wire::headers::link`, as the slow path does.
@@ -123,12 +159,17 @@ fn reader_matches_tcpframe_parse_on_valid_and_mutated_frames() {
             let frame = &f[..len];
             let wire = TcpFrame::parse(frame, mode);
             let ours = fastpath::parse(frame, mode);
-            if let Some(fast) = fastpath::fast(frame, mode == ChecksumMode::Verify) {
+            let verify = mode == ChecksumMode::Verify;
+            if let Some(fast) = fastpath::fast(frame, verify) {
                 fast_hits += 1;
-                assert_eq!(Ok(fast), ours);
+                assert_eq!(Ok(fastpath::Parsed::V4(fast)), ours);
+            }
+            if let Some(fast) = fastpath::fast6(frame, verify) {
+                fast6_hits += 1;
+                assert_eq!(Ok(fastpath::Parsed::V6(fast)), ours);
             }
             match (wire, ours) {
-                (Ok(w), Ok(o)) => {
+                (Ok(w), Ok(fastpath::Parsed::V4(o))) => {
                     let IpRepr::V4(ip) = w.ip else {
                         panic!("v4 expected")
                     };
@@ -136,15 +177,24 @@ fn reader_matches_tcpframe_parse_on_valid_and_mutated_frames() {
                     assert_eq!((o.src, o.dst), (ip.src.into(), ip.dst.into()));
                     assert_eq!(fastpath::src_mac(frame), w.eth.src);
                 }
+                (Ok(w), Ok(fastpath::Parsed::V6(o))) => {
+                    let IpRepr::V6(ip) = w.ip else {
+                        panic!("v6 expected")
+                    };
+                    assert_eq!(o.tcp, w.tcp);
+                    assert_eq!((o.src, o.dst), (ip.src.into(), ip.dst.into()));
+                }
                 (Err(e), Err(d)) => assert_eq!(crate::tcp::DropReason::from(e), d),
                 (Ok(w), Err(d)) => {
-                    assert!(matches!(w.ip, IpRepr::V6(_)), "{d:?}");
+                    // A mutated IPv4 destination landed in 0.0.0.0/8.
+                    assert_eq!(d, crate::tcp::DropReason::NotOurs, "{w:?}");
                 }
                 (w, o) => panic!("wire {w:?} vs ours {o:?}"),
             }
         }
     }
-    assert!(fast_hits > 100_000, "{fast_hits}");
+    assert!(fast_hits > 50_000, "{fast_hits}");
+    assert!(fast6_hits > 50_000, "{fast6_hits}");
 }
 
 /// The warm-up pass loads exactly the entries the lookups will read (and nothing when the

@@ -23,6 +23,7 @@ mod close;
 mod cookies;
 mod data;
 mod fastpath;
+mod ipv6;
 mod rfc5961;
 mod robust;
 mod syn_received;
@@ -190,7 +191,7 @@ impl H {
     pub fn cookie(&self, irs: SeqNum, o: &CookieOpts) -> SeqNum {
         SeqNum(cookie::encode(
             self.e.cookie_key,
-            &self.key(),
+            &crate::tcp::isn::key_words(&self.key()),
             irs.0,
             self.now,
             o,

@@ -138,7 +138,8 @@ fn ipv6_and_owner_of() {
     let now = h.now;
     h.e.handle_frame(now, &b6, &mut h.tx);
     recv!(h);
-    assert_eq!(h.drops(crate::tcp::DropReason::UnsupportedIpv6), 1);
+    // An IPv4-only server: no IPv6 address is ours.
+    assert_eq!(h.drops(crate::tcp::DropReason::NotOurs), 1);
     // Client: the destination (local) port picks the worker; server: the remote (source)
     // port, so a threeway client's worker w (ports % n == w, queue w) meets server worker w.
     assert_eq!(owner_of(Role::Client, &f, 4), Some(S_PORT as usize % 4));
