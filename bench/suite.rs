@@ -15,7 +15,7 @@ mod raw;
 
 use lab::{read, stop};
 
-const RSTS: [&str; 8] = [
+const RSTS: [&str; 9] = [
     "raw",
     "kernel_kernel",
     "threeway_kernel",
@@ -23,6 +23,8 @@ const RSTS: [&str; 8] = [
     "threeway_threeway",
     // The same with `--rx-timestamp loop` on both sides: what the XDP RX stamps cost.
     "threeway_threeway_loop_clock",
+    // The same over IPv6 (2001:2::1 -> [2001:2::2]:8080), beside the IPv4 row.
+    "threeway_threeway_ipv6",
     // `serve --offload xdp`: the server's handshake and close answered in XDP (the client is
     // the engine over AF_XDP; the client offload is not built).
     "threeway_threeway_offload",
@@ -159,16 +161,26 @@ fn threeway_server(
     capacity: &str,
     extra: &[String],
 ) -> Child {
-    let mut a = s(&[
-        "serve",
+    threeway_server_on(
+        p,
         &format!("{}:8080", p.b.addr),
-        "-i",
-        "tw1",
-        "-q",
-        "2",
-        "--cores",
-        "0,1",
-        "--quiet",
+        json_path,
+        crr,
+        capacity,
+        extra,
+    )
+}
+
+fn threeway_server_on(
+    p: &VethPair,
+    listen: &str,
+    json_path: &str,
+    crr: bool,
+    capacity: &str,
+    extra: &[String],
+) -> Child {
+    let mut a = s(&[
+        "serve", listen, "-i", "tw1", "-q", "2", "--cores", "0,1", "--quiet",
     ]);
     a.extend(s(&["--capacity", capacity, "--json", json_path]));
     a.extend_from_slice(extra);
@@ -361,12 +373,21 @@ fn row(name: &str, secs: u64) -> Sample {
                 ..Sample::default()
             }
         }
+        "threeway_threeway_ipv6" => {
+            p.add_ipv6().expect("IPv6 addresses");
+            let t6 = format!("[{}]:8080", threeway::topo::IPV6_B);
+            let srv = threeway_server_on(&p, &t6, &sj, crr, "262144", &[]);
+            let v = run_json(&p, &p.a, &threeway_client(&t6, secs, &cj, crr));
+            stop(srv);
+            sample(&v, Some(&read(&sj)))
+        }
         "wrk_nginx_16k" | "threeway_nginx_16k" => http_row(&p, name, secs),
         _ => unreachable!("{name}"),
     }
 }
 
-/// Requests per second of 16 KiB responses from nginx, one per connection. The wrk row's
+/// Requests per second of 16 KiB responses from nginx, one per connection, 64 at a time
+/// (wrk -c 64, threeway --max-active 64). The wrk row's
 /// latency is its mean (wrk prints no percentiles without --latency); the threeway row's is
 /// the response time from the request sent.
 fn http_row(p: &VethPair, name: &str, secs: u64) -> Sample {
@@ -566,6 +587,13 @@ fn main() {
 XDP RX stamps: threeway <-> threeway {stamped:.0}/s stamped vs {loop_clock:.0}/s with --rx-timestamp loop: {cost:.1}% cost"
     );
     out.insert("rx_stamp_cost_pct".into(), json!(cost));
+    // Side by side in the same rounds: IPv6 against IPv4 (issue 13's target: within 10%).
+    let v6 = med(row_of("threeway_threeway_ipv6"));
+    let ratio = v6 / stamped.max(1.0);
+    println!(
+        "IPv6: threeway <-> threeway {v6:.0}/s over IPv6 vs {stamped:.0}/s over IPv4: {ratio:.3} x"
+    );
+    out.insert("ipv6_over_ipv4".into(), json!(ratio));
     // Side by side in the same rounds: the server's handshake in XDP (issue 14).
     let cost_of = |name: &str| {
         let v = &samples[row_of(name)];

@@ -1,5 +1,5 @@
 //! Throw-away lab topologies: two network namespaces joined by a veth pair, addresses from the
-//! benchmarking range 198.18.0.0/15 (RFC 2544). Used by `demo`, the benchmark and the tests.
+//! benchmarking ranges 198.18.0.0/15 (RFC 2544) and, when asked, 2001:2::/48 (RFC 5180). Used by `demo`, the benchmark and the tests.
 //! Everything is removed on drop, also when the caller panics.
 
 use std::net::Ipv4Addr;
@@ -7,6 +7,10 @@ use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// The pair's IPv6 addresses (`VethPair::add_ipv6`), from 2001:2::/48 (RFC 5180).
+pub const IPV6_A: &str = "2001:2::1";
+pub const IPV6_B: &str = "2001:2::2";
 
 /// One side of the pair.
 #[derive(Clone, Debug)]
@@ -112,6 +116,30 @@ impl VethPair {
         let mut cmd = vec!["ethtool", "-K", side.iface.as_str()];
         cmd.extend(off);
         self.exec(side, &cmd).map(|_| ())
+    }
+
+    /// IPv6 too: 2001:2::1/64 (a) and 2001:2::2/64 (b), added `nodad` with DAD off on the
+    /// interfaces (a tentative address neither sends nor answers for a second or so).
+    pub fn add_ipv6(&self) -> Result<(), String> {
+        for (side, addr) in [(&self.a, IPV6_A), (&self.b, IPV6_B)] {
+            let dad = format!("net.ipv6.conf.{}.accept_dad=0", side.iface);
+            self.exec(side, &["sysctl", "-qw", &dad])?;
+            let cidr = format!("{addr}/64");
+            self.exec(
+                side,
+                &[
+                    "ip",
+                    "-6",
+                    "addr",
+                    "add",
+                    &cidr,
+                    "dev",
+                    &side.iface,
+                    "nodad",
+                ],
+            )?;
+        }
+        Ok(())
     }
 
     /// Attaches an XDP_PASS program (bpf/pass.bpf.c) to `side`'s end: a kernel peer of

@@ -14,8 +14,7 @@ use std::time::Duration;
 use common::*;
 
 const LIMIT: Duration = Duration::from_secs(90);
-const A6: &str = "2001:2::1";
-const B6: &str = "2001:2::2";
+use threeway::topo::{IPV6_A as A6, IPV6_B as B6};
 
 /// A veth pair with 2001:2::1/64 (a) and 2001:2::2/64 (b) besides the IPv4 addresses; b
 /// reaches 2001:2:0:1::/64 (emulated sources of a) on-link.

@@ -10,8 +10,11 @@
 //! frames over eight configurations (RST/FIN/hold close, request/response, cookies never /
 //! always / auto, server FIN, TIME-WAIT, checksum verify / trust, a full TX path now and
 //! then): no panic, and `check_invariants()` holds after every step and after `abort_all`.
+//! The same again dual-stack (IPv4 and IPv6 destinations, sources and listeners), with IPv6
+//! mutations: payload length, next header, extension headers inserted (hop-by-hop,
+//! destination options, routing with and without segments left, fragment).
 
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
 
 use threeway::rng::SplitMix64 as Rng;
 use threeway::tcp::{
@@ -48,6 +51,8 @@ impl Transmit for Out {
 
 const CLIENT_IP: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
 const SERVER_IP: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
+const CLIENT6: Ipv6Addr = Ipv6Addr::new(0x2001, 2, 0, 0, 0, 0, 0, 1);
+const SERVER6: Ipv6Addr = Ipv6Addr::new(0x2001, 2, 0, 0, 0, 0, 0, 2);
 
 struct Scenario {
     name: &'static str,
@@ -152,7 +157,8 @@ const SCENARIOS: [Scenario; 8] = [
     },
 ];
 
-fn config(role: Role, s: &Scenario) -> EngineConfig {
+/// `dual`: IPv6 destinations, sources and listeners besides the IPv4 ones.
+fn config(role: Role, s: &Scenario, dual: bool) -> EngineConfig {
     // Data of several segments each way (a 3 KB request, a 4 KB response), two requests
     // per connection: fuzzed frames reach data segments, ACK clocking and retransmission.
     let (request, response, expect) = if s.data {
@@ -190,6 +196,16 @@ fn config(role: Role, s: &Scenario) -> EngineConfig {
             sources: vec![CLIENT_IP, Ipv4Addr::new(198, 18, 0, 11)],
             ports: (20000..=20063).collect(),
             destinations: vec![SocketAddrV4::new(SERVER_IP, 80)],
+            sources6: if dual {
+                vec![CLIENT6, Ipv6Addr::new(0x2001, 2, 0, 1, 0, 0, 0, 11)]
+            } else {
+                Vec::new()
+            },
+            destinations6: if dual {
+                vec![SocketAddrV6::new(SERVER6, 80, 0, 0)]
+            } else {
+                Vec::new()
+            },
             syn_retries: 3,
             response_end: if s.data {
                 ResponseEnd::Http
@@ -206,6 +222,14 @@ fn config(role: Role, s: &Scenario) -> EngineConfig {
                 SocketAddrV4::new(SERVER_IP, 80),
                 SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 8080),
             ],
+            listen6: if dual {
+                vec![
+                    SocketAddrV6::new(SERVER6, 80, 0, 0),
+                    SocketAddrV6::new(Ipv6Addr::UNSPECIFIED, 8080, 0, 0),
+                ]
+            } else {
+                Vec::new()
+            },
             cookies: s.cookies,
             cookie_threshold: 4,
             synack_retries: 2,
@@ -213,7 +237,6 @@ fn config(role: Role, s: &Scenario) -> EngineConfig {
             // A full table answers with RST in the fuzzed runs that close with FIN.
             abort_on_overflow: s.server_fin,
             response,
-            ..ServerConfig::default()
         }),
     };
     EngineConfig { common, role }
@@ -225,6 +248,9 @@ fn fix_checksums(f: &mut [u8]) {
     let mut l3 = 14;
     if f.len() >= 18 && f[12..14] == [0x81, 0x00] {
         l3 = 18;
+    }
+    if f.len() >= l3 + 40 && f[l3 - 2..l3] == [0x86, 0xdd] {
+        return fix_checksum6(&mut f[l3..]);
     }
     if f.len() < l3 + 20 || f[l3 - 2..l3] != [0x08, 0x00] || f[l3] >> 4 != 4 {
         return;
@@ -248,8 +274,52 @@ fn fix_checksums(f: &mut [u8]) {
     seg[16..18].copy_from_slice(&c.to_be_bytes());
 }
 
-/// Offset of the TCP header in an untagged IPv4 frame, if it has one.
+/// The TCP checksum of an IPv6 packet whose headers the wire layer reads to TCP.
+fn fix_checksum6(l3: &mut [u8]) {
+    let Ok(b) = threeway::wire::headers::ipv6(l3) else {
+        return;
+    };
+    if b.protocol != 6 || b.end - b.upper < 20 {
+        return;
+    }
+    let a = |at: usize| Ipv6Addr::from(<[u8; 16]>::try_from(&l3[at..at + 16]).unwrap());
+    let (src, dst) = (a(8), a(24));
+    let seg = &mut l3[b.upper..b.end];
+    seg[16..18].copy_from_slice(&[0, 0]);
+    let c = checksum::transport(checksum::pseudo_ipv6(&src, &dst, 6, seg.len() as u32), seg);
+    seg[16..18].copy_from_slice(&c.to_be_bytes());
+}
+
+/// One IPv6 mutation of an untagged IPv6 frame: payload length, next header, or an
+/// extension header inserted in front of the upper layer.
+fn mutate6(rng: &mut Rng, f: &mut Vec<u8>) {
+    if f.len() < 54 {
+        return;
+    }
+    match rng.below(3) {
+        0 => {
+            let v = rng.below(f.len() as u64) as u16;
+            f[18..20].copy_from_slice(&v.to_be_bytes());
+        }
+        1 => f[20] = [0u8, 6, 17, 43, 44, 50, 51, 58, 59, 60][rng.below(10) as usize],
+        _ => {
+            // hop-by-hop, destination options, routing (segments left 0 or 1), fragment.
+            let (nh, seg_left) =
+                [(0u8, 0u8), (60, 0), (43, 0), (43, 1), (44, 0)][rng.below(5) as usize];
+            let ext = [f[20], 0, 0, seg_left, 0, 0, 0, 0];
+            f.splice(54..54, ext);
+            f[20] = nh;
+            let pl = u16::from_be_bytes([f[18], f[19]]).wrapping_add(8);
+            f[18..20].copy_from_slice(&pl.to_be_bytes());
+        }
+    }
+}
+
+/// Offset of the TCP header in an untagged IPv4 (or IPv6, no extension headers) frame.
 fn tcp_at(f: &[u8]) -> Option<usize> {
+    if f.len() >= 74 && f[12..14] == [0x86, 0xdd] && f[20] == 6 {
+        return Some(54);
+    }
     if f.len() < 34 || f[12..14] != [0x08, 0x00] {
         return None;
     }
@@ -284,6 +354,7 @@ fn mutate(rng: &mut Rng, f: &mut Vec<u8>) {
                 f.push(rng.u8());
             }
         }
+        4 if f.len() >= 14 && f[12..14] == [0x86, 0xdd] => mutate6(rng, f),
         4 => {
             // IP header fields: IHL, total length, flags/fragment, protocol.
             if f.len() >= 34 {
@@ -348,7 +419,25 @@ fn mutate(rng: &mut Rng, f: &mut Vec<u8>) {
 fn random_frame(rng: &mut Rng) -> Vec<u8> {
     let len = rng.below(120) as usize;
     let mut f: Vec<u8> = (0..len).map(|_| rng.u8()).collect();
-    if rng.one_in(2) && f.len() >= 54 {
+    if rng.one_in(3) && f.len() >= 74 {
+        // IPv6 (the payload length the frame's, or not), a random upper layer or TCP.
+        f[12..14].copy_from_slice(&[0x86, 0xdd]);
+        f[14] = 0x60;
+        if rng.one_in(2) {
+            let pl = (f.len() - 54) as u16;
+            f[18..20].copy_from_slice(&pl.to_be_bytes());
+            f[20] = 6;
+        }
+        let (src, dst) = if rng.one_in(2) {
+            (CLIENT6, SERVER6)
+        } else {
+            (SERVER6, CLIENT6)
+        };
+        f[22..38].copy_from_slice(&src.octets());
+        f[38..54].copy_from_slice(&dst.octets());
+        f[66] = 0x50 | (f[66] & 0x0f);
+        fix_checksums(&mut f);
+    } else if rng.one_in(2) && f.len() >= 54 {
         f[12..14].copy_from_slice(&[0x08, 0x00]);
         f[14] = 0x45;
         let tl = (f.len() - 14) as u16;
@@ -387,10 +476,10 @@ fn check(e: &Engine, who: &str, scenario: &str, step: u64) {
 }
 
 /// Runs one scenario until `budget` frames were received; returns what was fed.
-fn run(s: &Scenario, seed: u64, budget: u64) -> Counts {
+fn run(s: &Scenario, seed: u64, budget: u64, dual: bool) -> Counts {
     let mut rng = Rng(seed);
-    let mut c = Engine::new(config(Role::Client, s)).expect("client config");
-    let mut srv = Engine::new(config(Role::Server, s)).expect("server config");
+    let mut c = Engine::new(config(Role::Client, s, dual)).expect("client config");
+    let mut srv = Engine::new(config(Role::Server, s, dual)).expect("server config");
     let mut out = Out {
         frames: Vec::new(),
         buf: vec![0; MAX_FRAME],
@@ -456,7 +545,8 @@ fn run(s: &Scenario, seed: u64, budget: u64) -> Counts {
                     fix_checksums(&mut f);
                 }
                 let to_server = tcp_at(&f).is_some_and(|t| f[t + 2..t + 4] == [0, 80])
-                    || f.len() > 33 && f[30..34] == SERVER_IP.octets();
+                    || f.len() > 33 && f[30..34] == SERVER_IP.octets()
+                    || f.len() > 53 && f[38..54] == SERVER6.octets();
                 k.mutated += 1;
                 k.frames += 1;
                 if to_server ^ rng.one_in(8) {
@@ -553,6 +643,15 @@ fn run(s: &Scenario, seed: u64, budget: u64) -> Counts {
         s.name
     );
     assert!(cs.attempted > 0, "{}: the client opened nothing", s.name);
+    if dual {
+        assert!(
+            cs.v6_established > 0 && cs.established > cs.v6_established,
+            "{}: both families established (IPv6 {} of {})",
+            s.name,
+            cs.v6_established,
+            cs.established
+        );
+    }
     if s.data {
         // The fuzzed frames really were data of several segments, answered in full.
         assert!(
@@ -575,7 +674,12 @@ fn engine_fuzz_fixed_budget() {
         .unwrap_or(1);
     for round in 1..rounds {
         for (i, s) in SCENARIOS.iter().enumerate() {
-            run(s, round << 32 | i as u64, BUDGET / SCENARIOS.len() as u64);
+            run(
+                s,
+                round << 32 | i as u64,
+                BUDGET / SCENARIOS.len() as u64,
+                false,
+            );
         }
     }
     let per = BUDGET / SCENARIOS.len() as u64;
@@ -585,7 +689,7 @@ fn engine_fuzz_fixed_budget() {
         random: 0,
     };
     for (i, s) in SCENARIOS.iter().enumerate() {
-        let k = run(s, 0x7477_0000 + i as u64, per);
+        let k = run(s, 0x7477_0000 + i as u64, per, false);
         eprintln!(
             "{}: {} frames ({} mutated, {} random)",
             s.name, k.frames, k.mutated, k.random
@@ -598,6 +702,19 @@ fn engine_fuzz_fixed_budget() {
     assert!(total.mutated > BUDGET / 4 && total.random > BUDGET / 40);
 }
 
+/// The same fuzzing dual-stack: IPv4 and IPv6 tuples in both engines, IPv6 mutations.
+#[test]
+fn engine_fuzz_fixed_budget_dual_stack() {
+    let per = BUDGET / 2 / SCENARIOS.len() as u64;
+    let mut v6_seen = 0;
+    for (i, s) in SCENARIOS.iter().enumerate() {
+        let k = run(s, 0x7436_0000 + i as u64, per, true);
+        assert!(k.frames >= per && k.mutated > per / 4, "{}", s.name);
+        v6_seen += k.frames;
+    }
+    assert!(v6_seen >= BUDGET / 2 - SCENARIOS.len() as u64);
+}
+
 /// Found by the run above: a SYN cookie is stateless, so a duplicated final ACK that arrives
 /// after its connection has ended (here: ACK, RST, then the ACK's duplicate) validates again
 /// and opens a second connection. The server's accounting must hold for that too (it used to
@@ -608,8 +725,8 @@ fn replayed_cookie_ack_keeps_server_accounting() {
         cookies: CookieMode::Always,
         ..SCENARIOS[0]
     };
-    let mut c = Engine::new(config(Role::Client, &s)).unwrap();
-    let mut srv = Engine::new(config(Role::Server, &s)).unwrap();
+    let mut c = Engine::new(config(Role::Client, &s, false)).unwrap();
+    let mut srv = Engine::new(config(Role::Server, &s, false)).unwrap();
     let mut out = Out {
         frames: Vec::new(),
         buf: vec![0; MAX_FRAME],

@@ -16,11 +16,14 @@
 //! connection) span several segments, so ops 4, 5 and 7 reach data segments, cumulative
 //! ACKs, duplicate ACKs and retransmission.
 //!
+//! Both engines are dual-stack (IPv4 and IPv6 destinations alternate), so the ops reach
+//! IPv6 tuples too; raw frames may be IPv6 with any extension-header chain.
+//!
 //! After every op both engines' `check_invariants()` must hold; at the end `abort_all`
 //! leaves both tables empty with every client attempt accounted for.
 #![no_main]
 
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
 
 use libfuzzer_sys::fuzz_target;
 use threeway::tcp::{
@@ -33,6 +36,8 @@ const US: Nanos = 1_000;
 const MS: Nanos = 1_000_000;
 const CLIENT_IP: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
 const SERVER_IP: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
+const CLIENT6: Ipv6Addr = Ipv6Addr::new(0x2001, 2, 0, 0, 0, 0, 0, 1);
+const SERVER6: Ipv6Addr = Ipv6Addr::new(0x2001, 2, 0, 0, 0, 0, 0, 2);
 
 struct Out {
     frames: Vec<Vec<u8>>,
@@ -81,8 +86,10 @@ fn config(role: Role, sel: u8) -> EngineConfig {
     let role = match role {
         Role::Client => RoleConfig::Client(ClientConfig {
             sources: vec![CLIENT_IP],
+            sources6: vec![CLIENT6],
             ports: (20000..=20015).collect(),
             destinations: vec![SocketAddrV4::new(SERVER_IP, 80)],
+            destinations6: vec![SocketAddrV6::new(SERVER6, 80, 0, 0)],
             syn_retries: 3,
             request: if data { request() } else { Vec::new() },
             expect: if data { b"HTTP".to_vec() } else { Vec::new() },
@@ -96,6 +103,7 @@ fn config(role: Role, sel: u8) -> EngineConfig {
         }),
         Role::Server => RoleConfig::Server(ServerConfig {
             listen: vec![SocketAddrV4::new(SERVER_IP, 80)],
+            listen6: vec![SocketAddrV6::new(SERVER6, 80, 0, 0)],
             cookies: [CookieMode::Never, CookieMode::Always, CookieMode::Auto]
                 [(sel >> 3) as usize % 3],
             cookie_threshold: 2,
@@ -103,6 +111,7 @@ fn config(role: Role, sel: u8) -> EngineConfig {
             server_fin: sel & 0x20 != 0,
             abort_on_overflow: sel & 0x10 != 0,
             response: if data { response() } else { Vec::new() },
+            ..ServerConfig::default()
         }),
     };
     EngineConfig { common, role }
@@ -118,10 +127,29 @@ fn response() -> Vec<u8> {
     r
 }
 
-/// Fixes the IPv4 header and TCP checksums of an IPv4/TCP frame (behind up to two VLAN
-/// tags), if its headers are consistent (as `wire::headers` reads them).
+/// Fixes the IPv4 header and TCP checksums of an IPv4/TCP frame, or the TCP checksum of an
+/// IPv6 one (behind up to two VLAN tags), if its headers are consistent (as `wire::headers`
+/// reads them).
 fn fix_checksums(f: &mut [u8]) {
     let Ok(link) = headers::link(f) else { return };
+    if link.ethertype == EtherType::IPV6 {
+        let l3 = &mut f[link.l3..];
+        let Ok(b) = headers::ipv6(l3) else { return };
+        if b.protocol != 6 || b.end - b.upper < 20 {
+            return;
+        }
+        let a = |l3: &[u8], at: usize| {
+            let mut o = [0u8; 16];
+            o.copy_from_slice(&l3[at..at + 16]);
+            Ipv6Addr::from(o)
+        };
+        let (src, dst) = (a(l3, 8), a(l3, 24));
+        let seg = &mut l3[b.upper..b.end];
+        seg[16..18].copy_from_slice(&[0, 0]);
+        let c = checksum::transport(checksum::pseudo_ipv6(&src, &dst, 6, seg.len() as u32), seg);
+        seg[16..18].copy_from_slice(&c.to_be_bytes());
+        return;
+    }
     if link.ethertype != EtherType::IPV4 {
         return;
     }

@@ -77,6 +77,8 @@ pub struct Engine {
     pub(crate) rx_at: Nanos,
     /// Per-connection data state (`data.rs`); empty without a request or response.
     pub(crate) xfers: Xfers,
+    /// The IPv6 key of the frame `emit` is writing (see `output.rs`).
+    pub(crate) pending6: Option<Key>,
 }
 
 /// The common settings' limits (a clear message for each).
@@ -248,6 +250,7 @@ impl Engine {
             departures,
             rx_at: 0,
             xfers,
+            pending6: None,
         })
     }
 

@@ -55,7 +55,9 @@ pub const MAX_FRAME: usize = 2048;
 /// Where the engine writes outbound frames (a UMEM frame, a Vec in tests).
 pub trait Transmit {
     /// A writable buffer of at least `MAX_FRAME` bytes for one frame, or `None` when the TX
-    /// path is full (the engine counts `tx_full` and relies on retransmission).
+    /// path is full (the engine counts `tx_full` and relies on retransmission). Until
+    /// `commit`, every call returns the same buffer (the engine turns an IPv4 frame it just
+    /// wrote into IPv6 in place).
     fn buffer(&mut self) -> Option<&mut [u8]>;
     /// Sends the first `len` bytes of the buffer returned by the last `buffer()` call.
     fn commit(&mut self, len: usize);

@@ -4,7 +4,7 @@ use std::ops::Range;
 
 use crate::wire::{MacAddr, SeqNum, TcpFlags, TcpOptions, TcpRepr};
 
-use super::addrs6::{Addrs6, is_v6};
+use super::addrs6::is_v6;
 use super::engine::Engine;
 use super::fastpath::{Hdr, Out, v4_to_v6, write};
 use super::table::{Key, Slot};
@@ -21,21 +21,6 @@ const PSH: u8 = TcpFlags::PSH;
 #[inline]
 pub(crate) fn ts_now(now: Nanos) -> u32 {
     (now / 1_000_000) as u32
-}
-
-/// The IPv4 frame of `k` just written (`n` bytes) as IPv6 with the handles' addresses. The
-/// handle's MAC (`emit`) was learned from the peer's frames (server) or is the next hop.
-#[inline(never)]
-fn emit6(a: &Addrs6, buf: &mut [u8], n: usize, vlan: bool, ttl: u8, k: &Key) -> Option<usize> {
-    v4_to_v6(
-        buf,
-        n,
-        vlan,
-        ttl,
-        a.addr(k.local_ip),
-        a.addr(k.remote_ip),
-        k,
-    )
 }
 
 /// The MSS we advertise on `k`: the configured (IPv4) value, 20 less for IPv6.
@@ -92,8 +77,10 @@ impl Engine {
             data,
             scaled,
         } = s;
-        let v6 = is_v6(k);
-        let dst = if v6 {
+        let dst = if is_v6(k) {
+            // Converted after the IPv4 writer (below); the key waits in memory, so nothing
+            // more stays live across the writer than on the IPv4 path.
+            self.pending6 = Some(*k);
             self.table.v6.mac(k.remote_ip)
         } else if self.p.c.peer_mac != MacAddr::ZERO {
             self.p.c.peer_mac
@@ -103,10 +90,12 @@ impl Engine {
             MacAddr::ZERO
         };
         if dst == MacAddr::ZERO {
+            self.pending6 = None;
             self.stats.tx_no_neighbour += 1;
             return;
         }
         let Some(buf) = tx.buffer() else {
+            self.pending6 = None;
             self.stats.tx_full += 1;
             return;
         };
@@ -132,8 +121,8 @@ impl Engine {
         // keeps building the segment in registers (a segment passed through memory to a
         // second writer stalls on store forwarding).
         let mut len = write(buf, &hdr, k, &seg);
-        if v6 {
-            len = len.and_then(|n| emit6(&self.table.v6, buf, n, hdr.vlan.is_some(), hdr.ttl, k));
+        if self.pending6.is_some() {
+            len = len.and_then(|n| self.emit6(tx, n));
         }
         match len {
             Some(len) => {
@@ -142,6 +131,19 @@ impl Engine {
             }
             None => self.stats.tx_full += 1,
         }
+    }
+
+    /// The IPv4 frame of `self.pending6` just written (`n` bytes, still `tx`'s buffer) as IPv6
+    /// with the handles' addresses.
+    #[inline(never)]
+    fn emit6(&mut self, tx: &mut impl Transmit, n: usize) -> Option<usize> {
+        let k = self.pending6.take()?;
+        let (vlan, ttl) = (self.p.c.vlan.is_some(), self.p.c.ttl);
+        let (src, dst) = (
+            self.table.v6.addr(k.local_ip),
+            self.table.v6.addr(k.remote_ip),
+        );
+        v4_to_v6(tx.buffer()?, n, vlan, ttl, src, dst, &k)
     }
 
     /// Timestamp option for a non-SYN segment of `t`.

@@ -129,3 +129,92 @@ fn server_answers_each_ipv6_peer_at_its_own_mac_and_frees_addresses() {
     s.handle_frame(T0, &rst, &mut st);
     assert_eq!(s.table.v6.len(), 0);
 }
+
+/// A valid IPv6 SYN from the client engine, its IPv6 header at 14.
+fn v6_syn() -> Vec<u8> {
+    let mut c = Engine::new(client6(false)).expect("client");
+    let mut tx = Tx::new();
+    c.open(T0, T0, &mut tx).unwrap();
+    tx.frames.pop_front().unwrap()
+}
+
+/// `f` with an 8-byte extension header of type `nh` (pointing on to TCP) before TCP.
+fn with_ext(f: &[u8], nh: u8, fill: [u8; 6]) -> Vec<u8> {
+    let mut g = f[..54].to_vec();
+    g[20] = nh;
+    g.extend_from_slice(&[6, 0]);
+    g.extend_from_slice(&fill);
+    g.extend_from_slice(&f[54..]);
+    let pl = (g.len() - 54) as u16;
+    g[18..20].copy_from_slice(&pl.to_be_bytes());
+    g
+}
+
+#[test]
+fn malformed_ipv6_frames_are_counted_drops() {
+    let syn = v6_syn();
+    let mut s = Engine::new(server6(CookieMode::Never)).expect("server");
+    let mut tx = Tx::new();
+    let mut feed = |f: &[u8], want: Option<DropReason>| {
+        let before = *s.stats();
+        s.handle_frame(T0, f, &mut tx);
+        let d = s.stats().minus(&before);
+        match want {
+            Some(r) => assert_eq!(d.drops[r as usize], 1, "{r:?}: {d:?}"),
+            None => assert_eq!(d.rx_processed, 1, "{d:?}"),
+        }
+        s.check_invariants().unwrap();
+    };
+    // Extension headers walked to TCP (hop-by-hop, destination options, routing done) are
+    // processed; a fragment or a routing header with segments left is a named drop.
+    let hbh = with_ext(&syn, 0, [1, 4, 0, 0, 0, 0]);
+    feed(&syn, None); // the SYN: a SYN-RECEIVED TCB; the same SYN again is a duplicate
+    feed(&hbh, Some(DropReason::DuplicateSyn));
+    feed(
+        &with_ext(&syn, 60, [1, 4, 0, 0, 0, 0]),
+        Some(DropReason::DuplicateSyn),
+    );
+    feed(
+        &with_ext(&syn, 43, [0, 0, 0, 0, 0, 0]),
+        Some(DropReason::DuplicateSyn),
+    );
+    feed(
+        &with_ext(&syn, 43, [0, 1, 0, 0, 0, 0]),
+        Some(DropReason::Ipv6ExtHeader),
+    );
+    feed(
+        &with_ext(&syn, 44, [0, 0, 0, 0, 0, 1]),
+        Some(DropReason::Fragment),
+    );
+    // More than four extension headers: not walked (as the XDP program).
+    let mut five = syn.clone();
+    for _ in 0..5 {
+        // Each new header points at the previous first header.
+        let first = five[20];
+        five = with_ext(&five, 60, [1, 4, 0, 0, 0, 0]);
+        five[54] = first;
+    }
+    feed(&five, Some(DropReason::Ipv6ExtHeader));
+    // Payload length past the frame, and one short of the TCP header.
+    let mut long = syn.clone();
+    long[19] = long[19].wrapping_add(1);
+    feed(&long, Some(DropReason::BadLength));
+    let mut short = syn.clone();
+    short[18..20].copy_from_slice(&10u16.to_be_bytes());
+    feed(&short, Some(DropReason::Truncated));
+    // A corrupted TCP checksum.
+    let mut bad = syn.clone();
+    let n = bad.len();
+    bad[n - 1] ^= 0x55;
+    feed(&bad, Some(DropReason::BadChecksum));
+    // Truncation at every offset, of the plain SYN and of the hop-by-hop one: a counted
+    // drop each time, never a panic.
+    for f in [&syn, &hbh] {
+        for len in 0..f.len() {
+            let before = s.stats().total_drops();
+            s.handle_frame(T0, &f[..len], &mut tx);
+            assert_eq!(s.stats().total_drops(), before + 1, "cut at {len}");
+        }
+    }
+    s.check_invariants().unwrap();
+}
