@@ -258,6 +258,21 @@ static __always_inline __u32 tw_w32(__u32 v)
 	return (v >> 16) + (v & 0xffff);
 }
 
+/* --checksum verify: the IPv4 header's and the TCP segment's (header only: no data here). */
+static __always_inline int tw_csums_ok(const struct iphdr *ip, const struct tw_tuple *t,
+				       __u32 hlen, const __u8 *th)
+{
+	__u32 acc = 0;
+	const __u16 *w = (const void *)ip;
+#pragma unroll
+	for (int i = 0; i < 10; i++)
+		acc += w[i];
+	if (tw_fold(acc) != 0xffff)
+		return 0;
+	__u64 sum = tw_w32(t->local_ip) + tw_w32(t->remote_ip) + 6 + hlen + tw_sum60(th);
+	return tw_fold(sum) == 0xffff;
+}
+
 /* ---- Writing the answer in place (fastpath::write for IHL 5, no VLAN) ---- */
 
 struct tw_reply {
@@ -472,18 +487,8 @@ static __noinline int tw_hs_server(struct xdp_md *ctx)
 	if (p + TW_ETH + 40 > end)
 		return TW_TO_ENGINE;
 	ip = (void *)(p + TW_ETH);
-	if (h->flags & TW_HS_VERIFY) {
-		__u32 acc = 0;
-		__u16 *w = (void *)ip;
-#pragma unroll
-		for (int i = 0; i < 10; i++)
-			acc += w[i];
-		if (tw_fold(acc) != 0xffff)
-			return tw_hs_count(TW_STAT_HS_BAD_CSUM, XDP_DROP);
-		__u64 sum = tw_w32(t.local_ip) + tw_w32(t.remote_ip) + 6 + hlen + tw_sum60(th);
-		if (tw_fold(sum) != 0xffff)
-			return tw_hs_count(TW_STAT_HS_BAD_CSUM, XDP_DROP);
-	}
+	if ((h->flags & TW_HS_VERIFY) && !tw_csums_ok(ip, &t, hlen, th))
+		return tw_hs_count(TW_STAT_HS_BAD_CSUM, XDP_DROP);
 	__u32 seq = tw_be32(th, 4), ackn = tw_be32(th, 8);
 	__u64 now = tw_hs_now(h);
 	struct tw_reply r = {

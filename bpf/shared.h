@@ -90,6 +90,11 @@ enum tw_stat {
 	TW_STAT_HS_TX_ERR = 17,       /* frame could not be resized for the answer: to the engine */
 	TW_STAT_HS_TO_ENGINE = 18,    /* segment with data or odd options: to the engine */
 	TW_STAT_HS_ACCEPTED_DATA = 19,/* of HS_ACCEPTED, while the engine serves requests */
+	/* --offload xdp, client (bpf/handshake_client.h) */
+	TW_STAT_HSC_ESTABLISHED = 20, /* SYN-ACK with our ISN answered with ACK|FIN (XDP_TX) */
+	TW_STAT_HSC_BAD_SYNACK = 21,  /* SYN-ACK whose ack is not our ISN + 1: to the engine */
+	TW_STAT_HSC_FIN_ANSWERED = 22,/* peer FIN after our ACK|FIN answered with ACK (XDP_TX) */
+	TW_STAT_HSC_FIN_ACKED = 23,   /* peer's ACK of our FIN: consumed */
 	TW_STAT_MAX = 32,
 };
 
@@ -98,6 +103,7 @@ enum tw_stat {
 #define TW_HS_SERVER 1u /* answer the server's handshake and close */
 #define TW_HS_VERIFY 2u /* verify IP and TCP checksums (--checksum verify) */
 #define TW_HS_DATA 4u   /* the engine serves requests: leave it everything but SYN/final ACK */
+#define TW_HS_CLIENT 8u /* answer SYN-ACKs to our source ports (cport_lo..cport_hi) */
 #define TW_HS_NONE 0xff /* wscale: not offered */
 struct tw_hs_cfg {
 	__u64 cookie_k0;                /*   0: SipHash key of the cookie (engine cookie_key) */
@@ -116,9 +122,17 @@ struct tw_hs_cfg {
 	__u8 _pad[3];                   /*  93 */
 	__u32 flags;                    /*  96: TW_HS_* */
 	__u32 _pad2;                    /* 100 */
+	/* Client: the ISN key (engine isn_key) and the source ports whose SYN-ACKs are ours. */
+	__u64 isn_k0;                   /* 104 */
+	__u64 isn_k1;                   /* 112 */
+	__u16 cport_lo;                 /* 120: inclusive, host order */
+	__u16 cport_hi;                 /* 122 */
+	__u32 _pad3;                    /* 124 */
 };
 
-_Static_assert(sizeof(struct tw_hs_cfg) == 104, "tw_hs_cfg size");
+_Static_assert(sizeof(struct tw_hs_cfg) == 128, "tw_hs_cfg size");
+_Static_assert(__builtin_offsetof(struct tw_hs_cfg, isn_k0) == 104, "isn_k0");
+_Static_assert(__builtin_offsetof(struct tw_hs_cfg, cport_lo) == 120, "cport_lo");
 _Static_assert(__builtin_offsetof(struct tw_hs_cfg, listen_port) == 64, "listen_port");
 _Static_assert(__builtin_offsetof(struct tw_hs_cfg, mss) == 86, "mss");
 _Static_assert(__builtin_offsetof(struct tw_hs_cfg, flags) == 96, "flags");

@@ -141,6 +141,7 @@ static __always_inline int kernel_owns(struct xdp_md *ctx, struct bpf_sock_tuple
 }
 
 #include "handshake.h"
+#include "handshake_client.h"
 
 static __always_inline int v4_is_ours(const struct tw_steer_cfg *cfg, __u32 addr)
 {
@@ -241,6 +242,8 @@ int tw_steer(struct xdp_md *ctx)
 		/* --offload xdp: answered here, or left to the engine (packet pointers are
 		 * stale after the call; nothing below reads the packet). */
 		int hs = tw_hs_server(ctx);
+		if (hs == TW_TO_ENGINE)
+			hs = tw_hs_client(ctx);
 		if (hs != TW_TO_ENGINE)
 			return hs;
 		stamp_rx_as(ctx, untimed);

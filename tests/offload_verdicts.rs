@@ -6,6 +6,10 @@
 //!   too), option areas the wire parser rejects, data and (while the engine serves requests) everything but the
 //!   handshake go to the engine;
 //! - a peer's FIN is answered with the engine's FIN|ACK, and its last ACK closes.
+//! - client (bpf/handshake_client.h): the SYN-ACK to the engine's `xdp_isn` SYN is checked
+//!   (ack = ISN + 1 recomputed from the tuple and TSecr) and answered with ACK|FIN; wrong
+//!   acks, TSecrs, missing timestamps, RSTs and other ports go to the engine; the peer's ACK
+//!   of our FIN is consumed and its FIN answered with the last ACK.
 //!
 //! Needs root (loading BPF); fails loudly otherwise. No namespace: with no kernel ports listed
 //! the program looks up no socket, so the host's own sockets cannot change a verdict.
@@ -14,12 +18,12 @@ mod common;
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 
-use threeway::tcp::offload::cookie_key;
+use threeway::tcp::offload::{client_isn, client_isn_key, client_tsval, cookie_key};
 use threeway::tcp::{
     Common, CookieMode, Engine, EngineConfig, MAX_FRAME, ServerConfig, SynOptions, Transmit,
 };
-use threeway::wire::{MacAddr, checksum};
-use threeway::xsk::{HsConfig, SteerConfig, SteerProbe, XDP_ACTION_DROP, XDP_ACTION_TX};
+use threeway::wire::{ChecksumMode, MacAddr, TcpFrame, checksum};
+use threeway::xsk::{HsClient, HsConfig, SteerConfig, SteerProbe, XDP_ACTION_DROP, XDP_ACTION_TX};
 
 const OURS: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
 const PEER: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
@@ -99,6 +103,18 @@ fn probe(h: &HsConfig) -> SteerProbe {
 /// A TCP segment from the peer with `flags`, options area `opts` (padded by the caller) and
 /// `payload`, checksums right.
 fn seg(flags: u8, seq: u32, ack: u32, opts: &[u8], payload: &[u8]) -> Vec<u8> {
+    seg_ports((PEER_PORT, PORT), flags, seq, ack, opts, payload)
+}
+
+/// `seg` from the peer's port `ports.0` to our `ports.1`.
+fn seg_ports(
+    ports: (u16, u16),
+    flags: u8,
+    seq: u32,
+    ack: u32,
+    opts: &[u8],
+    payload: &[u8],
+) -> Vec<u8> {
     assert_eq!(opts.len() % 4, 0);
     let tl = 20 + opts.len() + payload.len();
     let mut f = PEER_MAC.to_vec();
@@ -113,8 +129,8 @@ fn seg(flags: u8, seq: u32, ack: u32, opts: &[u8], payload: &[u8]) -> Vec<u8> {
     ip.extend_from_slice(&OURS.octets());
     let c = checksum::ipv4_header(&ip);
     ip[10..12].copy_from_slice(&c.to_be_bytes());
-    let mut t = PEER_PORT.to_be_bytes().to_vec();
-    t.extend_from_slice(&PORT.to_be_bytes());
+    let mut t = ports.0.to_be_bytes().to_vec();
+    t.extend_from_slice(&ports.1.to_be_bytes());
     t.extend_from_slice(&seq.to_be_bytes());
     t.extend_from_slice(&ack.to_be_bytes());
     t.push((((20 + opts.len()) / 4) << 4) as u8);
@@ -400,4 +416,198 @@ fn offload_close_and_data_phase() {
         let (_, _, moved) = p.run_out(&f).unwrap();
         assert_eq!(moved.dropped_no_socket, 1, "{name}: to the engine");
     }
+}
+
+/// The client's source port and the server it connects to (the peer, here).
+const CPORT: u16 = 40001;
+const SPORT: u16 = 80;
+
+fn client_engine() -> Engine {
+    Engine::new(EngineConfig {
+        common: Common {
+            local_mac: MacAddr(OUR_MAC),
+            peer_mac: MacAddr(PEER_MAC),
+            secret: SECRET,
+            ..Common::default()
+        },
+        role: threeway::tcp::RoleConfig::Client(threeway::tcp::ClientConfig {
+            sources: vec![OURS],
+            ports: vec![CPORT],
+            destinations: vec![SocketAddrV4::new(PEER, SPORT)],
+            xdp_isn: true,
+            ..threeway::tcp::ClientConfig::default()
+        }),
+    })
+    .unwrap()
+}
+
+fn client_probe() -> SteerProbe {
+    let mut p = SteerProbe::load(&SteerConfig {
+        addrs_v4: vec![OURS],
+        port_lo: CPORT - 1,
+        port_hi: CPORT + 1,
+        ..SteerConfig::default()
+    })
+    .expect("the steering program with the client offload loads (verifier)");
+    p.set_handshake(Some(&HsConfig {
+        local_mac: OUR_MAC,
+        ttl: 64,
+        verify: true,
+        client: Some(HsClient {
+            isn_key: client_isn_key(&SECRET),
+            ports: (CPORT, CPORT),
+        }),
+        ..HsConfig::default()
+    }))
+    .unwrap();
+    p
+}
+
+/// A timestamps option area: NOP NOP TS(val, ecr).
+fn ts_area(val: u32, ecr: u32) -> Vec<u8> {
+    let mut o = vec![1, 1, 8, 10];
+    o.extend_from_slice(&val.to_be_bytes());
+    o.extend_from_slice(&ecr.to_be_bytes());
+    o
+}
+
+/// What XDP must send for the client (tw_emit: IP id 0, DF, TTL 64, window 0xffff).
+fn client_answer(frame: &[u8], flags: u8, seq: u32, ack: u32, ts: (u32, u32)) {
+    let f = TcpFrame::parse(frame, ChecksumMode::Verify).expect("checksums right");
+    assert_eq!((f.eth.src.0, f.eth.dst.0), (OUR_MAC, PEER_MAC));
+    let t = &f.tcp;
+    assert_eq!((t.src_port, t.dst_port), (CPORT, SPORT));
+    assert_eq!(
+        (t.flags.0, t.seq.0, t.ack.0, t.window),
+        (flags, seq, ack, 0xffff)
+    );
+    assert_eq!(
+        t.options.timestamps,
+        Some(ts),
+        "TSval kept, the peer's echoed"
+    );
+    assert_eq!(
+        (t.options.mss, t.options.wscale, t.options.sack_permitted),
+        (None, None, false)
+    );
+    assert!(t.payload.is_empty());
+    assert_eq!(frame.len(), 14 + 20 + 32);
+}
+
+#[test]
+fn offload_client_synack_checked_and_answered() {
+    common::require_root();
+    // The engine's SYN: TSval = the intended start (µs), ISN = the keyed hash XDP checks.
+    let now = 5_000_000_000;
+    let intended = now - 2_000_000;
+    let mut e = client_engine();
+    let mut out = Out(Vec::new(), vec![0; MAX_FRAME]);
+    e.open(now, intended, &mut out).unwrap();
+    let syn = TcpFrame::parse(&out.0[0], ChecksumMode::Verify).unwrap();
+    let (tsval, _) = syn
+        .tcp
+        .options
+        .timestamps
+        .expect("the SYN carries timestamps");
+    assert_eq!(tsval, client_tsval(intended));
+    let isn = syn.tcp.seq.0;
+    let (ours, theirs) = (
+        SocketAddrV4::new(OURS, CPORT),
+        SocketAddrV4::new(PEER, SPORT),
+    );
+    assert_eq!(
+        isn,
+        client_isn(client_isn_key(&SECRET), ours, theirs, tsval)
+    );
+
+    let mut p = client_probe();
+    const IRS: u32 = 0xfedc_ba98;
+    let peer_ts: u32 = 0x0102_0304;
+    // A Linux SYN-ACK: MSS, SACK-permitted, TS, NOP, WS.
+    let mut linux = vec![2, 4, 5, 0xb4, 4, 2, 8, 10];
+    linux.extend_from_slice(&peer_ts.to_be_bytes());
+    linux.extend_from_slice(&tsval.to_be_bytes());
+    linux.extend_from_slice(&[1, 3, 3, 7]);
+    let from = (SPORT, CPORT);
+    let synack = seg_ports(from, SYN | ACK, IRS, isn.wrapping_add(1), &linux, &[]);
+    let (act, ans, moved) = p.run_out(&synack).unwrap();
+    assert_eq!((act, moved.xdp_client_established), (XDP_ACTION_TX, 1));
+    client_answer(
+        &ans,
+        ACK | FIN,
+        isn.wrapping_add(1),
+        IRS.wrapping_add(1),
+        (tsval, peer_ts),
+    );
+    // The engine takes the same SYN-ACK as its own (what a fallback relies on).
+    let mut out = Out(Vec::new(), vec![0; MAX_FRAME]);
+    e.handle_frame(now + 1_000_000, &synack, &mut out);
+    assert_eq!(e.stats().established, 1, "the engine accepts it too");
+
+    // Not ours to answer: to the engine (no socket in the probe: dropped, counted).
+    let bad = |ack: u32, opts: &[u8]| seg_ports(from, SYN | ACK, IRS, ack, opts, &[]);
+    for (name, f, bad_synack) in [
+        ("ack^1", bad(isn.wrapping_add(1) ^ 1, &linux), 1),
+        ("ack = isn", bad(isn, &linux), 1),
+        (
+            "other tsecr",
+            bad(isn.wrapping_add(1), &ts_area(peer_ts, tsval ^ 0x100)),
+            1,
+        ),
+        (
+            "no timestamps",
+            bad(isn.wrapping_add(1), &[2, 4, 5, 0xb4]),
+            1,
+        ),
+        (
+            "refused",
+            seg_ports(from, RST | ACK, 0, isn.wrapping_add(1), &[], &[]),
+            0,
+        ),
+        (
+            "other port",
+            seg_ports(
+                (SPORT, CPORT + 1),
+                SYN | ACK,
+                IRS,
+                isn.wrapping_add(1),
+                &linux,
+                &[],
+            ),
+            0,
+        ),
+        (
+            "data",
+            seg_ports(from, ACK | PSH, IRS + 1, isn.wrapping_add(2), &[], b"x"),
+            0,
+        ),
+    ] {
+        let (act, _, moved) = p.run_out(&f).unwrap();
+        assert_eq!(
+            (act, moved.dropped_no_socket, moved.xdp_client_bad_synack),
+            (XDP_ACTION_DROP, 1, bad_synack),
+            "{name}: to the engine"
+        );
+        assert_eq!(moved.xdp_client_established, 0, "{name}");
+    }
+    let mut f = synack.clone();
+    f[34 + 16] ^= 0x5a;
+    let (act, _, moved) = p.run_out(&f).unwrap();
+    assert_eq!((act, moved.xdp_bad_checksum), (XDP_ACTION_DROP, 1));
+
+    // The close: the peer ACKs our FIN (consumed), then sends its FIN (the last ACK).
+    let ts = ts_area(peer_ts + 1, tsval);
+    let fin_ack = seg_ports(from, ACK, IRS + 1, isn.wrapping_add(2), &ts, &[]);
+    let (act, _, moved) = p.run_out(&fin_ack).unwrap();
+    assert_eq!((act, moved.xdp_client_fins_acked), (XDP_ACTION_DROP, 1));
+    let fin = seg_ports(from, FIN | ACK, IRS + 1, isn.wrapping_add(2), &ts, &[]);
+    let (act, ans, moved) = p.run_out(&fin).unwrap();
+    assert_eq!((act, moved.xdp_client_fins_answered), (XDP_ACTION_TX, 1));
+    client_answer(
+        &ans,
+        ACK,
+        isn.wrapping_add(2),
+        IRS.wrapping_add(2),
+        (tsval, peer_ts + 1),
+    );
 }

@@ -75,6 +75,7 @@ pub fn server(arg: OffloadArg, cfg: &EngineConfig, virtual_dev: bool) -> Result<
             ttl: c.ttl,
             verify: c.checksum == crate::wire::ChecksumMode::Verify,
             data_phase: !s.response.is_empty(),
+            client: None,
         },
         note,
     ))

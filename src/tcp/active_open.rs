@@ -1,7 +1,7 @@
 //! Client side: `open` (CLOSED -> SYN-SENT), SYN-SENT processing (RFC 9293 3.10.7.3) and
 //! segments for tuples of ours that have no connection.
 
-use crate::wire::TcpRepr;
+use crate::wire::{SeqNum, TcpRepr};
 
 use super::addrs6::is_v6;
 use super::cookie::CookieOpts;
@@ -46,11 +46,23 @@ impl Engine {
             self.stats.open_no_tuple += 1;
             return Err(OpenError::NoTuple);
         };
-        let iss = self.new_iss(&key, now);
+        // --offload xdp: the TSval is the intended start (not the send time: a late pacer's
+        // lateness stays in the latency XDP measures) and the ISN hashes it with the tuple.
+        let (iss, syn_ts) = if self.p.xdp_isn && !is_v6(&key) {
+            let ts = super::offload::client_tsval(intended);
+            let k = self.isn_key;
+            (
+                SeqNum(super::offload::client_isn_of((k.0, k.1), &key, ts)),
+                ts,
+            )
+        } else {
+            (self.new_iss(&key, now), 0)
+        };
         let mut tcb = Tcb {
             key,
             snd_una: iss,
             snd_nxt: iss.add(1),
+            rcv_nxt: SeqNum(syn_ts), // SYN-SENT: the SYN's TSval (send_syn)
             iss,
             aux: encode_lag(now.saturating_sub(intended)),
             start: now,

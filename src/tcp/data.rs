@@ -281,7 +281,7 @@ impl Engine {
             flags |= crate::wire::TcpFlags::FIN;
         }
         let seg = Seg {
-            options: Self::ts_opt(t, now),
+            options: self.ts_opt(t, now),
             data: at..at + n,
             scaled: t.has(opt::WS),
             ..Seg::bare(flags, seq, t.rcv_nxt)

@@ -50,6 +50,8 @@ pub(crate) struct Params {
     pub response_end: ResponseEnd,
     pub requests: u32,
     pub think: Nanos,
+    /// Client: `ClientConfig::xdp_isn`.
+    pub xdp_isn: bool,
     /// Receive window we advertise (bytes; scaled by our window shift after the SYN).
     pub rcv_window: u32,
     /// The window field of our SYN / SYN-ACK, of later segments with and without scaling.
@@ -139,6 +141,7 @@ impl Engine {
             cookies: CookieMode::Never,
             cookie_threshold: 0,
             syn_retries: 0,
+            xdp_isn: false,
             synack_retries: 0,
             abort_on_overflow: false,
             server_fin: false,
@@ -182,6 +185,7 @@ impl Engine {
                 p.think = cl.think;
                 let t = client_tuples(&mut table, &p.c, &cl)?;
                 p.syn_retries = cl.syn_retries;
+                p.xdp_isn = cl.xdp_isn;
                 p.data = cl.request;
                 p.expect = cl.expect;
                 Some(t)
@@ -553,6 +557,17 @@ impl Engine {
             ));
         }
         Ok(())
+    }
+
+    /// Our TSval at `now`: milliseconds, or with `xdp_isn` microseconds (the SYN's TSval is
+    /// the intended start in µs, and later TSvals must not go below it: the peer's PAWS).
+    #[inline(always)]
+    pub(crate) fn tsval(&self, now: Nanos) -> u32 {
+        if self.p.xdp_isn {
+            super::offload::client_tsval(now)
+        } else {
+            super::output::ts_now(now)
+        }
     }
 
     /// RFC 6528 ISS for a new connection on `k` (over the IPv6 addresses themselves).

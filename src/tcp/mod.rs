@@ -205,6 +205,10 @@ pub struct ClientConfig {
     pub requests: u32,
     /// Pause between a response and the next request.
     pub think: Nanos,
+    /// IPv4 SYNs whose ISN the XDP program can check without a table (`offload::client_isn`,
+    /// the client half of `--offload xdp`): the TSval is the intended start in µs and the
+    /// ISN a keyed hash of the tuple and that TSval. IPv6 SYNs keep RFC 6528 ISNs.
+    pub xdp_isn: bool,
 }
 
 impl Default for ClientConfig {
@@ -221,6 +225,7 @@ impl Default for ClientConfig {
             response_end: ResponseEnd::FirstBytes,
             requests: 1,
             think: 0,
+            xdp_isn: false,
         }
     }
 }

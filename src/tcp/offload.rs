@@ -2,14 +2,53 @@
 //! the cookie key and the rule for when a run can use it. The XDP program issues and checks
 //! the engine's own cookies (`cookie.rs`), so either side accepts what the other issued.
 
-use super::isn::SipKey;
-use super::{EngineConfig, RoleConfig};
+use std::net::SocketAddrV4;
+
+use super::isn::{SipKey, key_words, sip_words};
+use super::table::Key;
+use super::{EngineConfig, Nanos, RoleConfig};
 
 /// The SipHash key of the engine's SYN cookies for `secret` (`Common::secret`), as the XDP
 /// program needs it (`tw_hs_cfg.cookie_k0/k1`).
 pub fn cookie_key(secret: &[u8; 16]) -> (u64, u64) {
     let k = SipKey::from_bytes(secret).derive(2);
     (k.0, k.1)
+}
+
+/// The SipHash key of the client's ISNs for `secret`: the engine's RFC 6528 ISN key
+/// (`Engine::isn_key`, derivation 1), as XDP needs it.
+pub fn client_isn_key(secret: &[u8; 16]) -> (u64, u64) {
+    let k = SipKey::from_bytes(secret).derive(1);
+    (k.0, k.1)
+}
+
+/// The client SYN's TSval with `--offload xdp`: microseconds of the workers' clock (32 bits,
+/// wrapping every 71 minutes), so `now - TSecr` of the SYN-ACK is the handshake latency.
+#[inline]
+pub fn client_tsval(t: Nanos) -> u32 {
+    (t / 1000) as u32
+}
+
+/// The client's ISN with `--offload xdp` (IPv4): SipHash-2-4 of the tuple's message words
+/// (`isn::key_words`, ours first) and the SYN's TSval. The peer echoes both (ACK = ISN + 1,
+/// TSecr = TSval), so XDP checks a SYN-ACK with no table (`tw_hs_client` in
+/// bpf/handshake_client.h, `tw_sip3` over the same three words), and a new attempt on the
+/// same tuple gets another ISN (its TSval differs).
+pub fn client_isn(key: (u64, u64), local: SocketAddrV4, remote: SocketAddrV4, tsval: u32) -> u32 {
+    let k = Key {
+        local_ip: u32::from(*local.ip()),
+        remote_ip: u32::from(*remote.ip()),
+        local_port: local.port(),
+        remote_port: remote.port(),
+    };
+    client_isn_of(key, &k, tsval)
+}
+
+/// `client_isn` for the engine's key of the tuple.
+#[inline]
+pub(crate) fn client_isn_of(key: (u64, u64), k: &Key, tsval: u32) -> u32 {
+    let [w0, w1] = key_words(k);
+    sip_words(SipKey(key.0, key.1), &[w0, w1, tsval as u64]) as u32
 }
 
 /// Why a server engine configuration cannot hand its handshake to XDP (`None`: it can).
@@ -39,5 +78,33 @@ mod tests {
         let k = SipKey::from_bytes(&secret).derive(2);
         assert_eq!(cookie_key(&secret), (k.0, k.1));
         assert_ne!(cookie_key(&secret), cookie_key(&[8u8; 16]));
+    }
+
+    #[test]
+    fn client_isn_binds_tuple_tsval_and_key() {
+        let key = client_isn_key(&[7u8; 16]);
+        let a = |o: u8, p: u16| SocketAddrV4::new(std::net::Ipv4Addr::new(198, 18, 0, o), p);
+        let (l, r) = (a(2, 40000), a(1, 80));
+        let isn = client_isn(key, l, r, 1000);
+        let k = Key {
+            local_ip: 0xc612_0002,
+            remote_ip: 0xc612_0001,
+            local_port: 40000,
+            remote_port: 80,
+        };
+        assert_eq!(
+            isn,
+            client_isn_of(key, &k, 1000),
+            "the engine's key of the tuple"
+        );
+        assert_ne!(
+            isn,
+            client_isn(key, l, r, 1001),
+            "another attempt, another ISN"
+        );
+        assert_ne!(isn, client_isn(key, a(2, 40001), r, 1000));
+        assert_ne!(isn, client_isn(key, r, l, 1000), "ours first");
+        assert_ne!(isn, client_isn(client_isn_key(&[8u8; 16]), l, r, 1000));
+        assert_eq!(client_tsval(1_500_999), 1500);
     }
 }

@@ -148,9 +148,9 @@ impl Engine {
 
     /// Timestamp option for a non-SYN segment of `t`.
     #[inline]
-    pub(crate) fn ts_opt(t: &Tcb, now: Nanos) -> TcpOptions {
+    pub(crate) fn ts_opt(&self, t: &Tcb, now: Nanos) -> TcpOptions {
         TcpOptions {
-            timestamps: t.has(opt::TS).then_some((ts_now(now), t.aux)),
+            timestamps: t.has(opt::TS).then_some((self.tsval(now), t.aux)),
             ..TcpOptions::default()
         }
     }
@@ -159,11 +159,18 @@ impl Engine {
     pub(crate) fn send_syn(&mut self, now: Nanos, slot: Slot, tx: &mut impl Transmit) {
         let t = *self.table.get(slot);
         let s = self.p.c.syn_options;
+        // The ISN XDP checks binds the SYN's TSval (kept in `rcv_nxt` while SYN-SENT), so a
+        // retransmission repeats it.
+        let tsval = if self.p.xdp_isn && !is_v6(&t.key) {
+            t.rcv_nxt.0
+        } else {
+            self.tsval(now)
+        };
         let o = TcpOptions {
             mss: mss_for(s.mss, &t.key),
             wscale: s.wscale,
             sack_permitted: s.sack_permitted,
-            timestamps: s.timestamps.then_some((ts_now(now), 0)),
+            timestamps: s.timestamps.then_some((tsval, 0)),
         };
         let seg = Seg {
             options: o,
@@ -188,7 +195,7 @@ impl Engine {
                 None
             },
             sack_permitted: opts & opt::SACK != 0,
-            timestamps: (opts & opt::TS != 0).then_some((ts_now(now), tsecr)),
+            timestamps: (opts & opt::TS != 0).then_some((self.tsval(now), tsecr)),
         };
         let seg = Seg {
             options: o,
@@ -230,7 +237,7 @@ impl Engine {
             flags |= FIN;
         }
         let seg = Seg {
-            options: Self::ts_opt(&t, now),
+            options: self.ts_opt(&t, now),
             data: off.min(sent)..sent,
             scaled: t.has(opt::WS),
             ..Seg::bare(flags, from, t.rcv_nxt)

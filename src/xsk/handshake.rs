@@ -13,6 +13,7 @@ const MAP_HS: &str = "tw_hs";
 const HS_SERVER: u32 = 1;
 const HS_VERIFY: u32 = 2;
 const HS_DATA: u32 = 4;
+const HS_CLIENT: u32 = 8;
 const HS_NONE: u8 = 0xff;
 /// `TW_MAX_LISTEN`.
 const MAX_LISTEN: usize = 8;
@@ -40,6 +41,18 @@ pub struct HsConfig {
     pub verify: bool,
     /// The engine serves requests (`--response`): XDP answers only SYNs and final ACKs.
     pub data_phase: bool,
+    /// The client half (bpf/handshake_client.h): SYN-ACKs to these source ports are checked
+    /// against `tcp::offload::client_isn` and answered in XDP. `None`: off.
+    pub client: Option<HsClient>,
+}
+
+/// The client offload's settings (`tw_hs_cfg.isn_k0..cport_hi`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HsClient {
+    /// The engine's ISN key (`tcp::offload::client_isn_key`).
+    pub isn_key: (u64, u64),
+    /// Our source ports, inclusive.
+    pub ports: (u16, u16),
 }
 
 /// Mirror of `struct tw_hs_cfg`; layout pinned by a test here and `_Static_assert`s there.
@@ -62,6 +75,11 @@ pub(crate) struct RawHsCfg {
     _pad: [u8; 3],
     flags: u32,
     _pad2: u32,
+    isn_k0: u64,
+    isn_k1: u64,
+    cport_lo: u16,
+    cport_hi: u16,
+    _pad3: u32,
 }
 
 // Safety: `RawHsCfg` is `repr(C)`, integers and integer arrays only, with explicit padding
@@ -94,11 +112,16 @@ impl HsConfig {
             ts: self.timestamps as u8,
             ttl: self.ttl,
             n_listen: self.listen.len() as u8,
-            flags: HS_SERVER
+            flags: if self.listen.is_empty() { 0 } else { HS_SERVER }
+                | if self.client.is_some() { HS_CLIENT } else { 0 }
                 | if self.verify { HS_VERIFY } else { 0 }
                 | if self.data_phase { HS_DATA } else { 0 },
             ..RawHsCfg::default()
         };
+        if let Some(c) = self.client {
+            (r.isn_k0, r.isn_k1) = c.isn_key;
+            (r.cport_lo, r.cport_hi) = c.ports;
+        }
         for (i, (a, p)) in self.listen.iter().enumerate() {
             r.listen_addr[i] = u32::from(*a);
             r.listen_port[i] = *p;
@@ -136,7 +159,9 @@ mod tests {
     #[test]
     fn xsk_raw_hs_layout() {
         // Must match bpf/shared.h (its _Static_asserts pin the same numbers).
-        assert_eq!(size_of::<RawHsCfg>(), 104);
+        assert_eq!(size_of::<RawHsCfg>(), 128);
+        assert_eq!(offset_of!(RawHsCfg, isn_k0), 104);
+        assert_eq!(offset_of!(RawHsCfg, cport_lo), 120);
         assert_eq!(offset_of!(RawHsCfg, epoch_ns), 16);
         assert_eq!(offset_of!(RawHsCfg, listen_addr), 32);
         assert_eq!(offset_of!(RawHsCfg, listen_port), 64);
@@ -167,5 +192,18 @@ mod tests {
             ..HsConfig::default()
         };
         assert!(many.to_raw().is_err());
+        let client = HsConfig {
+            client: Some(HsClient {
+                isn_key: (1, 2),
+                ports: (40000, 40999),
+            }),
+            ..HsConfig::default()
+        };
+        let r = client.to_raw().unwrap();
+        assert_eq!(
+            (r.flags, r.isn_k1, r.cport_hi),
+            (HS_CLIENT, 2, 40999),
+            "client only: no server flag"
+        );
     }
 }

@@ -24,7 +24,7 @@ pub mod umem;
 use std::fmt;
 
 pub use error::{SteerError, XskError};
-pub use handshake::HsConfig;
+pub use handshake::{HsClient, HsConfig};
 pub use socket::{XdpStatistics, Xsk, XskCounters};
 pub use steer::{
     MAX_V4, Steer, SteerConfig, SteerCounters, SteerProbe, XDP_ACTION_DROP, XDP_ACTION_PASS,

@@ -291,6 +291,15 @@ crate::counters! {
         /// Of `xdp_accepted`, while the engine serves requests (it accepts those
         /// connections again when their request arrives).
         pub xdp_accepted_data_phase,
+        /// --offload xdp (client): SYN-ACKs with our ISN answered with ACK|FIN by XDP_TX.
+        pub xdp_client_established,
+        /// SYN-ACKs to our source ports whose ack is not our ISN + 1 (or without the
+        /// timestamps that carry it): left to the engine.
+        pub xdp_client_bad_synack,
+        /// Peer FINs after our ACK|FIN answered with the last ACK by XDP_TX.
+        pub xdp_client_fins_answered,
+        /// Peer ACKs of our FIN: consumed.
+        pub xdp_client_fins_acked,
     }
 }
 
@@ -579,6 +588,10 @@ fn read_counters(ebpf: &Ebpf) -> Result<SteerCounters, SteerError> {
         xdp_tx_errors: get(STAT_HS_FIRST + 7)?,
         xdp_to_engine: get(STAT_HS_FIRST + 8)?,
         xdp_accepted_data_phase: get(STAT_HS_FIRST + 9)?,
+        xdp_client_established: get(STAT_HS_FIRST + 10)?,
+        xdp_client_bad_synack: get(STAT_HS_FIRST + 11)?,
+        xdp_client_fins_answered: get(STAT_HS_FIRST + 12)?,
+        xdp_client_fins_acked: get(STAT_HS_FIRST + 13)?,
     })
 }
 

@@ -483,3 +483,46 @@ fn rtt_runs_from_departure_to_the_wire_rx_time() {
     assert_eq!(lat.tx_delay.len(), 1);
     assert!(lat.tx_delay.equivalent(lat.tx_delay.max(), 40_000));
 }
+
+/// `xdp_isn` (the client half of `--offload xdp`): the SYN's TSval is the intended start in
+/// µs and its ISN the keyed hash XDP recomputes from the SYN-ACK; a retransmission repeats
+/// both; later TSvals (µs of `now`) never go below the SYN's (the peer's PAWS).
+#[test]
+fn xdp_isn_binds_the_intended_start() {
+    use crate::tcp::offload::{client_isn_of, client_tsval};
+    let cfg = tweak(base_cfg(Role::Client), |c| {
+        if let RoleConfig::Client(cl) = &mut c.role {
+            cl.xdp_isn = true;
+        }
+    });
+    let mut h = H::new(cfg);
+    let intended = T0 - 3 * MS; // the pacer ran 3 ms late
+    let now = h.now;
+    h.e.open(now, intended, &mut h.tx).expect("open");
+    let ts = client_tsval(intended);
+    let k = h.e.isn_key;
+    let iss = SeqNum(client_isn_of((k.0, k.1), &h.key(), ts));
+    let syn = TcpRepr {
+        seq: iss,
+        flags: TcpFlags(SYN),
+        options: syn_opts(ts),
+        ..SEG
+    };
+    recv!(h, syn);
+    h.advance_to(T0 + 10 * MS + 2 * MS);
+    recv!(h, syn); // the retransmission: same ISN, same TSval
+    h.now += MS;
+    send!(h, synack(iss, ts));
+    recv!(
+        h,
+        TcpRepr {
+            seq: iss.add(1),
+            ack: IRS.add(1),
+            flags: TcpFlags(ACK),
+            options: ts_opts(client_tsval(h.now), 700),
+            ..SEG
+        }
+    );
+    assert!(client_tsval(h.now) > ts);
+    assert_eq!(h.e.stats().established, 1);
+}

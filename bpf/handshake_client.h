@@ -1,0 +1,119 @@
+/* The client's handshake in XDP (--offload xdp, TW_HS_CLIENT): user space paces the SYNs;
+ * XDP checks each SYN-ACK with no table and answers it, one frame out per frame in.
+ *
+ * Our SYN's ISN is SipHash-2-4(isn key; tuple words, TSval) (src/tcp/offload.rs
+ * `client_isn`) and its TSval the attempt's intended start in µs. The peer echoes both: a
+ * SYN-ACK is ours when ack == ISN(tuple, TSecr) + 1, and `now - TSecr` is the handshake
+ * latency from the intended start (not the send time: a late pacer's lateness is in it).
+ *
+ * The third segment is ACK|FIN (a legal graceful close): it completes the handshake on the
+ * peer (a Linux listener creates the child socket and counts TcpPassiveOpens; a bare RST
+ * instead would only drop its request socket, and ACK then RST needs two frames), and starts
+ * the close. The peer's ACK of our FIN is consumed; its FIN is answered with the last ACK.
+ * Every segment keeps TSval = the SYN's (equal is what PAWS allows), so the peer keeps
+ * echoing it and each later segment is checked the same way (ack == ISN + 2).
+ *
+ * The engine keeps what it needs state for: RSTs (refusals: its SYN-SENT TCB counts them),
+ * SYN-ACKs without timestamps or with a wrong ack (counted HSC_BAD_SYNACK), data, odd
+ * options. IPv4 only, no VLAN, IHL 5, as the server half (bpf/handshake.h).
+ */
+#ifndef THREEWAY_HANDSHAKE_CLIENT_H
+#define THREEWAY_HANDSHAKE_CLIENT_H
+#include "handshake.h"
+
+/* The client ISN (offload::client_isn): the tuple's message words (isn::key_words) and the
+ * SYN's TSval as the third word. */
+static __always_inline __u32 tw_client_isn(const struct tw_hs_cfg *h, const struct tw_tuple *t,
+					   __u32 tsval)
+{
+	__u64 w0 = (__u64)t->local_ip << 32 | t->remote_ip;
+	__u64 w1 = (__u64)t->local_port << 16 | t->remote_port;
+	return (__u32)tw_sip3(h->isn_k0, h->isn_k1, w0, w1, tsval);
+}
+
+/* A TCP segment to one of our IPv4 addresses and steered ports (as tw_hs_server). Returns
+ * an XDP action, or TW_TO_ENGINE. */
+static __noinline int tw_hs_client(struct xdp_md *ctx)
+{
+	__u32 zero = 0;
+	const struct tw_hs_cfg *h = bpf_map_lookup_elem(&tw_hs, &zero);
+	if (!h || !(h->flags & TW_HS_CLIENT))
+		return TW_TO_ENGINE;
+	__u8 *p = (void *)(long)ctx->data;
+	__u8 *end = (void *)(long)ctx->data_end;
+	if (p + TW_ETH + 40 > end)
+		return TW_TO_ENGINE;
+	struct ethhdr *eth = (void *)p;
+	struct iphdr *ip = (void *)(p + TW_ETH);
+	if (eth->h_proto != bpf_htons(ETH_P_IP) || ip->ihl != 5)
+		return TW_TO_ENGINE;
+	struct tcphdr *tcp = (void *)(p + TW_ETH + 20);
+	struct tw_tuple t = {
+		.local_ip = bpf_ntohl(ip->daddr),
+		.remote_ip = bpf_ntohl(ip->saddr),
+		.local_port = bpf_ntohs(tcp->dest),
+		.remote_port = bpf_ntohs(tcp->source),
+	};
+	if (t.local_port < h->cport_lo || t.local_port > h->cport_hi)
+		return TW_TO_ENGINE;
+	__u32 seg_len = bpf_ntohs(ip->tot_len) - 20;
+	__u32 hlen = tcp->doff * 4;
+	if (hlen < 20 || hlen > 60 || seg_len != hlen)
+		return tw_hs_count(TW_STAT_HS_TO_ENGINE, TW_TO_ENGINE); /* data: the engine's */
+	__u8 fl = ((__u8 *)tcp)[13];
+	int syn = fl & 0x02, ack = fl & 0x10, rst = fl & 0x04, fin = fl & 0x01;
+	if (rst || !ack || (syn && fin))
+		return TW_TO_ENGINE; /* refusals and oddities: the engine holds the TCB */
+
+	__u8 th[TW_TH_BUF] = {};
+	__u32 n = hlen & 63;
+	if (n < 20 || n > 60)
+		return TW_TO_ENGINE;
+	if (tw_xdp_load_bytes(ctx, TW_ETH + 20, th, n))
+		return TW_TO_ENGINE;
+	struct tw_opts o = {};
+	if (tw_parse_opts(th, n, &o) != TW_OPTS_OK)
+		return tw_hs_count(TW_STAT_HS_TO_ENGINE, TW_TO_ENGINE);
+	p = (void *)(long)ctx->data;
+	end = (void *)(long)ctx->data_end;
+	if (p + TW_ETH + 40 > end)
+		return TW_TO_ENGINE;
+	eth = (void *)p;
+	ip = (void *)(p + TW_ETH);
+	if ((h->flags & TW_HS_VERIFY) && !tw_csums_ok(ip, &t, hlen, th))
+		return tw_hs_count(TW_STAT_HS_BAD_CSUM, XDP_DROP);
+	__u32 seq = tw_be32(th, 4), ackn = tw_be32(th, 8);
+	/* Without the echoed TSval there is nothing to check the ack against. */
+	__u32 isn = o.has_ts ? tw_client_isn(h, &t, o.tsecr) : ackn - 3;
+	struct tw_reply r = {
+		.src = t.local_ip,
+		.dst = t.remote_ip,
+		.sport = t.local_port,
+		.dport = t.remote_port,
+		.seq = ackn,
+		.ack = seq + 1,
+	};
+	__builtin_memcpy(r.dst_mac, eth->h_source, 6);
+	tw_words(&r, 0, -1, 0, 1, o.tsecr, o.tsval);
+
+	if (syn) {
+		if (ackn != isn + 1)
+			return tw_hs_count(TW_STAT_HSC_BAD_SYNACK, TW_TO_ENGINE);
+		r.flags = 0x11; /* ACK|FIN */
+		int act = tw_emit(ctx, h, &r);
+		if (act < 0)
+			return tw_hs_count(TW_STAT_HS_TX_ERR, TW_TO_ENGINE);
+		return tw_hs_count(TW_STAT_HSC_ESTABLISHED, act);
+	}
+	if (ackn != isn + 2)
+		return TW_TO_ENGINE; /* not after our ACK|FIN: the engine's */
+	if (!fin)
+		return tw_hs_count(TW_STAT_HSC_FIN_ACKED, XDP_DROP);
+	r.flags = 0x10; /* the last ACK */
+	int act = tw_emit(ctx, h, &r);
+	if (act < 0)
+		return tw_hs_count(TW_STAT_HS_TX_ERR, TW_TO_ENGINE);
+	return tw_hs_count(TW_STAT_HSC_FIN_ANSWERED, act);
+}
+
+#endif
