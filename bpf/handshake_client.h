@@ -21,6 +21,20 @@
 #define THREEWAY_HANDSHAKE_CLIENT_H
 #include "handshake.h"
 
+/* Established marks: per source port, the ack (our ISN + 1) of the SYN-ACK XDP answered
+ * there. User space reads it without a syscall (BPF_F_MMAPABLE) to end the attempt whose
+ * SYN-SENT TCB has that ISS as established (no SYN retransmission, no timeout); an ISN is
+ * a 32-bit keyed hash of tuple and TSval, so a stale mark matches a new attempt on the same
+ * port with probability 2^-32. One port, one attempt in flight: the client offload runs
+ * with one source and one destination (src/tcp/offload.rs `client_blocker`). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 65536);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, __u32);
+} tw_hs_marks SEC(".maps");
+
 /* The client ISN (offload::client_isn): the tuple's message words (isn::key_words) and the
  * SYN's TSval as the third word. */
 static __always_inline __u32 tw_client_isn(const struct tw_hs_cfg *h, const struct tw_tuple *t,
@@ -103,6 +117,10 @@ static __noinline int tw_hs_client(struct xdp_md *ctx)
 		int act = tw_emit(ctx, h, &r);
 		if (act < 0)
 			return tw_hs_count(TW_STAT_HS_TX_ERR, TW_TO_ENGINE);
+		__u32 port = t.local_port;
+		__u32 *mark = bpf_map_lookup_elem(&tw_hs_marks, &port);
+		if (mark)
+			*mark = ackn;
 		return tw_hs_count(TW_STAT_HSC_ESTABLISHED, act);
 	}
 	if (ackn != isn + 2)

@@ -530,8 +530,14 @@ fn offload_client_synack_checked_and_answered() {
     linux.extend_from_slice(&[1, 3, 3, 7]);
     let from = (SPORT, CPORT);
     let synack = seg_ports(from, SYN | ACK, IRS, isn.wrapping_add(1), &linux, &[]);
+    assert_eq!(p.client_mark(CPORT).unwrap(), 0, "no mark before");
     let (act, ans, moved) = p.run_out(&synack).unwrap();
     assert_eq!((act, moved.xdp_client_established), (XDP_ACTION_TX, 1));
+    assert_eq!(
+        p.client_mark(CPORT).unwrap(),
+        isn.wrapping_add(1),
+        "the port marked established for this ISS"
+    );
     client_answer(
         &ans,
         ACK | FIN,
@@ -590,6 +596,7 @@ fn offload_client_synack_checked_and_answered() {
         );
         assert_eq!(moved.xdp_client_established, 0, "{name}");
     }
+    assert_eq!(p.client_mark(CPORT + 1).unwrap(), 0, "other port unmarked");
     let mut f = synack.clone();
     f[34 + 16] ^= 0x5a;
     let (act, _, moved) = p.run_out(&f).unwrap();

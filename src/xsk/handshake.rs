@@ -151,6 +151,27 @@ pub(super) fn write_hs(ebpf: &mut Ebpf, h: Option<&HsConfig>) -> Result<(), Stee
     arr.set(0, raw, 0).map_err(|e| err("writing", &e))
 }
 
+const MAP_MARKS: &str = "tw_hs_marks";
+
+/// The client offload's established mark of source `port` (`tw_hs_marks`, bpf/
+/// handshake_client.h): the ack (ISS + 1) of the SYN-ACK XDP last answered there, 0 = none.
+/// A syscall per read; the workers' path is to map the array (BPF_F_MMAPABLE).
+pub(super) fn read_mark(ebpf: &Ebpf, port: u16) -> Result<u32, SteerError> {
+    let err = |what: &str, e: &dyn std::fmt::Display| {
+        SteerError::new(
+            format!("{what} map {MAP_MARKS}"),
+            None,
+            Some(e.to_string()),
+            Some("the XDP object lacks the client offload: rebuild threeway".into()),
+        )
+    };
+    let map = ebpf
+        .map(MAP_MARKS)
+        .ok_or_else(|| err("opening", &"missing from steer.bpf.o"))?;
+    let arr: Array<_, u32> = Array::try_from(map).map_err(|e| err("opening", &e))?;
+    arr.get(&(port as u32), 0).map_err(|e| err("reading", &e))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

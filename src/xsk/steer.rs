@@ -740,6 +740,12 @@ impl SteerProbe {
         super::handshake::write_hs(&mut self.ebpf, h)
     }
 
+    /// The client offload's established mark of source `port`: the ack (ISS + 1) of the
+    /// SYN-ACK XDP last answered there, 0 = none.
+    pub fn client_mark(&self, port: u16) -> Result<u32, SteerError> {
+        super::handshake::read_mark(&self.ebpf, port)
+    }
+
     /// Runs the program once on `frame` and returns its action (`XDP_*` number), the frame
     /// as the program left it (an `XDP_TX` answer) and the counters it moved.
     pub fn run_out(&mut self, frame: &[u8]) -> Result<(u32, Vec<u8>, SteerCounters), SteerError> {
