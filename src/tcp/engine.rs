@@ -81,7 +81,14 @@ pub struct Engine {
     pub(crate) xfers: Xfers,
     /// The IPv6 key of the frame `emit` is writing (see `output.rs`).
     pub(crate) pending6: Option<Key>,
+    /// Client with `xdp_isn`: XDP's established mark of a source port (`tw_hs_marks`), read
+    /// when a SYN-SENT timer fires (`close.rs`).
+    pub(crate) xdp_marks: Option<XdpMarks>,
 }
+
+/// Reads the client offload's established mark of a source port: the ack (ISS + 1) of the
+/// SYN-ACK XDP answered there, 0 = none (a view of shared memory, not I/O).
+pub type XdpMarks = Box<dyn Fn(u16) -> u32 + Send>;
 
 /// The common settings' limits (a clear message for each).
 fn check_common(c: &Common) -> Result<(), String> {
@@ -253,6 +260,7 @@ impl Engine {
             neighbours,
             departures,
             rx_at: 0,
+            xdp_marks: None,
             xfers,
             pending6: None,
         })
@@ -380,6 +388,13 @@ impl Engine {
                 Role::Server => self.server_no_tcb(now, &key, h, seg, tx),
             },
         }
+    }
+
+    /// Client with `xdp_isn`: where XDP marks the attempts it established (`XdpMarks`). A
+    /// SYN-SENT TCB whose timer finds its ISS + 1 there ends established and closed (XDP
+    /// sent the ACK|FIN), neither retransmitted nor timed out.
+    pub fn set_xdp_marks(&mut self, m: XdpMarks) {
+        self.xdp_marks = Some(m);
     }
 
     /// Client: starts one connection whose open-loop schedule said `intended` (for

@@ -39,7 +39,7 @@ mod warm;
 mod tests;
 
 pub use data::{ResponseEnd, XFER_BYTES};
-pub use engine::{Engine, MAX_DATA};
+pub use engine::{Engine, MAX_DATA, XdpMarks};
 pub use stats::{DropReason, LATENCY_MAX, Latency, Stats};
 pub use tcb::State;
 

@@ -526,3 +526,41 @@ fn xdp_isn_binds_the_intended_start() {
     assert!(client_tsval(h.now) > ts);
     assert_eq!(h.e.stats().established, 1);
 }
+
+/// XDP answered the SYN-ACK (its mark on our port is ISS + 1): the SYN-SENT timer ends the
+/// attempt established and closed, with no retransmission; a mark of another attempt does
+/// not.
+#[test]
+fn xdp_mark_ends_syn_sent_established() {
+    use crate::tcp::offload::{client_isn_of, client_tsval};
+    for (mark_ok, want) in [(true, (1, 1, 0, 0)), (false, (0, 0, 1, 1))] {
+        let cfg = tweak(base_cfg(Role::Client), |c| {
+            if let RoleConfig::Client(cl) = &mut c.role {
+                cl.xdp_isn = true;
+            }
+        });
+        let mut h = H::new(cfg);
+        let k = h.e.isn_key;
+        let iss = client_isn_of((k.0, k.1), &h.key(), client_tsval(h.now));
+        let mark = if mark_ok { iss.wrapping_add(1) } else { iss };
+        h.e.set_xdp_marks(Box::new(move |p| if p == C_PORT { mark } else { 0 }));
+        h.open();
+        h.tx.frames.clear();
+        h.advance_to(T0 + 12 * MS);
+        let s = *h.e.stats();
+        assert_eq!(
+            (
+                s.established,
+                s.outcome(Outcome::Closed),
+                s.syn_retransmits,
+                s.active
+            ),
+            want,
+            "mark ok: {mark_ok}"
+        );
+        if mark_ok {
+            recv!(h);
+            assert_eq!(s.attempted, s.established, "one outcome");
+        }
+    }
+}
