@@ -6,7 +6,7 @@ use std::net::SocketAddrV4;
 
 use super::isn::{SipKey, key_words, sip_words};
 use super::table::Key;
-use super::{EngineConfig, Nanos, RoleConfig};
+use super::{CloseMode, EngineConfig, Nanos, RoleConfig};
 
 /// The SipHash key of the engine's SYN cookies for `secret` (`Common::secret`), as the XDP
 /// program needs it (`tw_hs_cfg.cookie_k0/k1`).
@@ -68,6 +68,37 @@ pub fn server_blocker(cfg: &EngineConfig) -> Option<&'static str> {
     None
 }
 
+/// Why a client engine configuration cannot hand its handshake to XDP (`None`: it can; the
+/// run wiring is issue 14's next step). One frame out per frame in decides the close: XDP
+/// answers the SYN-ACK with ACK|FIN, which completes the handshake on the peer (a Linux
+/// listener counts TcpPassiveOpens) and starts a graceful close; a bare RST would only drop
+/// the peer's request socket, and ACK then RST is two frames. So `--close fin` only.
+pub fn client_blocker(cfg: &EngineConfig) -> Option<&'static str> {
+    let RoleConfig::Client(c) = &cfg.role else {
+        return Some("not a client");
+    };
+    let common = &cfg.common;
+    if common.vlan.is_some() {
+        return Some("--vlan needs the engine");
+    }
+    if !c.request.is_empty() {
+        return Some("--request needs the engine");
+    }
+    if common.close != CloseMode::Fin {
+        return Some("XDP closes with ACK|FIN: --close fin only");
+    }
+    if !common.syn_options.timestamps {
+        return Some("the SYN-ACK check needs TCP timestamps (TSecr carries the attempt)");
+    }
+    if !c.destinations6.is_empty() {
+        return Some("IPv6 destinations need the engine");
+    }
+    if c.sources.len() != 1 || c.destinations.len() != 1 {
+        return Some("XDP marks attempts per source port: one source and one destination");
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,5 +137,55 @@ mod tests {
         assert_ne!(isn, client_isn(key, r, l, 1000), "ours first");
         assert_ne!(isn, client_isn(client_isn_key(&[8u8; 16]), l, r, 1000));
         assert_eq!(client_tsval(1_500_999), 1500);
+    }
+
+    #[test]
+    fn client_blockers() {
+        use super::super::{ClientConfig, Common};
+        use std::net::Ipv4Addr;
+        let ok = EngineConfig {
+            common: Common {
+                close: CloseMode::Fin,
+                ..Common::default()
+            },
+            role: RoleConfig::Client(ClientConfig {
+                sources: vec![Ipv4Addr::new(198, 18, 0, 2)],
+                destinations: vec![SocketAddrV4::new(Ipv4Addr::new(198, 18, 0, 1), 80)],
+                ..ClientConfig::default()
+            }),
+        };
+        assert_eq!(client_blocker(&ok), None);
+        let with = |f: &dyn Fn(&mut EngineConfig)| {
+            let mut c = ok.clone();
+            f(&mut c);
+            client_blocker(&c)
+        };
+        fn client(c: &mut EngineConfig) -> &mut ClientConfig {
+            match &mut c.role {
+                RoleConfig::Client(cl) => cl,
+                _ => unreachable!("a client configuration"),
+            }
+        }
+        assert!(
+            with(&|c| c.common.close = CloseMode::Rst)
+                .unwrap()
+                .contains("ACK|FIN")
+        );
+        assert!(
+            with(&|c| c.common.syn_options.timestamps = false)
+                .unwrap()
+                .contains("timestamps")
+        );
+        assert!(with(&|c| c.common.vlan = Some(7)).is_some());
+        assert!(
+            with(&|c| client(c).request = b"GET".to_vec())
+                .unwrap()
+                .contains("--request")
+        );
+        assert!(
+            with(&|c| client(c).sources.push(Ipv4Addr::new(198, 18, 0, 3)))
+                .unwrap()
+                .contains("one source")
+        );
     }
 }
