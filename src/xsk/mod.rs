@@ -24,7 +24,9 @@ use std::fmt;
 
 pub use error::{SteerError, XskError};
 pub use socket::{XdpStatistics, Xsk, XskCounters};
-pub use steer::{MAX_V4, Steer, SteerConfig, SteerCounters, SteerProbe, XdpAttachMode, XdpVerdict};
+pub use steer::{
+    MAX_ADDR_ENTRIES, Steer, SteerConfig, SteerCounters, SteerProbe, XdpAttachMode, XdpVerdict,
+};
 pub use sys::{DEFAULT_TX_BUDGET, EventFd, XDP_MAX_TX_SKB_BUDGET, monotonic_ns};
 pub use tx::TxWriter;
 
