@@ -15,7 +15,7 @@ mod raw;
 
 use lab::{read, stop};
 
-const RSTS: [&str; 7] = [
+const RSTS: [&str; 9] = [
     "raw",
     "kernel_kernel",
     "threeway_kernel",
@@ -25,6 +25,10 @@ const RSTS: [&str; 7] = [
     "threeway_threeway_loop_clock",
     // The same over IPv6 (2001:2::1 -> [2001:2::2]:8080), beside the IPv4 row.
     "threeway_threeway_ipv6",
+    // `serve --offload xdp`: the server's handshake and close answered in XDP (the client is
+    // the engine over AF_XDP; the client offload is not built).
+    "threeway_threeway_offload",
+    "kernel_threeway_offload",
 ];
 const CRRS: [&str; 4] = [
     "kernel_kernel_crr",
@@ -89,6 +93,10 @@ struct Sample {
     cpu_us: f64,
     rss_bytes: f64,
     frames_per_conn: f64,
+    /// Frames through AF_XDP rings (both sides, RX + TX) per connection; 0: not measured.
+    afxdp_frames_per_conn: f64,
+    /// Worker time doing work (both sides) per connection, ns.
+    user_ns_per_conn: f64,
 }
 
 fn tmp(name: &str) -> String {
@@ -252,6 +260,27 @@ fn kernel_client(target: &str, secs: u64, crr: bool) -> Vec<String> {
     a
 }
 
+/// AF_XDP frames and user-space work per connection of a threeway <-> threeway row: the
+/// client's frames all cross AF_XDP; the server's are its redirected RX frames and the TX
+/// frames its engine wrote (its XDP_TX answers are not AF_XDP frames).
+fn afxdp_cost(c: &Value, srv: &Value) -> (f64, f64) {
+    let est = f(&c["established"]).max(1.0);
+    let (ce, se, st) = (
+        &c["counters"]["engine"],
+        &srv["counters"]["engine"],
+        &srv["counters"]["steer"],
+    );
+    let xdp_tx = f(&st["xdp_synacks"]) + f(&st["xdp_fins_answered"]);
+    let frames = f(&ce["rx_frames"])
+        + f(&ce["tx_frames"])
+        + f(&st["redirected"])
+        + (f(&se["tx_frames"]) - xdp_tx).max(0.0);
+    let busy_ns = (f(&c["busy_us_per_conn"]) * f(&c["established"])
+        + f(&srv["busy_us_per_conn"]) * f(&srv["accepted"]))
+        * 1000.0;
+    (frames / est, busy_ns / est)
+}
+
 fn sample(v: &Value, server: Option<&Value>) -> Sample {
     let est = f(&v["established"]).max(1.0);
     let frames = f(&v["counters"]["engine"]["tx_frames"])
@@ -263,6 +292,7 @@ fn sample(v: &Value, server: Option<&Value>) -> Sample {
         cpu_us: f(&v["cpu_us_per_conn"]),
         rss_bytes: f(&v["peak_rss_bytes"]).max(server.map_or(0.0, |s| f(&s["peak_rss_bytes"]))),
         frames_per_conn: frames / est,
+        ..Sample::default()
     }
 }
 
@@ -302,19 +332,46 @@ fn row(name: &str, secs: u64) -> Sample {
                 ..Sample::default()
             }
         }
-        "threeway_threeway" | "threeway_threeway_loop_clock" => {
+        "threeway_threeway" | "threeway_threeway_loop_clock" | "threeway_threeway_offload" => {
             let clock = s(&["--rx-timestamp", "loop"]);
             let extra = if name.ends_with("_loop_clock") {
                 &clock[..]
             } else {
                 &[]
             };
-            let srv = threeway_server(&p, &sj, crr, "262144", extra);
+            let offload = s(&[
+                "--offload",
+                if name.ends_with("_offload") {
+                    "xdp"
+                } else {
+                    "off"
+                },
+            ]);
+            let srv = threeway_server(&p, &sj, crr, "262144", &[extra, &offload[..]].concat());
             let mut args = threeway_client(&target, secs, &cj, crr);
             args.extend_from_slice(extra);
             let v = run_json(&p, &p.a, &args);
             stop(srv);
-            sample(&v, Some(&read(&sj)))
+            let srv = read(&sj);
+            let (afxdp, user_ns) = afxdp_cost(&v, &srv);
+            Sample {
+                afxdp_frames_per_conn: afxdp,
+                user_ns_per_conn: user_ns,
+                ..sample(&v, Some(&srv))
+            }
+        }
+        "kernel_threeway_offload" => {
+            // The kernel clients' veth end needs an XDP program to receive XDP_TX frames.
+            p.attach_xdp_pass(&p.a)
+                .expect("XDP pass program on the kernel side");
+            let srv = threeway_server(&p, &sj, crr, "262144", &s(&["--offload", "xdp"]));
+            let v = run_json(&p, &p.a, &kernel_client(&target, secs, crr));
+            stop(srv);
+            Sample {
+                cps: f(&v["cps"]),
+                rss_bytes: f(&read(&sj)["peak_rss_bytes"]),
+                ..Sample::default()
+            }
         }
         "threeway_threeway_ipv6" => {
             p.add_ipv6().expect("IPv6 addresses");
@@ -329,7 +386,8 @@ fn row(name: &str, secs: u64) -> Sample {
     }
 }
 
-/// Requests per second of 16 KiB responses from nginx, one per connection. The wrk row's
+/// Requests per second of 16 KiB responses from nginx, one per connection, 64 at a time
+/// (wrk -c 64, threeway --max-active 64). The wrk row's
 /// latency is its mean (wrk prints no percentiles without --latency); the threeway row's is
 /// the response time from the request sent.
 fn http_row(p: &VethPair, name: &str, secs: u64) -> Sample {
@@ -374,6 +432,7 @@ fn http_row(p: &VethPair, name: &str, secs: u64) -> Sample {
             cpu_us: f(&v["cpu_us_per_conn"]),
             rss_bytes: f(&v["peak_rss_bytes"]),
             frames_per_conn: 0.0,
+            ..Sample::default()
         }
     };
     drop(nginx);
@@ -535,6 +594,41 @@ XDP RX stamps: threeway <-> threeway {stamped:.0}/s stamped vs {loop_clock:.0}/s
         "IPv6: threeway <-> threeway {v6:.0}/s over IPv6 vs {stamped:.0}/s over IPv4: {ratio:.3} x"
     );
     out.insert("ipv6_over_ipv4".into(), json!(ratio));
+    // Side by side in the same rounds: the server's handshake in XDP (issue 14).
+    let cost_of = |name: &str| {
+        let v = &samples[row_of(name)];
+        let g = |h: &dyn Fn(&Sample) -> f64| stats(&v.iter().map(h).collect::<Vec<_>>()).0;
+        (g(&|s| s.afxdp_frames_per_conn), g(&|s| s.user_ns_per_conn))
+    };
+    let (tt, tto) = (
+        med(row_of("threeway_threeway")),
+        med(row_of("threeway_threeway_offload")),
+    );
+    let (kt, kto) = (
+        med(row_of("kernel_threeway")),
+        med(row_of("kernel_threeway_offload")),
+    );
+    let ((fa, na), (fo, no)) = (
+        cost_of("threeway_threeway"),
+        cost_of("threeway_threeway_offload"),
+    );
+    println!(
+        "
+Handshake offload (serve --offload xdp; the client stays on AF_XDP): threeway <-> threeway \
+{tto:.0}/s vs {tt:.0}/s AF_XDP-only ({:.2}x), vs kernel <-> kernel {:.2}x; kernel clients -> \
+serve {kto:.0}/s vs {kt:.0}/s ({:.2}x); AF_XDP frames per connection {fo:.2} vs {fa:.2}, \
+user-space (worker busy) ns per connection {no:.0} vs {na:.0}",
+        tto / tt.max(1.0),
+        tto / med(1).max(1.0),
+        kto / kt.max(1.0),
+    );
+    out.insert(
+        "offload".into(),
+        json!({"threeway_threeway_cps": tto, "afxdp_only_cps": tt, "ratio_to_afxdp": tto / tt.max(1.0),
+            "ratio_to_kernel_kernel": tto / med(1).max(1.0), "kernel_clients_cps": kto, "kernel_clients_afxdp_cps": kt,
+            "afxdp_frames_per_conn": fo, "afxdp_frames_per_conn_afxdp_only": fa,
+            "user_ns_per_conn": no, "user_ns_per_conn_afxdp_only": na}),
+    );
     let e = &o.engine;
     println!(
         "\nengine (one core, in memory, client+server engines, RST close): {:.0} handshakes/s, {} ns/handshake, TCB {} B, {} B/conn in a 1M table",

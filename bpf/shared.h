@@ -69,7 +69,48 @@ enum tw_stat {
 	TW_STAT_PASSED_SOCKET = 7,  /* ours by address and port, but a kernel socket's: XDP_PASS */
 	TW_STAT_NO_META = 8,        /* redirected without an RX timestamp (no metadata support) */
 	TW_STAT_ND_REDIRECTED = 9,  /* Neighbor Solicitation for an emulated address to an XSK */
-	TW_STAT_MAX = 16,
+	/* --offload xdp, server (bpf/handshake.h) */
+	TW_STAT_HS_SYNACK = 10,       /* SYN answered with a cookie SYN-ACK (XDP_TX) */
+	TW_STAT_HS_ACCEPTED = 11,     /* final ACK with a valid cookie: accepted, consumed */
+	TW_STAT_HS_FIN_ANSWERED = 12, /* peer FIN answered with FIN|ACK (XDP_TX) */
+	TW_STAT_HS_CLOSED = 13,       /* ACK of our FIN|ACK: closed, consumed */
+	TW_STAT_HS_RST = 14,          /* peer RST (no state to end): dropped */
+	TW_STAT_HS_BAD_CSUM = 15,     /* IP or TCP checksum wrong: dropped */
+	TW_STAT_HS_BAD_COOKIE = 16,   /* ACK whose cookie is not ours or expired: to the engine */
+	TW_STAT_HS_TX_ERR = 17,       /* frame could not be resized for the answer: to the engine */
+	TW_STAT_HS_TO_ENGINE = 18,    /* segment with data or odd options: to the engine */
+	TW_STAT_HS_ACCEPTED_DATA = 19,/* of HS_ACCEPTED, while the engine serves requests */
+	TW_STAT_MAX = 32,
 };
+
+/* Handshake offload configuration: ARRAY map "tw_hs", one entry (key 0); all zero = off.
+ * Host byte order throughout. The clock is the worker's: bpf_ktime_get_ns() - epoch_ns. */
+#define TW_HS_SERVER 1u /* answer the server's handshake and close */
+#define TW_HS_VERIFY 2u /* verify IP and TCP checksums (--checksum verify) */
+#define TW_HS_DATA 4u   /* the engine serves requests: leave it everything but SYN/final ACK */
+#define TW_HS_NONE 0xff /* wscale: not offered */
+struct tw_hs_cfg {
+	__u64 cookie_k0;                /*   0: SipHash key of the cookie (engine cookie_key) */
+	__u64 cookie_k1;                /*   8 */
+	__u64 epoch_ns;                 /*  16: CLOCK_MONOTONIC of the worker clock's zero */
+	__u64 fixed_now;                /*  24: tests: used as `now` when non-zero */
+	__u32 listen_addr[TW_MAX_LISTEN]; /* 32: listener addresses, 0 = any */
+	__u16 listen_port[TW_MAX_LISTEN]; /* 64 */
+	__u8 local_mac[6];              /*  80 */
+	__u16 mss;                      /*  86: our MSS option, 0 = none */
+	__u8 wscale;                    /*  88: our window scale, TW_HS_NONE = none */
+	__u8 sack;                      /*  89 */
+	__u8 ts;                        /*  90 */
+	__u8 ttl;                       /*  91 */
+	__u8 n_listen;                  /*  92 */
+	__u8 _pad[3];                   /*  93 */
+	__u32 flags;                    /*  96: TW_HS_* */
+	__u32 _pad2;                    /* 100 */
+};
+
+_Static_assert(sizeof(struct tw_hs_cfg) == 104, "tw_hs_cfg size");
+_Static_assert(__builtin_offsetof(struct tw_hs_cfg, listen_port) == 64, "listen_port");
+_Static_assert(__builtin_offsetof(struct tw_hs_cfg, mss) == 86, "mss");
+_Static_assert(__builtin_offsetof(struct tw_hs_cfg, flags) == 96, "flags");
 
 #endif

@@ -92,9 +92,8 @@ static __always_inline int pass(__u32 idx)
  * read (about 1% of a threeway <-> threeway run). A driver without metadata support
  * refuses the adjustment: counted, the worker falls back to its loop clock. Invalidates
  * packet pointers: call just before the redirect. */
-static __always_inline void stamp_rx(struct xdp_md *ctx, const struct tcphdr *tcp)
+static __always_inline void stamp_rx_as(struct xdp_md *ctx, int untimed)
 {
-	int untimed = tcp->rst || tcp->fin;
 	__u32 zero = 0;
 	const struct tw_steer_cfg *cfg = bpf_map_lookup_elem(&tw_cfg, &zero);
 	if (!cfg || !(cfg->flags & TW_CFG_RX_STAMP))
@@ -111,6 +110,11 @@ static __always_inline void stamp_rx(struct xdp_md *ctx, const struct tcphdr *tc
 	m->rx_ns = untimed ? 0 : bpf_ktime_get_ns();
 	m->magic = TW_RX_META_MAGIC;
 	m->_pad = 0;
+}
+
+static __always_inline void stamp_rx(struct xdp_md *ctx, const struct tcphdr *tcp)
+{
+	stamp_rx_as(ctx, tcp->rst || tcp->fin);
 }
 
 static __always_inline int to_socket(struct xdp_md *ctx, __u32 idx)
@@ -143,6 +147,8 @@ static __always_inline int kernel_owns(struct xdp_md *ctx, struct bpf_sock_tuple
 	bpf_sk_release(sk);
 	return owns;
 }
+
+#include "handshake.h"
 
 /* The TW_ADDR_* bits of the longest prefix of ours matching `a` (network order). */
 static __always_inline __u32 v4_flags(__u32 a)
@@ -216,7 +222,13 @@ int tw_steer(struct xdp_md *ctx)
 		t.ipv4.dport = tcp->dest;
 		if (kernel_owns(ctx, &t, sizeof(t.ipv4), tcp))
 			return pass(TW_STAT_PASSED_SOCKET);
-		stamp_rx(ctx, tcp);
+		int untimed = tcp->rst || tcp->fin;
+		/* --offload xdp: answered here, or left to the engine (packet pointers are
+		 * stale after the call; nothing below reads the packet). */
+		int hs = tw_hs_server(ctx);
+		if (hs != TW_TO_ENGINE)
+			return hs;
+		stamp_rx_as(ctx, untimed);
 		return to_socket(ctx, TW_STAT_REDIRECTED);
 	}
 

@@ -91,6 +91,13 @@ pub struct CommonArgs {
     /// the worker's clock when it reads the frame (adds the wait for a sleeping or busy worker).
     #[arg(long, value_enum, default_value_t = RxTimestampArg::Xdp)]
     pub rx_timestamp: RxTimestampArg,
+    /// Where the handshake is answered: `xdp`, in the XDP program with XDP_TX (server: SYN,
+    /// final ACK, close; requests still reach the engine), or `off`, every frame through
+    /// AF_XDP to the engine. `auto`: xdp where the run allows it (the pre-flight echo says
+    /// `handshake=` and why not). A kernel peer on veth needs GRO or an XDP program on its
+    /// end to receive XDP_TX frames.
+    #[arg(long, value_enum, default_value_t = OffloadArg::Auto)]
+    pub offload: OffloadArg,
     /// Connection table capacity per worker.
     #[arg(long, default_value = "262144", value_parser = parse_count)]
     pub capacity: u64,
@@ -352,6 +359,13 @@ pub enum KernelCommand {
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RssArg {
     Auto,
+    Off,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OffloadArg {
+    Auto,
+    Xdp,
     Off,
 }
 

@@ -142,6 +142,33 @@ impl VethPair {
         Ok(())
     }
 
+    /// Attaches an XDP_PASS program (bpf/pass.bpf.c) to `side`'s end: a kernel peer of
+    /// `serve --offload xdp` needs it to receive the frames answered with XDP_TX (a veth
+    /// delivers them only to an end with XDP). Not on an end threeway attaches to.
+    pub fn attach_xdp_pass(&self, side: &Side) -> Result<(), String> {
+        static PASS_OBJ: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/pass.bpf.o"));
+        let path = std::env::temp_dir().join(format!("threeway-pass-{}.bpf.o", std::process::id()));
+        std::fs::write(&path, PASS_OBJ).map_err(|e| format!("{}: {e}", path.display()))?;
+        let obj = path.to_string_lossy().to_string();
+        let r = self.exec(
+            side,
+            &[
+                "ip",
+                "link",
+                "set",
+                "dev",
+                &side.iface,
+                "xdpdrv",
+                "obj",
+                &obj,
+                "sec",
+                "xdp",
+            ],
+        );
+        let _ = std::fs::remove_file(&path);
+        r.map(|_| ())
+    }
+
     /// Runs `cmd` inside `side`'s namespace.
     pub fn exec(&self, side: &Side, cmd: &[&str]) -> Result<String, String> {
         let mut full = vec!["ip", "netns", "exec", side.netns.as_str()];

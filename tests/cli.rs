@@ -56,6 +56,62 @@ fn usage_errors_exit_2() {
             "1k..2k/1s",
         ],
         vec!["connect", "198.18.0.2:80", "-i", "lo", "--steps", "1k,2k"],
+        // Requests: a path must be one, headers need --http, sizes need a request.
+        vec![
+            "connect",
+            "198.18.0.2:80",
+            "-i",
+            "lo",
+            "--http",
+            "x y",
+            "--dry-run",
+        ],
+        vec![
+            "connect",
+            "198.18.0.2:80",
+            "-i",
+            "lo",
+            "--header",
+            "A: b",
+            "--dry-run",
+        ],
+        vec![
+            "connect",
+            "198.18.0.2:80",
+            "-i",
+            "lo",
+            "--requests",
+            "3",
+            "--dry-run",
+        ],
+        vec![
+            "connect",
+            "198.18.0.2:80",
+            "-i",
+            "lo",
+            "--http",
+            "--response-size",
+            "5",
+        ],
+        vec![
+            "connect",
+            "198.18.0.2:80",
+            "-i",
+            "lo",
+            "--request",
+            "x",
+            "--response-size",
+            "0",
+        ],
+        vec![
+            "connect",
+            "198.18.0.2:80",
+            "-i",
+            "lo",
+            "--http",
+            "--request",
+            "x",
+        ],
     ] {
         let o = threeway(&args);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));
@@ -155,7 +211,32 @@ fn dry_run_prints_the_plan() {
         "tuple_space=",
         "tuple_headroom=",
         "memory_estimate_bytes=",
+        "memory_per_connection_bytes=76 (TCB 64",
         "sources=254",
+    ] {
+        assert!(s.contains(key), "missing {key} in:\n{s}");
+    }
+    // With a request, the data state is stated too (and no buffers).
+    let o = threeway(&[
+        "connect",
+        "198.18.0.2:80",
+        "-i",
+        "tw-dry",
+        "-s",
+        "198.18.1.1",
+        "--http",
+        "/16k",
+        "--requests",
+        "10",
+        "--dry-run",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let s = String::from_utf8_lossy(&o.stdout);
+    for key in [
+        "memory_per_connection_bytes=140 (TCB 64, index and stamps 12, data state 64; no per-connection buffers)",
+        "request_bytes=39",
+        "response_end=http",
+        "requests_per_connection=10",
     ] {
         assert!(s.contains(key), "missing {key} in:\n{s}");
     }

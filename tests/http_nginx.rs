@@ -124,6 +124,29 @@ fn http_nginx_bodies_of_16k_and_256k_and_keepalive() {
         (Some(1000), Some(1000))
     );
     assert_eq!(nginx.count(200), 15500, "nginx logged 10,000 more");
+
+    // `merge` of two instances (here the same run twice): requests and failures add, and the
+    // transaction percentiles come from the hlog histograms added exactly.
+    let (json, merged) = (tmp("hnka.json"), tmp("hnka-merged.json"));
+    let (js, hl, mj) = (
+        json.to_str().unwrap(),
+        hlog.to_str().unwrap(),
+        merged.to_str().unwrap(),
+    );
+    let o = std::process::Command::new(bin())
+        .args(["merge", js, js, "--hlog", hl, "--hlog", hl, "--json", mj])
+        .args(["--assert", "failed.bad_response==0"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let m = read_json(&merged);
+    assert_eq!(m["requests"]["ok"], 20000, "{m}");
+    assert_eq!(m["ttfb_sent_ns"]["count"], 20000, "{}", m["ttfb_sent_ns"]);
+    assert!(
+        m["response_ns"]["p99"].as_u64() > Some(0),
+        "{}",
+        m["response_ns"]
+    );
 }
 
 #[test]

@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use threeway::report::Collector;
 use threeway::tcp::{
-    ClientConfig, CloseMode, Common, Engine, EngineConfig, MAX_FRAME, Nanos, RoleConfig,
-    ServerConfig, Transmit,
+    ClientConfig, CloseMode, Common, Engine, EngineConfig, MAX_FRAME, Nanos, ResponseEnd,
+    RoleConfig, ServerConfig, Transmit,
 };
 use threeway::wire::{ChecksumMode, MacAddr};
 use threeway::worker::exchange::{self, Returns, Spares};
@@ -102,7 +102,9 @@ impl Transmit for Ring {
 
 const BURST: usize = 64;
 
-fn engines() -> (Engine, Engine) {
+/// With `data`: a 3 KB HTTP request and a 20 KB HTTP response (many segments each way, ACK
+/// clocking, the response framer), two requests per connection.
+fn engines(data: bool) -> (Engine, Engine) {
     let common = |mac: u8, peer: MacAddr| Common {
         local_mac: MacAddr([2, 0, 0, 0, 0, mac]),
         peer_mac: peer,
@@ -120,15 +122,29 @@ fn engines() -> (Engine, Engine) {
             sources: vec![Ipv4Addr::new(198, 18, 0, 1)],
             ports: (1024..=65535).collect(),
             destinations: vec![SocketAddrV4::new(Ipv4Addr::new(198, 18, 0, 2), 80)],
+            request: if data {
+                format!("GET / HTTP/1.1\r\nX-Pad: {}\r\n\r\n", "p".repeat(3000)).into_bytes()
+            } else {
+                Vec::new()
+            },
+            response_end: if data {
+                ResponseEnd::Http
+            } else {
+                ResponseEnd::FirstBytes
+            },
+            requests: if data { 2 } else { 1 },
             ..ClientConfig::default()
         }),
     })
     .expect("client");
+    let mut response = b"HTTP/1.1 200 OK\r\nContent-Length: 20000\r\n\r\n".to_vec();
+    response.resize(response.len() + 20_000, b'r');
     // The server learns its peers' MACs (the neighbour table is on the packet path).
     let server = Engine::new(EngineConfig {
         common: common(2, MacAddr::ZERO),
         role: RoleConfig::Server(ServerConfig {
             listen: vec![SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 80)],
+            response: if data { response } else { Vec::new() },
             ..ServerConfig::default()
         }),
     })
@@ -226,6 +242,36 @@ impl Main {
     }
 }
 
+/// Two workers (a client and a server engine), the report exchange and the main thread's side.
+fn setup(data: bool, ring: usize) -> ([Worker; 2], Main) {
+    let (client, server) = engines(data);
+    let (ret_c, spares_c) = exchange::exchange();
+    let (ret_s, spares_s) = exchange::exchange();
+    let (tx, rx) = exchange::report_channel(2);
+    let main = Main {
+        tx,
+        rx,
+        col: Collector::new(2, Duration::ZERO),
+        returns: vec![ret_c, ret_s],
+        reports: 0,
+    };
+    let w = [
+        Worker {
+            id: 0,
+            engine: client,
+            tx: Ring::new(ring),
+            spares: spares_c,
+        },
+        Worker {
+            id: 1,
+            engine: server,
+            tx: Ring::new(ring),
+            spares: spares_s,
+        },
+    ];
+    (w, main)
+}
+
 #[test]
 fn worker_loop_allocates_nothing() {
     // The counter itself works (a test that cannot fail is a defect).
@@ -233,31 +279,7 @@ fn worker_loop_allocates_nothing() {
     drop(v);
     assert_eq!(n, 1, "the counting allocator saw no allocation");
 
-    let (client, server) = engines();
-    let (ret_c, spares_c) = exchange::exchange();
-    let (ret_s, spares_s) = exchange::exchange();
-    let (tx, rx) = exchange::report_channel(2);
-    let mut main = Main {
-        tx,
-        rx,
-        col: Collector::new(2, Duration::ZERO),
-        returns: vec![ret_c, ret_s],
-        reports: 0,
-    };
-    let mut w = [
-        Worker {
-            id: 0,
-            engine: client,
-            tx: Ring::new(4 * BURST),
-            spares: spares_c,
-        },
-        Worker {
-            id: 1,
-            engine: server,
-            tx: Ring::new(4 * BURST),
-            spares: spares_s,
-        },
-    ];
+    let (mut w, mut main) = setup(false, 4 * BURST);
     let mut now: Nanos = 1_000_000_000;
     // Warm-up: first touches (lazy statics, first histogram buckets) are not the loop's.
     run(20, &mut now, &mut w, &mut main);
@@ -271,4 +293,23 @@ fn worker_loop_allocates_nothing() {
     let total = main.col.total.connect.len();
     assert!(total > 5_000, "reports carried {total} connect samples");
     assert_eq!(allocs, 0, "the worker loop allocated {allocs} times");
+}
+
+#[test]
+fn worker_loop_with_data_of_many_segments_allocates_nothing() {
+    let (mut w, mut main) = setup(true, 64 * BURST);
+    let mut now: Nanos = 1_000_000_000;
+    run(20, &mut now, &mut w, &mut main);
+    let allocs = run(200, &mut now, &mut w, &mut main);
+    let (c, s) = (w[0].engine.stats(), w[1].engine.stats());
+    assert!(c.responses_ok > 1_000, "{c:?}");
+    assert!(c.body_bytes > 1_000 * 20_000, "{c:?}");
+    assert!(
+        s.data_retransmits + c.data_retransmits > 0,
+        "no data retransmission: {s:?}"
+    );
+    assert_eq!(
+        allocs, 0,
+        "the worker loop with data allocated {allocs} times"
+    );
 }

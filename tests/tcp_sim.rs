@@ -332,6 +332,25 @@ fn tcp_sim_request_response_fin_clean() {
     assert_eq!(c.bytes_out, s.bytes_in);
     assert_eq!(s.bytes_out, c.bytes_in);
     assert_eq!(c.total_drops() + s.total_drops(), 0);
+    // SYN, SYN-ACK, ACK + request, response, FIN, FIN, ACK: no extra pure ACKs.
+    assert_eq!((c.tx_frames, s.tx_frames), (4 * N, 3 * N));
+}
+
+#[test]
+fn tcp_sim_request_response_server_fin_six_frames() {
+    let server = EngineConfig {
+        role: RoleConfig::Server(ServerConfig {
+            server_fin: true,
+            ..http_server()
+        }),
+        ..http(Role::Server)
+    };
+    let r = simulate(N, CLEAN, 23, http(Role::Client), server);
+    reconcile(&r, N);
+    let (c, s) = (&r.client, &r.server);
+    assert_eq!(c.outcome(Outcome::Closed), N);
+    // SYN, SYN-ACK, ACK + request, response + FIN, ACK + FIN (LAST-ACK), ACK.
+    assert_eq!((c.tx_frames, s.tx_frames), (3 * N, 3 * N));
 }
 
 #[test]

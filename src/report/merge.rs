@@ -311,8 +311,23 @@ pub fn apply_histograms(
         .as_object_mut()
         .ok_or("merge: merged summary is not an object")?;
     let mut warnings = Vec::new();
-    for (key, tag) in [("handshake_latency_ns", tag), ("rtt_ns", "rtt")] {
-        let Some(h) = hists.get(tag) else { continue };
+    let transaction = super::TRANSACTION
+        .iter()
+        .map(|(name, _, _)| (format!("{name}_ns"), *name));
+    let series: Vec<(String, &str)> = [
+        ("handshake_latency_ns".to_string(), tag),
+        ("rtt_ns".into(), "rtt"),
+    ]
+    .into_iter()
+    .chain(transaction)
+    .collect();
+    for (key, tag) in &series {
+        let (key, tag) = (key.as_str(), *tag);
+        // Handshake-only runs log empty transaction histograms: leave those keys alone.
+        let handshake = key == "handshake_latency_ns" || key == "rtt_ns";
+        let Some(h) = hists.get(tag).filter(|h| handshake || !h.is_empty()) else {
+            continue;
+        };
         let before = obj
             .get(key)
             .and_then(|v| v.get("count"))

@@ -138,6 +138,8 @@ pub struct Collector {
     pub steer: crate::xsk::SteerCounters,
     /// Seconds from the start to the moment opening stopped (rates are measured up to here).
     stopped_at: Option<f64>,
+    /// What the XDP program's handshake offload did, in engine counters (added to totals).
+    offload: crate::tcp::Stats,
 }
 
 impl Collector {
@@ -160,7 +162,19 @@ impl Collector {
             stopped_at: None,
             active_window: None,
             steer: Default::default(),
+            offload: Default::default(),
         }
+    }
+
+    /// The XDP offload's running totals (`run::offload::server_stats`).
+    pub fn set_offload(&mut self, s: crate::tcp::Stats) {
+        let done = |s: &crate::tcp::Stats| s.accepted + s.established;
+        if done(&s) > done(&self.offload) {
+            let t = self.started.elapsed().as_secs_f64();
+            let win = self.active_window.get_or_insert(((t - 0.1).max(0.0), t));
+            win.1 = t;
+        }
+        self.offload = s;
     }
 
     /// Merges `r`; gives back its latency buffers (to be returned to the worker).
@@ -199,6 +213,7 @@ impl Collector {
         for w in &self.per_worker {
             t.merge(w);
         }
+        t.stats.merge(&self.offload);
         t
     }
 

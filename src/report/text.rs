@@ -71,7 +71,14 @@ pub fn live_line(role: Role, iv: &Interval, target_cps: f64) -> String {
                     0 => String::new(),
                     n => format!("  no-tuple {n}"),
                 },
-            )
+            ) + &match d.stats.requests_sent {
+                0 => String::new(),
+                n => format!(
+                    "  req {n} ok {} resp p99 {}",
+                    d.stats.responses_ok,
+                    fmt_ns(Pcts::of(&iv.latency.response_sent).p99)
+                ),
+            }
         }
         Role::Server => format!(
             "[{:>5.1}s] accept/s {}  accepted {}  syn-recv {}  cookies {}  active {}  synack-rtx {}  acc p50 {} p99 {}  {common}",
@@ -239,6 +246,18 @@ pub fn summary(s: &Summary) -> String {
             }
             if st.aborted > 0 {
                 let _ = writeln!(o, "{}", open_at_end(st));
+            }
+            if st.requests_sent > 0 {
+                let _ = writeln!(
+                    o,
+                    "Responses:   sent {}  bytes in {} out {}  data retransmits {} (fast {})  duplicate ACKs received {}",
+                    st.requests_sent,
+                    st.bytes_in,
+                    st.bytes_out,
+                    st.data_retransmits,
+                    st.fast_retransmits,
+                    st.dup_acks
+                );
             }
             o.push_str(&percentile_block(
                 "Accept latency (SYN -> final ACK, at the wire)",

@@ -13,6 +13,14 @@ use crate::worker::Control;
 
 use super::{Plan, RunError};
 
+/// What the main thread's loop calls besides merging reports.
+pub(super) struct Hooks<'a> {
+    /// Once a second (the kernel-port refresh).
+    pub every_second: &'a mut dyn FnMut(),
+    /// Every 100 ms and at the end: the XDP handshake offload's counters as engine stats.
+    pub offload_stats: &'a mut dyn FnMut() -> Option<crate::tcp::Stats>,
+}
+
 /// The main thread's loop: merge reports, print intervals, decide when to stop.
 pub(super) fn collect(
     plan: &Plan,
@@ -21,12 +29,17 @@ pub(super) fn collect(
     interrupted: &AtomicBool,
     rx: &crossbeam_channel::Receiver<crate::worker::Report>,
     returns: &[crate::worker::exchange::Returns],
-    every_second: &mut dyn FnMut(),
+    hooks: Hooks<'_>,
 ) -> Result<(Collector, HlogBuffer), RunError> {
+    let Hooks {
+        every_second,
+        offload_stats,
+    } = hooks;
     let mut col = Collector::new(returns.len(), plan.warmup);
     let mut next_second = col.started + Duration::from_secs(1);
     let mut out = Outputs::open(c)?;
     let mut next_tick = col.started + c.interval;
+    let mut next_offload = col.started;
     let mut stop_at: Option<Instant> = None;
     let mut finish_sent = false;
     let mut warned_unstamped = c.rx_timestamp == crate::cli::RxTimestampArg::Loop;
@@ -50,6 +63,13 @@ pub(super) fn collect(
             Err(_) => {}
         }
         let now = Instant::now();
+        if now >= next_offload {
+            // The XDP program's connections (--offload xdp), as often as workers report.
+            if let Some(s) = offload_stats() {
+                col.set_offload(s);
+            }
+            next_offload = now + Duration::from_millis(100);
+        }
         if now >= next_second {
             every_second();
             next_second += Duration::from_secs(1);
@@ -88,6 +108,9 @@ pub(super) fn collect(
         if col.all_finished() {
             break;
         }
+    }
+    if let Some(s) = offload_stats() {
+        col.set_offload(s);
     }
     // The last, partial interval (drain included), so NDJSON and hlog add up to the totals.
     out.interval(plan, c, &mut col, true);

@@ -440,6 +440,8 @@ pub fn plan(a: &ConnectArgs, f: &HostFacts) -> Result<Plan, RunError> {
         ),
     ));
     config.push(("memory_estimate_bytes".into(), mem.to_string()));
+    let handshake = super::offload::client(c.offload).map_err(RunError::usage)?;
+    config.push(("handshake".into(), handshake.echo()));
     Ok(Plan {
         role: Role::Client,
         common: c.clone(),
@@ -462,6 +464,7 @@ pub fn plan(a: &ConnectArgs, f: &HostFacts) -> Result<Plan, RunError> {
         config,
         asserts,
         profile,
+        handshake,
     })
 }
 

@@ -41,6 +41,9 @@ pub struct IfaceFacts {
     pub tx_queues: u32,
     /// The NIC's Toeplitz key and indirection table (`ethtool -x`), or why not (veth).
     pub rss: Result<Rss, String>,
+    /// A software device (veth, ...: /sys/devices/virtual): its peer receives frames we
+    /// send with XDP_TX only if the peer has an XDP program of its own.
+    pub virtual_dev: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -96,6 +99,7 @@ impl HostFacts {
                     rx_queues: queues,
                     tx_queues: queues,
                     rss: Err("dry run: no such interface here".into()),
+                    virtual_dev: false,
                 });
             }
             for (t, hop) in &mut routes {
@@ -162,6 +166,8 @@ fn read_iface(iface: &str) -> Result<IfaceFacts, String> {
         rx_queues,
         tx_queues,
         rss,
+        virtual_dev: std::fs::canonicalize(format!("/sys/class/net/{iface}"))
+            .is_ok_and(|p| p.starts_with("/sys/devices/virtual")),
     })
 }
 

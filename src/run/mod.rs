@@ -9,6 +9,7 @@ pub mod facts;
 pub mod host;
 pub mod merge;
 pub mod net;
+pub mod offload;
 #[cfg(test)]
 mod plan_tests;
 pub mod ports;
@@ -98,6 +99,8 @@ pub struct Plan {
     pub asserts: Vec<Assertion>,
     /// Client: `--ramp`/`--steps` (this instance's rates); the interval targets follow it.
     pub profile: Option<crate::worker::profile::Profile>,
+    /// Who answers the handshake (`--offload`).
+    pub handshake: offload::Handshake,
 }
 
 /// The interface, its queue count and the worker cores for `common`, from the host facts
@@ -257,6 +260,18 @@ pub fn execute(mut plan: Plan) -> Result<i32, RunError> {
     let inboxes = handoff::inboxes(plan.queues as usize, 4096)
         .map_err(|e| RunError::env(format!("cannot create the hand-off eventfds: {e}")))?;
     let epoch = Instant::now();
+    if let Some(h) = plan.handshake.xdp() {
+        // XDP's clock is the workers': CLOCK_MONOTONIC minus the epoch's (cookie periods and
+        // TSvals must agree with the engine's).
+        let epoch_ns = crate::xsk::monotonic_ns().saturating_sub(epoch.elapsed().as_nanos() as u64);
+        let h = crate::xsk::HsConfig {
+            epoch_ns,
+            ..h.clone()
+        };
+        steer
+            .set_handshake(Some(&h))
+            .map_err(|e| RunError::env(e.to_string()))?;
+    }
     let core_ids = core_affinity::get_core_ids().unwrap_or_default();
     let mut handles = Vec::new();
     let local_mac = crate::wire::MacAddr(
@@ -300,11 +315,20 @@ pub fn execute(mut plan: Plan) -> Result<i32, RunError> {
     let cpu0 = crate::report::process_cpu();
     let watch = plan.kernel_watch.clone();
     let mut kernel_ports = plan.steer.kernel_ports.clone();
+    // Both hooks below use the program: one borrow at a time, on this thread.
+    let steer = std::cell::RefCell::new(steer);
     let mut refresh = || {
         let now = watch.ports(&host::KernelPorts::read());
-        if now != kernel_ports && steer.set_kernel_ports(&now).is_ok() {
+        if now != kernel_ports && steer.borrow_mut().set_kernel_ports(&now).is_ok() {
             kernel_ports = now;
         }
+    };
+    let offloaded = plan.handshake.xdp().is_some();
+    let mut xdp_stats = || {
+        offloaded
+            .then(|| steer.borrow().counters().ok())
+            .flatten()
+            .map(|x| offload::server_stats(&x))
     };
     let outcome = collect::collect(
         &plan,
@@ -313,11 +337,15 @@ pub fn execute(mut plan: Plan) -> Result<i32, RunError> {
         &interrupted,
         &rx,
         &returns,
-        &mut refresh,
+        collect::Hooks {
+            every_second: &mut refresh,
+            offload_stats: &mut xdp_stats,
+        },
     );
     for h in handles {
         let _ = h.join();
     }
+    let steer = steer.into_inner();
     let steer_counters = steer.counters().unwrap_or_default();
     drop(steer);
     let (mut collector, hlog) = outcome?;

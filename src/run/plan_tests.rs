@@ -39,6 +39,7 @@ fn veth_any(targets: &[IpAddr]) -> HostFacts {
             rx_queues: 2,
             tx_queues: 2,
             rss: Err("no RSS table: veth".into()),
+            virtual_dev: true,
         }),
         kernel_ports: KernelPorts::parse(
             "32768 60999",

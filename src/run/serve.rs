@@ -133,7 +133,7 @@ pub fn plan(a: &ServeArgs, f: &HostFacts) -> Result<Plan, RunError> {
         CookiesArg::Auto => CookieMode::Auto,
     };
     let secret = secret(c.seed, f.entropy);
-    let engine = EngineConfig {
+    let mut engine = EngineConfig {
         common: Common {
             // The engine resets idle server connections after `data_timeout` unless close is
             // None.
@@ -160,6 +160,13 @@ pub fn plan(a: &ServeArgs, f: &HostFacts) -> Result<Plan, RunError> {
             response: response.clone(),
         }),
     };
+    let handshake =
+        super::offload::server(c.offload, &engine, iface.virtual_dev).map_err(RunError::usage)?;
+    if handshake.xdp().is_some() {
+        // XDP answers every SYN with a cookie; the engine, for the SYNs it still sees (odd
+        // options), must too, or their final ACKs (checked in XDP) would not be accepted.
+        engine.server_mut().cookies = CookieMode::Always;
+    }
     let watch = super::host::KernelWatch {
         addrs: addrs
             .iter()
@@ -204,7 +211,15 @@ pub fn plan(a: &ServeArgs, f: &HostFacts) -> Result<Plan, RunError> {
                 .collect::<Vec<_>>()
                 .join(","),
         ),
-        ("cookies".into(), format!("{:?}", a.cookies).to_lowercase()),
+        ("handshake".into(), handshake.echo()),
+        (
+            "cookies".into(),
+            if handshake.xdp().is_some() {
+                "always (handshake=xdp)".into()
+            } else {
+                format!("{:?}", a.cookies).to_lowercase()
+            },
+        ),
         ("cookie_threshold".into(), a.cookie_threshold.to_string()),
         ("response_bytes".into(), response.len().to_string()),
         ("close".into(), format!("{:?}", a.close).to_lowercase()),
@@ -253,5 +268,6 @@ pub fn plan(a: &ServeArgs, f: &HostFacts) -> Result<Plan, RunError> {
         burst: 1,
         asserts,
         profile: None,
+        handshake,
     })
 }

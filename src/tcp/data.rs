@@ -109,6 +109,16 @@ impl Xfers {
 /// Bytes of per-connection data state when data is configured.
 pub const XFER_BYTES: usize = std::mem::size_of::<Xfer>();
 
+/// What a data segment led to (`data_in`).
+pub(crate) enum Rx {
+    /// Go on with the segment's FIN, if any.
+    Continue,
+    /// The connection has ended.
+    Ended,
+    /// The segment's FIN was taken with its data.
+    FinDone,
+}
+
 /// What a client's response bytes led to.
 enum After {
     /// Keep receiving (ACK as usual).
@@ -379,7 +389,7 @@ impl Engine {
 
     /// In-window data of an established connection: in order only (an out-of-order segment
     /// is dropped and answered by a duplicate ACK), counted, framed (client), answered
-    /// (server), ACKed cumulatively. `Ok(true)`: the connection has ended.
+    /// (server), ACKed cumulatively.
     pub(crate) fn data_in(
         &mut self,
         now: Nanos,
@@ -387,14 +397,14 @@ impl Engine {
         h: u32,
         seg: &TcpRepr<'_>,
         tx: &mut impl Transmit,
-    ) -> Result<bool, DropReason> {
+    ) -> Result<Rx, DropReason> {
         let t = *self.table.get(slot);
         if t.state.fin_received() {
             if seg.seq.add(seg.payload.len() as u32).after(t.rcv_nxt) {
                 self.send_ack(now, slot, tx);
                 return Err(DropReason::DataAfterFin);
             }
-            return Ok(false);
+            return Ok(Rx::Continue);
         }
         if seg.seq.after(t.rcv_nxt) {
             self.send_ack(now, slot, tx);
@@ -404,7 +414,7 @@ impl Engine {
         if off >= seg.payload.len() {
             // All old (our ACK was lost): ACK again at once.
             self.send_ack(now, slot, tx);
-            return Ok(false);
+            return Ok(Rx::Continue);
         }
         // Accept up to the window we advertised; the peer resends the rest.
         let wnd = self.p.rcv_window as usize;
@@ -413,14 +423,36 @@ impl Engine {
         self.table.get_mut(slot).rcv_nxt = t.rcv_nxt.add(n);
         self.stats.bytes_in += n as u64;
         match self.p.role {
-            Role::Client => match self.client_data(now, slot, h, fresh, tx) {
-                After::Ended => return Ok(true),
-                After::Answered => return Ok(false), // the next request or an ACK went out
-                After::Continue => {}
-            },
+            Role::Client => {
+                // A FIN right behind the response's last bytes is taken first, so that the
+                // close that follows the response acknowledges it (LAST-ACK, one frame).
+                let fin_with = seg.flags.fin()
+                    && off + fresh.len() == seg.payload.len()
+                    && t.state == State::Established
+                    && t.ctl & ctl::DONE == 0;
+                if fin_with {
+                    let tm = self.table.get_mut(slot);
+                    tm.rcv_nxt = tm.rcv_nxt.add(1);
+                    tm.state = State::CloseWait;
+                }
+                match self.client_data(now, slot, h, fresh, tx) {
+                    After::Ended => return Ok(Rx::Ended),
+                    After::Answered if fin_with => return Ok(Rx::FinDone),
+                    // The next request or an ACK went out.
+                    After::Answered => return Ok(Rx::Continue),
+                    After::Continue if fin_with => {
+                        return Ok(if self.client_fin(now, slot, h, tx) {
+                            Rx::Ended
+                        } else {
+                            Rx::FinDone
+                        });
+                    }
+                    After::Continue => {}
+                }
+            }
             Role::Server => {
                 if self.server_data(now, slot, fresh, tx) {
-                    return Ok(false); // our data carried the ACK
+                    return Ok(Rx::Continue); // our data carried the ACK
                 }
             }
         }
@@ -434,7 +466,7 @@ impl Engine {
             }
             self.xfers.get(slot).unacked = 0;
         }
-        Ok(false)
+        Ok(Rx::Continue)
     }
 
     /// Client: response bytes.

@@ -3,6 +3,7 @@
 
 use crate::wire::TcpRepr;
 
+use super::data::Rx;
 use super::engine::{Engine, RCV_WND, Verdict};
 use super::stats::{DropReason, record};
 use super::table::Slot;
@@ -205,8 +206,8 @@ impl Engine {
         let state = self.table.get(slot).state;
         if !seg.payload.is_empty() && state != State::SynReceived {
             match self.data_in(now, slot, h, seg, tx) {
-                Ok(true) => return Ok(()),
-                Ok(false) => {}
+                Ok(Rx::Ended | Rx::FinDone) => return Ok(()),
+                Ok(Rx::Continue) => {}
                 Err(r) => return Err(r),
             }
         }

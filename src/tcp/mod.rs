@@ -24,6 +24,7 @@ mod fastpath;
 mod http;
 pub(crate) mod isn;
 mod neighbours;
+pub mod offload;
 mod output;
 mod passive_open;
 mod stamps;

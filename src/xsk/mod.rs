@@ -11,6 +11,7 @@
 //! Kernel facts this relies on are in `shared/notes/afxdp.md`.
 
 mod error;
+mod handshake;
 pub mod iface;
 mod mmap;
 pub mod ring;
@@ -23,9 +24,11 @@ pub mod umem;
 use std::fmt;
 
 pub use error::{SteerError, XskError};
+pub use handshake::HsConfig;
 pub use socket::{XdpStatistics, Xsk, XskCounters};
 pub use steer::{
-    MAX_ADDR_ENTRIES, Steer, SteerConfig, SteerCounters, SteerProbe, XdpAttachMode, XdpVerdict,
+    MAX_ADDR_ENTRIES, Steer, SteerConfig, SteerCounters, SteerProbe, XDP_ACTION_DROP,
+    XDP_ACTION_PASS, XDP_ACTION_TX, XdpAttachMode, XdpVerdict,
 };
 pub use sys::{DEFAULT_TX_BUDGET, EventFd, XDP_MAX_TX_SKB_BUDGET, monotonic_ns};
 pub use tx::TxWriter;

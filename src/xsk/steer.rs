@@ -17,6 +17,7 @@ use aya::maps::{Array, PerCpuArray, XskMap};
 use aya::programs::{ProgramError, Xdp, XdpMode};
 
 use super::error::SteerError;
+use super::handshake::HsConfig;
 use super::iface;
 
 static STEER_OBJ: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/steer.bpf.o"));
@@ -72,6 +73,8 @@ const STAT_PARSE_ERROR: u32 = 5;
 const STAT_DISABLED: u32 = 6;
 const STAT_NO_META: u32 = 8;
 const STAT_ND_REDIRECTED: u32 = 9;
+/// `TW_STAT_HS_*`: the handshake offload's counters, in declaration order from 10.
+const STAT_HS_FIRST: u32 = 10;
 
 /// What the steering program treats as ours.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -290,6 +293,28 @@ crate::counters! {
         pub no_rx_timestamp,
         /// Neighbor Solicitations for emulated IPv6 addresses redirected to an XSK.
         pub nd_redirected,
+        /// --offload xdp (server): SYNs answered with a cookie SYN-ACK by XDP_TX.
+        pub xdp_synacks,
+        /// Final ACKs whose cookie XDP validated: accepted there, never seen by a worker.
+        pub xdp_accepted,
+        /// Peer FINs answered with FIN|ACK by XDP_TX.
+        pub xdp_fins_answered,
+        /// ACKs of XDP's FIN|ACK: connections closed in XDP.
+        pub xdp_closed,
+        /// Peer RSTs to a stateless connection (no request phase): dropped in XDP.
+        pub xdp_rsts,
+        /// IP or TCP checksum wrong: dropped in XDP.
+        pub xdp_bad_checksum,
+        /// ACKs whose cookie is not ours or has expired (or of a connection the engine took over):
+        /// left to the engine, which counts `cookie_invalid` and resets where it holds nothing.
+        pub xdp_bad_cookie,
+        /// Answers the frame could not be resized for (left to the engine, or dropped).
+        pub xdp_tx_errors,
+        /// Segments with data or options XDP does not take: left to the engine.
+        pub xdp_to_engine,
+        /// Of `xdp_accepted`, while the engine serves requests (it accepts those
+        /// connections again when their request arrives).
+        pub xdp_accepted_data_phase,
     }
 }
 
@@ -449,6 +474,12 @@ impl Steer {
         write_kernel_ports(&mut self.ebpf, ports)
     }
 
+    /// Turns the handshake offload on with `h`, or off (`None`). Set before the workers'
+    /// sockets are registered, so that no SYN is answered twice.
+    pub fn set_handshake(&mut self, h: Option<&HsConfig>) -> Result<(), SteerError> {
+        super::handshake::write_hs(&mut self.ebpf, h)
+    }
+
     /// Program counters summed over CPUs.
     pub fn counters(&self) -> Result<SteerCounters, SteerError> {
         read_counters(&self.ebpf)
@@ -575,6 +606,16 @@ fn read_counters(ebpf: &Ebpf) -> Result<SteerCounters, SteerError> {
         unconfigured: get(STAT_DISABLED)?,
         no_rx_timestamp: get(STAT_NO_META)?,
         nd_redirected: get(STAT_ND_REDIRECTED)?,
+        xdp_synacks: get(STAT_HS_FIRST)?,
+        xdp_accepted: get(STAT_HS_FIRST + 1)?,
+        xdp_fins_answered: get(STAT_HS_FIRST + 2)?,
+        xdp_closed: get(STAT_HS_FIRST + 3)?,
+        xdp_rsts: get(STAT_HS_FIRST + 4)?,
+        xdp_bad_checksum: get(STAT_HS_FIRST + 5)?,
+        xdp_bad_cookie: get(STAT_HS_FIRST + 6)?,
+        xdp_tx_errors: get(STAT_HS_FIRST + 7)?,
+        xdp_to_engine: get(STAT_HS_FIRST + 8)?,
+        xdp_accepted_data_phase: get(STAT_HS_FIRST + 9)?,
     })
 }
 
@@ -708,7 +749,37 @@ impl SteerProbe {
         };
         Ok((v, moved))
     }
+
+    /// See [`Steer::set_handshake`].
+    pub fn set_handshake(&mut self, h: Option<&HsConfig>) -> Result<(), SteerError> {
+        super::handshake::write_hs(&mut self.ebpf, h)
+    }
+
+    /// Runs the program once on `frame` and returns its action (`XDP_*` number), the frame
+    /// as the program left it (an `XDP_TX` answer) and the counters it moved.
+    pub fn run_out(&mut self, frame: &[u8]) -> Result<(u32, Vec<u8>, SteerCounters), SteerError> {
+        let before = read_counters(&self.ebpf)?;
+        let fd = program(&mut self.ebpf)?
+            .fd()
+            .map_err(|e| steer_err("finding the loaded XDP program".into(), &e, None))?;
+        let (act, out) = super::sys::prog_test_run_out(std::os::fd::AsFd::as_fd(fd), frame, 4096)
+            .map_err(|e| {
+            SteerError::new(
+                format!("BPF_PROG_TEST_RUN on a {}-byte frame", frame.len()),
+                Some(e),
+                None,
+                Some("needs root (CAP_BPF) and Linux >= 5.18".into()),
+            )
+        })?;
+        let after = read_counters(&self.ebpf)?;
+        Ok((act, out, after.minus(&before)))
+    }
 }
+
+/// XDP action numbers (`enum xdp_action`), as [`SteerProbe::run_out`] returns them.
+pub const XDP_ACTION_DROP: u32 = XDP_DROP;
+pub const XDP_ACTION_PASS: u32 = XDP_PASS;
+pub const XDP_ACTION_TX: u32 = 3;
 
 const XDP_DROP: u32 = 1;
 const XDP_PASS: u32 = 2;

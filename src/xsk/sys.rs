@@ -62,6 +62,40 @@ pub fn prog_test_run(prog: std::os::fd::BorrowedFd<'_>, data: &[u8]) -> io::Resu
     Ok(attr.retval)
 }
 
+/// Like [`prog_test_run`], and returns the frame as the program left it (`XDP_TX` answers
+/// rewritten in place), at most `out_cap` bytes.
+pub fn prog_test_run_out(
+    prog: std::os::fd::BorrowedFd<'_>,
+    data: &[u8],
+    out_cap: usize,
+) -> io::Result<(u32, Vec<u8>)> {
+    let mut out = vec![0u8; out_cap];
+    let mut attr = TestRunAttr {
+        prog_fd: prog.as_raw_fd() as u32,
+        data_size_in: data.len() as u32,
+        data_in: data.as_ptr() as u64,
+        data_size_out: out.len() as u32,
+        data_out: out.as_mut_ptr() as u64,
+        repeat: 1,
+        ..Default::default()
+    };
+    // Safety: as in `prog_test_run`; in addition the kernel writes at most `data_size_out`
+    // bytes to `out`, which is that long and alive for the call.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_bpf,
+            BPF_PROG_TEST_RUN,
+            &mut attr as *mut TestRunAttr,
+            size_of::<TestRunAttr>() as libc::c_uint,
+        )
+    };
+    if rc < 0 {
+        return Err(last());
+    }
+    out.truncate((attr.data_size_out as usize).min(out_cap));
+    Ok((attr.retval, out))
+}
+
 /// The last OS error as an `io::Error`.
 fn last() -> io::Error {
     io::Error::last_os_error()

@@ -1,0 +1,171 @@
+//! The handshake offload's configuration (`tw_hs`, `struct tw_hs_cfg` in bpf/shared.h): what
+//! the XDP program needs to answer a server's handshake as the engine would (bpf/handshake.h).
+//! All zero, as the map starts, is off.
+
+use std::net::Ipv4Addr;
+
+use aya::Ebpf;
+use aya::maps::Array;
+
+use super::error::SteerError;
+
+const MAP_HS: &str = "tw_hs";
+const HS_SERVER: u32 = 1;
+const HS_VERIFY: u32 = 2;
+const HS_DATA: u32 = 4;
+const HS_NONE: u8 = 0xff;
+/// `TW_MAX_LISTEN`.
+const MAX_LISTEN: usize = 8;
+
+/// The server offload's settings, taken from the engine's configuration so that XDP's
+/// SYN-ACKs and cookies are the engine's.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HsConfig {
+    /// The engine's cookie SipHash key (`tcp::offload::cookie_key`).
+    pub cookie_key: (u64, u64),
+    /// CLOCK_MONOTONIC of the workers' clock zero: XDP's `now` is `ktime - epoch_ns`.
+    pub epoch_ns: u64,
+    /// Tests: a fixed `now` (worker clock) instead of the kernel clock; 0 = the clock.
+    pub fixed_now: u64,
+    /// Listeners (address, port); `0.0.0.0` = any of ours. At most 8.
+    pub listen: Vec<(Ipv4Addr, u16)>,
+    pub local_mac: [u8; 6],
+    /// Our SYN-ACK options (the engine's `syn_options`).
+    pub mss: Option<u16>,
+    pub wscale: Option<u8>,
+    pub sack_permitted: bool,
+    pub timestamps: bool,
+    pub ttl: u8,
+    /// Verify IP and TCP checksums (drop and count bad ones).
+    pub verify: bool,
+    /// The engine serves requests (`--response`): XDP answers only SYNs and final ACKs.
+    pub data_phase: bool,
+}
+
+/// Mirror of `struct tw_hs_cfg`; layout pinned by a test here and `_Static_assert`s there.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct RawHsCfg {
+    cookie_k0: u64,
+    cookie_k1: u64,
+    epoch_ns: u64,
+    fixed_now: u64,
+    listen_addr: [u32; MAX_LISTEN],
+    listen_port: [u16; MAX_LISTEN],
+    local_mac: [u8; 6],
+    mss: u16,
+    wscale: u8,
+    sack: u8,
+    ts: u8,
+    ttl: u8,
+    n_listen: u8,
+    _pad: [u8; 3],
+    flags: u32,
+    _pad2: u32,
+}
+
+// Safety: `RawHsCfg` is `repr(C)`, integers and integer arrays only, with explicit padding
+// (size and offsets pinned by `raw_hs_layout`): every byte is initialised and any bit
+// pattern is valid.
+unsafe impl aya::Pod for RawHsCfg {}
+
+impl HsConfig {
+    pub(crate) fn to_raw(&self) -> Result<RawHsCfg, SteerError> {
+        if self.listen.len() > MAX_LISTEN {
+            return Err(SteerError::new(
+                "handshake offload configuration",
+                None,
+                Some(format!(
+                    "{} listeners, the XDP program holds at most {MAX_LISTEN}",
+                    self.listen.len()
+                )),
+                None,
+            ));
+        }
+        let mut r = RawHsCfg {
+            cookie_k0: self.cookie_key.0,
+            cookie_k1: self.cookie_key.1,
+            epoch_ns: self.epoch_ns,
+            fixed_now: self.fixed_now,
+            local_mac: self.local_mac,
+            mss: self.mss.unwrap_or(0),
+            wscale: self.wscale.unwrap_or(HS_NONE),
+            sack: self.sack_permitted as u8,
+            ts: self.timestamps as u8,
+            ttl: self.ttl,
+            n_listen: self.listen.len() as u8,
+            flags: HS_SERVER
+                | if self.verify { HS_VERIFY } else { 0 }
+                | if self.data_phase { HS_DATA } else { 0 },
+            ..RawHsCfg::default()
+        };
+        for (i, (a, p)) in self.listen.iter().enumerate() {
+            r.listen_addr[i] = u32::from(*a);
+            r.listen_port[i] = *p;
+        }
+        Ok(r)
+    }
+}
+
+/// Writes (or, with `None`, clears: offload off) the offload configuration.
+pub(super) fn write_hs(ebpf: &mut Ebpf, h: Option<&HsConfig>) -> Result<(), SteerError> {
+    let raw = match h {
+        Some(h) => h.to_raw()?,
+        None => RawHsCfg::default(),
+    };
+    let err = |what: &str, e: &dyn std::fmt::Display| {
+        SteerError::new(
+            format!("{what} map {MAP_HS}"),
+            None,
+            Some(e.to_string()),
+            Some("the XDP object lacks the handshake offload: rebuild threeway".into()),
+        )
+    };
+    let map = ebpf
+        .map_mut(MAP_HS)
+        .ok_or_else(|| err("opening", &"missing from steer.bpf.o"))?;
+    let mut arr: Array<_, RawHsCfg> = Array::try_from(map).map_err(|e| err("opening", &e))?;
+    arr.set(0, raw, 0).map_err(|e| err("writing", &e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::mem::{offset_of, size_of};
+
+    #[test]
+    fn xsk_raw_hs_layout() {
+        // Must match bpf/shared.h (its _Static_asserts pin the same numbers).
+        assert_eq!(size_of::<RawHsCfg>(), 104);
+        assert_eq!(offset_of!(RawHsCfg, epoch_ns), 16);
+        assert_eq!(offset_of!(RawHsCfg, listen_addr), 32);
+        assert_eq!(offset_of!(RawHsCfg, listen_port), 64);
+        assert_eq!(offset_of!(RawHsCfg, local_mac), 80);
+        assert_eq!(offset_of!(RawHsCfg, mss), 86);
+        assert_eq!(offset_of!(RawHsCfg, wscale), 88);
+        assert_eq!(offset_of!(RawHsCfg, ttl), 91);
+        assert_eq!(offset_of!(RawHsCfg, n_listen), 92);
+        assert_eq!(offset_of!(RawHsCfg, flags), 96);
+    }
+
+    #[test]
+    fn xsk_hs_encoding() {
+        let h = HsConfig {
+            listen: vec![(Ipv4Addr::new(198, 18, 0, 2), 80)],
+            wscale: None,
+            verify: true,
+            ..HsConfig::default()
+        };
+        let r = h.to_raw().unwrap();
+        assert_eq!(r.listen_addr[0], 0xc612_0002, "host order");
+        assert_eq!(
+            (r.n_listen, r.wscale, r.flags),
+            (1, HS_NONE, HS_SERVER | HS_VERIFY)
+        );
+        let many = HsConfig {
+            listen: vec![(Ipv4Addr::UNSPECIFIED, 1); 9],
+            ..HsConfig::default()
+        };
+        assert!(many.to_raw().is_err());
+    }
+}

@@ -1,0 +1,332 @@
+//! `serve --offload xdp` against kernel clients over veth (root; own namespaces;
+//! 198.18.0.0/15 only): the handshake and the close answered in XDP with XDP_TX, counted
+//! exactly, and requests still served by the engine.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+
+const LIMIT: Duration = Duration::from_secs(90);
+
+fn serve(p: &VethPair, extra: &[&str], json: &std::path::Path) -> std::process::Child {
+    let listen = format!("{}:{PORT}", p.b.addr);
+    let mut args = vec![
+        "serve",
+        &listen,
+        "-i",
+        "tw1",
+        "--offload",
+        "xdp",
+        "--quiet",
+        "--json",
+        json.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let args: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
+    // The kernel clients' end needs an XDP program to receive XDP_TX frames (veth).
+    p.attach_xdp_pass(&p.a)
+        .expect("XDP pass program on the kernel peer");
+    let mut server = spawn_in(p, &p.b, &args);
+    wait_attached(p, &p.b, &mut server);
+    server
+}
+
+/// Stops the server; its stderr.
+fn stop(server: std::process::Child) -> String {
+    std::thread::sleep(Duration::from_millis(300));
+    signal(&server, "-INT");
+    let out = wait_output(server, LIMIT);
+    assert!(out.status.success(), "{}", text(&out));
+    text(&out)
+}
+
+/// Must-show 1: 10,000 kernel connections accepted in XDP = the kernel's ActiveOpens delta,
+/// with the workers seeing (almost) none of their frames.
+#[test]
+fn offload_kernel_clients_10k_accepted_in_xdp() {
+    let p = pair("twt-ox", 1);
+    let json = tmp("ox.json");
+    let server = serve(&p, &[], &json);
+    let before = p.snmp(&p.a, "Tcp", "ActiveOpens").unwrap();
+    let listen = format!("{}:{PORT}", p.b.addr);
+    let out = run_in(
+        &p,
+        &p.a,
+        &[
+            "kernel",
+            "connect",
+            &listen,
+            "-n",
+            "10000",
+            "--threads",
+            "2",
+            "-d",
+            "60s",
+            "--close",
+            "fin",
+            "--json",
+        ],
+        LIMIT,
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let k: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let opens = p.snmp(&p.a, "Tcp", "ActiveOpens").unwrap() - before;
+    let stext = stop(server);
+    let j = read_json(&json);
+    let sc = &j["counters"]["steer"];
+    eprintln!("kernel: {k}\nsteer: {sc}");
+    assert_eq!(k["established"], 10000, "kernel client: {k}");
+    assert_eq!(opens, 10000, "kernel ActiveOpens");
+    assert_eq!(
+        j["accepted"].as_u64().unwrap(),
+        opens,
+        "accepted vs ActiveOpens\n{stext}"
+    );
+    assert_eq!(
+        sc["xdp_accepted"].as_u64().unwrap(),
+        opens,
+        "accepted in XDP"
+    );
+    assert!(sc["xdp_synacks"].as_u64().unwrap() >= 10000);
+    // Each kernel close (FIN) answered in XDP and its last ACK seen there.
+    assert!(sc["xdp_fins_answered"].as_u64().unwrap() >= 10000, "{sc}");
+    assert!(sc["xdp_closed"].as_u64().unwrap() >= 9900, "{sc}");
+    let to_workers = sc["redirected"].as_u64().unwrap();
+    assert!(
+        to_workers < 100,
+        "{to_workers} frames reached the workers: {sc}"
+    );
+    assert_eq!(j["config"]["handshake"], "xdp", "the pre-flight echo");
+}
+
+/// Must-show 1, second half: with a response configured, curl's request reaches the engine
+/// (which accepts XDP's cookie) and curl gets the response.
+#[test]
+fn offload_curl_gets_the_response() {
+    let p = pair("twt-oc", 1);
+    let json = tmp("oc.json");
+    let body = "HTTP/1.0 200 OK\r\nContent-Length: 9\r\n\r\nthreeway\n";
+    let server = serve(&p, &["--response", body, "--close", "fin"], &json);
+    let url = format!("http://{}:{PORT}/", p.b.addr);
+    for i in 0..5 {
+        let out = p
+            .command(&p.a, "curl")
+            .args(["-sS", "--max-time", "5", &url])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "curl {i}: {}", text(&out));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "threeway\n",
+            "curl {i}"
+        );
+    }
+    let stext = stop(server);
+    let j = read_json(&json);
+    let sc = &j["counters"]["steer"];
+    assert!(sc["xdp_synacks"].as_u64().unwrap() >= 5, "{sc}");
+    assert_eq!(j["accepted"].as_u64().unwrap(), 5, "{stext}\n{sc}");
+}
+
+/// Must-show 3 (server half): a threeway client against `serve --offload xdp` (the client's
+/// veth end carries threeway's own XDP program, so XDP_TX frames reach it): every attempt
+/// established, and the server's accepted (counted in XDP) equals the client's established.
+fn threeway_client(queues: u32) {
+    let p = pair(&format!("twt-ot{queues}"), queues);
+    let listen = format!("{}:{PORT}", p.b.addr);
+    let (cj, sj) = (
+        tmp(&format!("ot{queues}c.json")),
+        tmp(&format!("ot{queues}s.json")),
+    );
+    let q = queues.to_string();
+    let mut server = spawn_in(
+        &p,
+        &p.b,
+        &[
+            "serve",
+            &listen,
+            "-i",
+            "tw1",
+            "-q",
+            &q,
+            "--offload",
+            "xdp",
+            "--quiet",
+            "--json",
+            sj.to_str().unwrap(),
+        ],
+    );
+    wait_attached(&p, &p.b, &mut server);
+    let out = run_in(
+        &p,
+        &p.a,
+        &[
+            "connect",
+            &listen,
+            "-i",
+            "tw0",
+            "-q",
+            &q,
+            "-n",
+            "20000",
+            "-r",
+            "10k",
+            "--rto",
+            "200ms",
+            "--quiet",
+            "--json",
+            cj.to_str().unwrap(),
+        ],
+        LIMIT,
+    );
+    let stext = stop(server);
+    assert!(out.status.success(), "{}", text(&out));
+    let (c, s) = (read_json(&cj), read_json(&sj));
+    let sc = &s["counters"]["steer"];
+    eprintln!(
+        "queues {queues}: client {} established, server {} accepted; steer {sc}",
+        c["established"], s["accepted"]
+    );
+    assert_eq!(c["attempted"], 20000);
+    assert_eq!(c["established"], 20000, "{c}");
+    assert_eq!(
+        s["accepted"], c["established"],
+        "server accepted = client established\n{stext}"
+    );
+    assert_eq!(
+        sc["xdp_accepted"], c["established"],
+        "all accepted in XDP: {sc}"
+    );
+    // The client closes with RST: dropped in XDP; the workers saw next to nothing.
+    assert!(sc["xdp_rsts"].as_u64().unwrap() >= 20000, "{sc}");
+    assert!(sc["redirected"].as_u64().unwrap() < 200, "{sc}");
+}
+
+#[test]
+fn offload_threeway_client_one_queue() {
+    threeway_client(1);
+}
+
+#[test]
+fn offload_threeway_client_two_queues() {
+    threeway_client(2);
+}
+
+/// Must-show 5: spoofed SYNs at ten times the legitimate rate or more against
+/// `serve --offload xdp`: at least 99% of the legitimate connections succeed, every flood SYN
+/// is answered in XDP, and the server's workers stay near idle (no flood frame reaches them).
+#[test]
+fn offload_syn_flood_keeps_legitimate_connections_with_idle_workers() {
+    let p = pair("twt-of", 1);
+    let listen = format!("{}:{PORT}", p.b.addr);
+    let (cj, sj) = (tmp("of-c.json"), tmp("of-s.json"));
+    let mut server = KillOnDrop::new(spawn_in(
+        &p,
+        &p.b,
+        &[
+            "serve",
+            &listen,
+            "-i",
+            "tw1",
+            "--offload",
+            "xdp",
+            "--quiet",
+            "--json",
+            sj.to_str().unwrap(),
+        ],
+    ));
+    wait_attached(&p, &p.b, server.child());
+    let server_mac = mac_of(&p, &p.b);
+    let flood = twnet_spawn(
+        &p.a.netns,
+        &[
+            "flood",
+            "--iface",
+            "tw0",
+            "--dst-mac",
+            &server_mac,
+            "--dst",
+            &p.b.addr.to_string(),
+            "--dport",
+            &PORT.to_string(),
+            "--src-net",
+            "198.19.0.0/16",
+            "--rate",
+            "8000",
+            "--duration",
+            "7",
+        ],
+    );
+    std::thread::sleep(Duration::from_millis(1000));
+    let out = run_in(
+        &p,
+        &p.a,
+        &[
+            "connect",
+            &listen,
+            "-i",
+            "tw0",
+            "-n",
+            "2000",
+            "-r",
+            "500",
+            "--rto",
+            "200ms",
+            "--quiet",
+            "--json",
+            cj.to_str().unwrap(),
+        ],
+        LIMIT,
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let fout = wait_output(flood.take(), LIMIT);
+    assert!(fout.status.success(), "flood: {}", text(&fout));
+    let f: serde_json::Value = serde_json::from_str(
+        String::from_utf8_lossy(&fout.stdout)
+            .lines()
+            .last()
+            .unwrap(),
+    )
+    .unwrap();
+    signal(server.child(), "-INT");
+    let sout = wait_output(server.take(), LIMIT);
+    assert!(sout.status.success(), "{}", text(&sout));
+    let (c, s) = (read_json(&cj), read_json(&sj));
+    let sc = &s["counters"]["steer"];
+    let (att, est) = (
+        c["attempted"].as_u64().unwrap(),
+        c["established"].as_u64().unwrap(),
+    );
+    let legit_cps = c["cps"].as_f64().unwrap();
+    let flood_pps = f["pps"].as_f64().unwrap();
+    let busy = s["cpu_busy"].as_f64().unwrap();
+    let report = format!(
+        "legit {est}/{att} at {legit_cps:.0}/s; flood {} SYNs at {flood_pps:.0}/s; server \
+         accepted {}, workers busy {:.2}%, redirected to workers {}, XDP SYN-ACKs {}",
+        f["sent"],
+        s["accepted"],
+        busy * 100.0,
+        sc["redirected"],
+        sc["xdp_synacks"]
+    );
+    eprintln!("SYN flood, offload: {report}");
+    assert_eq!(att, 2000, "{report}");
+    assert!(
+        flood_pps >= 10.0 * legit_cps,
+        "flood >= 10x legit: {report}"
+    );
+    assert!(est * 100 >= att * 99, "legitimate success < 99%: {report}");
+    assert!(s["accepted"].as_u64().unwrap() <= est, "{report}");
+    assert!(
+        sc["xdp_synacks"].as_u64().unwrap() >= f["sent"].as_u64().unwrap() * 9 / 10,
+        "the flood answered in XDP: {report}"
+    );
+    assert!(
+        sc["redirected"].as_u64().unwrap() < 100,
+        "no flood frame reaches a worker: {report}"
+    );
+    assert!(busy < 0.05, "workers near idle: {report}");
+}
