@@ -28,24 +28,17 @@ fn http_loss_5pct_both_ways_64k_responses() {
     std::fs::write(&resp, &file).unwrap();
     let listen = format!("{}:{PORT}", p.b.addr);
     let sj = tmp("hl-s.json");
-    let mut server = spawn_in(
+    let server = serve_in(
         p,
-        &p.b,
+        &listen,
         &[
-            "serve",
-            &listen,
-            "-i",
-            "tw1",
             "--rto",
             "100ms",
             "--response",
             &format!("@{}", resp.display()),
-            "--quiet",
-            "--json",
-            sj.to_str().unwrap(),
         ],
+        &sj,
     );
-    wait_attached(p, &p.b, &mut server);
     let cj = tmp("hl-c.json");
     let out = run_in(
         p,
@@ -77,14 +70,12 @@ fn http_loss_5pct_both_ways_64k_responses() {
         ],
         LIMIT,
     );
-    signal(&server, "-INT");
-    let sout = wait_output(server, LIMIT);
+    stop_server(server);
     let c = read_json(&cj);
     let s = read_json(&sj);
     let req = &c["requests"];
     println!("{}", String::from_utf8_lossy(&out.stdout));
     assert!(out.status.success(), "{}", text(&out));
-    assert!(sout.status.success(), "{}", text(&sout));
     let (attempted, ok, failed) = (
         c["attempted"].as_u64().unwrap(),
         req["ok"].as_u64().unwrap(),

@@ -37,24 +37,17 @@ fn http_serve_64k_to_curl_and_wrk() {
     std::fs::write(&resp, &file).unwrap();
     let listen = format!("{}:{PORT}", p.b.addr);
     let json = tmp("hs.json");
-    let mut server = spawn_in(
+    let server = serve_in(
         &p,
-        &p.b,
+        &listen,
         &[
-            "serve",
-            &listen,
-            "-i",
-            "tw1",
             "--rto",
             "200ms",
             "--response",
             &format!("@{}", resp.display()),
-            "--quiet",
-            "--json",
-            json.to_str().unwrap(),
         ],
+        &json,
     );
-    wait_attached(&p, &p.b, &mut server);
     let url = format!("http://{listen}/");
 
     // curl: the body's checksum is the file body's.
@@ -96,9 +89,7 @@ fn http_serve_64k_to_curl_and_wrk() {
         .unwrap_or(0);
     assert!(requests > 100, "wrk completed {requests} requests:\n{w}");
 
-    signal(&server, "-INT");
-    let sout = wait_output(server, LIMIT);
-    assert!(sout.status.success(), "{}", text(&sout));
+    stop_server(server);
     let j = read_json(&json);
     assert!(j["requests"]["sent"].as_u64().unwrap() > requests, "{j}");
 }
