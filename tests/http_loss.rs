@@ -21,11 +21,7 @@ fn http_loss_5pct_both_ways_64k_responses() {
     r.random_loss(5).expect("nft loss");
     let p = &r.pair;
     let body = body_bytes(65536);
-    let mut file =
-        format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
-    file.extend_from_slice(&body);
-    let resp = tmp("loss64k.http");
-    std::fs::write(&resp, &file).unwrap();
+    let resp = response_file("loss64k.http", &body);
     let listen = format!("{}:{PORT}", p.b.addr);
     let sj = tmp("hl-s.json");
     let server = serve_in(

@@ -30,11 +30,7 @@ fn sha256(bytes: &[u8]) -> String {
 fn http_serve_64k_to_curl_and_wrk() {
     let p = pair("twt-hs", 1);
     let body = body_bytes(65536);
-    let mut file =
-        format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
-    file.extend_from_slice(&body);
-    let resp = tmp("resp64k.http");
-    std::fs::write(&resp, &file).unwrap();
+    let resp = response_file("resp64k.http", &body);
     let listen = format!("{}:{PORT}", p.b.addr);
     let json = tmp("hs.json");
     let server = serve_in(

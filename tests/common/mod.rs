@@ -174,6 +174,16 @@ pub fn wait_listening(p: &VethPair, side: &Side, port: u16) {
     panic!("kernel listener on :{port} not up");
 }
 
+/// A `serve --response @FILE` file: `HTTP/1.1 200 OK` with `body`; its path.
+pub fn response_file(name: &str, body: &[u8]) -> PathBuf {
+    let mut file =
+        format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
+    file.extend_from_slice(body);
+    let path = tmp(name);
+    std::fs::write(&path, &file).unwrap();
+    path
+}
+
 pub fn read_json(path: &std::path::Path) -> serde_json::Value {
     let text =
         std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
