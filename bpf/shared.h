@@ -5,18 +5,20 @@
 #define THREEWAY_SHARED_H
 #include <linux/types.h>
 
-#define TW_MAX_V4 16
-#define TW_MAX_ARP 16
 #define TW_MAX_LISTEN 8
 #define TW_MAX_QUEUES 64
 /* tw_kports: one bit per TCP port, 64 per word. */
 #define TW_KPORT_WORDS 1024
 
-/* tw_v6: LPM trie of our IPv6 addresses and prefixes (any number up to this; a prefix
- * covers any number of addresses). Value: TW_V6_* bits. */
-#define TW_V6_ENTRIES 65536
-#define TW_V6_TCP 1u /* TCP to it is ours */
-#define TW_V6_ND 2u  /* Neighbor Solicitations for it are ours (an emulated address) */
+/* tw_v4 / tw_v6: LPM tries of our addresses and prefixes (any number up to this; a prefix
+ * covers any number of addresses), addresses in network order. Value: TW_ADDR_* bits. */
+#define TW_ADDR_ENTRIES 65536
+#define TW_ADDR_TCP 1u   /* TCP to it is ours */
+#define TW_ADDR_NEIGH 2u /* ARP / Neighbor Solicitations for it are ours (an emulated address) */
+struct tw_v4_key {
+	__u32 prefixlen;
+	__u8 addr[4];
+};
 struct tw_v6_key {
 	__u32 prefixlen;
 	__u8 addr[16];
@@ -24,36 +26,24 @@ struct tw_v6_key {
 /* tw_steer_cfg.flags */
 #define TW_CFG_ENABLED 1u
 #define TW_CFG_RX_STAMP 2u /* stamp redirected frames (struct tw_rx_meta) */
+#define TW_CFG_ARP 4u      /* some tw_v4 entry has TW_ADDR_NEIGH: ARP is worth parsing */
 
 /* Steering configuration: ARRAY map "tw_cfg", one entry (key 0).
  * Addresses are stored in network byte order exactly as they appear on the wire;
  * ports in host byte order. A port range with port_lo == 0 is empty. */
 struct tw_steer_cfg {
-	__u32 v4_addrs[TW_MAX_V4];      /*   0: our IPv4 addresses (network order) */
-	__u32 arp_v4[TW_MAX_ARP];       /*  64: emulated IPv4 addresses: their ARP comes to us */
-	__u16 listen_ports[TW_MAX_LISTEN]; /* 128: extra individual ports (host order) */
-	__u16 port_lo;                  /* 144: local port range, inclusive (host order) */
-	__u16 port_hi;                  /* 146 */
-	__u8 n_v4;                      /* 148 */
-	__u8 n_arp;                     /* 149 */
-	__u8 n_listen;                  /* 150 */
-	__u8 _pad0;                     /* 151 */
-	__u32 flags;                    /* 152: TW_CFG_* */
-	/* An IPv4 prefix of ours (network order; mask 0 = none): TCP to it is ours, and so is
-	 * ARP for it, except for the addresses in v4_addrs (the kernel's own, in that case).
-	 * IPv6 addresses and prefixes live in the tw_v6 trie. */
-	__u32 v4_net;                   /* 156 */
-	__u32 v4_mask;                  /* 160 */
-	__u32 _pad;                     /* 164 */
+	__u16 listen_ports[TW_MAX_LISTEN]; /*  0: extra individual ports (host order) */
+	__u16 port_lo;                  /* 16: local port range, inclusive (host order) */
+	__u16 port_hi;                  /* 18 */
+	__u8 n_listen;                  /* 20 */
+	__u8 _pad0[3];                  /* 21 */
+	__u32 flags;                    /* 24: TW_CFG_* */
+	__u32 _pad;                     /* 28 */
 };
 
-_Static_assert(sizeof(struct tw_steer_cfg) == 168, "tw_steer_cfg size");
-_Static_assert(__builtin_offsetof(struct tw_steer_cfg, v4_net) == 156, "v4_net");
-_Static_assert(__builtin_offsetof(struct tw_steer_cfg, arp_v4) == 64, "arp_v4");
-_Static_assert(__builtin_offsetof(struct tw_steer_cfg, listen_ports) == 128, "listen_ports");
-_Static_assert(__builtin_offsetof(struct tw_steer_cfg, port_lo) == 144, "port_lo");
-_Static_assert(__builtin_offsetof(struct tw_steer_cfg, n_v4) == 148, "n_v4");
-_Static_assert(__builtin_offsetof(struct tw_steer_cfg, flags) == 152, "flags");
+_Static_assert(sizeof(struct tw_steer_cfg) == 32, "tw_steer_cfg size");
+_Static_assert(__builtin_offsetof(struct tw_steer_cfg, port_lo) == 16, "port_lo");
+_Static_assert(__builtin_offsetof(struct tw_steer_cfg, flags) == 24, "flags");
 
 /* XDP metadata in front of every frame redirected to an XSK: the RX time at the XDP hook.
  * The worker reads it at (frame address - sizeof) and clears `magic`, so a frame whose

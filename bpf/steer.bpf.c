@@ -2,9 +2,9 @@
  *
  * Frames for our addresses and ports go to the AF_XDP socket bound on the receiving queue
  * (tw_xsks[rx_queue_index]); when no socket is there they are DROPPED, not passed, so the
- * kernel never answers (RSTs) our peers during start-up or restart. ARP for emulated
- * addresses (cfg.arp_v4) and Neighbor Solicitations for emulated IPv6 addresses (tw_v6,
- * TW_V6_ND) go to the socket too. Everything else (the kernel's own ARP and NDP, other
+ * kernel never answers (RSTs) our peers during start-up or restart. Our addresses and
+ * prefixes are in the LPM tries tw_v4 and tw_v6 (no fixed count); ARP and Neighbor
+ * Solicitations for emulated addresses (TW_ADDR_NEIGH) go to the socket too. Everything else (the kernel's own ARP and NDP, other
  * ICMP/ICMPv6, other ports such as SSH, IPv4 and IPv6 fragments, malformed headers) is
  * passed.
  * Headers are read as src/wire/headers.rs reads them (parsing.h): VLAN/QinQ tags, IPv4
@@ -43,11 +43,19 @@ struct {
 	__type(value, __u64);
 } tw_stats SEC(".maps");
 
-/* Our IPv6 addresses and prefixes, longest prefix wins: a prefix of emulated sources
- * (TCP | ND) with the kernel's own addresses inside it as /128 entries (TCP only). */
+/* Our addresses and prefixes, longest prefix wins: a prefix of emulated sources
+ * (TCP | NEIGH) with the kernel's own addresses inside it as host entries (TCP only). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, TW_V6_ENTRIES);
+	__uint(max_entries, TW_ADDR_ENTRIES);
+	__type(key, struct tw_v4_key);
+	__type(value, __u32);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} tw_v4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, TW_ADDR_ENTRIES);
 	__type(key, struct tw_v6_key);
 	__type(value, __u32);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -143,38 +151,16 @@ static __always_inline int kernel_owns(struct xdp_md *ctx, struct bpf_sock_tuple
 #include "handshake.h"
 #include "handshake_client.h"
 
-static __always_inline int v4_is_ours(const struct tw_steer_cfg *cfg, __u32 addr)
+/* The TW_ADDR_* bits of the longest prefix of ours matching `a` (network order). */
+static __always_inline __u32 v4_flags(__u32 a)
 {
-#pragma unroll
-	for (int i = 0; i < TW_MAX_V4; i++) {
-		if (i >= cfg->n_v4)
-			break;
-		if (cfg->v4_addrs[i] == addr)
-			return 1;
-	}
-	return 0;
+	struct tw_v4_key k = { .prefixlen = 32 };
+	__builtin_memcpy(k.addr, &a, 4);
+	const __u32 *v = bpf_map_lookup_elem(&tw_v4, &k);
+	return v ? *v : 0;
 }
 
-static __always_inline int in_prefix(const struct tw_steer_cfg *cfg, __u32 addr)
-{
-	return cfg->v4_mask != 0 && (addr & cfg->v4_mask) == cfg->v4_net;
-}
-
-static __always_inline int arp_is_ours(const struct tw_steer_cfg *cfg, __u32 addr)
-{
-	if (in_prefix(cfg, addr) && !v4_is_ours(cfg, addr))
-		return 1;
-#pragma unroll
-	for (int i = 0; i < TW_MAX_ARP; i++) {
-		if (i >= cfg->n_arp)
-			break;
-		if (cfg->arp_v4[i] == addr)
-			return 1;
-	}
-	return 0;
-}
-
-/* The TW_V6_* bits of the longest prefix of ours matching `a` (0: not ours). */
+/* The TW_ADDR_* bits of the longest prefix of ours matching `a` (0: not ours). */
 static __always_inline __u32 v6_flags(const void *a)
 {
 	struct tw_v6_key k = { .prefixlen = 128 };
@@ -221,8 +207,7 @@ int tw_steer(struct xdp_md *ctx)
 		struct iphdr *ip = parse_ipv4(&c, &seg_len);
 		if (!ip)
 			return pass(TW_STAT_PARSE_ERROR);
-		if (ip->protocol != IPPROTO_TCP ||
-		    !(v4_is_ours(cfg, ip->daddr) || in_prefix(cfg, ip->daddr)))
+		if (ip->protocol != IPPROTO_TCP || !(v4_flags(ip->daddr) & TW_ADDR_TCP))
 			return pass(TW_STAT_PASSED);
 		if (ip->frag_off & bpf_htons(0x3fff)) /* MF or offset: reassembly is the kernel's */
 			return pass(TW_STAT_PASSED_FRAG);
@@ -264,12 +249,12 @@ int tw_steer(struct xdp_md *ctx)
 			 * address; the worker validates the rest (RFC 4861 7.1.1). */
 			__u8 *icmp = c.pos;
 			if ((void *)(icmp + 24) > c.end || seg_len < 24 || icmp[0] != TW_ND_NS ||
-			    !(v6_flags(icmp + 8) & TW_V6_ND))
+			    !(v6_flags(icmp + 8) & TW_ADDR_NEIGH))
 				return pass(TW_STAT_PASSED);
 			return to_socket(ctx, TW_STAT_ND_REDIRECTED);
 		}
 		if (v6 != TW_V6_UPPER || upper != IPPROTO_TCP ||
-		    !(v6_flags(&ip6->daddr) & TW_V6_TCP))
+		    !(v6_flags(&ip6->daddr) & TW_ADDR_TCP))
 			return pass(TW_STAT_PASSED);
 		struct tcphdr *tcp = parse_tcp(&c, seg_len);
 		if (!tcp)
@@ -288,7 +273,7 @@ int tw_steer(struct xdp_md *ctx)
 	}
 
 	if (proto == bpf_htons(ETH_P_ARP)) {
-		if (cfg->n_arp == 0 && cfg->v4_mask == 0)
+		if (!(cfg->flags & TW_CFG_ARP))
 			return pass(TW_STAT_PASSED);
 		struct tw_arp *arp = parse_arp(&c);
 		if (!arp)
@@ -300,7 +285,7 @@ int tw_steer(struct xdp_md *ctx)
 		__u32 tpa;
 		__builtin_memcpy(&tpa, arp->tpa, 4);
 		/* Requests for an emulated address, and replies to one (its own resolutions). */
-		if (!arp_is_ours(cfg, tpa))
+		if (!(v4_flags(tpa) & TW_ADDR_NEIGH))
 			return pass(TW_STAT_PASSED);
 		return to_socket(ctx, TW_STAT_ARP_REDIRECTED);
 	}

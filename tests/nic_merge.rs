@@ -311,3 +311,16 @@ fn merge_errors_say_what_failed() {
     let e = apply_histograms(&mut m, &rtt_only).unwrap_err();
     assert!(e.contains("no 'connect' histogram"), "{e}");
 }
+
+#[test]
+fn merge_json_sums_the_per_family_figures() {
+    let part = |v4: u64, v6: u64| {
+        json!({"role": "client",
+            "families": {"ipv4": {"attempted": v4, "outcomes": {"closed": v4}},
+                         "ipv6": {"attempted": v6, "outcomes": {"closed": v6 - 1}}}})
+    };
+    let m = merge_json(&[part(3, 5), part(4, 6)]).unwrap();
+    assert_eq!(m["families"]["ipv4"]["attempted"], 7);
+    assert_eq!(m["families"]["ipv6"]["attempted"], 11);
+    assert_eq!(m["families"]["ipv6"]["outcomes"]["closed"], 9);
+}

@@ -42,7 +42,10 @@ fn listed6_last() -> Ipv6Addr {
 
 fn cfg() -> SteerConfig {
     SteerConfig {
-        addrs_v4: vec![OURS4],
+        // Past the old 16-address table: the program's LPM trie takes any number.
+        addrs_v4: std::iter::once(OURS4)
+            .chain((1..=100).map(|i| Ipv4Addr::new(198, 18, 2, i)))
+            .collect(),
         addrs_v6: [ours6(), kernel_in_prefix6()]
             .into_iter()
             .chain((1..=200).map(|i| Ipv6Addr::new(0x2001, 2, 0, 2, 0, 0, 0, i)))
@@ -176,6 +179,11 @@ fn frames() -> Vec<(String, Vec<u8>, XdpVerdict)> {
         "v4-other-addr",
         frame(e4(), &v4(OTHER4, 6, 0, &[], &syn)),
         Pass,
+    );
+    add(
+        "v4-listed-100th",
+        frame(e4(), &v4(Ipv4Addr::new(198, 18, 2, 100), 6, 0, &[], &syn)),
+        Steer,
     );
     add(
         "v4-prefix-addr",

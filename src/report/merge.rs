@@ -43,7 +43,14 @@ const SUMMED: &[&str] = &[
 const MAXED: &[&str] = &["duration_s", "wall_s", "peak_rss_bytes"];
 
 /// Objects of counters that add up key by key, at any depth.
-const SUMMED_TREES: &[&str] = &["failed", "counters", "drops", "ring_full_parts", "requests"];
+const SUMMED_TREES: &[&str] = &[
+    "failed",
+    "counters",
+    "drops",
+    "ring_full_parts",
+    "requests",
+    "families",
+];
 
 /// Latency objects: count adds, max is the largest, percentiles come from histograms only.
 const LATENCIES: &[&str] = &[

@@ -10,7 +10,7 @@ use crate::tcp::{
 };
 use crate::wire::MacAddr;
 use crate::worker::pace::Pace;
-use crate::xsk::{MAX_V4, SteerConfig};
+use crate::xsk::SteerConfig;
 
 use super::facts::{Gather, HostFacts};
 use super::{Plan, RunError, host};
@@ -470,8 +470,12 @@ pub fn plan(a: &ConnectArgs, f: &HostFacts) -> Result<Plan, RunError> {
     })
 }
 
-/// Up to 16 sources are listed one by one; more are steered as the prefix covering them (TCP
-/// to the prefix and ARP for it, except the kernel's own addresses, which stay listed).
+/// Listed IPv4 sources up to this many (the program's trie takes any number; a prefix keeps
+/// the trie, and the plan echo, small).
+const V4_LISTED: usize = 16;
+
+/// Up to `V4_LISTED` sources are listed one by one; more are steered as the prefix covering
+/// them (TCP to the prefix and ARP for it, except the kernel's own addresses, listed).
 fn steer_for(
     sources: &[Ipv4Addr],
     own: &[Ipv4Addr],
@@ -484,7 +488,7 @@ fn steer_for(
         port_hi,
         ..SteerConfig::default()
     };
-    if sources.len() <= MAX_V4 {
+    if sources.len() <= V4_LISTED {
         return Ok(SteerConfig {
             addrs_v4: sources.to_vec(),
             arp_v4: emulated.to_vec(),
@@ -504,7 +508,7 @@ fn steer_for(
         .filter(|a| u32::from(**a) & mask == lo & mask)
         .copied()
         .collect();
-    if len < 8 || inside.len() > MAX_V4 {
+    if len < 8 {
         return Err(RunError::usage(format!(
             "-s: {} source addresses span {}/{len}; keep them within one prefix of /8 or longer",
             sources.len(),

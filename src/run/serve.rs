@@ -4,7 +4,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV
 
 use crate::cli::{CookiesArg, ServeArgs, ServerCloseArg};
 use crate::tcp::{CloseMode, Common, CookieMode, EngineConfig, Role, RoleConfig, ServerConfig};
-use crate::xsk::{MAX_V4, SteerConfig};
+use crate::xsk::SteerConfig;
 
 use super::connect::{bytes_arg, secret};
 use super::facts::{Gather, HostFacts};
@@ -113,12 +113,6 @@ pub fn plan(a: &ServeArgs, f: &HostFacts) -> Result<Plan, RunError> {
         .filter(|a| !own6.contains(a))
         .copied()
         .collect();
-    if addrs.len() > MAX_V4 {
-        return Err(RunError::usage(format!(
-            "{} listen addresses; the XDP program steers at most {MAX_V4} (its address table)",
-            addrs.len()
-        )));
-    }
     let own_all: Vec<IpAddr> = own
         .iter()
         .map(|a| IpAddr::V4(*a))

@@ -27,8 +27,8 @@ pub use error::{SteerError, XskError};
 pub use handshake::{HsClient, HsConfig};
 pub use socket::{XdpStatistics, Xsk, XskCounters};
 pub use steer::{
-    MAX_V4, Steer, SteerConfig, SteerCounters, SteerProbe, XDP_ACTION_DROP, XDP_ACTION_PASS,
-    XDP_ACTION_TX, XdpAttachMode, XdpVerdict,
+    MAX_ADDR_ENTRIES, Steer, SteerConfig, SteerCounters, SteerProbe, XDP_ACTION_DROP,
+    XDP_ACTION_PASS, XDP_ACTION_TX, XdpAttachMode, XdpVerdict,
 };
 pub use sys::{DEFAULT_TX_BUDGET, EventFd, XDP_MAX_TX_SKB_BUDGET, monotonic_ns};
 pub use tx::TxWriter;

@@ -27,39 +27,33 @@ const MAP_XSKS: &str = "tw_xsks";
 const MAP_CFG: &str = "tw_cfg";
 const MAP_STATS: &str = "tw_stats";
 const MAP_KPORTS: &str = "tw_kports";
+const MAP_V4: &str = "tw_v4";
 const MAP_V6: &str = "tw_v6";
-/// `TW_V6_ENTRIES`, `TW_V6_TCP`, `TW_V6_ND` (bpf/shared.h).
-pub const MAX_V6_ENTRIES: usize = 65536;
-const V6_TCP: u32 = 1;
-const V6_ND: u32 = 2;
+/// `TW_ADDR_ENTRIES`, `TW_ADDR_TCP`, `TW_ADDR_NEIGH` (bpf/shared.h): entries of each trie.
+pub const MAX_ADDR_ENTRIES: usize = 65536;
+const ADDR_TCP: u32 = 1;
+const ADDR_NEIGH: u32 = 2;
 /// `TW_KPORT_WORDS` (bpf/shared.h): 64 ports per word.
 const KPORT_WORDS: u32 = 1024;
 
 /// Limits of `struct tw_steer_cfg` and `tw_xsks` (bpf/shared.h).
-pub const MAX_V4: usize = 16;
-pub const MAX_ARP: usize = 16;
 pub const MAX_LISTEN: usize = 8;
 pub const MAX_QUEUES: u32 = 64;
 const CFG_ENABLED: u32 = 1;
 const CFG_RX_STAMP: u32 = 2;
+const CFG_ARP: u32 = 4;
 
 /// Mirror of `struct tw_steer_cfg` (bpf/shared.h); layout pinned by a test here and by
 /// `_Static_assert`s there.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct RawSteerCfg {
-    v4_addrs: [u32; MAX_V4],
-    arp_v4: [u32; MAX_ARP],
     listen_ports: [u16; MAX_LISTEN],
     port_lo: u16,
     port_hi: u16,
-    n_v4: u8,
-    n_arp: u8,
     n_listen: u8,
-    _pad0: u8,
+    _pad0: [u8; 3],
     flags: u32,
-    v4_net: u32,
-    v4_mask: u32,
     _pad: u32,
 }
 
@@ -85,7 +79,8 @@ const STAT_HS_FIRST: u32 = 10;
 /// What the steering program treats as ours.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SteerConfig {
-    /// Our local IPv4 addresses (at most 16).
+    /// Our local IPv4 addresses (any number: an LPM trie; with `prefix_v4`, the kernel's
+    /// own addresses inside it).
     pub addrs_v4: Vec<Ipv4Addr>,
     /// Our local IPv6 addresses (any number: an LPM trie; with `prefix_v6`, the kernel's
     /// own addresses inside it).
@@ -101,7 +96,7 @@ pub struct SteerConfig {
     pub port_hi: u16,
     /// Extra individual ports (at most 8).
     pub listen_ports: Vec<u16>,
-    /// Emulated IPv4 addresses whose ARP (requests and replies) comes to us (at most 16).
+    /// Emulated IPv4 addresses whose ARP (requests and replies) comes to us.
     pub arp_v4: Vec<Ipv4Addr>,
     /// A whole IPv4 prefix of ours (many source addresses): TCP to it is ours, and ARP for it
     /// too except for the addresses in `addrs_v4` (put the kernel's own addresses there).
@@ -123,15 +118,21 @@ impl SteerConfig {
                 None,
             )
         };
-        if self.addrs_v4.len() > MAX_V4 {
-            return Err(too_many("IPv4 addresses", self.addrs_v4.len(), MAX_V4));
+        let n4 = self.v4_entries().len();
+        if n4 > MAX_ADDR_ENTRIES {
+            return Err(too_many(
+                "IPv4 addresses and prefixes",
+                n4,
+                MAX_ADDR_ENTRIES,
+            ));
         }
         let n6 = self.v6_entries().len();
-        if n6 > MAX_V6_ENTRIES {
-            return Err(too_many("IPv6 addresses and prefixes", n6, MAX_V6_ENTRIES));
-        }
-        if self.arp_v4.len() > MAX_ARP {
-            return Err(too_many("ARP addresses", self.arp_v4.len(), MAX_ARP));
+        if n6 > MAX_ADDR_ENTRIES {
+            return Err(too_many(
+                "IPv6 addresses and prefixes",
+                n6,
+                MAX_ADDR_ENTRIES,
+            ));
         }
         if self.listen_ports.len() > MAX_LISTEN {
             return Err(too_many(
@@ -151,42 +152,56 @@ impl SteerConfig {
                 None,
             ));
         }
+        let arp = self.v4_entries().iter().any(|e| e.2 & ADDR_NEIGH != 0);
         let mut r = RawSteerCfg {
-            v4_addrs: [0; MAX_V4],
-            arp_v4: [0; MAX_ARP],
             listen_ports: [0; MAX_LISTEN],
             port_lo: self.port_lo,
             port_hi: self.port_hi,
-            n_v4: self.addrs_v4.len() as u8,
-            n_arp: self.arp_v4.len() as u8,
             n_listen: self.listen_ports.len() as u8,
-            _pad0: 0,
-            flags: CFG_ENABLED | if self.rx_stamps { CFG_RX_STAMP } else { 0 },
-            v4_net: 0,
-            v4_mask: 0,
+            _pad0: [0; 3],
+            flags: CFG_ENABLED
+                | if self.rx_stamps { CFG_RX_STAMP } else { 0 }
+                | if arp { CFG_ARP } else { 0 },
             _pad: 0,
         };
-        if let Some((net, len)) = self.prefix_v4 {
-            let mask = if len == 0 {
-                0
-            } else {
-                u32::MAX << (32 - len.min(32) as u32)
-            };
-            r.v4_mask = u32::from_ne_bytes(mask.to_be_bytes());
-            r.v4_net = u32::from_ne_bytes((u32::from(net) & mask).to_be_bytes());
-        }
-        // Network order as on the wire: the program compares the raw 32-bit header word.
-        for (d, a) in r.v4_addrs.iter_mut().zip(&self.addrs_v4) {
-            *d = u32::from_ne_bytes(a.octets());
-        }
-        for (d, a) in r.arp_v4.iter_mut().zip(&self.arp_v4) {
-            *d = u32::from_ne_bytes(a.octets());
-        }
         r.listen_ports[..self.listen_ports.len()].copy_from_slice(&self.listen_ports);
         Ok(r)
     }
 
-    /// The `tw_v6` trie: (prefix length, address, `TW_V6_*` bits), one entry per prefix.
+    /// The `tw_v4` trie: (prefix length, address, `TW_ADDR_*` bits). TCP is ours for
+    /// `addrs_v4` and the prefix; ARP for `arp_v4` and the prefix except `addrs_v4` (the
+    /// kernel's own addresses inside it).
+    pub(crate) fn v4_entries(&self) -> Vec<(u8, [u8; 4], u32)> {
+        let mut e: std::collections::BTreeMap<(u8, [u8; 4]), u32> = Default::default();
+        if let Some((net, len)) = self.prefix_v4 {
+            let m = v4_mask(len);
+            if m != 0 {
+                let net = (u32::from(net) & m).to_be_bytes();
+                e.insert((len.min(32), net), ADDR_TCP | ADDR_NEIGH);
+            }
+        }
+        let listed: std::collections::HashSet<&Ipv4Addr> = self.addrs_v4.iter().collect();
+        let emulated: std::collections::HashSet<&Ipv4Addr> = self.arp_v4.iter().collect();
+        for a in self.addrs_v4.iter().chain(&self.arp_v4) {
+            let tcp = listed.contains(a) || self.in_prefix(*a);
+            let arp = (self.in_prefix(*a) && !listed.contains(a)) || emulated.contains(a);
+            let f = if tcp { ADDR_TCP } else { 0 } | if arp { ADDR_NEIGH } else { 0 };
+            e.insert((32, a.octets()), f);
+        }
+        e.into_iter().map(|((l, a), f)| (l, a, f)).collect()
+    }
+
+    /// The longest-prefix match of `a` in `v4_entries` (the program's `v4_flags`).
+    fn v4_flags(&self, a: Ipv4Addr) -> u32 {
+        let a = u32::from(a);
+        self.v4_entries()
+            .into_iter()
+            .filter(|(len, net, _)| a & v4_mask(*len) == u32::from_be_bytes(*net))
+            .max_by_key(|(len, _, _)| *len)
+            .map_or(0, |(_, _, f)| f)
+    }
+
+    /// The `tw_v6` trie: (prefix length, address, `TW_ADDR_*` bits), one entry per prefix.
     pub(crate) fn v6_entries(&self) -> Vec<(u8, [u8; 16], u32)> {
         let mut e: std::collections::BTreeMap<(u8, [u8; 16]), u32> = Default::default();
         if let Some((net, len)) = self.prefix_v6 {
@@ -197,13 +212,13 @@ impl SteerConfig {
                 u128::MAX << (128 - len as u32)
             };
             let net = (u128::from(net) & mask).to_be_bytes();
-            *e.entry((len, net)).or_default() |= V6_TCP | V6_ND;
+            *e.entry((len, net)).or_default() |= ADDR_TCP | ADDR_NEIGH;
         }
         for a in &self.addrs_v6 {
-            *e.entry((128, a.octets())).or_default() |= V6_TCP;
+            *e.entry((128, a.octets())).or_default() |= ADDR_TCP;
         }
         for a in &self.nd_v6 {
-            *e.entry((128, a.octets())).or_default() |= V6_TCP | V6_ND;
+            *e.entry((128, a.octets())).or_default() |= ADDR_TCP | ADDR_NEIGH;
         }
         e.into_iter().map(|((l, a), f)| (l, a, f)).collect()
     }
@@ -223,6 +238,15 @@ impl SteerConfig {
             })
             .max_by_key(|(len, _, _)| *len)
             .map_or(0, |(_, _, f)| f)
+    }
+}
+
+/// The netmask of a prefix length (0 for /0).
+fn v4_mask(len: u8) -> u32 {
+    if len == 0 {
+        0
+    } else {
+        u32::MAX << (32 - u32::from(len.min(32)))
     }
 }
 
@@ -449,7 +473,7 @@ impl Steer {
     /// Rewrites the configuration map (no reload, no detach).
     pub fn configure(&mut self, cfg: &SteerConfig) -> Result<(), SteerError> {
         let raw = cfg.to_raw()?;
-        write_v6(&mut self.ebpf, &cfg.v6_entries())?;
+        write_addrs(&mut self.ebpf, cfg)?;
         write_cfg(&mut self.ebpf, &raw)?;
         write_kernel_ports(&mut self.ebpf, &cfg.kernel_ports)
     }
@@ -487,18 +511,31 @@ fn write_cfg(ebpf: &mut Ebpf, raw: &RawSteerCfg) -> Result<(), SteerError> {
         .map_err(|e| steer_err(format!("writing map {MAP_CFG}"), &e, None))
 }
 
-/// Replaces the `tw_v6` trie's entries with `entries` (see `SteerConfig::v6_entries`).
-fn write_v6(ebpf: &mut Ebpf, entries: &[(u8, [u8; 16], u32)]) -> Result<(), SteerError> {
-    let map = ebpf.map_mut(MAP_V6).ok_or_else(|| missing(MAP_V6))?;
-    let mut trie: LpmTrie<_, [u8; 16], u32> =
-        LpmTrie::try_from(map).map_err(|e| steer_err(format!("opening map {MAP_V6}"), &e, None))?;
-    let old: Vec<LpmKey<[u8; 16]>> = trie.keys().filter_map(Result::ok).collect();
+/// Both address tries from `cfg` (see `SteerConfig::v4_entries`, `v6_entries`).
+fn write_addrs(ebpf: &mut Ebpf, cfg: &SteerConfig) -> Result<(), SteerError> {
+    write_trie(ebpf, MAP_V4, &cfg.v4_entries())?;
+    write_trie(ebpf, MAP_V6, &cfg.v6_entries())
+}
+
+/// Replaces the entries of the trie `name` with `entries` (prefix length, address, bits).
+fn write_trie<const N: usize>(
+    ebpf: &mut Ebpf,
+    name: &str,
+    entries: &[(u8, [u8; N], u32)],
+) -> Result<(), SteerError>
+where
+    [u8; N]: aya::Pod,
+{
+    let map = ebpf.map_mut(name).ok_or_else(|| missing(name))?;
+    let mut trie: LpmTrie<_, [u8; N], u32> =
+        LpmTrie::try_from(map).map_err(|e| steer_err(format!("opening map {name}"), &e, None))?;
+    let old: Vec<LpmKey<[u8; N]>> = trie.keys().filter_map(Result::ok).collect();
     for k in &old {
         let _ = trie.remove(k); // gone already: nothing to do
     }
     for (len, addr, flags) in entries {
         trie.insert(&LpmKey::new(u32::from(*len), *addr), flags, 0)
-            .map_err(|e| steer_err(format!("writing map {MAP_V6}"), &e, None))?;
+            .map_err(|e| steer_err(format!("writing map {name}"), &e, None))?;
     }
     Ok(())
 }
@@ -544,7 +581,7 @@ fn load(cfg: &SteerConfig) -> Result<Ebpf, SteerError> {
         });
         steer_err("loading the XDP steering object (maps)".into(), &e, hint)
     })?;
-    write_v6(&mut ebpf, &cfg.v6_entries())?;
+    write_addrs(&mut ebpf, cfg)?;
     write_cfg(&mut ebpf, raw)?;
     write_kernel_ports(&mut ebpf, &cfg.kernel_ports)?;
     program(&mut ebpf)?.load().map_err(|e| {
@@ -621,25 +658,20 @@ impl SteerConfig {
         let ours = match h.net {
             Net::Tcp4 { seg, .. } => {
                 let dst = Ipv4Addr::new(l3[16], l3[17], l3[18], l3[19]);
-                (self.addrs_v4.contains(&dst) || self.in_prefix(dst))
+                self.v4_flags(dst) & ADDR_TCP != 0
                     && self.port_is_ours(u16::from_be_bytes([frame[seg.0 + 2], frame[seg.0 + 3]]))
             }
             Net::Tcp6 { seg, .. } => {
                 let mut a = [0u8; 16];
                 a.copy_from_slice(&l3[24..40]);
-                self.v6_flags(a) & V6_TCP != 0
+                self.v6_flags(a) & ADDR_TCP != 0
                     && self.port_is_ours(u16::from_be_bytes([frame[seg.0 + 2], frame[seg.0 + 3]]))
             }
 
             Net::Arp => {
                 use crate::wire::{ArpPacket, ArpRepr};
                 let arp = ArpPacket::new_checked(l3).and_then(|p| ArpRepr::parse(&p));
-                (!self.arp_v4.is_empty() || self.prefix_v4.is_some())
-                    && arp.is_ok_and(|a| {
-                        let t = a.target_ip;
-                        (self.in_prefix(t) && !self.addrs_v4.contains(&t))
-                            || self.arp_v4.contains(&t)
-                    })
+                arp.is_ok_and(|a| self.v4_flags(a.target_ip) & ADDR_NEIGH != 0)
             }
         };
         if ours {
@@ -661,7 +693,7 @@ impl SteerConfig {
                     ip.protocol == 58 && icmp.len() >= 24 && icmp[0] == 135 && {
                         let mut t = [0u8; 16];
                         t.copy_from_slice(&icmp[8..24]);
-                        self.v6_flags(t) & V6_ND != 0
+                        self.v6_flags(t) & ADDR_NEIGH != 0
                     }
                 })
         });
@@ -674,12 +706,8 @@ impl SteerConfig {
 
     fn in_prefix(&self, a: Ipv4Addr) -> bool {
         self.prefix_v4.is_some_and(|(net, len)| {
-            let mask = if len == 0 {
-                0
-            } else {
-                u32::MAX << (32 - u32::from(len.min(32)))
-            };
-            // Mask 0 means "no prefix" to the program (v4_mask == 0).
+            let mask = v4_mask(len);
+            // A /0 is no prefix (it would take the whole IPv4 Internet).
             mask != 0 && u32::from(a) & mask == u32::from(net) & mask
         })
     }
@@ -792,19 +820,13 @@ mod tests {
     #[test]
     fn xsk_steer_raw_cfg_layout() {
         // Must match bpf/shared.h (its _Static_asserts pin the same numbers).
-        assert_eq!(size_of::<RawSteerCfg>(), 168);
-        assert_eq!(offset_of!(RawSteerCfg, v4_net), 156);
-        assert_eq!(offset_of!(RawSteerCfg, v4_mask), 160);
-        assert_eq!(offset_of!(RawSteerCfg, v4_addrs), 0);
-        assert_eq!(offset_of!(RawSteerCfg, arp_v4), 64);
-        assert_eq!(offset_of!(RawSteerCfg, listen_ports), 128);
-        assert_eq!(offset_of!(RawSteerCfg, port_lo), 144);
-        assert_eq!(offset_of!(RawSteerCfg, port_hi), 146);
-        assert_eq!(offset_of!(RawSteerCfg, n_v4), 148);
-        assert_eq!(offset_of!(RawSteerCfg, n_arp), 149);
-        assert_eq!(offset_of!(RawSteerCfg, n_listen), 150);
-        assert_eq!(offset_of!(RawSteerCfg, flags), 152);
-        assert_eq!(offset_of!(RawSteerCfg, _pad), 164);
+        assert_eq!(size_of::<RawSteerCfg>(), 32);
+        assert_eq!(offset_of!(RawSteerCfg, listen_ports), 0);
+        assert_eq!(offset_of!(RawSteerCfg, port_lo), 16);
+        assert_eq!(offset_of!(RawSteerCfg, port_hi), 18);
+        assert_eq!(offset_of!(RawSteerCfg, n_listen), 20);
+        assert_eq!(offset_of!(RawSteerCfg, flags), 24);
+        assert_eq!(offset_of!(RawSteerCfg, _pad), 28);
     }
 
     #[test]
@@ -818,27 +840,55 @@ mod tests {
             ..Default::default()
         };
         let r = cfg.to_raw().unwrap();
-        assert_eq!(r.v4_addrs[0].to_ne_bytes(), [198, 18, 0, 2]);
-        assert_eq!((r.n_v4, r.n_arp, r.n_listen), (1, 1, 2));
+        assert_eq!(r.n_listen, 2);
         assert_eq!(&r.listen_ports[..2], &[80, 443]);
-        assert_eq!(r.flags, CFG_ENABLED);
-        assert_eq!(r.v4_mask, 0, "no prefix");
+        assert_eq!(r.flags, CFG_ENABLED | CFG_ARP);
+        assert_eq!(
+            cfg.v4_entries(),
+            vec![
+                (32, [198, 18, 0, 2], ADDR_TCP),
+                (32, [198, 18, 0, 9], ADDR_NEIGH)
+            ]
+        );
+        // A prefix: network order, host bits cleared; the kernel's own address inside it is
+        // TCP only (its ARP stays with the kernel).
         let p = SteerConfig {
             prefix_v4: Some((Ipv4Addr::new(198, 19, 7, 9), 16)),
+            addrs_v4: vec![Ipv4Addr::new(198, 19, 0, 1)],
             ..Default::default()
         };
-        let r = p.to_raw().unwrap();
         assert_eq!(
-            r.v4_net.to_ne_bytes(),
-            [198, 19, 0, 0],
-            "network order, host bits cleared"
+            p.v4_entries(),
+            vec![
+                (16, [198, 19, 0, 0], ADDR_TCP | ADDR_NEIGH),
+                (32, [198, 19, 0, 1], ADDR_TCP)
+            ]
         );
-        assert_eq!(r.v4_mask.to_ne_bytes(), [255, 255, 0, 0]);
-        let bad = SteerConfig {
-            addrs_v4: vec![Ipv4Addr::LOCALHOST; 17],
+        assert_eq!(
+            p.v4_flags(Ipv4Addr::new(198, 19, 200, 1)),
+            ADDR_TCP | ADDR_NEIGH
+        );
+        assert_eq!(p.v4_flags(Ipv4Addr::new(198, 20, 0, 1)), 0);
+        // No fixed count: 1000 listed addresses are fine, past the trie's size is an error.
+        let many = SteerConfig {
+            addrs_v4: (0..1000u32)
+                .map(|i| Ipv4Addr::from(0xc612_0000 + i))
+                .collect(),
             ..Default::default()
         };
-        assert!(bad.to_raw().unwrap_err().to_string().contains("at most 16"));
+        assert!(many.to_raw().is_ok());
+        let bad = SteerConfig {
+            addrs_v4: (0..70_000u32)
+                .map(|i| Ipv4Addr::from(0xc612_0000 + i))
+                .collect(),
+            ..Default::default()
+        };
+        assert!(
+            bad.to_raw()
+                .unwrap_err()
+                .to_string()
+                .contains("at most 65536")
+        );
         let rev = SteerConfig {
             port_lo: 5,
             port_hi: 4,
@@ -861,11 +911,11 @@ mod tests {
         assert!(e.contains(&(64, "2001:2:0:1::".parse::<Ipv6Addr>().unwrap().octets(), 3)));
         assert_eq!(
             cfg.v6_flags(own.octets()),
-            V6_TCP,
+            ADDR_TCP,
             "the kernel's own: TCP, no NDP"
         );
         let emu: Ipv6Addr = "2001:2:0:1::abcd".parse().unwrap();
-        assert_eq!(cfg.v6_flags(emu.octets()), V6_TCP | V6_ND);
+        assert_eq!(cfg.v6_flags(emu.octets()), ADDR_TCP | ADDR_NEIGH);
         let other: Ipv6Addr = "2001:2:0:2::1".parse().unwrap();
         assert_eq!(cfg.v6_flags(other.octets()), 0);
         let many = SteerConfig {
