@@ -538,6 +538,12 @@ fn offload_client_synack_checked_and_answered() {
         isn.wrapping_add(1),
         "the port marked established for this ISS"
     );
+    let marks = p.client_marks().expect("tw_hs_marks maps (BPF_F_MMAPABLE)");
+    assert_eq!(
+        marks.get(CPORT),
+        isn.wrapping_add(1),
+        "the mapped view agrees"
+    );
     client_answer(
         &ans,
         ACK | FIN,

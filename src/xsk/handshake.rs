@@ -172,6 +172,54 @@ pub(super) fn read_mark(ebpf: &Ebpf, port: u16) -> Result<u32, SteerError> {
     arr.get(&(port as u32), 0).map_err(|e| err("reading", &e))
 }
 
+/// `tw_hs_marks` mapped into our memory: the workers read a port's mark with one load, no
+/// syscall. Clones share the mapping.
+#[derive(Clone)]
+pub struct HsMarks {
+    map: std::sync::Arc<super::mmap::Mmap>,
+}
+
+const MARKS: usize = 65536;
+/// Bytes per element in the mapping: the kernel rounds an array's value size up to 8.
+const MARK_STRIDE: usize = 8;
+
+impl HsMarks {
+    /// The mark of source `port` (see `read_mark`).
+    #[inline]
+    pub fn get(&self, port: u16) -> u32 {
+        let base = self.map.as_ptr().cast::<std::sync::atomic::AtomicU32>();
+        // Safety: the mapping is MARKS elements of MARK_STRIDE bytes (`map_marks`), page-
+        // aligned, and lives as long as `self.map`; `port < MARKS`, and each element's value
+        // is the u32 at its start; XDP writes them concurrently, so they are read as atomics.
+        let w = unsafe { &*base.add(port as usize * (MARK_STRIDE / 4)) };
+        w.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// Maps `tw_hs_marks` read-only (BPF_F_MMAPABLE).
+pub(super) fn map_marks(ebpf: &Ebpf) -> Result<HsMarks, SteerError> {
+    use aya::maps::{Map, MapData};
+    use std::os::fd::AsFd;
+    let err = |what: &str, e: &dyn std::fmt::Display| {
+        SteerError::new(
+            format!("{what} map {MAP_MARKS}"),
+            None,
+            Some(e.to_string()),
+            Some("the kernel must map BPF arrays (Linux >= 5.5); use --offload off".into()),
+        )
+    };
+    let data: &MapData = match ebpf.map(MAP_MARKS) {
+        Some(Map::Array(d)) => d,
+        _ => return Err(err("opening", &"missing from steer.bpf.o")),
+    };
+    let len = MARKS * MARK_STRIDE;
+    let m =
+        super::mmap::Mmap::shared_read(data.fd().as_fd(), len).map_err(|e| err("mapping", &e))?;
+    Ok(HsMarks {
+        map: std::sync::Arc::new(m),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

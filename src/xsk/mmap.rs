@@ -44,6 +44,17 @@ impl Mmap {
         )
     }
 
+    /// A read-only shared mapping of `fd` (a BPF_F_MMAPABLE map), pre-faulted.
+    pub fn shared_read(fd: BorrowedFd<'_>, len: usize) -> io::Result<Mmap> {
+        Self::map(
+            len,
+            libc::PROT_READ,
+            libc::MAP_SHARED | libc::MAP_POPULATE,
+            fd.as_raw_fd(),
+            0,
+        )
+    }
+
     fn map(
         len: usize,
         prot: libc::c_int,

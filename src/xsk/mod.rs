@@ -24,7 +24,7 @@ pub mod umem;
 use std::fmt;
 
 pub use error::{SteerError, XskError};
-pub use handshake::{HsClient, HsConfig};
+pub use handshake::{HsClient, HsConfig, HsMarks};
 pub use socket::{XdpStatistics, Xsk, XskCounters};
 pub use steer::{
     MAX_ADDR_ENTRIES, Steer, SteerConfig, SteerCounters, SteerProbe, XDP_ACTION_DROP,

@@ -489,6 +489,11 @@ impl Steer {
         super::handshake::write_hs(&mut self.ebpf, h)
     }
 
+    /// The client offload's established marks, mapped for the workers (`HsMarks`).
+    pub fn client_marks(&self) -> Result<super::HsMarks, SteerError> {
+        super::handshake::map_marks(&self.ebpf)
+    }
+
     /// Program counters summed over CPUs.
     pub fn counters(&self) -> Result<SteerCounters, SteerError> {
         read_counters(&self.ebpf)
@@ -772,6 +777,11 @@ impl SteerProbe {
     /// SYN-ACK XDP last answered there, 0 = none.
     pub fn client_mark(&self, port: u16) -> Result<u32, SteerError> {
         super::handshake::read_mark(&self.ebpf, port)
+    }
+
+    /// `tw_hs_marks` mapped (what the workers read).
+    pub fn client_marks(&self) -> Result<super::HsMarks, SteerError> {
+        super::handshake::map_marks(&self.ebpf)
     }
 
     /// Runs the program once on `frame` and returns its action (`XDP_*` number), the frame
