@@ -165,3 +165,62 @@ fn offload_syn_flood_keeps_legitimate_connections_with_idle_workers() {
     );
     assert!(busy < 0.05, "workers near idle: {report}");
 }
+
+/// Must-show 2: `connect --offload xdp` -> a kernel listener: 10,000 established, each
+/// handshake completed by XDP's ACK|FIN (the listener's PassiveOpens grow by exactly our
+/// established count), no failures, no SYN retransmitted for an attempt XDP established.
+#[test]
+fn offload_connect_to_kernel_listener_10k() {
+    let p = pair("twt-oc2", 1);
+    p.attach_xdp_pass(&p.b)
+        .expect("XDP pass program on the kernel listener's end");
+    let target = format!("{}:{PORT}", p.b.addr);
+    let _server = kernel_listen_at(&p, &p.b, &target, 2);
+    let before = p.snmp(&p.b, "Tcp", "PassiveOpens").unwrap();
+    let json = tmp("oc2.json");
+    let j = connect_json(
+        &p,
+        &[
+            &target,
+            "-n",
+            "10000",
+            "-r",
+            "4k",
+            "--offload",
+            "xdp",
+            "--close",
+            "fin",
+        ],
+        &json,
+    );
+    let opens = p.snmp(&p.b, "Tcp", "PassiveOpens").unwrap() - before;
+    let sc = &j["counters"]["steer"];
+    eprintln!("steer: {sc}");
+    assert_eq!(j["config"]["handshake"], "xdp", "the pre-flight echo");
+    assert_eq!(
+        (j["attempted"].as_u64(), j["established"].as_u64()),
+        (Some(10000), Some(10000)),
+        "{j}"
+    );
+    assert_eq!(
+        opens, 10000,
+        "the listener's PassiveOpens = our established"
+    );
+    assert_eq!(sc["xdp_client_established"].as_u64(), Some(10000), "{sc}");
+    assert_eq!(sc["xdp_client_bad_synack"].as_u64(), Some(0), "{sc}");
+    assert_eq!(
+        (
+            j["failed_total"].as_u64(),
+            j["active"].as_u64(),
+            j["closed"].as_u64(),
+            j["syn_retransmits"].as_u64()
+        ),
+        (Some(0), Some(0), Some(10000), Some(0)),
+        "one outcome each, none retransmitted: {j}"
+    );
+    // The kernel's FIN after its accept and close, answered with the last ACK in XDP.
+    assert!(
+        sc["xdp_client_fins_answered"].as_u64().unwrap() >= 9900,
+        "{sc}"
+    );
+}

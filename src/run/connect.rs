@@ -229,7 +229,7 @@ pub fn plan(a: &ConnectArgs, f: &HostFacts) -> Result<Plan, RunError> {
         },
         _ => common,
     };
-    let engines: Vec<EngineConfig> = (0..q)
+    let mut engines: Vec<EngineConfig> = (0..q)
         .map(|w| EngineConfig {
             common: common.clone(),
             role: RoleConfig::Client(ClientConfig {
@@ -244,8 +244,7 @@ pub fn plan(a: &ConnectArgs, f: &HostFacts) -> Result<Plan, RunError> {
                 response_end,
                 requests: a.requests,
                 think: a.think.as_nanos() as u64,
-                // The client half of --offload xdp is not wired yet (issue 14).
-                xdp_isn: false,
+                xdp_isn: false, // set by offload::client for --offload xdp
             }),
         })
         .collect();
@@ -442,7 +441,7 @@ pub fn plan(a: &ConnectArgs, f: &HostFacts) -> Result<Plan, RunError> {
         ),
     ));
     config.push(("memory_estimate_bytes".into(), mem.to_string()));
-    let handshake = super::offload::client(c.offload).map_err(RunError::usage)?;
+    let handshake = super::offload::client(c.offload, &mut engines).map_err(RunError::usage)?;
     config.push(("handshake".into(), handshake.echo()));
     Ok(Plan {
         role: Role::Client,

@@ -272,13 +272,25 @@ pub fn execute(mut plan: Plan) -> Result<i32, RunError> {
             .set_handshake(Some(&h))
             .map_err(|e| RunError::env(e.to_string()))?;
     }
+    // The client offload: each engine reads XDP's established marks (mapped, no syscall).
+    let marks = match plan.handshake.xdp() {
+        Some(h) if h.client.is_some() => Some(
+            steer
+                .client_marks()
+                .map_err(|e| RunError::env(e.to_string()))?,
+        ),
+        _ => None,
+    };
     let core_ids = core_affinity::get_core_ids().unwrap_or_default();
     let mut handles = Vec::new();
     let local_mac = crate::wire::MacAddr(
         crate::xsk::iface::mac(&c.iface).map_err(|e| RunError::env(e.to_string()))?,
     );
     for (w, xsk) in xsks.into_iter().enumerate() {
-        let engine = Engine::new(plan.engines[w].clone()).map_err(RunError::usage)?;
+        let mut engine = Engine::new(plan.engines[w].clone()).map_err(RunError::usage)?;
+        if let Some(m) = marks.clone() {
+            engine.set_xdp_marks(Box::new(move |p| m.get(p)));
+        }
         let (back, spares) = crate::worker::exchange::exchange();
         returns.push(back);
         let worker = WorkerPlan {

@@ -81,19 +81,50 @@ pub fn server(arg: OffloadArg, cfg: &EngineConfig, virtual_dev: bool) -> Result<
     ))
 }
 
-/// The client's choice: the engine (the client offload is not built yet).
-pub fn client(arg: OffloadArg) -> Result<Handshake, String> {
+/// The client's choice. `--offload xdp` hands the SYN-ACK and the close to XDP (and turns on
+/// `xdp_isn` in every engine) where `client_blocker` allows it; `auto` keeps the engine
+/// while the client offload is new (issue 14: must-show 3 is not shown yet).
+pub fn client(arg: OffloadArg, engines: &mut [EngineConfig]) -> Result<Handshake, String> {
     match arg {
-        OffloadArg::Xdp => Err(
-            "--offload xdp: the client's handshake offload is not built yet (the server's is); \
-             use --offload auto or off"
-                .into(),
-        ),
-        OffloadArg::Off => Ok(Handshake::Engine("--offload off".into())),
-        OffloadArg::Auto => Ok(Handshake::Engine(
-            "the client offload is not built yet".into(),
-        )),
+        OffloadArg::Off => return Ok(Handshake::Engine("--offload off".into())),
+        OffloadArg::Auto => {
+            return Ok(Handshake::Engine(
+                "the client offload is new: --offload xdp to use it".into(),
+            ));
+        }
+        OffloadArg::Xdp => {}
     }
+    let Some(first) = engines.first() else {
+        return Err("--offload xdp: no workers".into());
+    };
+    if let Some(why) = crate::tcp::offload::client_blocker(first) {
+        return Err(format!("--offload xdp: {why}; use --offload off"));
+    }
+    let c = &first.common;
+    let mut h = HsConfig {
+        local_mac: c.local_mac.0,
+        ttl: c.ttl,
+        verify: c.checksum == crate::wire::ChecksumMode::Verify,
+        ..HsConfig::default()
+    };
+    let isn_key = crate::tcp::offload::client_isn_key(&c.secret);
+    let (mut lo, mut hi) = (u16::MAX, 0);
+    for e in engines.iter_mut() {
+        if let RoleConfig::Client(cl) = &mut e.role {
+            cl.xdp_isn = true;
+            for &p in &cl.ports {
+                (lo, hi) = (lo.min(p), hi.max(p));
+            }
+        }
+    }
+    if lo > hi {
+        return Err("--offload xdp: no source ports".into());
+    }
+    h.client = Some(crate::xsk::HsClient {
+        isn_key,
+        ports: (lo, hi),
+    });
+    Ok(Handshake::Xdp(h, None))
 }
 
 /// XDP's server counters as engine counters: SYN-ACKs are cookie SYN-ACKs, final ACKs are
@@ -192,8 +223,42 @@ mod tests {
                 .xdp()
                 .is_none()
         );
-        assert!(client(OffloadArg::Xdp).is_err());
-        assert!(client(OffloadArg::Auto).unwrap().xdp().is_none());
+        assert!(client(OffloadArg::Xdp, &mut []).is_err());
+        assert!(client(OffloadArg::Auto, &mut []).unwrap().xdp().is_none());
+    }
+
+    #[test]
+    fn offload_client_plan() {
+        use crate::tcp::{ClientConfig, CloseMode, Common};
+        use std::net::{Ipv4Addr, SocketAddrV4};
+        let one = |ports: Vec<u16>| EngineConfig {
+            common: Common {
+                close: CloseMode::Fin,
+                ..Common::default()
+            },
+            role: RoleConfig::Client(ClientConfig {
+                sources: vec![Ipv4Addr::new(198, 18, 0, 1)],
+                destinations: vec![SocketAddrV4::new(Ipv4Addr::new(198, 18, 0, 2), 80)],
+                ports,
+                ..ClientConfig::default()
+            }),
+        };
+        let mut e = vec![one(vec![2000, 2002]), one(vec![2001, 2003])];
+        let h = client(OffloadArg::Xdp, &mut e).unwrap();
+        assert_eq!(h.echo(), "xdp");
+        assert_eq!(h.xdp().unwrap().client.unwrap().ports, (2000, 2003));
+        assert!(
+            e.iter()
+                .all(|e| matches!(&e.role, RoleConfig::Client(c) if c.xdp_isn))
+        );
+        let mut rst = vec![one(vec![2000])];
+        rst[0].common.close = CloseMode::Rst;
+        assert!(
+            client(OffloadArg::Xdp, &mut rst)
+                .unwrap_err()
+                .contains("--close fin")
+        );
+        assert!(client(OffloadArg::Auto, &mut e).unwrap().xdp().is_none());
     }
 
     #[test]
