@@ -224,3 +224,45 @@ fn offload_connect_to_kernel_listener_10k() {
         "{sc}"
     );
 }
+
+/// Must-show 3 as far as it stands: threeway <-> threeway with the offload on both sides
+/// (`--close fin`): every attempt established and closed in XDP on both ends, no frame
+/// reaching a worker on either side; the server closed (`xdp_closed`) exactly the client's
+/// established. Not yet: the server's `accepted` (our ACK|FIN takes XDP's FIN path, which
+/// counts no accept; ARCHITECTURE.md, "The client half").
+fn both_sides(queues: u32) {
+    let p = pair(&format!("twt-ob{queues}"), queues);
+    let listen = format!("{}:{PORT}", p.b.addr);
+    let x = ["--offload", "xdp", "--close", "fin"];
+    let (c, s) = threeway_pair_on(&p, &listen, queues, &x, &x);
+    let (sc, cc) = (&s["counters"]["steer"], &c["counters"]["steer"]);
+    eprintln!("client: {cc}\nserver: {sc}");
+    assert_eq!(
+        (
+            c["config"]["handshake"].as_str(),
+            s["config"]["handshake"].as_str()
+        ),
+        (Some("xdp"), Some("xdp"))
+    );
+    let est = c["established"].as_u64().unwrap();
+    assert_eq!((c["attempted"].as_u64(), est), (Some(20000), 20000), "{c}");
+    assert_eq!(c["failed_total"].as_u64(), Some(0), "{c}");
+    assert_eq!(cc["xdp_client_established"].as_u64(), Some(est), "{cc}");
+    assert_eq!(sc["xdp_synacks"].as_u64(), Some(est), "{sc}");
+    assert_eq!(sc["xdp_closed"].as_u64(), Some(est), "{sc}");
+    assert_eq!(
+        (cc["redirected"].as_u64(), sc["redirected"].as_u64()),
+        (Some(0), Some(0)),
+        "no frame reached a worker"
+    );
+}
+
+#[test]
+fn offload_both_sides_one_queue() {
+    both_sides(1);
+}
+
+#[test]
+fn offload_both_sides_two_queues() {
+    both_sides(2);
+}
