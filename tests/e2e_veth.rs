@@ -53,55 +53,13 @@ fn client_to_kernel_listener_10k() {
 #[test]
 fn kernel_clients_to_threeway_server_10k() {
     let p = pair("twt-ks", 1);
-    let listen = format!("{}:{PORT}", p.b.addr);
-    let json = tmp("ks.json");
-    let mut server = spawn_in(
-        &p,
-        &p.b,
-        &[
-            "serve",
-            &listen,
-            "-i",
-            "tw1",
-            "--quiet",
-            "--json",
-            json.to_str().unwrap(),
-        ],
-    );
-    wait_attached(&p, &p.b, &mut server);
-    let before = p.snmp(&p.a, "Tcp", "ActiveOpens").unwrap();
-    let out = run_in(
-        &p,
-        &p.a,
-        &[
-            "kernel",
-            "connect",
-            &listen,
-            "-n",
-            "10000",
-            "--threads",
-            "2",
-            "-d",
-            "60s",
-            "--json",
-        ],
-        LIMIT,
-    );
-    assert!(out.status.success(), "{}", text(&out));
-    let k: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let opens = p.snmp(&p.a, "Tcp", "ActiveOpens").unwrap() - before;
-    std::thread::sleep(Duration::from_millis(300));
-    signal(&server, "-INT");
-    let sout = wait_output(server, LIMIT);
-    assert!(sout.status.success(), "{}", text(&sout));
-    let j = read_json(&json);
+    let (k, opens, j) = kernel_clients_to_serve(&p, &format!("{}:{PORT}", p.b.addr), 10000);
     assert_eq!(k["established"], 10000, "kernel client: {k}");
     assert_eq!(opens, 10000, "kernel ActiveOpens");
     assert_eq!(
         j["accepted"].as_u64().unwrap(),
         opens,
-        "our accept count vs kernel ActiveOpens\n{}",
-        text(&sout)
+        "our accept count vs kernel ActiveOpens: {j}"
     );
 }
 

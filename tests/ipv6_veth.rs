@@ -13,32 +13,15 @@ use std::time::Duration;
 
 use common::*;
 
-const LIMIT: Duration = Duration::from_secs(90);
 use threeway::topo::{IPV6_A as A6, IPV6_B as B6};
+
+const LIMIT: Duration = Duration::from_secs(90);
 
 /// A veth pair with 2001:2::1/64 (a) and 2001:2::2/64 (b) besides the IPv4 addresses; b
 /// reaches 2001:2:0:1::/64 (emulated sources of a) on-link.
 fn pair6(prefix: &str, queues: u32) -> Lab {
     let p = pair(prefix, queues);
-    for (side, addr) in [(&p.a, A6), (&p.b, B6)] {
-        let dad = format!("net.ipv6.conf.{}.accept_dad=0", side.iface);
-        p.exec(side, &["sysctl", "-qw", &dad]).unwrap();
-        let cidr = format!("{addr}/64");
-        p.exec(
-            side,
-            &[
-                "ip",
-                "-6",
-                "addr",
-                "add",
-                &cidr,
-                "dev",
-                &side.iface,
-                "nodad",
-            ],
-        )
-        .unwrap();
-    }
+    p.add_ipv6().unwrap();
     p.exec(
         &p.b,
         &["ip", "-6", "route", "add", "2001:2:0:1::/64", "dev", "tw1"],
@@ -91,51 +74,10 @@ fn ipv6_client_to_kernel_listener_10k() {
 #[test]
 fn ipv6_kernel_clients_to_threeway_server_10k() {
     let p = pair6("twt6-ks", 1);
-    let listen = format!("[{B6}]:{PORT}");
-    let json = tmp("6ks.json");
-    let mut server = spawn_in(
-        &p,
-        &p.b,
-        &[
-            "serve",
-            &listen,
-            "-i",
-            "tw1",
-            "--quiet",
-            "--json",
-            json.to_str().unwrap(),
-        ],
-    );
-    wait_attached(&p, &p.b, &mut server);
-    let before = p.snmp(&p.a, "Tcp", "ActiveOpens").unwrap();
-    let out = run_in(
-        &p,
-        &p.a,
-        &[
-            "kernel",
-            "connect",
-            &listen,
-            "-n",
-            "10000",
-            "--threads",
-            "2",
-            "-d",
-            "60s",
-            "--json",
-        ],
-        LIMIT,
-    );
-    assert!(out.status.success(), "{}", text(&out));
-    let k: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let opens = p.snmp(&p.a, "Tcp", "ActiveOpens").unwrap() - before;
-    std::thread::sleep(Duration::from_millis(300));
-    signal(&server, "-INT");
-    let sout = wait_output(server, LIMIT);
-    assert!(sout.status.success(), "{}", text(&sout));
-    let j = read_json(&json);
+    let (k, opens, j) = kernel_clients_to_serve(&p, &format!("[{B6}]:{PORT}"), 10000);
     assert_eq!(k["established"], 10000, "kernel client: {k}");
     assert_eq!(opens, 10000, "kernel ActiveOpens");
-    assert_eq!(j["accepted"].as_u64().unwrap(), opens, "{}", text(&sout));
+    assert_eq!(j["accepted"].as_u64().unwrap(), opens, "{j}");
     assert_eq!(j["families"]["ipv6"]["accepted"], opens, "{j}");
 }
 

@@ -167,6 +167,53 @@ pub fn wait_listening(p: &VethPair, side: &Side, port: u16) {
     panic!("kernel listener on :{port} not up");
 }
 
+/// `threeway serve LISTEN` in b, then `threeway kernel connect LISTEN -n N` (2 threads) from
+/// a: (the kernel client's JSON, a's `Tcp:ActiveOpens` delta, the server's JSON).
+pub fn kernel_clients_to_serve(
+    p: &VethPair,
+    listen: &str,
+    n: u64,
+) -> (serde_json::Value, u64, serde_json::Value) {
+    let limit = Duration::from_secs(90);
+    let json = tmp(&format!("ks-{}.json", p.b.netns));
+    let mut server = spawn_in(
+        p,
+        &p.b,
+        &[
+            "serve",
+            listen,
+            "-i",
+            "tw1",
+            "--quiet",
+            "--json",
+            json.to_str().unwrap(),
+        ],
+    );
+    wait_attached(p, &p.b, &mut server);
+    let before = p.snmp(&p.a, "Tcp", "ActiveOpens").unwrap();
+    let args = [
+        "kernel",
+        "connect",
+        listen,
+        "-n",
+        &n.to_string(),
+        "--threads",
+        "2",
+        "-d",
+        "60s",
+        "--json",
+    ];
+    let out = run_in(p, &p.a, &args, limit);
+    assert!(out.status.success(), "{}", text(&out));
+    let k: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let opens = p.snmp(&p.a, "Tcp", "ActiveOpens").unwrap() - before;
+    std::thread::sleep(Duration::from_millis(300));
+    signal(&server, "-INT");
+    let sout = wait_output(server, limit);
+    assert!(sout.status.success(), "{}", text(&sout));
+    (k, opens, read_json(&json))
+}
+
 pub fn read_json(path: &std::path::Path) -> serde_json::Value {
     let text =
         std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
