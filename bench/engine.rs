@@ -9,43 +9,13 @@ use std::time::Instant;
 
 use threeway::tcp::{
     ClientConfig, CloseMode, Common, Engine, EngineConfig, MAX_FRAME, Nanos, Role, RoleConfig,
-    ServerConfig, TCB_BYTES, Transmit,
+    ServerConfig, TCB_BYTES,
 };
 use threeway::wire::{ChecksumMode, MacAddr};
 
-/// Fixed-slot frame ring: no allocation while running.
-struct Ring {
-    data: Vec<u8>,
-    lens: Vec<usize>,
-    n: usize,
-}
-
-impl Ring {
-    fn new(slots: usize) -> Ring {
-        Ring {
-            data: vec![0; slots * MAX_FRAME],
-            lens: vec![0; slots],
-            n: 0,
-        }
-    }
-    fn frame(&self, i: usize) -> &[u8] {
-        &self.data[i * MAX_FRAME..i * MAX_FRAME + self.lens[i]]
-    }
-}
-
-impl Transmit for Ring {
-    fn buffer(&mut self) -> Option<&mut [u8]> {
-        let i = self.n;
-        if i == self.lens.len() {
-            return None;
-        }
-        Some(&mut self.data[i * MAX_FRAME..(i + 1) * MAX_FRAME])
-    }
-    fn commit(&mut self, len: usize) {
-        self.lens[self.n] = len;
-        self.n += 1;
-    }
-}
+#[path = "../tests/support/ring.rs"]
+mod ring;
+use ring::Ring;
 
 /// Source addresses of the client: one for the small table; enough tuples for 1M live
 /// connections plus the measured ones otherwise.

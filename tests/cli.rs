@@ -16,102 +16,29 @@ fn threeway(args: &[&str]) -> std::process::Output {
 
 #[test]
 fn usage_errors_exit_2() {
+    // `connect 198.18.0.2:80 -i lo` and ARGS.
+    let lo = |args: &[&'static str]| [&["connect", "198.18.0.2:80", "-i", "lo"], args].concat();
     for args in [
-        vec!["connect", "198.18.0.2:80", "-i", "lo", "-r", "fast"],
+        lo(&["-r", "fast"]),
         vec!["connect", "-i", "lo"],
         vec!["connect", "nohost", "-i", "lo", "--dry-run"],
         vec!["serve", "80", "-i", "lo", "--cookies", "sometimes"],
-        vec![
-            "connect",
-            "198.18.0.2:80",
-            "-i",
-            "lo",
-            "--assert",
-            "speed>1",
-            "--dry-run",
-        ],
-        vec![
-            "connect",
-            "198.18.0.2:80",
-            "-i",
-            "lo",
-            "-s",
-            "198.18.0.0/24",
-            "-n",
-            "1",
-        ],
-        vec!["connect", "198.18.0.2:80", "-i", "lo", "--assert", "p42x<1"],
+        lo(&["--assert", "speed>1", "--dry-run"]),
+        lo(&["-s", "198.18.0.0/24", "-n", "1"]),
+        lo(&["--assert", "p42x<1"]),
         vec!["merge", "none.json", "--assert", "p42x<1"],
         vec!["frobnicate"],
         vec!["search", "198.18.0.2:80", "-i", "lo"],
         vec!["report", "-o", "x.html"],
-        vec![
-            "connect",
-            "198.18.0.2:80",
-            "-i",
-            "lo",
-            "-r",
-            "1k",
-            "--ramp",
-            "1k..2k/1s",
-        ],
-        vec!["connect", "198.18.0.2:80", "-i", "lo", "--steps", "1k,2k"],
+        lo(&["-r", "1k", "--ramp", "1k..2k/1s"]),
+        lo(&["--steps", "1k,2k"]),
         // Requests: a path must be one, headers need --http, sizes need a request.
-        vec![
-            "connect",
-            "198.18.0.2:80",
-            "-i",
-            "lo",
-            "--http",
-            "x y",
-            "--dry-run",
-        ],
-        vec![
-            "connect",
-            "198.18.0.2:80",
-            "-i",
-            "lo",
-            "--header",
-            "A: b",
-            "--dry-run",
-        ],
-        vec![
-            "connect",
-            "198.18.0.2:80",
-            "-i",
-            "lo",
-            "--requests",
-            "3",
-            "--dry-run",
-        ],
-        vec![
-            "connect",
-            "198.18.0.2:80",
-            "-i",
-            "lo",
-            "--http",
-            "--response-size",
-            "5",
-        ],
-        vec![
-            "connect",
-            "198.18.0.2:80",
-            "-i",
-            "lo",
-            "--request",
-            "x",
-            "--response-size",
-            "0",
-        ],
-        vec![
-            "connect",
-            "198.18.0.2:80",
-            "-i",
-            "lo",
-            "--http",
-            "--request",
-            "x",
-        ],
+        lo(&["--http", "x y", "--dry-run"]),
+        lo(&["--header", "A: b", "--dry-run"]),
+        lo(&["--requests", "3", "--dry-run"]),
+        lo(&["--http", "--response-size", "5"]),
+        lo(&["--request", "x", "--response-size", "0"]),
+        lo(&["--http", "--request", "x"]),
     ] {
         let o = threeway(&args);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));
@@ -189,57 +116,61 @@ fn environment_errors_exit_3() {
     );
 }
 
+/// `threeway ARGS... --dry-run` exits 0 and its plan states each of `keys`.
+fn dry_run_states(args: &[&str], keys: &[&str]) {
+    let o = threeway(&[args, &["--dry-run"]].concat());
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let s = String::from_utf8_lossy(&o.stdout);
+    for key in keys {
+        assert!(s.contains(key), "missing {key} in:\n{s}");
+    }
+}
+
 #[test]
 fn dry_run_prints_the_plan() {
-    let o = threeway(&[
-        "connect",
-        "198.18.0.2:80",
-        "-i",
-        "tw-dry",
-        "-q",
-        "2",
-        "-r",
-        "100k",
-        "-s",
-        "198.18.1.0/24",
-        "--dry-run",
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let s = String::from_utf8_lossy(&o.stdout);
-    for key in [
-        "rate_per_worker=50000.0",
-        "tuple_space=",
-        "tuple_headroom=",
-        "memory_estimate_bytes=",
-        "memory_per_connection_bytes=76 (TCB 64",
-        "sources=254",
-    ] {
-        assert!(s.contains(key), "missing {key} in:\n{s}");
-    }
+    dry_run_states(
+        &[
+            "connect",
+            "198.18.0.2:80",
+            "-i",
+            "tw-dry",
+            "-q",
+            "2",
+            "-r",
+            "100k",
+            "-s",
+            "198.18.1.0/24",
+        ],
+        &[
+            "rate_per_worker=50000.0",
+            "tuple_space=",
+            "tuple_headroom=",
+            "memory_estimate_bytes=",
+            "memory_per_connection_bytes=76 (TCB 64",
+            "sources=254",
+        ],
+    );
     // With a request, the data state is stated too (and no buffers).
-    let o = threeway(&[
-        "connect",
-        "198.18.0.2:80",
-        "-i",
-        "tw-dry",
-        "-s",
-        "198.18.1.1",
-        "--http",
-        "/16k",
-        "--requests",
-        "10",
-        "--dry-run",
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let s = String::from_utf8_lossy(&o.stdout);
-    for key in [
-        "memory_per_connection_bytes=140 (TCB 64, index and stamps 12, data state 64; no per-connection buffers)",
-        "request_bytes=39",
-        "response_end=http",
-        "requests_per_connection=10",
-    ] {
-        assert!(s.contains(key), "missing {key} in:\n{s}");
-    }
+    dry_run_states(
+        &[
+            "connect",
+            "198.18.0.2:80",
+            "-i",
+            "tw-dry",
+            "-s",
+            "198.18.1.1",
+            "--http",
+            "/16k",
+            "--requests",
+            "10",
+        ],
+        &[
+            "memory_per_connection_bytes=140 (TCB 64, index and stamps 12, data state 64; no per-connection buffers)",
+            "request_bytes=39",
+            "response_end=http",
+            "requests_per_connection=10",
+        ],
+    );
 }
 
 #[test]

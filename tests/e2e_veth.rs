@@ -13,117 +13,20 @@ const LIMIT: Duration = Duration::from_secs(90);
 #[test]
 fn client_to_kernel_listener_10k() {
     let p = pair("twt-ck", 1);
-    let listen = format!("{}:{PORT}", p.b.addr);
-    let _server = kernel_listener(&p, &p.b, PORT, 2);
-    let before = p.snmp(&p.b, "Tcp", "PassiveOpens").unwrap();
-    let json = tmp("ck.json");
-    let out = run_in(
-        &p,
-        &p.a,
-        &[
-            "connect",
-            &listen,
-            "-i",
-            "tw0",
-            "-n",
-            "10000",
-            "-r",
-            "4k",
-            "--rto",
-            "200ms",
-            "--quiet",
-            "--json",
-            json.to_str().unwrap(),
-        ],
-        LIMIT,
-    );
-    assert!(out.status.success(), "{}", text(&out));
-    let j = read_json(&json);
-    let est = j["established"].as_u64().unwrap();
-    assert_eq!(j["attempted"], 10000, "{}", text(&out));
-    assert_eq!(est, 10000, "{}", text(&out));
-    let after = p.snmp(&p.b, "Tcp", "PassiveOpens").unwrap();
-    assert_eq!(
-        after - before,
-        est,
-        "kernel PassiveOpens must grow by our established count"
-    );
+    let target = format!("{}:{PORT}", p.b.addr);
+    connect_to_kernel_listener_10k(&p, &target, &tmp("ck.json"));
 }
 
 #[test]
 fn kernel_clients_to_threeway_server_10k() {
     let p = pair("twt-ks", 1);
-    let (k, opens, j) = kernel_clients_to_serve(&p, &format!("{}:{PORT}", p.b.addr), 10000);
-    assert_eq!(k["established"], 10000, "kernel client: {k}");
-    assert_eq!(opens, 10000, "kernel ActiveOpens");
-    assert_eq!(
-        j["accepted"].as_u64().unwrap(),
-        opens,
-        "our accept count vs kernel ActiveOpens: {j}"
-    );
-}
-
-fn threeway_pair(queues: u32) -> (serde_json::Value, serde_json::Value) {
-    let p = pair(&format!("twt-tt{queues}"), queues);
     let listen = format!("{}:{PORT}", p.b.addr);
-    let (cj, sj) = (
-        tmp(&format!("tt{queues}c.json")),
-        tmp(&format!("tt{queues}s.json")),
-    );
-    let q = queues.to_string();
-    let mut server = spawn_in(
-        &p,
-        &p.b,
-        &[
-            "serve",
-            &listen,
-            "-i",
-            "tw1",
-            "-q",
-            &q,
-            "--quiet",
-            "--rto",
-            "200ms",
-            "--json",
-            sj.to_str().unwrap(),
-        ],
-    );
-    wait_attached(&p, &p.b, &mut server);
-    let out = run_in(
-        &p,
-        &p.a,
-        &[
-            "connect",
-            &listen,
-            "-i",
-            "tw0",
-            "-q",
-            &q,
-            // 4096-byte UMEM frames on one side, 2048 on the other.
-            "--frame-size",
-            if queues == 1 { "4096" } else { "2048" },
-            "-n",
-            "20000",
-            "-r",
-            "10k",
-            "--rto",
-            "200ms",
-            "--quiet",
-            "--json",
-            cj.to_str().unwrap(),
-        ],
-        LIMIT,
-    );
-    signal(&server, "-INT");
-    let sout = wait_output(server, LIMIT);
-    assert!(out.status.success(), "{}", text(&out));
-    assert!(sout.status.success(), "{}", text(&sout));
-    (read_json(&cj), read_json(&sj))
+    kernel_clients_serve_10k(&p, &listen, &[], &[], &tmp("ks.json"));
 }
 
 #[test]
 fn threeway_to_threeway_one_queue() {
-    let (c, s) = threeway_pair(1);
+    let (c, s) = threeway_pair(1, &[]);
     assert_eq!(c["attempted"], 20000);
     assert_eq!(c["established"], 20000, "{c}");
     assert_eq!(
@@ -134,7 +37,7 @@ fn threeway_to_threeway_one_queue() {
 
 #[test]
 fn threeway_to_threeway_two_queues() {
-    let (c, s) = threeway_pair(2);
+    let (c, s) = threeway_pair(2, &[]);
     assert_eq!(c["established"], 20000, "{c}");
     assert_eq!(s["accepted"], c["established"]);
     // Client worker w uses ports with port % 2 == w and sends on queue w; the server's owner is
@@ -150,31 +53,11 @@ fn two_queues_hand_off_frames_from_kernel_peers() {
     let p = pair("twt-ho", 2);
     let listen = format!("{}:{PORT}", p.b.addr);
     let _kernel = kernel_listener(&p, &p.b, PORT, 2);
-    let cj = tmp("ho-c.json");
-    let out = run_in(
+    let c = connect_json(
         &p,
-        &p.a,
-        &[
-            "connect",
-            &listen,
-            "-i",
-            "tw0",
-            "-q",
-            "2",
-            "-n",
-            "4000",
-            "-r",
-            "4k",
-            "--rto",
-            "200ms",
-            "--quiet",
-            "--json",
-            cj.to_str().unwrap(),
-        ],
-        LIMIT,
+        &[&listen, "-q", "2", "-n", "4000", "-r", "4k"],
+        &tmp("ho-c.json"),
     );
-    assert!(out.status.success(), "{}", text(&out));
-    let c = read_json(&cj);
     assert_eq!(c["established"], 4000, "{c}");
     assert!(
         c["counters"]["worker"]["handoff_out"].as_u64().unwrap() > 0,
@@ -183,44 +66,10 @@ fn two_queues_hand_off_frames_from_kernel_peers() {
     assert_eq!(c["counters"]["worker"]["handoff_dropped"], 0);
 
     let sj = tmp("ho-s.json");
-    let mut server = spawn_in(
-        &p,
-        &p.b,
-        &[
-            "serve",
-            &format!("{}:{}", p.b.addr, PORT + 1),
-            "-i",
-            "tw1",
-            "-q",
-            "2",
-            "--quiet",
-            "--json",
-            sj.to_str().unwrap(),
-        ],
-    );
-    wait_attached(&p, &p.b, &mut server);
     let target = format!("{}:{}", p.b.addr, PORT + 1);
-    let out = run_in(
-        &p,
-        &p.a,
-        &[
-            "kernel",
-            "connect",
-            &target,
-            "-n",
-            "4000",
-            "--threads",
-            "2",
-            "-d",
-            "60s",
-            "--json",
-        ],
-        LIMIT,
-    );
-    assert!(out.status.success(), "{}", text(&out));
-    signal(&server, "-INT");
-    let sout = wait_output(server, LIMIT);
-    assert!(sout.status.success(), "{}", text(&sout));
+    let server = serve_in(&p, &target, &["-q", "2"], &sj);
+    kernel_connect(&p, &target, 4000, 2, &[]);
+    stop_server(server);
     let s = read_json(&sj);
     assert_eq!(s["accepted"], 4000, "{s}");
     assert!(
@@ -300,32 +149,20 @@ fn emulated_sources_answer_arp_for_the_kernel_peer() {
     let p = pair("twt-em", 1);
     let listen = format!("{}:{PORT}", p.b.addr);
     let _server = kernel_listener(&p, &p.b, PORT, 2);
-    let json = tmp("em.json");
-    let out = run_in(
+    let j = connect_json(
         &p,
-        &p.a,
         &[
-            "connect",
             &listen,
-            "-i",
-            "tw0",
             "-n",
             "2000",
             "-r",
             "2k",
             "-s",
             "198.18.0.10-198.18.0.13",
-            "--rto",
-            "200ms",
-            "--quiet",
-            "--json",
-            json.to_str().unwrap(),
         ],
-        LIMIT,
+        &tmp("em.json"),
     );
-    assert!(out.status.success(), "{}", text(&out));
-    let j = read_json(&json);
-    assert_eq!(j["established"], 2000, "{}", text(&out));
+    assert_eq!(j["established"], 2000, "{j}");
     assert!(
         j["counters"]["worker"]["arp_replies"].as_u64().unwrap() >= 4,
         "{j}"
@@ -389,22 +226,7 @@ fn server_idle_timeout_frees_held_connections() {
     let p = pair("twt-it", 1);
     let listen = format!("{}:{PORT}", p.b.addr);
     let sj = tmp("it-s.json");
-    let mut server = spawn_in(
-        &p,
-        &p.b,
-        &[
-            "serve",
-            &listen,
-            "-i",
-            "tw1",
-            "--quiet",
-            "--idle-timeout",
-            "500ms",
-            "--json",
-            sj.to_str().unwrap(),
-        ],
-    );
-    wait_attached(&p, &p.b, &mut server);
+    let mut server = serve_in(&p, &listen, &["--idle-timeout", "500ms"], &sj);
     let cj = tmp("it-c.json");
     let out = run_in(
         &p,
@@ -428,8 +250,8 @@ fn server_idle_timeout_frees_held_connections() {
         ],
         LIMIT,
     );
-    signal(&server, "-INT");
-    let sout = wait_output(server, LIMIT);
+    signal(server.child(), "-INT");
+    let sout = wait_output(server.take(), LIMIT);
     assert!(out.status.success(), "{}", text(&out));
     let (c, s) = (read_json(&cj), read_json(&sj));
     assert_eq!(c["established"], 50, "{c}");
@@ -448,15 +270,10 @@ fn many_sources_are_steered_as_a_prefix() {
     let p = pair("twt-px", 1);
     let listen = format!("{}:{PORT}", p.b.addr);
     let _server = kernel_listener(&p, &p.b, PORT, 2);
-    let json = tmp("px.json");
-    let out = run_in(
+    let j = connect_json(
         &p,
-        &p.a,
         &[
-            "connect",
             &listen,
-            "-i",
-            "tw0",
             "-n",
             "4000",
             "-r",
@@ -465,17 +282,10 @@ fn many_sources_are_steered_as_a_prefix() {
             "198.18.0.1",
             "-s",
             "198.18.0.10-198.18.0.48",
-            "--rto",
-            "200ms",
-            "--quiet",
-            "--json",
-            json.to_str().unwrap(),
         ],
-        LIMIT,
+        &tmp("px.json"),
     );
-    assert!(out.status.success(), "{}", text(&out));
-    let j = read_json(&json);
-    assert_eq!(j["established"], 4000, "{}", text(&out));
+    assert_eq!(j["established"], 4000, "{j}");
     assert!(
         j["counters"]["worker"]["arp_replies"].as_u64().unwrap() >= 39,
         "{j}"

@@ -21,31 +21,20 @@ fn http_loss_5pct_both_ways_64k_responses() {
     r.random_loss(5).expect("nft loss");
     let p = &r.pair;
     let body = body_bytes(65536);
-    let mut file =
-        format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
-    file.extend_from_slice(&body);
-    let resp = tmp("loss64k.http");
-    std::fs::write(&resp, &file).unwrap();
+    let resp = response_file("loss64k.http", &body);
     let listen = format!("{}:{PORT}", p.b.addr);
     let sj = tmp("hl-s.json");
-    let mut server = spawn_in(
+    let server = serve_in(
         p,
-        &p.b,
+        &listen,
         &[
-            "serve",
-            &listen,
-            "-i",
-            "tw1",
             "--rto",
             "100ms",
             "--response",
             &format!("@{}", resp.display()),
-            "--quiet",
-            "--json",
-            sj.to_str().unwrap(),
         ],
+        &sj,
     );
-    wait_attached(p, &p.b, &mut server);
     let cj = tmp("hl-c.json");
     let out = run_in(
         p,
@@ -77,14 +66,12 @@ fn http_loss_5pct_both_ways_64k_responses() {
         ],
         LIMIT,
     );
-    signal(&server, "-INT");
-    let sout = wait_output(server, LIMIT);
+    stop_server(server);
     let c = read_json(&cj);
     let s = read_json(&sj);
     let req = &c["requests"];
     println!("{}", String::from_utf8_lossy(&out.stdout));
     assert!(out.status.success(), "{}", text(&out));
-    assert!(sout.status.success(), "{}", text(&sout));
     let (attempted, ok, failed) = (
         c["attempted"].as_u64().unwrap(),
         req["ok"].as_u64().unwrap(),

@@ -30,31 +30,20 @@ fn sha256(bytes: &[u8]) -> String {
 fn http_serve_64k_to_curl_and_wrk() {
     let p = pair("twt-hs", 1);
     let body = body_bytes(65536);
-    let mut file =
-        format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
-    file.extend_from_slice(&body);
-    let resp = tmp("resp64k.http");
-    std::fs::write(&resp, &file).unwrap();
+    let resp = response_file("resp64k.http", &body);
     let listen = format!("{}:{PORT}", p.b.addr);
     let json = tmp("hs.json");
-    let mut server = spawn_in(
+    let server = serve_in(
         &p,
-        &p.b,
+        &listen,
         &[
-            "serve",
-            &listen,
-            "-i",
-            "tw1",
             "--rto",
             "200ms",
             "--response",
             &format!("@{}", resp.display()),
-            "--quiet",
-            "--json",
-            json.to_str().unwrap(),
         ],
+        &json,
     );
-    wait_attached(&p, &p.b, &mut server);
     let url = format!("http://{listen}/");
 
     // curl: the body's checksum is the file body's.
@@ -96,9 +85,7 @@ fn http_serve_64k_to_curl_and_wrk() {
         .unwrap_or(0);
     assert!(requests > 100, "wrk completed {requests} requests:\n{w}");
 
-    signal(&server, "-INT");
-    let sout = wait_output(server, LIMIT);
-    assert!(sout.status.success(), "{}", text(&sout));
+    stop_server(server);
     let j = read_json(&json);
     assert!(j["requests"]["sent"].as_u64().unwrap() > requests, "{j}");
 }

@@ -9,13 +9,10 @@
 mod common;
 
 use std::process::Stdio;
-use std::time::Duration;
 
 use common::*;
 
 use threeway::topo::{IPV6_A as A6, IPV6_B as B6};
-
-const LIMIT: Duration = Duration::from_secs(90);
 
 /// A veth pair with 2001:2::1/64 (a) and 2001:2::2/64 (b) besides the IPv4 addresses; b
 /// reaches 2001:2:0:1::/64 (emulated sources of a) on-link.
@@ -30,78 +27,26 @@ fn pair6(prefix: &str, queues: u32) -> Lab {
     p
 }
 
-/// `threeway kernel listen ADDR` in `side`, up and listening; killed on drop.
-fn kernel_listen(p: &VethPair, side: &Side, addr: &str) -> KillOnDrop {
-    let child = p
-        .command(side, bin())
-        .args(["kernel", "listen", addr, "--threads", "2"])
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("spawn kernel listener");
-    let guard = KillOnDrop::new(child);
-    wait_listening(p, side, PORT);
-    guard
-}
-
-fn connect(p: &VethPair, args: &[&str], json: &std::path::Path) -> serde_json::Value {
-    let mut all = vec!["connect"];
-    all.extend_from_slice(args);
-    all.extend(["-i", "tw0", "--rto", "200ms", "--quiet", "--json"]);
-    all.push(json.to_str().unwrap());
-    let out = run_in(p, &p.a, &all, LIMIT);
-    assert!(out.status.success(), "{}", text(&out));
-    read_json(json)
-}
-
 #[test]
 fn ipv6_client_to_kernel_listener_10k() {
     let p = pair6("twt6-ck", 1);
     let target = format!("[{B6}]:{PORT}");
-    let _server = kernel_listen(&p, &p.b, &target);
-    let before = p.snmp(&p.b, "Tcp", "PassiveOpens").unwrap();
-    let j = connect(&p, &[&target, "-n", "10000", "-r", "4k"], &tmp("6ck.json"));
-    let est = j["established"].as_u64().unwrap();
-    assert_eq!((j["attempted"].as_u64(), est), (Some(10000), 10000), "{j}");
+    let j = connect_to_kernel_listener_10k(&p, &target, &tmp("6ck.json"));
     assert_eq!(j["families"]["ipv6"]["established"], 10000, "{j}");
-    let after = p.snmp(&p.b, "Tcp", "PassiveOpens").unwrap();
-    assert_eq!(
-        after - before,
-        est,
-        "kernel PassiveOpens must grow by our established count"
-    );
 }
 
 #[test]
 fn ipv6_kernel_clients_to_threeway_server_10k() {
     let p = pair6("twt6-ks", 1);
-    let (k, opens, j) = kernel_clients_to_serve(&p, &format!("[{B6}]:{PORT}"), 10000);
-    assert_eq!(k["established"], 10000, "kernel client: {k}");
-    assert_eq!(opens, 10000, "kernel ActiveOpens");
-    assert_eq!(j["accepted"].as_u64().unwrap(), opens, "{j}");
-    assert_eq!(j["families"]["ipv6"]["accepted"], opens, "{j}");
+    let listen = format!("[{B6}]:{PORT}");
+    let (j, _) = kernel_clients_serve_10k(&p, &listen, &[], &[], &tmp("6ks.json"));
+    assert_eq!(j["families"]["ipv6"]["accepted"], 10000, "{j}");
 }
 
 /// threeway serve [B6]:PORT <- threeway connect, `queues` queues, `extra` server flags.
 fn threeway_pair6(queues: u32, extra: &[&str]) -> (serde_json::Value, serde_json::Value) {
     let p = pair6(&format!("twt6-tt{queues}"), queues);
-    let listen = format!("[{B6}]:{PORT}");
-    let (cj, sj) = (
-        tmp(&format!("6tt{queues}c.json")),
-        tmp(&format!("6tt{queues}s.json")),
-    );
-    let q = queues.to_string();
-    let mut args = vec![
-        "serve", &listen, "-i", "tw1", "-q", &q, "--quiet", "--rto", "200ms",
-    ];
-    args.extend_from_slice(extra);
-    args.extend(["--json", sj.to_str().unwrap()]);
-    let mut server = spawn_in(&p, &p.b, &args);
-    wait_attached(&p, &p.b, &mut server);
-    let c = connect(&p, &[&listen, "-q", &q, "-n", "20000", "-r", "10k"], &cj);
-    signal(&server, "-INT");
-    let sout = wait_output(server, LIMIT);
-    assert!(sout.status.success(), "{}", text(&sout));
-    (c, read_json(&sj))
+    threeway_pair_on(&p, &format!("[{B6}]:{PORT}"), queues, extra, &[])
 }
 
 #[test]
@@ -133,7 +78,7 @@ fn ipv6_threeway_to_threeway_with_cookies() {
 fn ipv6_emulated_sources_answer_neighbor_solicitations() {
     let p = pair6("twt6-em", 1);
     let target = format!("[{B6}]:{PORT}");
-    let _server = kernel_listen(&p, &p.b, &target);
+    let _server = kernel_listen_at(&p, &p.b, &target, 2);
     // The kernel's own addresses keep working while the run lasts (~3 s).
     let ping = p
         .command(&p.b, "ping")
@@ -142,7 +87,7 @@ fn ipv6_emulated_sources_answer_neighbor_solicitations() {
         .spawn()
         .expect("spawn ping");
     let ping = KillOnDrop::new(ping);
-    let j = connect(
+    let j = connect_json(
         &p,
         &[
             &target,
@@ -179,10 +124,10 @@ fn ipv6_emulated_sources_answer_neighbor_solicitations() {
 fn ipv4_and_ipv6_targets_in_one_run() {
     let p = pair6("twt6-ds", 1);
     // One dual-stack kernel listener takes both families.
-    let _server = kernel_listen(&p, &p.b, &format!("[::]:{PORT}"));
+    let _server = kernel_listen_at(&p, &p.b, &format!("[::]:{PORT}"), 2);
     let t4 = format!("{}:{PORT}", p.b.addr);
     let t6 = format!("[{B6}]:{PORT}");
-    let j = connect(&p, &[&t4, &t6, "-n", "4000", "-r", "4k"], &tmp("6ds.json"));
+    let j = connect_json(&p, &[&t4, &t6, "-n", "4000", "-r", "4k"], &tmp("6ds.json"));
     let f = &j["families"];
     let sum = |k: &str| f["ipv4"][k].as_u64().unwrap() + f["ipv6"][k].as_u64().unwrap();
     assert_eq!(j["attempted"], 4000, "{j}");

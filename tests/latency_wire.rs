@@ -274,22 +274,7 @@ fn server_accept_rtt_matches_the_client_capture() {
     let p = pair("twl-sv", 1);
     let listen = format!("{}:{PORT}", p.b.addr);
     let json = tmp("twl-sv.json");
-    let mut server = spawn_in(
-        &p,
-        &p.b,
-        &[
-            "serve",
-            &listen,
-            "-i",
-            "tw1",
-            "--spin",
-            "0",
-            "--quiet",
-            "--json",
-            json.to_str().unwrap(),
-        ],
-    );
-    wait_attached(&p, &p.b, &mut server);
+    let server = serve_in(&p, &listen, &["--spin", "0"], &json);
     let pcap = tmp("twl-sv.pcap");
     let cap = capture(&p, &p.a, &pcap);
     let out = run_in(
@@ -312,9 +297,7 @@ fn server_accept_rtt_matches_the_client_capture() {
     stop(cap);
     assert!(out.status.success(), "{}", text(&out));
     std::thread::sleep(Duration::from_millis(300));
-    signal(&server, "-INT");
-    let sout = wait_output(server, LIMIT);
-    assert!(sout.status.success(), "{}", text(&sout));
+    let sout = stop_server(server);
     let j = read_json(&json);
     assert_eq!(j["accepted"], 10000, "{}", text(&sout));
     let hs = stamped_handshakes(&j, &pcap);

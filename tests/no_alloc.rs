@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use threeway::report::Collector;
 use threeway::tcp::{
-    ClientConfig, CloseMode, Common, Engine, EngineConfig, MAX_FRAME, Nanos, ResponseEnd,
-    RoleConfig, ServerConfig, Transmit,
+    ClientConfig, CloseMode, Common, Engine, EngineConfig, Nanos, ResponseEnd, RoleConfig,
+    ServerConfig,
 };
 use threeway::wire::{ChecksumMode, MacAddr};
 use threeway::worker::exchange::{self, Returns, Spares};
@@ -69,36 +69,9 @@ fn counted<T>(f: impl FnOnce() -> T) -> (T, u64) {
     (r, ALLOCS.load(Ordering::Relaxed) - before)
 }
 
-/// Fixed-slot frame ring (the UMEM's stand-in): allocated once.
-struct Ring {
-    data: Vec<u8>,
-    lens: Vec<usize>,
-    n: usize,
-}
-
-impl Ring {
-    fn new(slots: usize) -> Ring {
-        Ring {
-            data: vec![0; slots * MAX_FRAME],
-            lens: vec![0; slots],
-            n: 0,
-        }
-    }
-    fn frame(&self, i: usize) -> &[u8] {
-        &self.data[i * MAX_FRAME..i * MAX_FRAME + self.lens[i]]
-    }
-}
-
-impl Transmit for Ring {
-    fn buffer(&mut self) -> Option<&mut [u8]> {
-        let i = self.n;
-        (i < self.lens.len()).then(|| &mut self.data[i * MAX_FRAME..(i + 1) * MAX_FRAME])
-    }
-    fn commit(&mut self, len: usize) {
-        self.lens[self.n] = len;
-        self.n += 1;
-    }
-}
+#[path = "support/ring.rs"]
+mod ring;
+use ring::Ring;
 
 const BURST: usize = 64;
 

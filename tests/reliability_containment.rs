@@ -47,20 +47,7 @@ fn kernel_traffic_untouched_and_injected_rsts_tear_nothing_down() {
     );
     wait_listening(&p, &p.b, 9000);
     let (cjson, sjson) = (tmp("ct-client.json"), tmp("ct-server.json"));
-    let mut server = KillOnDrop::new(spawn_in(
-        &p,
-        &p.b,
-        &[
-            "serve",
-            &listen,
-            "-i",
-            "tw1",
-            "--quiet",
-            "--json",
-            sjson.to_str().unwrap(),
-        ],
-    ));
-    wait_attached(&p, &p.b, server.child());
+    let server = serve_in(&p, &listen, &[], &sjson);
     let sports = format!("20000-{}", 20000 + HELD - 1);
     let mut client = KillOnDrop::new(spawn_in(
         &p,
@@ -170,9 +157,7 @@ fn kernel_traffic_untouched_and_injected_rsts_tear_nothing_down() {
     let (inj_s, inj_c) = (n(&to_server["sent"]), n(&to_client["sent"]));
     let cout = wait_output(client.take(), LIMIT);
     assert!(cout.status.success(), "{}", text(&cout));
-    signal(server.child(), "-INT");
-    let sout = wait_output(server.take(), LIMIT);
-    assert!(sout.status.success(), "{}", text(&sout));
+    stop_server(server);
     let (c, s) = (read_json(&cjson), read_json(&sjson));
     let dropped = |j: &Value, r: &str| j["drops"][r].as_u64().unwrap_or(0);
     let report = format!(

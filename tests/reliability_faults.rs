@@ -45,20 +45,7 @@ fn sigint_and_sigterm_mid_run() {
     let p = pair("twr-sg", 1);
     let listen = format!("{}:{PORT}", p.b.addr);
     let sjson = tmp("sg-server.json");
-    let mut server = KillOnDrop::new(spawn_in(
-        &p,
-        &p.b,
-        &[
-            "serve",
-            &listen,
-            "-i",
-            "tw1",
-            "--quiet",
-            "--json",
-            sjson.to_str().unwrap(),
-        ],
-    ));
-    wait_attached(&p, &p.b, server.child());
+    let mut server = serve_in(&p, &listen, &[], &sjson);
     let mut established = 0;
     for sig in ["-INT", "-TERM"] {
         let cjson = tmp(&format!("sg-client{sig}.json"));
@@ -117,20 +104,7 @@ fn interface_deleted_mid_run() {
     let p = pair("twr-dl", 1);
     let listen = format!("{}:{PORT}", p.b.addr);
     let (cjson, sjson) = (tmp("dl-client.json"), tmp("dl-server.json"));
-    let mut server = KillOnDrop::new(spawn_in(
-        &p,
-        &p.b,
-        &[
-            "serve",
-            &listen,
-            "-i",
-            "tw1",
-            "--quiet",
-            "--json",
-            sjson.to_str().unwrap(),
-        ],
-    ));
-    wait_attached(&p, &p.b, server.child());
+    let server = serve_in(&p, &listen, &[], &sjson);
     let mut client = KillOnDrop::new(spawn_in(
         &p,
         &p.a,
@@ -204,27 +178,22 @@ fn table_full_refuses_new_syns_and_recovers() {
     let p = pair("twr-tf", 1);
     let listen = format!("{}:{PORT}", p.b.addr);
     let (sjson, sndjson) = (tmp("tf-server.json"), tmp("tf-server.ndjson"));
-    let mut server = KillOnDrop::new(spawn_in(
+    let ndjson = sndjson.to_str().unwrap();
+    let server = serve_in(
         &p,
-        &p.b,
+        &listen,
         &[
-            "serve",
-            &listen,
-            "-i",
-            "tw1",
             "--capacity",
             "64",
             "--cookies",
             "never",
-            "--quiet",
-            "--json",
-            sjson.to_str().unwrap(),
             "--interval",
             "100ms",
             "--ndjson",
-            sndjson.to_str().unwrap(),
+            ndjson,
         ],
-    ));
+        &sjson,
+    );
     // The server's live connections, from its latest NDJSON record.
     let server_active = || {
         std::fs::read_to_string(&sndjson)
@@ -235,7 +204,6 @@ fn table_full_refuses_new_syns_and_recovers() {
             })
             .and_then(|j| j["active"].as_u64())
     };
-    wait_attached(&p, &p.b, server.child());
     // 100 holders: `--close none` keeps the 64 that fit until the run ends (after the 4 s
     // drain), then aborts them with RSTs; the other 36 SYNs find the table full, are
     // retransmitted twice and time out.
@@ -304,9 +272,7 @@ fn table_full_refuses_new_syns_and_recovers() {
         LIMIT,
     );
     assert!(out.status.success(), "{}", text(&out));
-    signal(server.child(), "-INT");
-    let sout = wait_output(server.take(), LIMIT);
-    assert!(sout.status.success(), "{}", text(&sout));
+    stop_server(server);
     let (c, s) = (read_json(&cjson), read_json(&sjson));
     let brief = |j: &Value| {
         format!(
@@ -357,24 +323,7 @@ fn umem_exhausted_is_counted_and_recovers() {
     let listen = format!("{}:{PORT}", p.b.addr);
     let (cjson, sjson) = (tmp("um-client.json"), tmp("um-server.json"));
     // 128 frames per socket: 64 on FILL/RX, 64 for TX (rings of 64).
-    let mut server = KillOnDrop::new(spawn_in(
-        &p,
-        &p.b,
-        &[
-            "serve",
-            &listen,
-            "-i",
-            "tw1",
-            "--frames",
-            "128",
-            "--rto",
-            "100ms",
-            "--quiet",
-            "--json",
-            sjson.to_str().unwrap(),
-        ],
-    ));
-    wait_attached(&p, &p.b, server.child());
+    let server = serve_in(&p, &listen, &["--frames", "128", "--rto", "100ms"], &sjson);
     // Unpaced (-r 0) up to 256 open at a time: bursts of 64 SYNs plus the ACK + RST answers
     // need more TX frames than the client has.
     let out = run_in(
@@ -407,9 +356,7 @@ fn umem_exhausted_is_counted_and_recovers() {
     );
     assert!(out.status.success(), "{}", text(&out));
     std::thread::sleep(Duration::from_millis(300));
-    signal(server.child(), "-INT");
-    let sout = wait_output(server.take(), LIMIT);
-    assert!(sout.status.success(), "{}", text(&sout));
+    stop_server(server);
     let (c, s) = (read_json(&cjson), read_json(&sjson));
     let (cx, sx) = (&c["counters"]["xsk"], &s["counters"]["xdp"]);
     eprintln!(

@@ -6,12 +6,8 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::*;
 use serde_json::Value;
-
-const LIMIT: Duration = Duration::from_secs(60);
 
 fn n(v: &Value) -> u64 {
     v.as_u64().unwrap_or_else(|| panic!("not a count: {v}"))
@@ -20,95 +16,28 @@ fn n(v: &Value) -> u64 {
 #[test]
 fn syn_flood_with_cookies_keeps_legitimate_connections() {
     let p = pair("twr-fl", 1);
-    let listen = format!("{}:{PORT}", p.b.addr);
-    let (cjson, sjson) = (tmp("fl-client.json"), tmp("fl-server.json"));
     let sndjson = tmp("fl-server.ndjson");
-    let capacity = 4096;
-    let mut server = KillOnDrop::new(spawn_in(
+    let capacity = 4096.to_string();
+    let (c, s, f) = legit_under_flood(
         &p,
-        &p.b,
         &[
-            "serve",
-            &listen,
-            "-i",
-            "tw1",
             "--cookies",
             "auto",
             "--cookie-threshold",
             "16",
             "--capacity",
-            &capacity.to_string(),
+            &capacity,
             "--rto",
             "200ms",
             "--synack-retries",
             "2",
-            "--quiet",
-            "--json",
-            sjson.to_str().unwrap(),
             "--interval",
             "200ms",
             "--ndjson",
             sndjson.to_str().unwrap(),
         ],
-    ));
-    wait_attached(&p, &p.b, server.child());
-    let server_mac = mac_of(&p, &p.b);
-    // The flood starts first and outlasts the legitimate run (2000 at 500/s: 4 s).
-    let flood = twnet_spawn(
-        &p.a.netns,
-        &[
-            "flood",
-            "--iface",
-            "tw0",
-            "--dst-mac",
-            &server_mac,
-            "--dst",
-            &p.b.addr.to_string(),
-            "--dport",
-            &PORT.to_string(),
-            "--src-net",
-            "198.19.0.0/16",
-            "--rate",
-            "8000",
-            "--duration",
-            "7",
-        ],
+        "fl",
     );
-    std::thread::sleep(Duration::from_millis(1000));
-    let out = run_in(
-        &p,
-        &p.a,
-        &[
-            "connect",
-            &listen,
-            "-i",
-            "tw0",
-            "-n",
-            "2000",
-            "-r",
-            "500",
-            "--rto",
-            "200ms",
-            "--quiet",
-            "--json",
-            cjson.to_str().unwrap(),
-        ],
-        LIMIT,
-    );
-    assert!(out.status.success(), "{}", text(&out));
-    let fout = wait_output(flood.take(), LIMIT);
-    assert!(fout.status.success(), "flood: {}", text(&fout));
-    let f: Value = serde_json::from_str(
-        String::from_utf8_lossy(&fout.stdout)
-            .lines()
-            .last()
-            .unwrap(),
-    )
-    .unwrap();
-    signal(server.child(), "-INT");
-    let sout = wait_output(server.take(), LIMIT);
-    assert!(sout.status.success(), "{}", text(&sout));
-    let (c, s) = (read_json(&cjson), read_json(&sjson));
     let (att, est) = (n(&c["attempted"]), n(&c["established"]));
     let legit_cps = c["cps"].as_f64().unwrap();
     let flood_pps = f["pps"].as_f64().unwrap();

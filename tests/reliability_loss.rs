@@ -191,31 +191,17 @@ fn loss_and_disorder_against_threeway_serve() {
     let p = &ip.p;
     let listen = format!("{}:{PORT}", p.b.addr);
     let sjson = tmp("ls-server.json");
-    let mut server = KillOnDrop::new(spawn_in(
+    let server = serve_in(
         p,
-        &p.b,
-        &[
-            "serve",
-            &listen,
-            "-i",
-            "tw1",
-            "--rto",
-            "50ms",
-            "--synack-retries",
-            "6",
-            "--quiet",
-            "--json",
-            sjson.to_str().unwrap(),
-        ],
-    ));
-    wait_attached(p, &p.b, server.child());
+        &listen,
+        &["--rto", "50ms", "--synack-retries", "6"],
+        &sjson,
+    );
     let j = client(&ip, &listen, &tmp("ls-client.json"));
     // Let SYN-ACK retransmissions for lost ACK+RST pairs reach the (gone) client's kernel,
     // whose RST ends them (50, 100, 200 ms ...).
     std::thread::sleep(Duration::from_millis(1500));
-    signal(server.child(), "-INT");
-    let sout = wait_output(server.take(), LIMIT);
-    assert!(sout.status.success(), "{}", text(&sout));
+    stop_server(server);
     let relay = ip.stop_relay();
     check_relay(&relay);
     let s = read_json(&sjson);

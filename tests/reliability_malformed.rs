@@ -41,22 +41,7 @@ fn malformed_frames_are_counted_and_legitimate_connections_complete() {
     }
     let listen = format!("{}:{PORT}", p.b.addr);
     let (cjson, sjson) = (tmp("mf-client.json"), tmp("mf-server.json"));
-    let mut server = KillOnDrop::new(spawn_in(
-        &p,
-        &p.b,
-        &[
-            "serve",
-            &listen,
-            "-i",
-            "tw1",
-            "--cookies",
-            "auto",
-            "--quiet",
-            "--json",
-            sjson.to_str().unwrap(),
-        ],
-    ));
-    wait_attached(&p, &p.b, server.child());
+    let server = serve_in(&p, &listen, &["--cookies", "auto"], &sjson);
     let kernel = |group: &str, name: &str| p.snmp(&p.b, group, name).unwrap();
     let k0 = (
         kernel("Ip", "InHdrErrors"),
@@ -111,9 +96,7 @@ fn malformed_frames_are_counted_and_legitimate_connections_complete() {
     let cout = wait_output(client.take(), LIMIT);
     assert!(cout.status.success(), "{}", text(&cout));
     std::thread::sleep(Duration::from_millis(200));
-    signal(server.child(), "-INT");
-    let sout = wait_output(server.take(), LIMIT);
-    assert!(sout.status.success(), "{}", text(&sout));
+    stop_server(server);
     let (c, s) = (read_json(&cjson), read_json(&sjson));
     let k1 = (
         kernel("Ip", "InHdrErrors"),

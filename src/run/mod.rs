@@ -350,6 +350,9 @@ pub fn execute(mut plan: Plan) -> Result<i32, RunError> {
     drop(steer);
     let (mut collector, hlog) = outcome?;
     collector.steer = steer_counters;
+    if let Some(w) = offload::unanswered_warning(&steer_counters, &c.iface) {
+        eprintln!("warning: {w}");
+    }
     let cpu = (crate::report::process_cpu() - cpu0).as_secs_f64();
     let code = finish(&plan, &c, &collector, &hlog, cpu)?;
     if let Some(r) = report {

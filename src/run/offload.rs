@@ -10,8 +10,9 @@ use crate::xsk::{HsConfig, SteerCounters};
 /// Who answers the handshake.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Handshake {
-    /// The XDP program, with these settings (the epoch is filled in at start).
-    Xdp(HsConfig),
+    /// The XDP program, with these settings (the epoch is filled in at start), and what it
+    /// leaves to the engine.
+    Xdp(HsConfig, Option<&'static str>),
     /// The engine over AF_XDP, and why (`--offload off`, or what the run needs).
     Engine(String),
 }
@@ -20,14 +21,15 @@ impl Handshake {
     /// The pre-flight echo's value: `xdp` or `afxdp: <why>`.
     pub fn echo(&self) -> String {
         match self {
-            Handshake::Xdp(_) => "xdp".into(),
+            Handshake::Xdp(_, None) => "xdp".into(),
+            Handshake::Xdp(_, Some(note)) => format!("xdp ({note})"),
             Handshake::Engine(why) => format!("afxdp: {why}"),
         }
     }
 
     pub fn xdp(&self) -> Option<&HsConfig> {
         match self {
-            Handshake::Xdp(h) => Some(h),
+            Handshake::Xdp(h, _) => Some(h),
             Handshake::Engine(_) => None,
         }
     }
@@ -58,20 +60,24 @@ pub fn server(arg: OffloadArg, cfg: &EngineConfig, virtual_dev: bool) -> Result<
         return Ok(Handshake::Engine("not a server".into()));
     };
     let c = &cfg.common;
-    Ok(Handshake::Xdp(HsConfig {
-        cookie_key: crate::tcp::offload::cookie_key(&c.secret),
-        epoch_ns: 0,
-        fixed_now: 0,
-        listen: s.listen.iter().map(|l| (*l.ip(), l.port())).collect(),
-        local_mac: c.local_mac.0,
-        mss: c.syn_options.mss,
-        wscale: c.syn_options.wscale,
-        sack_permitted: c.syn_options.sack_permitted,
-        timestamps: c.syn_options.timestamps,
-        ttl: c.ttl,
-        verify: c.checksum == crate::wire::ChecksumMode::Verify,
-        data_phase: !s.response.is_empty(),
-    }))
+    let note = (!s.listen6.is_empty()).then_some("IPv4; IPv6 listeners: engine");
+    Ok(Handshake::Xdp(
+        HsConfig {
+            cookie_key: crate::tcp::offload::cookie_key(&c.secret),
+            epoch_ns: 0,
+            fixed_now: 0,
+            listen: s.listen.iter().map(|l| (*l.ip(), l.port())).collect(),
+            local_mac: c.local_mac.0,
+            mss: c.syn_options.mss,
+            wscale: c.syn_options.wscale,
+            sack_permitted: c.syn_options.sack_permitted,
+            timestamps: c.syn_options.timestamps,
+            ttl: c.ttl,
+            verify: c.checksum == crate::wire::ChecksumMode::Verify,
+            data_phase: !s.response.is_empty(),
+        },
+        note,
+    ))
 }
 
 /// The client's choice: the engine (the client offload is not built yet).
@@ -108,4 +114,120 @@ pub fn server_stats(x: &SteerCounters) -> Stats {
     s.outcomes[Outcome::Reset as usize] = x.xdp_rsts;
     s.drops[DropReason::BadChecksum as usize] = x.xdp_bad_checksum;
     s
+}
+
+/// SYN-ACKs went out with XDP_TX but no final ACK ever came back: the frames most likely never
+/// reached the peer. Says what to check.
+pub fn unanswered_warning(x: &SteerCounters, iface: &str) -> Option<String> {
+    if x.xdp_synacks < 100 || x.xdp_accepted + x.xdp_to_engine + x.xdp_rsts > 0 {
+        return None;
+    }
+    Some(format!(
+        "{} SYN-ACKs sent from XDP (XDP_TX) on {iface} and not one final ACK came back: the \
+         peer probably never got them. On veth the peer end needs an XDP program of its own; on \
+         a NIC check the driver's XDP_TX counters (`ethtool -S {iface} | grep -i xdp`) and its \
+         XDP_TX support. --offload off answers through AF_XDP instead.",
+        x.xdp_synacks
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{Ipv4Addr, SocketAddrV4};
+
+    use super::*;
+    use crate::tcp::{CookieMode, ServerConfig};
+
+    fn server_cfg(response: &[u8]) -> EngineConfig {
+        EngineConfig::server(ServerConfig {
+            listen: vec![SocketAddrV4::new(Ipv4Addr::new(198, 18, 0, 2), 80)],
+            cookies: CookieMode::Auto,
+            response: response.to_vec(),
+            ..ServerConfig::default()
+        })
+    }
+
+    #[test]
+    fn offload_choice_and_echo() {
+        let cfg = server_cfg(b"");
+        let h = server(OffloadArg::Auto, &cfg, false).unwrap();
+        assert_eq!(h.echo(), "xdp");
+        let hs = h.xdp().unwrap();
+        assert_eq!(hs.listen, vec![(Ipv4Addr::new(198, 18, 0, 2), 80)]);
+        assert_eq!(
+            hs.cookie_key,
+            crate::tcp::offload::cookie_key(&cfg.common.secret)
+        );
+        assert!(hs.verify && !hs.data_phase);
+        assert!(
+            server(OffloadArg::Auto, &server_cfg(b"x"), false)
+                .unwrap()
+                .xdp()
+                .unwrap()
+                .data_phase
+        );
+        // veth: auto keeps the engine and says why; xdp is taken as asked.
+        let v = server(OffloadArg::Auto, &cfg, true).unwrap();
+        assert!(
+            v.xdp().is_none() && v.echo().starts_with("afxdp: virtual device"),
+            "{}",
+            v.echo()
+        );
+        assert!(server(OffloadArg::Xdp, &cfg, true).unwrap().xdp().is_some());
+        assert_eq!(
+            server(OffloadArg::Off, &cfg, false).unwrap().echo(),
+            "afxdp: --offload off"
+        );
+        let mut vlan = cfg.clone();
+        vlan.common.vlan = Some(5);
+        assert!(
+            server(OffloadArg::Xdp, &vlan, false)
+                .unwrap_err()
+                .contains("--vlan")
+        );
+        assert!(
+            server(OffloadArg::Auto, &vlan, false)
+                .unwrap()
+                .xdp()
+                .is_none()
+        );
+        assert!(client(OffloadArg::Xdp).is_err());
+        assert!(client(OffloadArg::Auto).unwrap().xdp().is_none());
+    }
+
+    #[test]
+    fn offload_counters_as_engine_stats() {
+        let x = SteerCounters {
+            xdp_synacks: 10,
+            xdp_accepted: 8,
+            xdp_closed: 3,
+            xdp_rsts: 4,
+            xdp_bad_checksum: 2,
+            xdp_fins_answered: 3,
+            ..SteerCounters::default()
+        };
+        let s = server_stats(&x);
+        assert_eq!((s.syn_received, s.cookies_sent), (10, 10));
+        assert_eq!((s.accepted, s.cookies_accepted), (8, 8));
+        assert_eq!(s.outcomes[crate::tcp::Outcome::Closed as usize], 3);
+        assert_eq!(s.outcomes[crate::tcp::Outcome::Reset as usize], 4);
+        assert_eq!(s.drop_count(crate::tcp::DropReason::BadChecksum), 2);
+        assert_eq!(s.tx_frames, 13);
+        // While the engine serves requests it accepts those connections itself.
+        let d = SteerCounters {
+            xdp_accepted_data_phase: 8,
+            ..x
+        };
+        assert_eq!(server_stats(&d).accepted, 0);
+        assert!(unanswered_warning(&x, "eth1").is_none());
+        let lost = SteerCounters {
+            xdp_synacks: 500,
+            ..SteerCounters::default()
+        };
+        assert!(
+            unanswered_warning(&lost, "eth1")
+                .unwrap()
+                .contains("ethtool -S eth1")
+        );
+    }
 }

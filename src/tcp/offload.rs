@@ -23,6 +23,9 @@ pub fn server_blocker(cfg: &EngineConfig) -> Option<&'static str> {
     if s.listen.len() > 8 {
         return Some("more than 8 listeners");
     }
+    if s.listen.is_empty() {
+        return Some("IPv6 listeners only: the offload is IPv4");
+    }
     None
 }
 

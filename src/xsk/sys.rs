@@ -38,28 +38,7 @@ struct TestRunAttr {
 /// Runs a loaded program once on `data` (`BPF_PROG_TEST_RUN`); returns its return value
 /// (for XDP the action). The kernel refuses frames shorter than 14 bytes (EINVAL).
 pub fn prog_test_run(prog: std::os::fd::BorrowedFd<'_>, data: &[u8]) -> io::Result<u32> {
-    let mut attr = TestRunAttr {
-        prog_fd: prog.as_raw_fd() as u32,
-        data_size_in: data.len() as u32,
-        data_in: data.as_ptr() as u64,
-        repeat: 1,
-        ..Default::default()
-    };
-    // Safety: `attr` is a valid, zero-padded `bpf_attr` prefix of the size passed; the kernel
-    // only reads `data` (data_size_in bytes, alive for the call) and writes `attr`'s outputs;
-    // no data_out/ctx buffers are given (their pointers are 0).
-    let rc = unsafe {
-        libc::syscall(
-            libc::SYS_bpf,
-            BPF_PROG_TEST_RUN,
-            &mut attr as *mut TestRunAttr,
-            size_of::<TestRunAttr>() as libc::c_uint,
-        )
-    };
-    if rc < 0 {
-        return Err(last());
-    }
-    Ok(attr.retval)
+    test_run(prog, data, None).map(|attr| attr.retval)
 }
 
 /// Like [`prog_test_run`], and returns the frame as the program left it (`XDP_TX` answers
@@ -70,17 +49,37 @@ pub fn prog_test_run_out(
     out_cap: usize,
 ) -> io::Result<(u32, Vec<u8>)> {
     let mut out = vec![0u8; out_cap];
+    let attr = test_run(prog, data, Some(&mut out))?;
+    out.truncate((attr.data_size_out as usize).min(out_cap));
+    Ok((attr.retval, out))
+}
+
+/// One `BPF_PROG_TEST_RUN` of `data`, the output frame into `out` if given; the attribute
+/// block as the kernel left it (`retval`, `data_size_out`).
+fn test_run(
+    prog: std::os::fd::BorrowedFd<'_>,
+    data: &[u8],
+    out: Option<&mut [u8]>,
+) -> io::Result<TestRunAttr> {
+    // No buffer: data_out stays 0. (A pointer with size 0 would let the kernel copy the whole
+    // frame to it.)
+    let (data_out, data_size_out) = match out {
+        Some(out) => (out.as_mut_ptr() as u64, out.len() as u32),
+        None => (0, 0),
+    };
     let mut attr = TestRunAttr {
         prog_fd: prog.as_raw_fd() as u32,
         data_size_in: data.len() as u32,
         data_in: data.as_ptr() as u64,
-        data_size_out: out.len() as u32,
-        data_out: out.as_mut_ptr() as u64,
+        data_size_out,
+        data_out,
         repeat: 1,
         ..Default::default()
     };
-    // Safety: as in `prog_test_run`; in addition the kernel writes at most `data_size_out`
-    // bytes to `out`, which is that long and alive for the call.
+    // Safety: `attr` is a valid, zero-padded `bpf_attr` prefix of the size passed; the kernel
+    // only reads `data` (data_size_in bytes, alive for the call), writes at most
+    // `data_size_out` bytes to `out` when one is given (that long, borrowed for the call) and
+    // writes `attr`'s outputs; no ctx buffers are given (their pointers are 0).
     let rc = unsafe {
         libc::syscall(
             libc::SYS_bpf,
@@ -92,8 +91,7 @@ pub fn prog_test_run_out(
     if rc < 0 {
         return Err(last());
     }
-    out.truncate((attr.data_size_out as usize).min(out_cap));
-    Ok((attr.retval, out))
+    Ok(attr)
 }
 
 /// The last OS error as an `io::Error`.

@@ -2,7 +2,7 @@
 //! namespace of a `VethPair` (which removes itself on drop, also on panic).
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -142,10 +142,17 @@ pub fn wait_attached(p: &VethPair, side: &Side, child: &mut Child) {
 
 /// `threeway kernel listen` on `side`'s address and `port`, up and listening; killed on drop.
 pub fn kernel_listener(p: &VethPair, side: &Side, port: u16, threads: u32) -> KillOnDrop {
-    let addr = format!("{}:{port}", side.addr);
+    kernel_listen_at(p, side, &format!("{}:{port}", side.addr), threads)
+}
+
+/// `threeway kernel listen ADDR` (`ip:port` or `[ipv6]:port`) in `side`, up and listening;
+/// killed on drop.
+pub fn kernel_listen_at(p: &VethPair, side: &Side, addr: &str, threads: u32) -> KillOnDrop {
+    let port: u16 = addr.rsplit(':').next().unwrap().parse().unwrap();
     let child = p
         .command(side, bin())
-        .args(["kernel", "listen", &addr, "--threads", &threads.to_string()])
+        .args(["kernel", "listen", addr, "--threads", &threads.to_string()])
+        .stdout(Stdio::null())
         .spawn()
         .expect("spawn kernel listener");
     let guard = KillOnDrop::new(child);
@@ -167,51 +174,14 @@ pub fn wait_listening(p: &VethPair, side: &Side, port: u16) {
     panic!("kernel listener on :{port} not up");
 }
 
-/// `threeway serve LISTEN` in b, then `threeway kernel connect LISTEN -n N` (2 threads) from
-/// a: (the kernel client's JSON, a's `Tcp:ActiveOpens` delta, the server's JSON).
-pub fn kernel_clients_to_serve(
-    p: &VethPair,
-    listen: &str,
-    n: u64,
-) -> (serde_json::Value, u64, serde_json::Value) {
-    let limit = Duration::from_secs(90);
-    let json = tmp(&format!("ks-{}.json", p.b.netns));
-    let mut server = spawn_in(
-        p,
-        &p.b,
-        &[
-            "serve",
-            listen,
-            "-i",
-            "tw1",
-            "--quiet",
-            "--json",
-            json.to_str().unwrap(),
-        ],
-    );
-    wait_attached(p, &p.b, &mut server);
-    let before = p.snmp(&p.a, "Tcp", "ActiveOpens").unwrap();
-    let args = [
-        "kernel",
-        "connect",
-        listen,
-        "-n",
-        &n.to_string(),
-        "--threads",
-        "2",
-        "-d",
-        "60s",
-        "--json",
-    ];
-    let out = run_in(p, &p.a, &args, limit);
-    assert!(out.status.success(), "{}", text(&out));
-    let k: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let opens = p.snmp(&p.a, "Tcp", "ActiveOpens").unwrap() - before;
-    std::thread::sleep(Duration::from_millis(300));
-    signal(&server, "-INT");
-    let sout = wait_output(server, limit);
-    assert!(sout.status.success(), "{}", text(&sout));
-    (k, opens, read_json(&json))
+/// A `serve --response @FILE` file: `HTTP/1.1 200 OK` with `body`; its path.
+pub fn response_file(name: &str, body: &[u8]) -> PathBuf {
+    let mut file =
+        format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
+    file.extend_from_slice(body);
+    let path = tmp(name);
+    std::fs::write(&path, &file).unwrap();
+    path
 }
 
 pub fn read_json(path: &std::path::Path) -> serde_json::Value {
@@ -487,4 +457,198 @@ impl Drop for ImpairedPair {
         self.relay.take();
         let _ = Command::new("ip").args(["netns", "del", &self.m]).output();
     }
+}
+
+/// `threeway serve LISTEN -i tw1 --quiet --json JSON EXTRA...` in `p.b`, attached to XDP;
+/// killed on drop (a failing test leaves no server behind).
+pub fn serve_in(p: &VethPair, listen: &str, extra: &[&str], json: &Path) -> KillOnDrop {
+    let mut args = vec!["serve", listen, "-i", "tw1", "--quiet", "--json"];
+    args.push(json.to_str().unwrap());
+    args.extend_from_slice(extra);
+    let mut server = KillOnDrop::new(spawn_in(p, &p.b, &args));
+    wait_attached(p, &p.b, server.child());
+    server
+}
+
+/// SIGINT to a server from `serve_in`, which must exit 0 within 90 s; its output.
+pub fn stop_server(mut server: KillOnDrop) -> Output {
+    signal(server.child(), "-INT");
+    let out = wait_output(server.take(), Duration::from_secs(90));
+    assert!(out.status.success(), "{}", text(&out));
+    out
+}
+
+/// `threeway connect ARGS... -i tw0 --rto 200ms --quiet --json JSON` in `p.a`, which must
+/// exit 0 within 90 s; its JSON.
+pub fn connect_json(p: &VethPair, args: &[&str], json: &Path) -> serde_json::Value {
+    let mut all = vec!["connect"];
+    all.extend_from_slice(args);
+    all.extend(["-i", "tw0", "--rto", "200ms", "--quiet", "--json"]);
+    all.push(json.to_str().unwrap());
+    let out = run_in(p, &p.a, &all, Duration::from_secs(90));
+    assert!(out.status.success(), "{}", text(&out));
+    read_json(json)
+}
+
+/// `threeway kernel connect TARGET -n N --threads T -d 60s EXTRA... --json` in `p.a`, which
+/// must exit 0 within 90 s; its JSON and the growth of `p.a`'s kernel ActiveOpens meanwhile.
+pub fn kernel_connect(
+    p: &VethPair,
+    target: &str,
+    n: u32,
+    threads: u32,
+    extra: &[&str],
+) -> (serde_json::Value, u64) {
+    let (n, threads) = (n.to_string(), threads.to_string());
+    let mut args = vec![
+        "kernel",
+        "connect",
+        target,
+        "-n",
+        &n,
+        "--threads",
+        &threads,
+        "-d",
+        "60s",
+    ];
+    args.extend_from_slice(extra);
+    args.push("--json");
+    let before = p.snmp(&p.a, "Tcp", "ActiveOpens").unwrap();
+    let out = run_in(p, &p.a, &args, Duration::from_secs(90));
+    assert!(out.status.success(), "{}", text(&out));
+    let opens = p.snmp(&p.a, "Tcp", "ActiveOpens").unwrap() - before;
+    (serde_json::from_slice(&out.stdout).unwrap(), opens)
+}
+
+/// threeway connect -> a kernel listener (2 threads) on TARGET in `p.b`: 10,000 attempts at
+/// 4k/s, all established, and the listener's PassiveOpens grow by exactly our established
+/// count. The client's JSON.
+pub fn connect_to_kernel_listener_10k(
+    p: &VethPair,
+    target: &str,
+    json: &Path,
+) -> serde_json::Value {
+    let _server = kernel_listen_at(p, &p.b, target, 2);
+    let before = p.snmp(&p.b, "Tcp", "PassiveOpens").unwrap();
+    let j = connect_json(p, &[target, "-n", "10000", "-r", "4k"], json);
+    let est = j["established"].as_u64().unwrap();
+    assert_eq!(j["attempted"], 10000, "{j}");
+    assert_eq!(est, 10000, "{j}");
+    let after = p.snmp(&p.b, "Tcp", "PassiveOpens").unwrap();
+    assert_eq!(
+        after - before,
+        est,
+        "kernel PassiveOpens must grow by our established count"
+    );
+    j
+}
+
+/// 10,000 kernel clients (2 threads) -> `threeway serve LISTEN EXTRA...` in `p.b`: every one
+/// established, the kernel's ActiveOpens grow by 10,000 and the server accepted exactly that
+/// many. The server's JSON and its stderr/stdout.
+pub fn kernel_clients_serve_10k(
+    p: &VethPair,
+    listen: &str,
+    server_extra: &[&str],
+    client_extra: &[&str],
+    json: &Path,
+) -> (serde_json::Value, String) {
+    let server = serve_in(p, listen, server_extra, json);
+    let (k, opens) = kernel_connect(p, listen, 10000, 2, client_extra);
+    std::thread::sleep(Duration::from_millis(300));
+    let sout = text(&stop_server(server));
+    let j = read_json(json);
+    assert_eq!(k["established"], 10000, "kernel client: {k}");
+    assert_eq!(opens, 10000, "kernel ActiveOpens");
+    assert_eq!(
+        j["accepted"].as_u64().unwrap(),
+        opens,
+        "our accept count vs kernel ActiveOpens\n{sout}"
+    );
+    (j, sout)
+}
+
+/// threeway client -> threeway server (20,000 connections at 10k/s, RST close) over a pair
+/// with `queues` queues, `server_extra` added to `serve`; the client's and server's JSON.
+pub fn threeway_pair(queues: u32, server_extra: &[&str]) -> (serde_json::Value, serde_json::Value) {
+    let tag = if server_extra.is_empty() { "tt" } else { "tx" };
+    let p = pair(&format!("twt-{tag}{queues}"), queues);
+    let listen = format!("{}:{PORT}", p.b.addr);
+    // 4096-byte UMEM frames on one side, 2048 on the other.
+    let frame = if queues == 1 { "4096" } else { "2048" };
+    threeway_pair_on(&p, &listen, queues, server_extra, &["--frame-size", frame])
+}
+
+/// `threeway_pair` on a given pair and LISTEN address, `client_extra` added to `connect`.
+pub fn threeway_pair_on(
+    p: &VethPair,
+    listen: &str,
+    queues: u32,
+    server_extra: &[&str],
+    client_extra: &[&str],
+) -> (serde_json::Value, serde_json::Value) {
+    let tag = &p.a.netns;
+    let (cj, sj) = (tmp(&format!("{tag}-c.json")), tmp(&format!("{tag}-s.json")));
+    let q = queues.to_string();
+    let mut sargs = vec!["-q", &q, "--rto", "200ms"];
+    sargs.extend_from_slice(server_extra);
+    let server = serve_in(p, listen, &sargs, &sj);
+    let mut cargs = vec![listen, "-q", &q, "-n", "20000", "-r", "10k"];
+    cargs.extend_from_slice(client_extra);
+    let c = connect_json(p, &cargs, &cj);
+    stop_server(server);
+    (c, read_json(&sj))
+}
+
+/// Spoofed SYNs (sources in 198.19.0.0/16) from `p.a` to `p.b`'s PORT at `rate` per second
+/// for `secs` seconds (tests/tools/twnet.py flood), addressed to `p.b`'s MAC.
+pub fn spoofed_syn_flood(p: &VethPair, rate: &str, secs: &str) -> KillOnDrop {
+    let server_mac = mac_of(p, &p.b);
+    twnet_spawn(
+        &p.a.netns,
+        &[
+            "flood",
+            "--iface",
+            "tw0",
+            "--dst-mac",
+            &server_mac,
+            "--dst",
+            &p.b.addr.to_string(),
+            "--dport",
+            &PORT.to_string(),
+            "--src-net",
+            "198.19.0.0/16",
+            "--rate",
+            rate,
+            "--duration",
+            secs,
+        ],
+    )
+}
+
+/// `serve LISTEN EXTRA...` in `p.b` under an 8000/s spoofed SYN flood lasting 7 s, with a
+/// legitimate `connect` of 2000 at 500/s (4 s) starting 1 s into it. The client's JSON, the
+/// server's JSON and the flood's summary.
+pub fn legit_under_flood(
+    p: &VethPair,
+    server_extra: &[&str],
+    tag: &str,
+) -> (serde_json::Value, serde_json::Value, serde_json::Value) {
+    let listen = format!("{}:{PORT}", p.b.addr);
+    let (cj, sj) = (tmp(&format!("{tag}-c.json")), tmp(&format!("{tag}-s.json")));
+    let server = serve_in(p, &listen, server_extra, &sj);
+    // The flood starts first and outlasts the legitimate run.
+    let flood = spoofed_syn_flood(p, "8000", "7");
+    std::thread::sleep(Duration::from_millis(1000));
+    let c = connect_json(p, &[&listen, "-n", "2000", "-r", "500"], &cj);
+    let f = flood_summary(flood);
+    stop_server(server);
+    (c, read_json(&sj), f)
+}
+
+/// Waits for a flood to end; its summary (`sent`, `pps`).
+pub fn flood_summary(flood: KillOnDrop) -> serde_json::Value {
+    let out = wait_output(flood.take(), Duration::from_secs(60));
+    assert!(out.status.success(), "flood: {}", text(&out));
+    serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap()
 }

@@ -8,6 +8,16 @@ use crate::tcp::{DropReason, Outcome, ResponseEnd};
 
 const IRS: SeqNum = SeqNum(0x7fff_fff0);
 const MSS: u16 = 1000;
+/// The peer's SYN, announcing MSS.
+const SYN_MSS: TcpRepr<'static> = TcpRepr {
+    seq: IRS,
+    flags: TcpFlags(SYN),
+    options: TcpOptions {
+        mss: Some(MSS),
+        ..NO_OPTS
+    },
+    ..SEG
+};
 
 /// What we sent, parsed: (seq, ack, flags, payload length, window).
 fn sent(h: &mut H) -> Vec<(SeqNum, SeqNum, u8, usize, u16)> {
@@ -185,18 +195,7 @@ fn fin_before_the_response_is_closed_early_and_data_after_fin_is_dropped() {
         c.common.close = CloseMode::None;
     });
     let mut s = H::new(cfg);
-    send!(
-        s,
-        TcpRepr {
-            seq: IRS,
-            flags: TcpFlags(SYN),
-            options: TcpOptions {
-                mss: Some(MSS),
-                ..NO_OPTS
-            },
-            ..SEG
-        }
-    );
+    send!(s, SYN_MSS);
     let siss = s.iss(s.now);
     let to_server = |off: u32, p: &'static [u8], fl: u8| TcpRepr {
         seq: IRS.add(1 + off),
@@ -283,18 +282,7 @@ fn three_duplicate_acks_retransmit_the_first_unacked_segment() {
         c.server_mut().response = vec![b'r'; 6000];
     });
     let mut s = H::new(cfg);
-    send!(
-        s,
-        TcpRepr {
-            seq: IRS,
-            flags: TcpFlags(SYN),
-            options: TcpOptions {
-                mss: Some(MSS),
-                ..NO_OPTS
-            },
-            ..SEG
-        }
-    );
+    send!(s, SYN_MSS);
     let iss = s.iss(s.now);
     let ack = |a: u32, p: &'static [u8]| TcpRepr {
         seq: IRS.add(if p.is_empty() { 5 } else { 1 }),
