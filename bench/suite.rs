@@ -322,8 +322,16 @@ fn row(name: &str, secs: u64) -> Sample {
             stop(l);
             sample(&v, None)
         }
-        "kernel_threeway" => {
-            let srv = threeway_server(&p, &sj, crr, "262144", &[]);
+        "kernel_threeway" | "kernel_threeway_offload" => {
+            let extra = if name.ends_with("_offload") {
+                // The kernel clients' veth end needs an XDP program to receive XDP_TX frames.
+                p.attach_xdp_pass(&p.a)
+                    .expect("XDP pass program on the kernel side");
+                s(&["--offload", "xdp"])
+            } else {
+                Vec::new()
+            };
+            let srv = threeway_server(&p, &sj, crr, "262144", &extra);
             let v = run_json(&p, &p.a, &kernel_client(&target, secs, crr));
             stop(srv);
             Sample {
@@ -358,19 +366,6 @@ fn row(name: &str, secs: u64) -> Sample {
                 afxdp_frames_per_conn: afxdp,
                 user_ns_per_conn: user_ns,
                 ..sample(&v, Some(&srv))
-            }
-        }
-        "kernel_threeway_offload" => {
-            // The kernel clients' veth end needs an XDP program to receive XDP_TX frames.
-            p.attach_xdp_pass(&p.a)
-                .expect("XDP pass program on the kernel side");
-            let srv = threeway_server(&p, &sj, crr, "262144", &s(&["--offload", "xdp"]));
-            let v = run_json(&p, &p.a, &kernel_client(&target, secs, crr));
-            stop(srv);
-            Sample {
-                cps: f(&v["cps"]),
-                rss_bytes: f(&read(&sj)["peak_rss_bytes"]),
-                ..Sample::default()
             }
         }
         "threeway_threeway_ipv6" => {
