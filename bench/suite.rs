@@ -298,7 +298,9 @@ fn sample(v: &Value, server: Option<&Value>) -> Sample {
 
 fn row(name: &str, secs: u64) -> Sample {
     // Two queues per side: threeway runs one worker per core, like the kernel rows' 2 threads.
-    let p = VethPair::create("twb", 2).expect("veth pair");
+    // The nginx rows: one queue, nginx on core 1, the client (wrk or threeway) on core 0.
+    let queues = if name.contains("nginx") { 1 } else { 2 };
+    let p = VethPair::create("twb", queues).expect("veth pair");
     let target = format!("{}:8080", p.b.addr);
     let crr = name.ends_with("_crr");
     let (cj, sj) = (tmp("c.json"), tmp("s.json"));
@@ -322,8 +324,16 @@ fn row(name: &str, secs: u64) -> Sample {
             stop(l);
             sample(&v, None)
         }
-        "kernel_threeway" => {
-            let srv = threeway_server(&p, &sj, crr, "262144", &[]);
+        "kernel_threeway" | "kernel_threeway_offload" => {
+            let extra = if name.ends_with("_offload") {
+                // The kernel clients' veth end needs an XDP program to receive XDP_TX frames.
+                p.attach_xdp_pass(&p.a)
+                    .expect("XDP pass program on the kernel side");
+                s(&["--offload", "xdp"])
+            } else {
+                Vec::new()
+            };
+            let srv = threeway_server(&p, &sj, crr, "262144", &extra);
             let v = run_json(&p, &p.a, &kernel_client(&target, secs, crr));
             stop(srv);
             Sample {
@@ -360,19 +370,6 @@ fn row(name: &str, secs: u64) -> Sample {
                 ..sample(&v, Some(&srv))
             }
         }
-        "kernel_threeway_offload" => {
-            // The kernel clients' veth end needs an XDP program to receive XDP_TX frames.
-            p.attach_xdp_pass(&p.a)
-                .expect("XDP pass program on the kernel side");
-            let srv = threeway_server(&p, &sj, crr, "262144", &s(&["--offload", "xdp"]));
-            let v = run_json(&p, &p.a, &kernel_client(&target, secs, crr));
-            stop(srv);
-            Sample {
-                cps: f(&v["cps"]),
-                rss_bytes: f(&read(&sj)["peak_rss_bytes"]),
-                ..Sample::default()
-            }
-        }
         "threeway_threeway_ipv6" => {
             p.add_ipv6().expect("IPv6 addresses");
             let t6 = format!("[{}]:8080", threeway::topo::IPV6_B);
@@ -391,12 +388,25 @@ fn row(name: &str, secs: u64) -> Sample {
 /// latency is its mean (wrk prints no percentiles without --latency); the threeway row's is
 /// the response time from the request sent.
 fn http_row(p: &VethPair, name: &str, secs: u64) -> Sample {
-    let nginx = threeway::topo::Nginx::start(p, &p.b, 8080, &[("16k", HTTP_BODY)]);
+    // nginx gets core 1 and each client core 0: the row compares the clients on equal CPU
+    // (sharing both cores, threeway's busy-polling workers took nginx's CPU and the ratio
+    // swung 0.56x-1.75x between runs).
+    let nginx = threeway::topo::Nginx::start_on(p, &p.b, 8080, &[("16k", HTTP_BODY)], Some(1));
     let url = format!("http://{}:8080/16k", p.b.addr);
     let sample = if name.starts_with("wrk") {
         let out = p
-            .command(&p.a, "wrk")
-            .args(["-t", "2", "-c", "64", "-d", &format!("{secs}s")])
+            .command(&p.a, "taskset")
+            .args([
+                "-c",
+                "0",
+                "wrk",
+                "-t",
+                "1",
+                "-c",
+                "64",
+                "-d",
+                &format!("{secs}s"),
+            ])
             .args(["-H", "Connection: close", &url])
             .stderr(Stdio::null())
             .output()
@@ -415,6 +425,10 @@ fn http_row(p: &VethPair, name: &str, secs: u64) -> Sample {
         let cj = tmp("http.json");
         let target = format!("{}:8080", p.b.addr);
         let mut args = threeway_client(&target, secs, &cj, false);
+        for (flag, v) in [("-q", "1"), ("--cores", "0"), ("--max-active", "64")] {
+            let i = args.iter().position(|a| a == flag).expect(flag);
+            args[i + 1] = v.into();
+        }
         args.extend(s(&[
             "--http",
             "/16k",

@@ -449,6 +449,21 @@ impl Nginx {
     /// Starts nginx (one worker) on `side`'s address serving `files` (name, size:
     /// [`body_bytes`]) at `/<name>`; `/forbidden` answers 403 and a missing file 404.
     pub fn start(p: &VethPair, side: &Side, port: u16, files: &[(&str, usize)]) -> Nginx {
+        Nginx::start_on(p, side, port, files, None)
+    }
+
+    /// As [`Nginx::start`], with the worker pinned to CPU `cpu` (a benchmark gives the server
+    /// a core of its own, so the clients compared beside it get the same other core).
+    pub fn start_on(
+        p: &VethPair,
+        side: &Side,
+        port: u16,
+        files: &[(&str, usize)],
+        cpu: Option<u32>,
+    ) -> Nginx {
+        let affinity = cpu.map_or(String::new(), |c| {
+            format!("worker_cpu_affinity {:b};\n", 1u64 << c)
+        });
         let dir = std::env::temp_dir().join(unique_base("threeway-nginx"));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("www")).expect("nginx temp dir");
@@ -458,7 +473,7 @@ impl Nginx {
         }
         let d = dir.display();
         let conf = format!(
-            "worker_processes 1;\ndaemon off;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\n\
+            "worker_processes 1;\n{affinity}daemon off;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\n\
              events {{ worker_connections 8192; }}\n\
              http {{\n  log_format st '$status $body_bytes_sent';\n  access_log {d}/access.log st;\n\
                client_body_temp_path {d}/tmp; proxy_temp_path {d}/tmp; fastcgi_temp_path {d}/tmp;\n\

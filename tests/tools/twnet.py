@@ -2,7 +2,8 @@
 """Raw-frame helpers for threeway's reliability tests (stdlib only: socket.AF_PACKET).
 
 Run inside a test namespace (`ip netns exec NS python3 twnet.py CMD ...`). Every address a
-command sends from or to must be inside 198.18.0.0/15; the commands refuse anything else.
+command sends from or to must be inside 198.18.0.0/15 or 2001:2::/48; the commands refuse
+anything else.
 
 Commands
   relay      L2 impairment relay between two interfaces (a netem stand-in: this kernel has no
@@ -11,7 +12,8 @@ Commands
              netem's `reorder`); everything else (ARP, ...) is forwarded untouched. Runs until
              SIGTERM/SIGINT, then writes its counters as JSON to --stats.
   flood      SYNs from spoofed sources (a CIDR inside 198.18.0.0/15) at --rate for --duration.
-  malformed  Each kind of malformed frame (see KINDS) --repeat times; prints counts as JSON.
+  malformed  Each kind of malformed frame --repeat times (IPv4 or, with IPv6 addresses, IPv6
+             kinds: malformed_frames / malformed_frames6); prints counts as JSON.
   rst        RSTs (and RST+ACKs) with random, almost surely out-of-window, sequence numbers to
              every (source port, destination port) of two ranges.
 
@@ -32,14 +34,16 @@ import time
 
 ETH_P_ALL = 0x0003
 ETH_P_IP = 0x0800
+ETH_P_IPV6 = 0x86DD
 PACKET_OUTGOING = 4
 LAB = ipaddress.ip_network("198.18.0.0/15")
+LAB6 = ipaddress.ip_network("2001:2::/48")
 
 
 def lab_addr(s):
     a = ipaddress.ip_address(s)
-    if a not in LAB:
-        raise SystemExit(f"{s} is outside 198.18.0.0/15: refused")
+    if a not in (LAB if a.version == 4 else LAB6):
+        raise SystemExit(f"{s} is outside 198.18.0.0/15 and 2001:2::/48: refused")
     return a
 
 
@@ -89,7 +93,10 @@ def tcp_segment(src, dst, sport, dport, seq, ack, flags, options=b"", payload=b"
     h = struct.pack("!HHIIBBHHH", sport, dport, seq & 0xFFFFFFFF, ack & 0xFFFFFFFF,
                     (d & 0xF) << 4, flags, window, 0, 0) + options
     seg = h + payload
-    pseudo = src.packed + dst.packed + struct.pack("!BBH", 0, 6, len(seg))
+    if src.version == 6:  # RFC 8200 8.1: upper-layer length (32 bits), 3 zeros, next header
+        pseudo = src.packed + dst.packed + struct.pack("!IxxxB", len(seg), 6)
+    else:
+        pseudo = src.packed + dst.packed + struct.pack("!BBH", 0, 6, len(seg))
     c = csum(pseudo + seg)
     if bad_csum:
         c ^= 0x1234
@@ -104,6 +111,33 @@ def tcp_frame(dst_mac, src_mac, src, dst, sport, dport, seq, ack, flags, options
               payload=b"", **ip):
     seg = tcp_segment(src, dst, sport, dport, seq, ack, flags, options, payload)
     return frame(dst_mac, src_mac, ETH_P_IP, ipv4_header(src, dst, len(seg), **ip) + seg)
+
+
+def ipv6_header(src, dst, payload_len, nh=6, hop_limit=64):
+    return struct.pack("!IHBB16s16s", 6 << 28, payload_len & 0xFFFF, nh, hop_limit, src.packed,
+                       dst.packed)
+
+
+def ext_header(nh, body6):
+    """An 8-byte extension header (hop-by-hop, routing, destination options, fragment...):
+    next header, length 0 (8 bytes) or, for a fragment header, reserved, then 6 bytes."""
+    assert len(body6) == 6
+    return bytes([nh, 0]) + body6
+
+
+PADN4 = b"\x01\x04\0\0\0\0"  # a PadN option filling an options header's 6 bytes
+
+
+def ipv6_frame(dst_mac, src_mac, src, dst, seg, exts=(), plen=None):
+    """`seg` behind the extension headers `exts` ((type, 6-byte body), first first), each
+    pointing at the next, the last at TCP; `plen` overrides the payload length."""
+    chain = b""
+    types = [t for t, _ in exts] + [6]
+    for i, (_, body) in enumerate(exts):
+        chain += ext_header(types[i + 1], body)
+    payload = chain + seg
+    return frame(dst_mac, src_mac, ETH_P_IPV6,
+                 ipv6_header(src, dst, len(payload) if plen is None else plen, types[0]) + payload)
 
 
 SYN_OPTS = b"\x02\x04\x05\xb4" + b"\x04\x02\x08\x0a" + b"\0\0\0\1\0\0\0\0" + b"\x01\x03\x03\x07"
@@ -362,15 +396,75 @@ def malformed_frames(a, dst_mac, src_mac, src, dst):
     return out
 
 
+def malformed_frames6(a, dst_mac, src_mac, src, dst):
+    """IPv6 (kind, frame) pairs. Where each lands is asserted by tests/reliability_malformed.rs
+    (the engine's view is src/tcp/tests/ipv6.rs::malformed_ipv6_frames_are_counted_drops)."""
+    rnd = random.Random(a.seed)
+    dp = a.dport
+    out = []
+
+    def seg(flags=SYN, options=SYN_OPTS, ack=0, sport=None, **kw):
+        sport = sport or rnd.randrange(40000, 60000)
+        return tcp_segment(src, dst, sport, dp, rnd.getrandbits(32), ack, flags, options, **kw)
+
+    # The SYNs the engine takes get ports of their own (20000 + 4 * round + k): random ones
+    # could repeat a tuple and be counted as a duplicate SYN instead.
+    def taken(k):
+        return seg(sport=20000 + 4 * a.round + k)
+
+    def add(kind, s, exts=(), plen=None):
+        out.append((kind, ipv6_frame(dst_mac, src_mac, src, dst, s, exts, plen)))
+
+    add("bad_tcp_csum", seg(bad_csum=True))
+    for kind, o in (("opt_len_zero", b"\x02\x00\x05\xb4"), ("opt_len_past", b"\x08\x0a\0\0"),
+                    ("opt_mss_len", b"\x02\x03\x05\x01")):
+        add(kind, seg(options=o))
+    for kind, fl in (("syn_fin", SYN | FIN), ("syn_rst", SYN | RST), ("no_flags", 0),
+                     ("fin_only", FIN)):
+        add(kind, seg(flags=fl, options=b""))
+    add("rst_nothing", seg(flags=RST, options=b""))
+    add("ack_nothing", seg(flags=ACK, options=b"", ack=rnd.getrandbits(32)))
+    # Payload length: past the frame (by 40), and 10 (short of the TCP header).
+    s = seg()
+    add("plen_past", s, plen=len(s) + 40)
+    add("plen_short", seg(), plen=10)
+    # The frame cut inside the TCP header (the payload length says the whole segment).
+    s = seg()
+    out.append(("truncated_short", ipv6_frame(dst_mac, src_mac, src, dst, s)[:14 + 40 + 10]))
+    for kind, d in (("doff_small", 4), ("doff_large", 15)):
+        add(kind, seg(options=b"", doff=d))
+    # Extension headers the XDP program and the engine walk to TCP: SYNs the engine takes.
+    add("ext_hop_by_hop", taken(0), [(0, PADN4)])
+    add("ext_dest_opts", taken(1), [(60, PADN4)])
+    add("ext_routing_done", taken(2), [(43, b"\0\0\0\0\0\0")])  # type 0, segments left 0
+    add("ext_chain", taken(3), [(0, PADN4), (43, b"\0\0\0\0\0\0"), (60, PADN4)])
+    # Not walked (left to the kernel): a routing header with segments left, five headers
+    # (more than MAX_IPV6_EXT), an unknown next header (no extension header, not TCP).
+    add("ext_routing_left", seg(), [(43, b"\0\1\0\0\0\0")])
+    add("ext_five", seg(), [(60, PADN4)] * 5)
+    s = seg()
+    out.append(("ext_unknown", frame(dst_mac, src_mac, ETH_P_IPV6,
+                                     ipv6_header(src, dst, len(s), nh=200) + s)))
+    # A fragmented segment (ACK + 28 bytes: the first fragment holds the whole TCP header,
+    # as RFC 7112 asks and the kernel checks): reassembly is the kernel's.
+    s = seg(flags=ACK, options=b"", ack=rnd.getrandbits(32), payload=bytes(28))
+    ident = struct.pack("!I", rnd.getrandbits(32))
+    add("fragment_first", s[:24], [(44, struct.pack("!H", 1) + ident)])  # offset 0, M
+    add("fragment_rest", s[24:], [(44, struct.pack("!H", 3 << 3) + ident)])  # offset 24
+    return out
+
+
 def malformed(a):
     src, dst = lab_addr(a.src), lab_addr(a.dst)
+    kinds = malformed_frames6 if src.version == 6 else malformed_frames
     s = open_tx(a.iface)
     dst_mac, src_mac = mac_bytes(a.dst_mac), iface_mac(a.iface)
     counts, errors = {}, {}
     t0 = time.monotonic()
     for i in range(a.repeat):
         a.seed = (a.seed or 0) * 1000003 + i
-        for kind, f in malformed_frames(a, dst_mac, src_mac, src, dst):
+        a.round = i
+        for kind, f in kinds(a, dst_mac, src_mac, src, dst):
             try:
                 s.send(f)
                 counts[kind] = counts.get(kind, 0) + 1
