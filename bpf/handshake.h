@@ -426,6 +426,32 @@ static __always_inline __u64 tw_hs_now(const struct tw_hs_cfg *h)
 }
 
 #define TW_TO_ENGINE (-1)
+/* tw_hs_read_tcp: the header is read and checked, go on. */
+#define TW_HS_READ (-2)
+
+/* Both halves' common step: the TCP header (`hlen` bytes, 20-60) copied to `th`, its options
+ * parsed into `o`, and, with TW_HS_VERIFY, both checksums checked. Returns TW_HS_READ, or the
+ * verdict for a segment that is not ours to answer (counted). Packet pointers the caller
+ * holds must be re-derived afterwards (the verifier wants fresh bounds after the helpers). */
+static __always_inline int tw_hs_read_tcp(struct xdp_md *ctx, const struct tw_hs_cfg *h,
+					  const struct tw_tuple *t, __u32 hlen, __u8 *th,
+					  struct tw_opts *o)
+{
+	__u32 n = hlen & 63;
+	if (n < 20 || n > 60)
+		return TW_TO_ENGINE;
+	if (tw_xdp_load_bytes(ctx, TW_ETH + 20, th, n))
+		return TW_TO_ENGINE;
+	if (tw_parse_opts(th, n, o) != TW_OPTS_OK)
+		return tw_hs_count(TW_STAT_HS_TO_ENGINE, TW_TO_ENGINE);
+	__u8 *p = (void *)(long)ctx->data;
+	__u8 *end = (void *)(long)ctx->data_end;
+	if (p + TW_ETH + 40 > end)
+		return TW_TO_ENGINE;
+	if ((h->flags & TW_HS_VERIFY) && !tw_csums_ok((void *)(p + TW_ETH), t, hlen, th))
+		return tw_hs_count(TW_STAT_HS_BAD_CSUM, XDP_DROP);
+	return TW_HS_READ;
+}
 
 /* A TCP segment to one of our IPv4 addresses and steered ports, headers checked by the
  * parsers (IHL 5 here, no VLAN). Returns an XDP action, or TW_TO_ENGINE. */
@@ -471,24 +497,16 @@ static __noinline int tw_hs_server(struct xdp_md *ctx)
 		return TW_TO_ENGINE;
 
 	__u8 th[TW_TH_BUF] = {};
-	__u32 n = hlen & 63;
-	if (n < 20 || n > 60)
-		return TW_TO_ENGINE;
-	if (tw_xdp_load_bytes(ctx, TW_ETH + 20, th, n))
-		return TW_TO_ENGINE;
 	struct tw_opts o = {};
-	if (tw_parse_opts(th, n, &o) != TW_OPTS_OK)
-		return tw_hs_count(TW_STAT_HS_TO_ENGINE, TW_TO_ENGINE);
-
-	/* Re-derive: the helper calls above leave the packet pointers valid, but the verifier
-	 * wants fresh bounds for each use below. */
+	int read = tw_hs_read_tcp(ctx, h, &t, hlen, th, &o);
+	if (read != TW_HS_READ)
+		return read;
+	/* Re-derive: the verifier wants fresh bounds for each use below. */
 	p = (void *)(long)ctx->data;
 	end = (void *)(long)ctx->data_end;
 	if (p + TW_ETH + 40 > end)
 		return TW_TO_ENGINE;
 	ip = (void *)(p + TW_ETH);
-	if ((h->flags & TW_HS_VERIFY) && !tw_csums_ok(ip, &t, hlen, th))
-		return tw_hs_count(TW_STAT_HS_BAD_CSUM, XDP_DROP);
 	__u32 seq = tw_be32(th, 4), ackn = tw_be32(th, 8);
 	__u64 now = tw_hs_now(h);
 	struct tw_reply r = {

@@ -80,22 +80,15 @@ static __noinline int tw_hs_client(struct xdp_md *ctx)
 		return TW_TO_ENGINE; /* refusals and oddities: the engine holds the TCB */
 
 	__u8 th[TW_TH_BUF] = {};
-	__u32 n = hlen & 63;
-	if (n < 20 || n > 60)
-		return TW_TO_ENGINE;
-	if (tw_xdp_load_bytes(ctx, TW_ETH + 20, th, n))
-		return TW_TO_ENGINE;
 	struct tw_opts o = {};
-	if (tw_parse_opts(th, n, &o) != TW_OPTS_OK)
-		return tw_hs_count(TW_STAT_HS_TO_ENGINE, TW_TO_ENGINE);
+	int read = tw_hs_read_tcp(ctx, h, &t, hlen, th, &o);
+	if (read != TW_HS_READ)
+		return read;
 	p = (void *)(long)ctx->data;
 	end = (void *)(long)ctx->data_end;
 	if (p + TW_ETH + 40 > end)
 		return TW_TO_ENGINE;
 	eth = (void *)p;
-	ip = (void *)(p + TW_ETH);
-	if ((h->flags & TW_HS_VERIFY) && !tw_csums_ok(ip, &t, hlen, th))
-		return tw_hs_count(TW_STAT_HS_BAD_CSUM, XDP_DROP);
 	__u32 seq = tw_be32(th, 4), ackn = tw_be32(th, 8);
 	/* Without the echoed TSval there is nothing to check the ack against. */
 	__u32 isn = o.has_ts ? tw_client_isn(h, &t, o.tsecr) : ackn - 3;
