@@ -91,12 +91,12 @@ static __always_inline int pass(__u32 idx)
  * and FINs never end a latency interval: they get rx_ns 0 ("not timed"), saving the clock
  * read (about 1% of a threeway <-> threeway run). A driver without metadata support
  * refuses the adjustment: counted, the worker falls back to its loop clock. Invalidates
- * packet pointers: call just before the redirect. */
-static __always_inline void stamp_rx_as(struct xdp_md *ctx, int untimed)
+ * packet pointers: call just before the redirect. `cfg` is the one the program looked up
+ * at entry (a second lookup per frame would buy nothing). */
+static __always_inline void stamp_rx(struct xdp_md *ctx, const struct tw_steer_cfg *cfg,
+				     int untimed)
 {
-	__u32 zero = 0;
-	const struct tw_steer_cfg *cfg = bpf_map_lookup_elem(&tw_cfg, &zero);
-	if (!cfg || !(cfg->flags & TW_CFG_RX_STAMP))
+	if (!(cfg->flags & TW_CFG_RX_STAMP))
 		return; /* --rx-timestamp loop: the stamps' cost is not paid */
 	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(struct tw_rx_meta))) {
 		count(TW_STAT_NO_META);
@@ -112,10 +112,6 @@ static __always_inline void stamp_rx_as(struct xdp_md *ctx, int untimed)
 	m->_pad = 0;
 }
 
-static __always_inline void stamp_rx(struct xdp_md *ctx, const struct tcphdr *tcp)
-{
-	stamp_rx_as(ctx, tcp->rst || tcp->fin);
-}
 
 static __always_inline int to_socket(struct xdp_md *ctx, __u32 idx)
 {
@@ -231,7 +227,7 @@ int tw_steer(struct xdp_md *ctx)
 			hs = tw_hs_client(ctx);
 		if (hs != TW_TO_ENGINE)
 			return hs;
-		stamp_rx_as(ctx, untimed);
+		stamp_rx(ctx, cfg, untimed);
 		return to_socket(ctx, TW_STAT_REDIRECTED);
 	}
 
@@ -268,7 +264,7 @@ int tw_steer(struct xdp_md *ctx)
 		t.ipv6.dport = tcp->dest;
 		if (kernel_owns(ctx, &t, sizeof(t.ipv6), tcp))
 			return pass(TW_STAT_PASSED_SOCKET);
-		stamp_rx(ctx, tcp);
+		stamp_rx(ctx, cfg, tcp->rst || tcp->fin);
 		return to_socket(ctx, TW_STAT_REDIRECTED);
 	}
 
