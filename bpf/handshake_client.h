@@ -6,8 +6,9 @@
  * SYN-ACK is ours when ack == ISN(tuple, TSecr) + 1, and `now - TSecr` is the handshake
  * latency from the intended start (not the send time: a late pacer's lateness is in it).
  *
- * The third segment is ACK|FIN (a legal graceful close): it completes the handshake on the
- * peer (a Linux listener creates the child socket and counts TcpPassiveOpens; a bare RST
+ * The third segment is ACK|FIN (a legal graceful close), with PSH set (no data: a marker
+ * threeway's XDP server counts as an accept, where a later FIN is not): it completes the
+ * handshake on the peer (a Linux listener creates the child socket and counts TcpPassiveOpens; a bare RST
  * instead would only drop its request socket, and ACK then RST needs two frames), and starts
  * the close. The peer's ACK of our FIN is consumed; its FIN is answered with the last ACK.
  * Every segment keeps TSval = the SYN's (equal is what PAWS allows), so the peer keeps
@@ -106,7 +107,7 @@ static __noinline int tw_hs_client(struct xdp_md *ctx)
 	if (syn) {
 		if (ackn != isn + 1)
 			return tw_hs_count(TW_STAT_HSC_BAD_SYNACK, TW_TO_ENGINE);
-		r.flags = 0x11; /* ACK|FIN */
+		r.flags = 0x19; /* ACK|PSH|FIN: PSH marks the accept (tw_hs_server) */
 		int act = tw_emit(ctx, h, &r);
 		if (act < 0)
 			return tw_hs_count(TW_STAT_HS_TX_ERR, TW_TO_ENGINE);

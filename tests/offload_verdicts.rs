@@ -389,17 +389,46 @@ fn offload_close_and_data_phase() {
     let mut p = probe(&hs(o, false));
     let (_, synack, _) = p.run_out(&seg(SYN, ISN, 0, &LINUX, &[])).unwrap();
     let c1 = cookie_of(&synack).wrapping_add(1);
-    let ts = [1, 1, 8, 10, 0, 0, 0x30, 0x3b, 0, 0, 0x11, 0x11];
+    let tsval_of = |f: &[u8]| {
+        let f = TcpFrame::parse(f, ChecksumMode::Verify).unwrap();
+        f.tcp.options.timestamps.expect("timestamps negotiated").0
+    };
+    let syn_ts = tsval_of(&synack);
+    assert_eq!(syn_ts & 1, 0, "the SYN-ACK's TSval is even");
+    let ts = ts_area(0x303b, syn_ts);
     // The peer closes: FIN|ACK answered as the engine's server (CLOSE-WAIT -> LAST-ACK).
     let fin = seg(FIN | ACK, ISN + 1, c1, &ts, &[]);
     let (act, out, moved) = p.run_out(&fin).unwrap();
     assert_eq!((act, moved.xdp_fins_answered), (XDP_ACTION_TX, 1));
+    assert_eq!(moved.xdp_accepted, 0, "a FIN without PSH is no accept");
     let want = engine_out(&mut engine(o, &[]), NOW, &fin);
     assert_eq!(want.len(), 1);
     assert_eq!(out, want[0], "byte-identical FIN|ACK");
-    let last = seg(ACK, ISN + 2, c1.wrapping_add(1), &ts, &[]);
+    let fin_ts = tsval_of(&out);
+    assert_eq!(fin_ts & 1, 1, "the FIN|ACK's TSval is odd");
+    let last = seg(
+        ACK,
+        ISN + 2,
+        c1.wrapping_add(1),
+        &ts_area(0x303b, fin_ts),
+        &[],
+    );
     let (act, _, moved) = p.run_out(&last).unwrap();
     assert_eq!((act, moved.xdp_closed), (XDP_ACTION_DROP, 1));
+    // A handshake ACK echoing an odd TSval is not taken for an accept (that TSval is our
+    // FIN's): the engine decides.
+    let odd = seg(ACK, ISN + 1, c1, &ts_area(0x303b, fin_ts), &[]);
+    let (_, _, moved) = p.run_out(&odd).unwrap();
+    assert_eq!((moved.xdp_accepted, moved.xdp_bad_cookie), (0, 1));
+    // Threeway's XDP client closes in its third segment, ACK|PSH|FIN: accepted and answered.
+    let closing = seg(FIN | PSH | ACK, ISN + 1, c1, &ts, &[]);
+    let (act, out, moved) = p.run_out(&closing).unwrap();
+    assert_eq!(
+        (act, moved.xdp_accepted, moved.xdp_fins_answered),
+        (XDP_ACTION_TX, 1, 1)
+    );
+    let want = engine_out(&mut engine(o, &[]), NOW, &closing);
+    assert_eq!(out, want[0], "byte-identical FIN|ACK to ACK|PSH|FIN");
     let (act, _, moved) = p.run_out(&seg(RST, ISN + 1, 0, &[], &[])).unwrap();
     assert_eq!((act, moved.xdp_rsts), (XDP_ACTION_DROP, 1));
 
@@ -546,7 +575,7 @@ fn offload_client_synack_checked_and_answered() {
     );
     client_answer(
         &ans,
-        ACK | FIN,
+        ACK | PSH | FIN,
         isn.wrapping_add(1),
         IRS.wrapping_add(1),
         (tsval, peer_ts),

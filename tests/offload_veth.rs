@@ -225,11 +225,10 @@ fn offload_connect_to_kernel_listener_10k() {
     );
 }
 
-/// Must-show 3 as far as it stands: threeway <-> threeway with the offload on both sides
-/// (`--close fin`): every attempt established and closed in XDP on both ends, no frame
-/// reaching a worker on either side; the server closed (`xdp_closed`) exactly the client's
-/// established. Not yet: the server's `accepted` (our ACK|FIN takes XDP's FIN path, which
-/// counts no accept; ARCHITECTURE.md, "The client half").
+/// Must-show 3: threeway <-> threeway with the offload on both sides (`--close fin`): every
+/// attempt established and closed in XDP on both ends, no frame reaching a worker on either
+/// side; the server accepted (the client's ACK|PSH|FIN) and closed exactly the client's
+/// established.
 fn both_sides(queues: u32) {
     let p = pair(&format!("twt-ob{queues}"), queues);
     let listen = format!("{}:{PORT}", p.b.addr);
@@ -250,6 +249,11 @@ fn both_sides(queues: u32) {
     assert_eq!(cc["xdp_client_established"].as_u64(), Some(est), "{cc}");
     assert_eq!(sc["xdp_synacks"].as_u64(), Some(est), "{sc}");
     assert_eq!(sc["xdp_closed"].as_u64(), Some(est), "{sc}");
+    assert_eq!(
+        s["accepted"].as_u64(),
+        Some(est),
+        "the server's accepted: {s}"
+    );
     assert_eq!(
         (cc["redirected"].as_u64(), sc["redirected"].as_u64()),
         (Some(0), Some(0)),
