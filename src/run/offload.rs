@@ -40,6 +40,9 @@ impl Handshake {
 /// device (veth) `auto` keeps the engine: a peer without an XDP program of its own (a kernel
 /// peer, as a rule) silently drops XDP_TX frames, and nothing here can see the peer.
 pub fn server(arg: OffloadArg, cfg: &EngineConfig, virtual_dev: bool) -> Result<Handshake, String> {
+    if arg == OffloadArg::Check {
+        return Err("--offload check splits a client's handshakes: use it with connect".into());
+    }
     if arg == OffloadArg::Off {
         return Ok(Handshake::Engine("--offload off".into()));
     }
@@ -82,23 +85,35 @@ pub fn server(arg: OffloadArg, cfg: &EngineConfig, virtual_dev: bool) -> Result<
 }
 
 /// The client's choice. `--offload xdp` hands the SYN-ACK and the close to XDP (and turns on
-/// `xdp_isn` in every engine) where `client_blocker` allows it; `auto` keeps the engine
-/// while the client offload is new (issue 14: must-show 3 is not shown yet).
-pub fn client(arg: OffloadArg, engines: &mut [EngineConfig]) -> Result<Handshake, String> {
-    match arg {
+/// `xdp_isn` in every engine) where `client_blocker` allows it, `check` those of even source
+/// ports only; `auto` does what `xdp` does on a physical NIC when nothing blocks it, and keeps
+/// the engine on a software device (as the server's choice, for the same reason).
+pub fn client(
+    arg: OffloadArg,
+    engines: &mut [EngineConfig],
+    virtual_dev: bool,
+) -> Result<Handshake, String> {
+    let flag = match arg {
         OffloadArg::Off => return Ok(Handshake::Engine("--offload off".into())),
-        OffloadArg::Auto => {
+        OffloadArg::Auto if virtual_dev => {
             return Ok(Handshake::Engine(
-                "the client offload is new: --offload xdp to use it".into(),
+                "virtual device (veth): its peer drops XDP_TX frames unless it has an XDP \
+                 program; --offload xdp when it does"
+                    .into(),
             ));
         }
-        OffloadArg::Xdp => {}
-    }
+        OffloadArg::Auto => "auto",
+        OffloadArg::Xdp => "xdp",
+        OffloadArg::Check => "check",
+    };
     let Some(first) = engines.first() else {
-        return Err("--offload xdp: no workers".into());
+        return Err(format!("--offload {flag}: no workers"));
     };
     if let Some(why) = crate::tcp::offload::client_blocker(first) {
-        return Err(format!("--offload xdp: {why}; use --offload off"));
+        if arg == OffloadArg::Auto {
+            return Ok(Handshake::Engine(why.into()));
+        }
+        return Err(format!("--offload {flag}: {why}; use --offload off"));
     }
     let c = &first.common;
     let mut h = HsConfig {
@@ -120,11 +135,14 @@ pub fn client(arg: OffloadArg, engines: &mut [EngineConfig]) -> Result<Handshake
     if lo > hi {
         return Err("--offload xdp: no source ports".into());
     }
+    let half = arg == OffloadArg::Check;
     h.client = Some(crate::xsk::HsClient {
         isn_key,
         ports: (lo, hi),
+        half,
     });
-    Ok(Handshake::Xdp(h, None))
+    let note = half.then_some("even source ports in XDP, odd ones in the engine");
+    Ok(Handshake::Xdp(h, note))
 }
 
 /// XDP's server counters as engine counters: SYN-ACKs are cookie SYN-ACKs, final ACKs are
@@ -225,8 +243,13 @@ mod tests {
                 .xdp()
                 .is_none()
         );
-        assert!(client(OffloadArg::Xdp, &mut []).is_err());
-        assert!(client(OffloadArg::Auto, &mut []).unwrap().xdp().is_none());
+        assert!(client(OffloadArg::Xdp, &mut [], false).is_err());
+        assert!(
+            client(OffloadArg::Auto, &mut [], true)
+                .unwrap()
+                .xdp()
+                .is_none()
+        );
     }
 
     #[test]
