@@ -269,9 +269,10 @@ mod tests {
             }),
         };
         let mut e = vec![one(vec![2000, 2002]), one(vec![2001, 2003])];
-        let h = client(OffloadArg::Xdp, &mut e).unwrap();
+        let h = client(OffloadArg::Xdp, &mut e, true).unwrap();
         assert_eq!(h.echo(), "xdp");
-        assert_eq!(h.xdp().unwrap().client.unwrap().ports, (2000, 2003));
+        let hc = h.xdp().unwrap().client.unwrap();
+        assert_eq!((hc.ports, hc.half), ((2000, 2003), false));
         assert!(
             e.iter()
                 .all(|e| matches!(&e.role, RoleConfig::Client(c) if c.xdp_isn))
@@ -279,11 +280,31 @@ mod tests {
         let mut rst = vec![one(vec![2000])];
         rst[0].common.close = CloseMode::Rst;
         assert!(
-            client(OffloadArg::Xdp, &mut rst)
+            client(OffloadArg::Xdp, &mut rst, false)
                 .unwrap_err()
                 .contains("--close fin")
         );
-        assert!(client(OffloadArg::Auto, &mut e).unwrap().xdp().is_none());
+        // auto: the engine on veth; on a NIC xdp when nothing blocks it, else the engine.
+        assert!(
+            client(OffloadArg::Auto, &mut e, true)
+                .unwrap()
+                .xdp()
+                .is_none()
+        );
+        assert_eq!(
+            client(OffloadArg::Auto, &mut e, false).unwrap().echo(),
+            "xdp"
+        );
+        let auto_rst = client(OffloadArg::Auto, &mut rst, false).unwrap();
+        assert!(
+            auto_rst
+                .echo()
+                .starts_with("afxdp: XDP closes with ACK|FIN")
+        );
+        // check: half the ports.
+        let c = client(OffloadArg::Check, &mut e, true).unwrap();
+        assert!(c.xdp().unwrap().client.unwrap().half);
+        assert!(c.echo().starts_with("xdp (even source ports"));
     }
 
     #[test]

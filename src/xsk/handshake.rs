@@ -310,6 +310,7 @@ mod tests {
             client: Some(HsClient {
                 isn_key: (1, 2),
                 ports: (40000, 40999),
+                half: false,
             }),
             ..HsConfig::default()
         };
@@ -319,5 +320,8 @@ mod tests {
             (HS_CLIENT, 2, 40999),
             "client only: no server flag"
         );
+        let mut check = client.clone();
+        check.client.as_mut().unwrap().half = true;
+        assert_eq!(check.to_raw().unwrap().flags, HS_CLIENT | HS_CLIENT_HALF);
     }
 }
