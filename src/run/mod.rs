@@ -281,6 +281,11 @@ pub fn execute(mut plan: Plan) -> Result<i32, RunError> {
         ),
         _ => None,
     };
+    let half = plan
+        .handshake
+        .xdp()
+        .and_then(|h| h.client)
+        .is_some_and(|c| c.half);
     let core_ids = core_affinity::get_core_ids().unwrap_or_default();
     let mut handles = Vec::new();
     let local_mac = crate::wire::MacAddr(
@@ -289,7 +294,7 @@ pub fn execute(mut plan: Plan) -> Result<i32, RunError> {
     for (w, xsk) in xsks.into_iter().enumerate() {
         let mut engine = Engine::new(plan.engines[w].clone()).map_err(RunError::usage)?;
         if let Some(m) = marks.clone() {
-            engine.set_xdp_marks(Box::new(move |p| m.get(p)));
+            engine.set_xdp_marks(Box::new(move |p| m.get(p)), half);
         }
         let (back, spares) = crate::worker::exchange::exchange();
         returns.push(back);
