@@ -177,6 +177,19 @@ impl Collector {
         self.offload = s;
     }
 
+    /// The client offload's handshake latencies recorded in XDP since the last call, as
+    /// bucket counts (`tcp::offload::lat_value`): into the connect latency (from the
+    /// intended start), as the engine records it.
+    pub fn add_xdp_latency(&mut self, buckets: &[u64]) {
+        for (i, &n) in buckets.iter().enumerate().filter(|(_, n)| **n > 0) {
+            let v = crate::tcp::offload::lat_value(i);
+            crate::tcp::record_n(&mut self.interval.connect, v, n);
+            if self.measured_from.is_some() {
+                crate::tcp::record_n(&mut self.total.connect, v, n);
+            }
+        }
+    }
+
     /// Merges `r`; gives back its latency buffers (to be returned to the worker).
     pub fn add(&mut self, r: Report) -> Latency {
         let w = r.worker;

@@ -151,7 +151,9 @@ pub fn server_stats(x: &SteerCounters) -> Stats {
 /// SYN-ACKs went out with XDP_TX but no final ACK ever came back: the frames most likely never
 /// reached the peer. Says what to check.
 pub fn unanswered_warning(x: &SteerCounters, iface: &str) -> Option<String> {
-    if x.xdp_synacks < 100 || x.xdp_accepted + x.xdp_to_engine + x.xdp_rsts > 0 {
+    if x.xdp_synacks < 100
+        || x.xdp_accepted + x.xdp_fins_answered + x.xdp_to_engine + x.xdp_rsts > 0
+    {
         return None;
     }
     Some(format!(

@@ -172,6 +172,43 @@ pub(super) fn read_mark(ebpf: &Ebpf, port: u16) -> Result<u32, SteerError> {
     arr.get(&(port as u32), 0).map_err(|e| err("reading", &e))
 }
 
+const MAP_LAT: &str = "tw_hs_lat";
+
+/// Mirror of `struct tw_lat` (bpf/handshake_client.h): one CPU's latency buckets.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct RawLat([u64; crate::tcp::offload::LAT_BUCKETS]);
+
+// Safety: `RawLat` is `repr(C)` over a `u64` array: no padding, any bit pattern is valid.
+unsafe impl aya::Pod for RawLat {}
+
+/// The client offload's handshake latency buckets (`tw_hs_lat`), summed over CPUs: running
+/// totals since the program was loaded (`tcp::offload::lat_value` gives each one's value).
+/// One syscall (the kernel copies every CPU's 31 KiB).
+pub(super) fn read_latency(ebpf: &Ebpf) -> Result<Vec<u64>, SteerError> {
+    use aya::maps::PerCpuArray;
+    let err = |what: &str, e: &dyn std::fmt::Display| {
+        SteerError::new(
+            format!("{what} map {MAP_LAT}"),
+            None,
+            Some(e.to_string()),
+            Some("the XDP object lacks the client offload: rebuild threeway".into()),
+        )
+    };
+    let map = ebpf
+        .map(MAP_LAT)
+        .ok_or_else(|| err("opening", &"missing from steer.bpf.o"))?;
+    let arr: PerCpuArray<_, RawLat> = PerCpuArray::try_from(map).map_err(|e| err("opening", &e))?;
+    let per_cpu = arr.get(&0, 0).map_err(|e| err("reading", &e))?;
+    let mut sum = vec![0u64; crate::tcp::offload::LAT_BUCKETS];
+    for cpu in per_cpu.iter() {
+        for (s, v) in sum.iter_mut().zip(cpu.0.iter()) {
+            *s += v;
+        }
+    }
+    Ok(sum)
+}
+
 /// `tw_hs_marks` mapped into our memory: the workers read a port's mark with one load, no
 /// syscall. Clones share the mapping.
 #[derive(Clone)]
