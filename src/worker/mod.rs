@@ -43,18 +43,15 @@ const EARLY: Duration = Duration::from_micros(60);
 /// used): a frame is read within one iteration of arriving, or after a stall of the worker.
 const STAMP_PAST: Nanos = 1_000_000_000;
 const STAMP_FUTURE: Nanos = 10_000_000;
-/// Copy mode: SYNs per TX kick. A copy-mode `sendto` hands its frames to the driver one
-/// after another, and on veth the peer's stack processes each inside that call (netif_rx,
-/// then the softirq at the BH enable): the k-th SYN of a kick reaches the wire only after
-/// the peer has answered the k-1 before it, tens of microseconds per frame on a loaded
-/// host. A departure stamp per kick would charge that to the RTT; one SYN per kick keeps
-/// the stamp at the SYN's own departure.
-///
-/// That costs a `sendto` per SYN (~0.35 us here; a tenth of the closed-loop rate on veth),
-/// so it is done only in paced runs of at most `OWN_KICK_RATE_MAX` connections per second
-/// per worker (under 2% of a core). Faster or closed-loop runs kick their SYNs in batches:
-/// their RTTs include the kernel's work on the frames ahead in the same kick.
-const SYNS_PER_KICK: usize = 1;
+/// Copy mode, paced at most this many connections per second per worker: each SYN leaves in
+/// a TX kick of its own. A copy-mode `sendto` hands its frames to the driver one after
+/// another, and on veth the peer's stack processes each inside that call (netif_rx, then the
+/// softirq at the BH enable): the k-th SYN of a shared kick reaches the wire only after the
+/// peer has answered the k-1 before it, tens of microseconds per frame on a loaded host, and a
+/// departure stamp per kick would charge that to the RTT. A `sendto` per SYN costs ~0.35 us
+/// (a tenth of the closed-loop rate on veth, under 2% of a core at this rate), so faster or
+/// closed-loop runs kick their SYNs in batches: their RTTs include the kernel's work on the
+/// frames ahead in the same kick.
 const OWN_KICK_RATE_MAX: f64 = 50_000.0;
 
 /// The worker's clock (`epoch.elapsed()`) and the XDP program's (`bpf_ktime_get_ns`, raw
@@ -404,7 +401,7 @@ fn open_due(
     }
     let (budget, held) = admission.budget(plan.xsk.rx_backlog(), plan.xsk.tx_room());
     std::hint::black_box(plan.engine.warm_opens(budget as usize));
-    // `own_kicks`: each SYN leaves in a kick of its own (see `SYNS_PER_KICK`), after the
+    // `own_kicks`: each SYN leaves in a kick of its own (`OWN_KICK_RATE_MAX`), after the
     // replies queued before it, which go first. Errors: the loop's flush reports them.
     if own_kicks && plan.xsk.tx().pending() > 0 {
         let _ = send_queued(plan, now);
@@ -424,8 +421,8 @@ fn open_due(
             Err(_) => lp.open_no_tuple += 1,
         }
         n += 1;
-        if own_kicks && n % SYNS_PER_KICK == 0 && plan.engine.departing() {
-            lp.syn_own_kicks += SYNS_PER_KICK as u64;
+        if own_kicks && plan.engine.departing() {
+            lp.syn_own_kicks += 1;
             let _ = send_queued(plan, now);
         }
     }
