@@ -139,6 +139,8 @@ static __noinline int tw_hs_client(struct xdp_md *ctx)
 	};
 	if (t.local_port < h->cport_lo || t.local_port > h->cport_hi)
 		return TW_TO_ENGINE;
+	if ((h->flags & TW_HS_CLIENT_HALF) && (t.local_port & 1))
+		return TW_TO_ENGINE; /* --offload check: the engine's half */
 	__u32 seg_len = bpf_ntohs(ip->tot_len) - 20;
 	__u32 hlen = tcp->doff * 4;
 	if (hlen < 20 || hlen > 60 || seg_len != hlen)

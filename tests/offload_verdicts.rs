@@ -482,19 +482,24 @@ fn client_probe() -> SteerProbe {
         ..SteerConfig::default()
     })
     .expect("the steering program with the client offload loads (verifier)");
-    p.set_handshake(Some(&HsConfig {
+    p.set_handshake(Some(&client_hs())).unwrap();
+    p
+}
+
+/// The client offload's configuration in these tests (XDP's clock fixed at CLIENT_NOW).
+fn client_hs() -> HsConfig {
+    HsConfig {
         local_mac: OUR_MAC,
         ttl: 64,
         verify: true,
         client: Some(HsClient {
             isn_key: client_isn_key(&SECRET),
             ports: (CPORT, CPORT),
+            half: false,
         }),
         fixed_now: CLIENT_NOW,
         ..HsConfig::default()
-    }))
-    .unwrap();
-    p
+    }
 }
 
 /// A timestamps option area: NOP NOP TS(val, ecr).
@@ -671,4 +676,17 @@ fn offload_client_synack_checked_and_answered() {
         IRS.wrapping_add(2),
         (tsval, peer_ts + 1),
     );
+
+    // --offload check: XDP answers even source ports only; CPORT is odd, so its SYN-ACK is
+    // the engine's (no socket in the probe: dropped, counted), and no mark or latency moves.
+    let mut h = client_hs();
+    h.client.as_mut().unwrap().half = true;
+    p.set_handshake(Some(&h)).unwrap();
+    let lat_before = p.client_latency().unwrap().iter().sum::<u64>();
+    let (_, _, moved) = p.run_out(&synack).unwrap();
+    assert_eq!(
+        (moved.dropped_no_socket, moved.xdp_client_established),
+        (1, 0)
+    );
+    assert_eq!(p.client_latency().unwrap().iter().sum::<u64>(), lat_before);
 }

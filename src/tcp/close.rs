@@ -84,6 +84,8 @@ impl Engine {
                 self.table.get_mut(slot).bump_retries();
                 self.stats.syn_retransmits += 1;
                 self.send_syn(now, slot, tx);
+                // Same ISN and TSval: XDP marks it as the first; look for that again soon.
+                self.track_xdp(slot, t.iss.0, now);
                 let at = now + self.rto(t.retries() + 1);
                 self.arm(slot, at);
             }

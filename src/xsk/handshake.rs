@@ -14,6 +14,7 @@ const HS_SERVER: u32 = 1;
 const HS_VERIFY: u32 = 2;
 const HS_DATA: u32 = 4;
 const HS_CLIENT: u32 = 8;
+const HS_CLIENT_HALF: u32 = 16;
 const HS_NONE: u8 = 0xff;
 /// `TW_MAX_LISTEN`.
 const MAX_LISTEN: usize = 8;
@@ -53,6 +54,8 @@ pub struct HsClient {
     pub isn_key: (u64, u64),
     /// Our source ports, inclusive.
     pub ports: (u16, u16),
+    /// `--offload check`: only the even ones (`TW_HS_CLIENT_HALF`); the engine answers the rest.
+    pub half: bool,
 }
 
 /// Mirror of `struct tw_hs_cfg`; layout pinned by a test here and `_Static_assert`s there.
@@ -114,6 +117,11 @@ impl HsConfig {
             n_listen: self.listen.len() as u8,
             flags: if self.listen.is_empty() { 0 } else { HS_SERVER }
                 | if self.client.is_some() { HS_CLIENT } else { 0 }
+                | if self.client.is_some_and(|c| c.half) {
+                    HS_CLIENT_HALF
+                } else {
+                    0
+                }
                 | if self.verify { HS_VERIFY } else { 0 }
                 | if self.data_phase { HS_DATA } else { 0 },
             ..RawHsCfg::default()
@@ -302,6 +310,7 @@ mod tests {
             client: Some(HsClient {
                 isn_key: (1, 2),
                 ports: (40000, 40999),
+                half: false,
             }),
             ..HsConfig::default()
         };
@@ -311,5 +320,8 @@ mod tests {
             (HS_CLIENT, 2, 40999),
             "client only: no server flag"
         );
+        let mut check = client.clone();
+        check.client.as_mut().unwrap().half = true;
+        assert_eq!(check.to_raw().unwrap().flags, HS_CLIENT | HS_CLIENT_HALF);
     }
 }
