@@ -527,21 +527,27 @@ fn xdp_isn_binds_the_intended_start() {
     assert_eq!(h.e.stats().established, 1);
 }
 
+/// A client engine with `xdp_isn` and the ISS its first attempt will have.
+fn xdp_client() -> (H, u32) {
+    use crate::tcp::offload::{client_isn_of, client_tsval};
+    let cfg = tweak(base_cfg(Role::Client), |c| {
+        if let RoleConfig::Client(cl) = &mut c.role {
+            cl.xdp_isn = true;
+        }
+    });
+    let h = H::new(cfg);
+    let k = h.e.isn_key;
+    let iss = client_isn_of((k.0, k.1), &h.key(), client_tsval(h.now));
+    (h, iss)
+}
+
 /// XDP answered the SYN-ACK (its mark on our port is ISS + 1): the SYN-SENT timer ends the
 /// attempt established and closed, with no retransmission; a mark of another attempt does
 /// not.
 #[test]
 fn xdp_mark_ends_syn_sent_established() {
-    use crate::tcp::offload::{client_isn_of, client_tsval};
     for (mark_ok, want) in [(true, (1, 1, 0, 0)), (false, (0, 0, 1, 1))] {
-        let cfg = tweak(base_cfg(Role::Client), |c| {
-            if let RoleConfig::Client(cl) = &mut c.role {
-                cl.xdp_isn = true;
-            }
-        });
-        let mut h = H::new(cfg);
-        let k = h.e.isn_key;
-        let iss = client_isn_of((k.0, k.1), &h.key(), client_tsval(h.now));
+        let (mut h, iss) = xdp_client();
         let mark = if mark_ok { iss.wrapping_add(1) } else { iss };
         h.e.set_xdp_marks(Box::new(move |p| if p == C_PORT { mark } else { 0 }), false);
         h.open();
@@ -574,16 +580,8 @@ fn xdp_mark_is_polled_before_the_rto() {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 
-    use crate::tcp::offload::{client_isn_of, client_tsval};
     for late in [false, true] {
-        let cfg = tweak(base_cfg(Role::Client), |c| {
-            if let RoleConfig::Client(cl) = &mut c.role {
-                cl.xdp_isn = true;
-            }
-        });
-        let mut h = H::new(cfg);
-        let k = h.e.isn_key;
-        let iss = client_isn_of((k.0, k.1), &h.key(), client_tsval(h.now));
+        let (mut h, iss) = xdp_client();
         let mark = Arc::new(AtomicU32::new(0));
         let m = mark.clone();
         h.e.set_xdp_marks(
