@@ -572,14 +572,15 @@ fn xdp_mark_ends_syn_sent_established() {
 }
 
 /// The marks are looked for every loop, not only at the RTO: an attempt whose mark appears
-/// ends at the next `handle_timeout` (its slot free long before the RTO); one whose mark is
-/// missing past the queue's window is left to its timer, which still reads the mark when it
-/// fires, so it ends once, established.
+/// ends at the next `handle_timeout` (its slot free long before the RTO). Past `BUSY` since
+/// the last open the engine looks every `IDLE_POLL` instead (the worker may sleep), and a
+/// slow mark still ends the attempt before its RTO; either way once.
 #[test]
 fn xdp_mark_is_polled_before_the_rto() {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 
+    use crate::tcp::marks::{BUSY, IDLE_POLL};
     for late in [false, true] {
         let (mut h, iss) = xdp_client();
         let mark = Arc::new(AtomicU32::new(0));
@@ -597,16 +598,16 @@ fn xdp_mark_is_polled_before_the_rto() {
         h.advance(50_000);
         assert_eq!(h.e.stats().active, 1, "no mark yet");
         if late {
-            // Past the window: out of the queue, the timer's (the RTO is 10 ms here).
-            h.advance(crate::tcp::marks::WINDOW + 1);
+            // A slow mark (the RTO is 10 ms here): looked for every IDLE_POLL.
+            h.advance(BUSY + 1);
+            assert_eq!(h.e.poll_timeout(), Some(h.now + IDLE_POLL), "idle polling");
             mark.store(iss.wrapping_add(1), Relaxed);
-            h.advance(1_000_000);
-            assert_eq!(h.e.stats().active, 1, "left to the RTO timer");
-            h.advance_to(T0 + 12 * MS);
+            h.advance(IDLE_POLL);
         } else {
             mark.store(iss.wrapping_add(1), Relaxed);
             h.advance(1_000);
         }
+        assert!(h.now < T0 + 10 * MS, "before the RTO");
         let s = *h.e.stats();
         assert_eq!(
             (
