@@ -40,8 +40,8 @@ struct {
  * here, in ns, as log-linear buckets (src/xsk/handshake.rs `lat_index`, `lat_value`): values
  * below 256 exact, then 128 buckets per power of two (relative width < 0.8%) up to 2^37 ns.
  * Per-CPU, one element (31,744 bytes, under the kernel's 32 KiB per-CPU value limit), so user
- * space reads the whole histogram with one syscall. The TSval is in µs, so the start is known
- * to ±0.5 µs (the value is centred). */
+ * space reads the whole histogram with one syscall. The TSval is in µs: the engine takes each
+ * intended start to the nearest µs (active_open), so the TSval carries it exactly. */
 #define TW_LAT_BUCKETS 3968
 
 struct tw_lat {
@@ -94,7 +94,6 @@ static __always_inline void tw_lat_record(__u64 now, __u32 tsecr)
 {
 	__u64 now_us = now / 1000;
 	__u64 ns = (__u64)((__u32)now_us - tsecr) * 1000 + (now - now_us * 1000);
-	ns = ns > 500 ? ns - 500 : 0;
 	__u32 zero = 0;
 	struct tw_lat *l = bpf_map_lookup_elem(&tw_hs_lat, &zero);
 	if (!l)
@@ -104,15 +103,12 @@ static __always_inline void tw_lat_record(__u64 now, __u32 tsecr)
 		l->b[i] += 1;
 }
 
-/* --offload check: the port is the engine's (offload::check_port_in_xdp is its negation). */
-static __always_inline __u32 tw_check_engine(__u32 x)
+/* --offload check: the port is the engine's (offload::check_port_in_xdp is its negation):
+ * bit 1 of the port's place in its worker's sequence (ports p, p + W, p + 2W, ...). */
+static __always_inline __u32 tw_check_engine(const struct tw_hs_cfg *h, __u32 port)
 {
-	x ^= x >> 16;
-	x *= 0x85ebca6bU;
-	x ^= x >> 13;
-	x *= 0xc2b2ae35U;
-	x ^= x >> 16;
-	return x & 1;
+	__u32 w = h->cport_split ? h->cport_split : 1;
+	return ((port / w) >> 1) & 1;
 }
 
 /* The client ISN (offload::client_isn): the tuple's message words (isn::key_words) and the
@@ -150,7 +146,7 @@ static __noinline int tw_hs_client(struct xdp_md *ctx)
 	};
 	if (t.local_port < h->cport_lo || t.local_port > h->cport_hi)
 		return TW_TO_ENGINE;
-	if ((h->flags & TW_HS_CLIENT_HALF) && tw_check_engine(t.local_port))
+	if ((h->flags & TW_HS_CLIENT_HALF) && tw_check_engine(h, t.local_port))
 		return TW_TO_ENGINE; /* --offload check: the engine's half */
 	__u32 seg_len = bpf_ntohs(ip->tot_len) - 20;
 	__u32 hlen = tcp->doff * 4;
@@ -160,6 +156,9 @@ static __noinline int tw_hs_client(struct xdp_md *ctx)
 	int syn = fl & 0x02, ack = fl & 0x10, rst = fl & 0x04, fin = fl & 0x01;
 	if (rst || !ack || (syn && fin))
 		return TW_TO_ENGINE; /* refusals and oddities: the engine holds the TCB */
+	/* A SYN-ACK's arrival, read before the checks (the SipHash and the answer take ~0.2 µs,
+	 * which the engine's RX stamp, taken at the hook, does not include). */
+	__u64 at = syn ? tw_hs_now(h) : 0;
 
 	__u8 th[TW_TH_BUF] = {};
 	struct tw_opts o = {};
@@ -196,7 +195,7 @@ static __noinline int tw_hs_client(struct xdp_md *ctx)
 		__u32 *mark = bpf_map_lookup_elem(&tw_hs_marks, &port);
 		/* One latency per attempt: a repeated SYN-ACK finds its mark already set. */
 		if (mark && *mark != ackn)
-			tw_lat_record(tw_hs_now(h), o.tsecr);
+			tw_lat_record(at, o.tsecr);
 		if (mark)
 			*mark = ackn;
 		return tw_hs_count(TW_STAT_HSC_ESTABLISHED, act);

@@ -94,7 +94,7 @@ enum tw_stat {
 #define TW_HS_VERIFY 2u /* verify IP and TCP checksums (--checksum verify) */
 #define TW_HS_DATA 4u   /* the engine serves requests: leave it everything but SYN/final ACK */
 #define TW_HS_CLIENT 8u /* answer SYN-ACKs to our source ports (cport_lo..cport_hi) */
-#define TW_HS_CLIENT_HALF 16u /* --offload check: half the ports (offload::check_port_in_xdp) */
+#define TW_HS_CLIENT_HALF 16u /* --offload check: half the ports (cport_split) */
 #define TW_HS_NONE 0xff /* wscale: not offered */
 struct tw_hs_cfg {
 	__u64 cookie_k0;                /*   0: SipHash key of the cookie (engine cookie_key) */
@@ -118,12 +118,14 @@ struct tw_hs_cfg {
 	__u64 isn_k1;                   /* 112 */
 	__u16 cport_lo;                 /* 120: inclusive, host order */
 	__u16 cport_hi;                 /* 122 */
-	__u32 _pad3;                    /* 124 */
+	__u16 cport_split;              /* 124: --offload check: the workers (check_port_in_xdp) */
+	__u16 _pad3;                    /* 126 */
 };
 
 _Static_assert(sizeof(struct tw_hs_cfg) == 128, "tw_hs_cfg size");
 _Static_assert(__builtin_offsetof(struct tw_hs_cfg, isn_k0) == 104, "isn_k0");
 _Static_assert(__builtin_offsetof(struct tw_hs_cfg, cport_lo) == 120, "cport_lo");
+_Static_assert(__builtin_offsetof(struct tw_hs_cfg, cport_split) == 124, "cport_split");
 _Static_assert(__builtin_offsetof(struct tw_hs_cfg, listen_port) == 64, "listen_port");
 _Static_assert(__builtin_offsetof(struct tw_hs_cfg, mss) == 86, "mss");
 _Static_assert(__builtin_offsetof(struct tw_hs_cfg, flags) == 96, "flags");

@@ -495,7 +495,7 @@ fn client_hs() -> HsConfig {
         client: Some(HsClient {
             isn_key: client_isn_key(&SECRET),
             ports: (CPORT, CPORT),
-            half: false,
+            split: 0,
         }),
         fixed_now: CLIENT_NOW,
         ..HsConfig::default()
@@ -577,10 +577,10 @@ fn offload_client_synack_checked_and_answered() {
         isn.wrapping_add(1),
         "the port marked established for this ISS"
     );
-    // The latency from the intended start, in XDP's histogram: 2 ms (the start known to the
-    // µs of the TSval, centred: -0.5 µs), one count.
+    // The latency from the intended start (a whole µs, as the engine takes it, so the TSval
+    // carries it exactly), in XDP's histogram: 2 ms, one count.
     let lat = p.client_latency().expect("tw_hs_lat reads");
-    let at = lat_index(2_000_000 - 500);
+    let at = lat_index(2_000_000);
     assert_eq!((lat[at], lat.iter().sum::<u64>()), (1, 1));
     assert!(
         lat_value(at).abs_diff(2_000_000) < 2_000_000 / 200,
@@ -677,16 +677,16 @@ fn offload_client_synack_checked_and_answered() {
         (tsval, peer_ts + 1),
     );
 
-    // --offload check: XDP answers half the source ports (`check_port_in_xdp`): CPORT is
-    // XDP's, CPORT - 1 the engine's, whose SYN-ACK goes on (no socket in the probe: dropped,
-    // counted) with no mark or latency moved.
-    assert!(check_port_in_xdp(CPORT) && !check_port_in_xdp(CPORT - 1));
+    // --offload check (one worker): XDP answers half the source ports (`check_port_in_xdp`):
+    // CPORT is XDP's, CPORT + 1 the engine's, whose SYN-ACK goes on (no socket in the probe:
+    // dropped, counted) with no mark or latency moved.
+    assert!(check_port_in_xdp(CPORT, 1) && !check_port_in_xdp(CPORT + 1, 1));
     let mut h = client_hs();
     let hc = h.client.as_mut().unwrap();
-    (hc.half, hc.ports) = (true, (CPORT - 1, CPORT));
+    (hc.split, hc.ports) = (1, (CPORT, CPORT + 1));
     p.set_handshake(Some(&h)).unwrap();
     let lat_before = p.client_latency().unwrap().iter().sum::<u64>();
-    let theirs = seg_ports((SPORT, CPORT - 1), SYN | ACK, IRS, 1, &linux, &[]);
+    let theirs = seg_ports((SPORT, CPORT + 1), SYN | ACK, IRS, 1, &linux, &[]);
     let (_, _, moved) = p.run_out(&theirs).unwrap();
     assert_eq!(
         (moved.dropped_no_socket, moved.xdp_client_established),

@@ -287,11 +287,11 @@ pub fn execute(mut plan: Plan) -> Result<i32, RunError> {
         ),
         _ => None,
     };
-    let half = plan
+    let split = plan
         .handshake
         .xdp()
         .and_then(|h| h.client)
-        .is_some_and(|c| c.half);
+        .map_or(0, |c| c.split);
     let core_ids = core_affinity::get_core_ids().unwrap_or_default();
     let mut handles = Vec::new();
     let local_mac = crate::wire::MacAddr(
@@ -299,7 +299,7 @@ pub fn execute(mut plan: Plan) -> Result<i32, RunError> {
     );
     for (w, (xsk, mut engine)) in xsks.into_iter().zip(engines).enumerate() {
         if let Some(m) = marks.clone() {
-            engine.set_xdp_marks(Box::new(move |p| m.get(p)), half);
+            engine.set_xdp_marks(Box::new(move |p| m.get(p)), split);
         }
         let (back, spares) = crate::worker::exchange::exchange();
         returns.push(back);

@@ -135,13 +135,17 @@ pub fn client(
     if lo > hi {
         return Err("--offload xdp: no source ports".into());
     }
-    let half = arg == OffloadArg::Check;
+    let split = if arg == OffloadArg::Check {
+        engines.len().min(u16::MAX as usize) as u16
+    } else {
+        0
+    };
     h.client = Some(crate::xsk::HsClient {
         isn_key,
         ports: (lo, hi),
-        half,
+        split,
     });
-    let note = half.then_some("half the source ports in XDP, half in the engine");
+    let note = (split > 0).then_some("half the source ports in XDP, half in the engine");
     Ok(Handshake::Xdp(h, note))
 }
 
@@ -272,7 +276,7 @@ mod tests {
         let h = client(OffloadArg::Xdp, &mut e, true).unwrap();
         assert_eq!(h.echo(), "xdp");
         let hc = h.xdp().unwrap().client.unwrap();
-        assert_eq!((hc.ports, hc.half), ((2000, 2003), false));
+        assert_eq!((hc.ports, hc.split), ((2000, 2003), 0));
         assert!(
             e.iter()
                 .all(|e| matches!(&e.role, RoleConfig::Client(c) if c.xdp_isn))
@@ -303,7 +307,7 @@ mod tests {
         );
         // check: half the ports.
         let c = client(OffloadArg::Check, &mut e, true).unwrap();
-        assert!(c.xdp().unwrap().client.unwrap().half);
+        assert_eq!(c.xdp().unwrap().client.unwrap().split, 2, "two workers");
         assert!(c.echo().starts_with("xdp (half the source ports"));
     }
 

@@ -49,6 +49,13 @@ impl Engine {
         // --offload xdp: the TSval is the intended start (not the send time: a late pacer's
         // lateness stays in the latency XDP measures) and the ISN hashes it with the tuple.
         let xdp = self.p.xdp_isn && !is_v6(&key);
+        // The TSval carries the intended start in µs: taken to the nearest µs here, so that
+        // XDP's latency (from the TSval) and the engine's (from `intended`) are one figure.
+        let intended = if xdp {
+            intended.saturating_add(500) / 1000 * 1000
+        } else {
+            intended
+        };
         let (iss, syn_ts) = if xdp {
             let ts = super::offload::client_tsval(intended);
             let k = self.isn_key;

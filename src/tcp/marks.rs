@@ -37,8 +37,9 @@ struct Entry {
 
 pub(crate) struct XdpClient {
     pub(crate) marks: XdpMarks,
-    /// `--offload check`: the engine's half of the source ports is not queued (never marked).
-    half: bool,
+    /// `--offload check`: the worker count (`offload::check_port_in_xdp`); the engine's half
+    /// of the source ports is not queued (never marked). 0: every port is XDP's.
+    split: u16,
     ring: Box<[Entry]>,
     head: usize,
     len: usize,
@@ -48,10 +49,10 @@ pub(crate) struct XdpClient {
 }
 
 impl XdpClient {
-    pub(crate) fn new(marks: XdpMarks, half: bool) -> XdpClient {
+    pub(crate) fn new(marks: XdpMarks, split: u16) -> XdpClient {
         XdpClient {
             marks,
-            half,
+            split,
             ring: vec![Entry { slot: 0, iss: 0 }; CAPACITY].into_boxed_slice(),
             head: 0,
             len: 0,
@@ -85,7 +86,7 @@ impl Engine {
         let port = self.table.get(slot).key.local_port;
         if let Some(x) = self.xdp.as_mut()
             && x.len < CAPACITY
-            && (!x.half || super::offload::check_port_in_xdp(port))
+            && (x.split == 0 || super::offload::check_port_in_xdp(port, x.split))
         {
             x.push(Entry { slot, iss });
             (x.last_open, x.next) = (now, now);

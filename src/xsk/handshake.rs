@@ -54,9 +54,10 @@ pub struct HsClient {
     pub isn_key: (u64, u64),
     /// Our source ports, inclusive.
     pub ports: (u16, u16),
-    /// `--offload check`: only half of them (`tcp::offload::check_port_in_xdp`,
-    /// `TW_HS_CLIENT_HALF`); the engine answers the rest.
-    pub half: bool,
+    /// `--offload check`: the worker count, and only the ports `tcp::offload::
+    /// check_port_in_xdp` gives XDP (`TW_HS_CLIENT_HALF`); the engine answers the rest.
+    /// 0: every port in XDP.
+    pub split: u16,
 }
 
 /// Mirror of `struct tw_hs_cfg`; layout pinned by a test here and `_Static_assert`s there.
@@ -83,7 +84,8 @@ pub(crate) struct RawHsCfg {
     isn_k1: u64,
     cport_lo: u16,
     cport_hi: u16,
-    _pad3: u32,
+    cport_split: u16,
+    _pad3: u16,
 }
 
 // Safety: `RawHsCfg` is `repr(C)`, integers and integer arrays only, with explicit padding
@@ -118,7 +120,7 @@ impl HsConfig {
             n_listen: self.listen.len() as u8,
             flags: if self.listen.is_empty() { 0 } else { HS_SERVER }
                 | if self.client.is_some() { HS_CLIENT } else { 0 }
-                | if self.client.is_some_and(|c| c.half) {
+                | if self.client.is_some_and(|c| c.split > 0) {
                     HS_CLIENT_HALF
                 } else {
                     0
@@ -130,6 +132,7 @@ impl HsConfig {
         if let Some(c) = self.client {
             (r.isn_k0, r.isn_k1) = c.isn_key;
             (r.cport_lo, r.cport_hi) = c.ports;
+            r.cport_split = c.split;
         }
         for (i, (a, p)) in self.listen.iter().enumerate() {
             r.listen_addr[i] = u32::from(*a);
@@ -309,7 +312,7 @@ mod tests {
             client: Some(HsClient {
                 isn_key: (1, 2),
                 ports: (40000, 40999),
-                half: false,
+                split: 0,
             }),
             ..HsConfig::default()
         };
@@ -320,7 +323,8 @@ mod tests {
             "client only: no server flag"
         );
         let mut check = client.clone();
-        check.client.as_mut().unwrap().half = true;
-        assert_eq!(check.to_raw().unwrap().flags, HS_CLIENT | HS_CLIENT_HALF);
+        check.client.as_mut().unwrap().split = 2;
+        let r = check.to_raw().unwrap();
+        assert_eq!((r.flags, r.cport_split), (HS_CLIENT | HS_CLIENT_HALF, 2));
     }
 }

@@ -549,7 +549,7 @@ fn xdp_mark_ends_syn_sent_established() {
     for (mark_ok, want) in [(true, (1, 1, 0, 0)), (false, (0, 0, 1, 1))] {
         let (mut h, iss) = xdp_client();
         let mark = if mark_ok { iss.wrapping_add(1) } else { iss };
-        h.e.set_xdp_marks(Box::new(move |p| if p == C_PORT { mark } else { 0 }), false);
+        h.e.set_xdp_marks(Box::new(move |p| if p == C_PORT { mark } else { 0 }), 0);
         h.open();
         h.tx.frames.clear();
         h.advance_to(T0 + 12 * MS);
@@ -587,7 +587,7 @@ fn xdp_mark_is_polled_before_the_rto() {
         let m = mark.clone();
         h.e.set_xdp_marks(
             Box::new(move |p| if p == C_PORT { m.load(Relaxed) } else { 0 }),
-            false,
+            0,
         );
         h.open();
         h.tx.frames.clear();
