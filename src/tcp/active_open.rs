@@ -6,7 +6,7 @@ use crate::wire::{SeqNum, TcpRepr};
 use super::addrs6::is_v6;
 use super::cookie::CookieOpts;
 use super::engine::{Engine, Verdict};
-use super::stats::{DropReason, record};
+use super::stats::DropReason;
 use super::table::{Key, Slot};
 use super::tcb::{State, Tcb, ctl, decode_lag, encode_lag};
 use super::timer::Wheel;
@@ -119,8 +119,8 @@ impl Engine {
         // moved `start` there and added the wait to the lag).
         let rx = self.rx_at;
         let intended = t.start.saturating_sub(decode_lag(t.aux));
-        record(&mut self.lat.connect, rx.saturating_sub(intended));
-        record(&mut self.lat.rtt, rx.saturating_sub(t.start)); // start: the SYN's departure
+        self.tally.connect.record(rx.saturating_sub(intended));
+        self.tally.rtt.record(rx.saturating_sub(t.start)); // start: the SYN's departure
         let o = &seg.options;
         let bits = CookieOpts::negotiate(o, &self.p.c.syn_options).tcb_bits();
         {

@@ -15,6 +15,7 @@ use super::neighbours::Neighbours;
 use super::stamps::{Departures, NO_SLOT};
 use super::stats::{DropReason, Latency, Stats, record_n};
 use super::table::{Key, MAX_CAPACITY, Slot, Table};
+use super::tally::Tallies;
 use super::tcb::State;
 use super::timer::Wheel;
 use super::tuple::Tuples;
@@ -69,6 +70,8 @@ pub struct Engine {
     pub(crate) cookie_key: SipKey,
     pub(crate) stats: Stats,
     pub(crate) lat: Latency,
+    /// The per-handshake latencies since the last `take_latency` (added into `lat` there).
+    pub(crate) tally: Tallies,
     /// Peer MACs by remote address (server, `peer_mac` ZERO): frames go to the host of
     /// their connection, never to whoever sent last.
     pub(crate) neighbours: Neighbours,
@@ -257,6 +260,7 @@ impl Engine {
             cookie_key: secret.derive(2),
             stats: Stats::default(),
             lat: Latency::new(),
+            tally: Tallies::new(),
             neighbours,
             departures,
             rx_at: 0,
@@ -460,6 +464,7 @@ impl Engine {
     /// old buffers, reset in place: no allocation (the worker's report path; the report's
     /// buffers come back from the main thread to be passed here again).
     pub fn take_latency(&mut self, into: &mut Latency) {
+        self.tally.merge_into(&mut self.lat);
         into.reset();
         std::mem::swap(&mut self.lat, into);
     }

@@ -5,7 +5,7 @@ use crate::wire::TcpRepr;
 
 use super::data::Rx;
 use super::engine::{Engine, RCV_WND, Verdict};
-use super::stats::{DropReason, record};
+use super::stats::DropReason;
 use super::table::Slot;
 use super::tcb::{State, ctl, opt};
 use super::{CloseMode, Nanos, Outcome, Role, Transmit};
@@ -105,9 +105,9 @@ impl Engine {
             }
             self.stats.half_open -= 1;
             let rx = self.rx_at;
-            record(&mut self.lat.accept, rx.saturating_sub(t.start));
+            self.tally.accept.record(rx.saturating_sub(t.start));
             let sent_at = self.departures.sent_at(slot, t.start);
-            record(&mut self.lat.accept_rtt, rx.saturating_sub(sent_at));
+            self.tally.accept_rtt.record(rx.saturating_sub(sent_at));
             let t = self.table.get_mut(slot);
             t.state = State::Established;
             t.start = now;
