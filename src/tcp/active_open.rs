@@ -36,13 +36,13 @@ impl Engine {
                 let k = tuples.current();
                 tuples.advance();
                 let h = self.table.hash(&k);
-                if self.table.find(&k, h).is_none() {
-                    found = Some((k, h));
+                if let Err(pos) = self.table.probe(&k, h) {
+                    found = Some((k, h, pos));
                     break;
                 }
             }
         }
-        let Some((key, h)) = found else {
+        let Some((key, h, pos)) = found else {
             self.stats.open_no_tuple += 1;
             return Err(OpenError::NoTuple);
         };
@@ -70,7 +70,7 @@ impl Engine {
             ..Tcb::default()
         };
         Wheel::init(&mut tcb);
-        let Some(slot) = self.table.insert(h, tcb) else {
+        let Some(slot) = self.table.insert_at(pos, h, tcb) else {
             self.stats.open_table_full += 1;
             return Err(OpenError::TableFull);
         };

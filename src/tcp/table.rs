@@ -82,16 +82,23 @@ impl Table {
 
     #[inline]
     pub fn find(&self, k: &Key, h: u32) -> Option<Slot> {
+        self.probe(k, h).ok()
+    }
+
+    /// `find`, and on a miss the empty index position its probe ended at: where `insert`
+    /// would put `k` (`insert_at`), so a new key's index is probed once.
+    #[inline]
+    pub fn probe(&self, k: &Key, h: u32) -> Result<Slot, usize> {
         let mut pos = h as usize & self.mask;
         loop {
             let e = self.index[pos];
             if e == 0 {
-                return None;
+                return Err(pos);
             }
             if (e >> 32) as u32 == h {
                 let slot = (e as u32).wrapping_sub(1);
                 if self.tcbs[slot as usize].key == *k {
-                    return Some(slot);
+                    return Ok(slot);
                 }
             }
             pos = (pos + 1) & self.mask;
@@ -122,17 +129,25 @@ impl Table {
     /// Inserts a TCB for `tcb.key` (which must not be present); `None` when full.
     #[inline]
     pub fn insert(&mut self, h: u32, tcb: Tcb) -> Option<Slot> {
-        let slot = self.free;
-        if slot == NIL {
-            return None;
-        }
-        let t = &mut self.tcbs[slot as usize];
-        self.free = t.t_next;
-        *t = tcb;
         let mut pos = h as usize & self.mask;
         while self.index[pos] != 0 {
             pos = (pos + 1) & self.mask;
         }
+        self.insert_at(pos, h, tcb)
+    }
+
+    /// `insert` at `pos`, the position a `probe` of `tcb.key` missed at, with no insert or
+    /// remove since (so it is still the first empty one of the key's probe).
+    #[inline]
+    pub fn insert_at(&mut self, pos: usize, h: u32, tcb: Tcb) -> Option<Slot> {
+        let slot = self.free;
+        if slot == NIL {
+            return None;
+        }
+        debug_assert!(self.index[pos] == 0);
+        let t = &mut self.tcbs[slot as usize];
+        self.free = t.t_next;
+        *t = tcb;
         self.index[pos] = (h as u64) << 32 | (slot as u64 + 1);
         self.len += 1;
         let k = self.tcbs[slot as usize].key;
