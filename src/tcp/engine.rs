@@ -58,6 +58,9 @@ pub(crate) struct Params {
     /// The window field of our SYN / SYN-ACK, of later segments with and without scaling.
     pub win_syn: u16,
     pub win_scaled: u16,
+    /// `c.peer_mac` is ZERO (a server that learns its peers' MACs, `neighbours`): tested per
+    /// frame, so kept as one flag rather than a 6-byte compare.
+    pub learn_macs: bool,
 }
 
 /// The sans-IO handshake engine of one worker (client or server).
@@ -143,6 +146,7 @@ impl Engine {
         let win_syn = c.rcv_window.min(0xffff) as u16;
         let win_scaled = (c.rcv_window >> c.syn_options.wscale.unwrap_or(0)).min(0xffff) as u16;
         let rcv_window = c.rcv_window;
+        let learn_macs = c.peer_mac == MacAddr::ZERO;
         let mut p = Params {
             role: role_kind,
             c,
@@ -163,6 +167,7 @@ impl Engine {
             rcv_window,
             win_syn,
             win_scaled,
+            learn_macs,
         };
         let table_key = secret.derive(3);
         let mut table = Table::new(p.c.capacity, [table_key.0, table_key.1, secret.derive(4).0])?;
@@ -369,7 +374,7 @@ impl Engine {
         {
             return Err(DropReason::BadFlags);
         }
-        if self.p.c.peer_mac == MacAddr::ZERO && !is_handle(f.dst) {
+        if self.p.learn_macs && !is_handle(f.dst) {
             self.neighbours.learn(f.src, fastpath::src_mac(frame));
         }
         let key = Key {

@@ -82,7 +82,7 @@ impl Engine {
             // more stays live across the writer than on the IPv4 path.
             self.pending6 = Some(*k);
             self.table.v6.mac(k.remote_ip)
-        } else if self.p.c.peer_mac != MacAddr::ZERO {
+        } else if !self.p.learn_macs {
             self.p.c.peer_mac
         } else if let Some(mac) = self.neighbours.get(k.remote_ip) {
             mac
