@@ -642,6 +642,7 @@ impl Engine {
     }
 
     /// Ends a live connection with `o` and frees its TCB.
+    #[inline]
     pub(crate) fn finish(&mut self, slot: Slot, h: u32, o: Outcome) {
         self.stats.outcomes[o as usize] += 1;
         if is_v6(&self.table.get(slot).key) {
@@ -654,6 +655,7 @@ impl Engine {
     }
 
     /// Frees a live (non-TIME-WAIT) TCB, fixing the gauges.
+    #[inline]
     pub(crate) fn release(&mut self, slot: Slot, h: u32) {
         if self.table.get(slot).state == State::SynReceived {
             self.stats.half_open -= 1;
