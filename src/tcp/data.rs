@@ -139,10 +139,14 @@ enum Progress {
 
 impl Engine {
     /// A new synchronized connection: fresh data state (peer MSS and window from its SYN).
+    #[inline]
     pub(crate) fn xfer_begin(&mut self, slot: Slot, peer_mss: u16, window: u16) {
-        if !self.xfers.on() {
-            return;
+        if self.xfers.on() {
+            self.xfer_init(slot, peer_mss, window);
         }
+    }
+
+    fn xfer_init(&mut self, slot: Slot, peer_mss: u16, window: u16) {
         let t = *self.table.get(slot);
         let ours = self.p.c.syn_options.mss.unwrap_or(1460);
         let opts = if t.has(opt::TS) { 12 } else { 0 };

@@ -327,6 +327,7 @@ impl Engine {
     }
 
     /// Server with nothing outstanding: idle timeout (`data_timeout`) unless `close` is None.
+    #[inline]
     pub(crate) fn server_idle(&mut self, now: Nanos, slot: Slot) {
         if self.p.c.close == CloseMode::None {
             self.disarm(slot);

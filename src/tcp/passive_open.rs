@@ -14,6 +14,7 @@ use super::timer::Wheel;
 use super::{CookieMode, Nanos, Transmit};
 
 impl Engine {
+    #[inline]
     fn listening(&self, k: &Key) -> bool {
         if is_v6(k) {
             return self.listening6(k);
