@@ -15,7 +15,7 @@ mod raw;
 
 use lab::{read, stop};
 
-const RSTS: [&str; 9] = [
+const RSTS: [&str; 10] = [
     "raw",
     "kernel_kernel",
     "threeway_kernel",
@@ -26,9 +26,12 @@ const RSTS: [&str; 9] = [
     // The same over IPv6 (2001:2::1 -> [2001:2::2]:8080), beside the IPv4 row.
     "threeway_threeway_ipv6",
     // `serve --offload xdp`: the server's handshake and close answered in XDP (the client is
-    // the engine over AF_XDP; the client offload is not built).
+    // the engine over AF_XDP).
     "threeway_threeway_offload",
     "kernel_threeway_offload",
+    // Both sides offloaded (`connect --offload xdp --close fin`): the client's SYN-ACK and
+    // close answered in XDP too; user space only paces SYNs.
+    "threeway_threeway_offload_both",
 ];
 const CRRS: [&str; 4] = [
     "kernel_kernel_crr",
@@ -342,7 +345,10 @@ fn row(name: &str, secs: u64) -> Sample {
                 ..Sample::default()
             }
         }
-        "threeway_threeway" | "threeway_threeway_loop_clock" | "threeway_threeway_offload" => {
+        "threeway_threeway"
+        | "threeway_threeway_loop_clock"
+        | "threeway_threeway_offload"
+        | "threeway_threeway_offload_both" => {
             let clock = s(&["--rx-timestamp", "loop"]);
             let extra = if name.ends_with("_loop_clock") {
                 &clock[..]
@@ -351,7 +357,7 @@ fn row(name: &str, secs: u64) -> Sample {
             };
             let offload = s(&[
                 "--offload",
-                if name.ends_with("_offload") {
+                if name.contains("_offload") {
                     "xdp"
                 } else {
                     "off"
@@ -360,6 +366,9 @@ fn row(name: &str, secs: u64) -> Sample {
             let srv = threeway_server(&p, &sj, crr, "262144", &[extra, &offload[..]].concat());
             let mut args = threeway_client(&target, secs, &cj, crr);
             args.extend_from_slice(extra);
+            if name.ends_with("_both") {
+                args.extend(s(&["--offload", "xdp", "--close", "fin"]));
+            }
             let v = run_json(&p, &p.a, &args);
             stop(srv);
             let srv = read(&sj);
@@ -635,6 +644,21 @@ user-space (worker busy) ns per connection {no:.0} vs {na:.0}",
         tto / tt.max(1.0),
         tto / med(1).max(1.0),
         kto / kt.max(1.0),
+    );
+    let both = med(row_of("threeway_threeway_offload_both"));
+    let (fb, nb) = cost_of("threeway_threeway_offload_both");
+    println!(
+        "Both sides offloaded (connect --offload xdp --close fin, serve --offload xdp): {both:.0}/s \
+vs {tt:.0}/s AF_XDP-only ({:.2}x, goal 2x), vs kernel <-> kernel {:.2}x (goal 10x); AF_XDP \
+frames per connection {fb:.2} vs {fa:.2}, user-space ns per connection {nb:.0} vs {na:.0}",
+        both / tt.max(1.0),
+        both / med(1).max(1.0),
+    );
+    out.insert(
+        "offload_both".into(),
+        json!({"cps": both, "ratio_to_afxdp": both / tt.max(1.0),
+            "ratio_to_kernel_kernel": both / med(1).max(1.0),
+            "afxdp_frames_per_conn": fb, "user_ns_per_conn": nb}),
     );
     out.insert(
         "offload".into(),

@@ -530,16 +530,22 @@ static __noinline int tw_hs_server(struct xdp_md *ctx)
 		r.seq = upper | tw_cookie_mac(h, &t, seq, upper);
 		r.ack = seq + 1;
 		r.flags = 0x12;
-		tw_words(&r, h->mss, g.ws != TW_NO_WS ? h->wscale : -1, g.sack, g.ts, tsnow, o.tsval);
+		tw_words(&r, h->mss, g.ws != TW_NO_WS ? h->wscale : -1, g.sack, g.ts, tsnow & ~1U,
+			 o.tsval);
 		int act = tw_emit(ctx, h, &r);
 		if (act < 0)
 			return tw_hs_count(TW_STAT_HS_TX_ERR, TW_TO_ENGINE);
 		return tw_hs_count(TW_STAT_HS_SYNACK, act);
 	}
 
-	/* An ACK. The final one of the handshake: seq = irs + 1, ack = cookie + 1. */
+	/* An ACK. The final one of the handshake: seq = irs + 1, ack = cookie + 1; the ACK of
+	 * our FIN|ACK: seq = irs + 2, ack = cookie + 2. A 19-bit MAC alone would take one for
+	 * the other once in 2^19, so the echoed TSval tells them apart where the peer has
+	 * timestamps: our SYN-ACK's TSval is even, our FIN|ACK's odd (as the engine's, src/tcp/
+	 * output.rs `synack_tsval`, `ts_opt` in LAST-ACK). */
+	int after_fin = o.has_ts && (o.tsecr & 1);
 	struct tw_neg g = {};
-	if (tw_cookie_ok(h, &t, seq - 1, ackn - 1, now, &g)) {
+	if (!after_fin && tw_cookie_ok(h, &t, seq - 1, ackn - 1, now, &g)) {
 		if (!fin) {
 			if (data_phase)
 				count(TW_STAT_HS_ACCEPTED_DATA);
@@ -547,12 +553,17 @@ static __noinline int tw_hs_server(struct xdp_md *ctx)
 		}
 		if (data_phase)
 			return TW_TO_ENGINE;
+		/* ACK|FIN|PSH with no data is the third segment of a handshake closed at once
+		 * (threeway's XDP client, bpf/handshake_client.h): it is the accept as well. A
+		 * later FIN of an accepted connection carries no PSH (Linux sets it on data only). */
+		if (fl & 0x08)
+			count(TW_STAT_HS_ACCEPTED);
 		/* The peer closes (CLOSE-WAIT, and we close at once: LAST-ACK), as the engine's
 		 * server does without a response: <SEQ=cookie+1><ACK=seq+1><FIN,ACK>. */
 		r.seq = ackn;
 		r.ack = seq + 1;
 		r.flags = 0x11;
-		tw_words(&r, 0, -1, 0, g.ts && o.has_ts, tsnow, o.tsval);
+		tw_words(&r, 0, -1, 0, g.ts && o.has_ts, tsnow | 1, o.tsval);
 		int act = tw_emit(ctx, h, &r);
 		if (act < 0)
 			return tw_hs_count(TW_STAT_HS_TX_ERR, TW_TO_ENGINE);
@@ -560,7 +571,6 @@ static __noinline int tw_hs_server(struct xdp_md *ctx)
 	}
 	if (data_phase)
 		return TW_TO_ENGINE; /* may be a connection the engine holds */
-	/* The ACK of our FIN|ACK: seq = irs + 2, ack = cookie + 2. */
 	if (!fin && tw_cookie_ok(h, &t, seq - 2, ackn - 2, now, &g))
 		return tw_hs_count(TW_STAT_HS_CLOSED, XDP_DROP);
 	/* Not a cookie of ours, or expired, or a connection the engine took over (data): the

@@ -6,8 +6,9 @@
  * SYN-ACK is ours when ack == ISN(tuple, TSecr) + 1, and `now - TSecr` is the handshake
  * latency from the intended start (not the send time: a late pacer's lateness is in it).
  *
- * The third segment is ACK|FIN (a legal graceful close): it completes the handshake on the
- * peer (a Linux listener creates the child socket and counts TcpPassiveOpens; a bare RST
+ * The third segment is ACK|FIN (a legal graceful close), with PSH set (no data: a marker
+ * threeway's XDP server counts as an accept, where a later FIN is not): it completes the
+ * handshake on the peer (a Linux listener creates the child socket and counts TcpPassiveOpens; a bare RST
  * instead would only drop its request socket, and ACK then RST needs two frames), and starts
  * the close. The peer's ACK of our FIN is consumed; its FIN is answered with the last ACK.
  * Every segment keeps TSval = the SYN's (equal is what PAWS allows), so the peer keeps
@@ -34,6 +35,74 @@ struct {
 	__type(key, __u32);
 	__type(value, __u32);
 } tw_hs_marks SEC(".maps");
+
+/* Handshake latency from the intended start (the SYN's TSval, echoed in TSecr) to the SYN-ACK
+ * here, in ns, as log-linear buckets (src/xsk/handshake.rs `lat_index`, `lat_value`): values
+ * below 256 exact, then 128 buckets per power of two (relative width < 0.8%) up to 2^37 ns.
+ * Per-CPU, one element (31,744 bytes, under the kernel's 32 KiB per-CPU value limit), so user
+ * space reads the whole histogram with one syscall. The TSval is in µs, so the start is known
+ * to ±0.5 µs (the value is centred). */
+#define TW_LAT_BUCKETS 3968
+
+struct tw_lat {
+	__u64 b[TW_LAT_BUCKETS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tw_lat);
+} tw_hs_lat SEC(".maps");
+
+static __always_inline __u32 tw_msb64(__u64 v)
+{
+	__u32 r = 0;
+	if (v >> 32) {
+		v >>= 32;
+		r += 32;
+	}
+	if (v >> 16) {
+		v >>= 16;
+		r += 16;
+	}
+	if (v >> 8) {
+		v >>= 8;
+		r += 8;
+	}
+	if (v >> 4) {
+		v >>= 4;
+		r += 4;
+	}
+	if (v >> 2) {
+		v >>= 2;
+		r += 2;
+	}
+	return r + (__u32)(v >> 1);
+}
+
+static __always_inline __u32 tw_lat_index(__u64 v)
+{
+	if (v < 256)
+		return (__u32)v;
+	__u32 shift = tw_msb64(v) - 7;
+	__u64 idx = (__u64)shift * 128 + (v >> shift);
+	return idx < TW_LAT_BUCKETS ? (__u32)idx : TW_LAT_BUCKETS - 1;
+}
+
+static __always_inline void tw_lat_record(__u64 now, __u32 tsecr)
+{
+	__u64 now_us = now / 1000;
+	__u64 ns = (__u64)((__u32)now_us - tsecr) * 1000 + (now - now_us * 1000);
+	ns = ns > 500 ? ns - 500 : 0;
+	__u32 zero = 0;
+	struct tw_lat *l = bpf_map_lookup_elem(&tw_hs_lat, &zero);
+	if (!l)
+		return;
+	__u32 i = tw_lat_index(ns);
+	if (i < TW_LAT_BUCKETS)
+		l->b[i] += 1;
+}
 
 /* The client ISN (offload::client_isn): the tuple's message words (isn::key_words) and the
  * SYN's TSval as the third word. */
@@ -70,6 +139,8 @@ static __noinline int tw_hs_client(struct xdp_md *ctx)
 	};
 	if (t.local_port < h->cport_lo || t.local_port > h->cport_hi)
 		return TW_TO_ENGINE;
+	if ((h->flags & TW_HS_CLIENT_HALF) && (t.local_port & 1))
+		return TW_TO_ENGINE; /* --offload check: the engine's half */
 	__u32 seg_len = bpf_ntohs(ip->tot_len) - 20;
 	__u32 hlen = tcp->doff * 4;
 	if (hlen < 20 || hlen > 60 || seg_len != hlen)
@@ -106,12 +177,15 @@ static __noinline int tw_hs_client(struct xdp_md *ctx)
 	if (syn) {
 		if (ackn != isn + 1)
 			return tw_hs_count(TW_STAT_HSC_BAD_SYNACK, TW_TO_ENGINE);
-		r.flags = 0x11; /* ACK|FIN */
+		r.flags = 0x19; /* ACK|PSH|FIN: PSH marks the accept (tw_hs_server) */
 		int act = tw_emit(ctx, h, &r);
 		if (act < 0)
 			return tw_hs_count(TW_STAT_HS_TX_ERR, TW_TO_ENGINE);
 		__u32 port = t.local_port;
 		__u32 *mark = bpf_map_lookup_elem(&tw_hs_marks, &port);
+		/* One latency per attempt: a repeated SYN-ACK finds its mark already set. */
+		if (mark && *mark != ackn)
+			tw_lat_record(tw_hs_now(h), o.tsecr);
 		if (mark)
 			*mark = ackn;
 		return tw_hs_count(TW_STAT_HSC_ESTABLISHED, act);

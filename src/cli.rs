@@ -92,10 +92,11 @@ pub struct CommonArgs {
     #[arg(long, value_enum, default_value_t = RxTimestampArg::Xdp)]
     pub rx_timestamp: RxTimestampArg,
     /// Where the handshake is answered: `xdp`, in the XDP program with XDP_TX (server: SYN,
-    /// final ACK, close; requests still reach the engine), or `off`, every frame through
-    /// AF_XDP to the engine. `auto`: xdp where the run allows it (the pre-flight echo says
-    /// `handshake=` and why not). A kernel peer on veth needs GRO or an XDP program on its
-    /// end to receive XDP_TX frames.
+    /// final ACK, close, requests still reach the engine; client: the SYN-ACK and the close,
+    /// user space paces SYNs), or `off`, every frame through AF_XDP to the engine. `auto`: xdp
+    /// on a physical NIC where the run allows it, the engine on veth (the pre-flight echo says
+    /// `handshake=` and why). A peer on veth needs an XDP program on its end to receive
+    /// XDP_TX frames. `check` (connect): half the handshakes each way, both latencies shown.
     #[arg(long, value_enum, default_value_t = OffloadArg::Auto)]
     pub offload: OffloadArg,
     /// Connection table capacity per worker.
@@ -367,6 +368,9 @@ pub enum OffloadArg {
     Auto,
     Xdp,
     Off,
+    /// connect: XDP answers the SYN-ACKs of even source ports, the engine the odd ones, and
+    /// both latencies are reported side by side (a check of XDP's figures on this network).
+    Check,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

@@ -18,7 +18,9 @@ mod common;
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 
-use threeway::tcp::offload::{client_isn, client_isn_key, client_tsval, cookie_key};
+use threeway::tcp::offload::{
+    client_isn, client_isn_key, client_tsval, cookie_key, lat_index, lat_value,
+};
 use threeway::tcp::{
     Common, CookieMode, Engine, EngineConfig, MAX_FRAME, ServerConfig, SynOptions, Transmit,
 };
@@ -389,17 +391,46 @@ fn offload_close_and_data_phase() {
     let mut p = probe(&hs(o, false));
     let (_, synack, _) = p.run_out(&seg(SYN, ISN, 0, &LINUX, &[])).unwrap();
     let c1 = cookie_of(&synack).wrapping_add(1);
-    let ts = [1, 1, 8, 10, 0, 0, 0x30, 0x3b, 0, 0, 0x11, 0x11];
+    let tsval_of = |f: &[u8]| {
+        let f = TcpFrame::parse(f, ChecksumMode::Verify).unwrap();
+        f.tcp.options.timestamps.expect("timestamps negotiated").0
+    };
+    let syn_ts = tsval_of(&synack);
+    assert_eq!(syn_ts & 1, 0, "the SYN-ACK's TSval is even");
+    let ts = ts_area(0x303b, syn_ts);
     // The peer closes: FIN|ACK answered as the engine's server (CLOSE-WAIT -> LAST-ACK).
     let fin = seg(FIN | ACK, ISN + 1, c1, &ts, &[]);
     let (act, out, moved) = p.run_out(&fin).unwrap();
     assert_eq!((act, moved.xdp_fins_answered), (XDP_ACTION_TX, 1));
+    assert_eq!(moved.xdp_accepted, 0, "a FIN without PSH is no accept");
     let want = engine_out(&mut engine(o, &[]), NOW, &fin);
     assert_eq!(want.len(), 1);
     assert_eq!(out, want[0], "byte-identical FIN|ACK");
-    let last = seg(ACK, ISN + 2, c1.wrapping_add(1), &ts, &[]);
+    let fin_ts = tsval_of(&out);
+    assert_eq!(fin_ts & 1, 1, "the FIN|ACK's TSval is odd");
+    let last = seg(
+        ACK,
+        ISN + 2,
+        c1.wrapping_add(1),
+        &ts_area(0x303b, fin_ts),
+        &[],
+    );
     let (act, _, moved) = p.run_out(&last).unwrap();
     assert_eq!((act, moved.xdp_closed), (XDP_ACTION_DROP, 1));
+    // A handshake ACK echoing an odd TSval is not taken for an accept (that TSval is our
+    // FIN's): the engine decides.
+    let odd = seg(ACK, ISN + 1, c1, &ts_area(0x303b, fin_ts), &[]);
+    let (_, _, moved) = p.run_out(&odd).unwrap();
+    assert_eq!((moved.xdp_accepted, moved.xdp_bad_cookie), (0, 1));
+    // Threeway's XDP client closes in its third segment, ACK|PSH|FIN: accepted and answered.
+    let closing = seg(FIN | PSH | ACK, ISN + 1, c1, &ts, &[]);
+    let (act, out, moved) = p.run_out(&closing).unwrap();
+    assert_eq!(
+        (act, moved.xdp_accepted, moved.xdp_fins_answered),
+        (XDP_ACTION_TX, 1, 1)
+    );
+    let want = engine_out(&mut engine(o, &[]), NOW, &closing);
+    assert_eq!(out, want[0], "byte-identical FIN|ACK to ACK|PSH|FIN");
     let (act, _, moved) = p.run_out(&seg(RST, ISN + 1, 0, &[], &[])).unwrap();
     assert_eq!((act, moved.xdp_rsts), (XDP_ACTION_DROP, 1));
 
@@ -420,6 +451,8 @@ fn offload_close_and_data_phase() {
 
 /// The client's source port and the server it connects to (the peer, here).
 const CPORT: u16 = 40001;
+/// XDP's clock in the client tests (the engine's `now` there).
+const CLIENT_NOW: u64 = 5_000_000_000;
 const SPORT: u16 = 80;
 
 fn client_engine() -> Engine {
@@ -449,18 +482,24 @@ fn client_probe() -> SteerProbe {
         ..SteerConfig::default()
     })
     .expect("the steering program with the client offload loads (verifier)");
-    p.set_handshake(Some(&HsConfig {
+    p.set_handshake(Some(&client_hs())).unwrap();
+    p
+}
+
+/// The client offload's configuration in these tests (XDP's clock fixed at CLIENT_NOW).
+fn client_hs() -> HsConfig {
+    HsConfig {
         local_mac: OUR_MAC,
         ttl: 64,
         verify: true,
         client: Some(HsClient {
             isn_key: client_isn_key(&SECRET),
             ports: (CPORT, CPORT),
+            half: false,
         }),
+        fixed_now: CLIENT_NOW,
         ..HsConfig::default()
-    }))
-    .unwrap();
-    p
+    }
 }
 
 /// A timestamps option area: NOP NOP TS(val, ecr).
@@ -498,7 +537,7 @@ fn client_answer(frame: &[u8], flags: u8, seq: u32, ack: u32, ts: (u32, u32)) {
 fn offload_client_synack_checked_and_answered() {
     common::require_root();
     // The engine's SYN: TSval = the intended start (µs), ISN = the keyed hash XDP checks.
-    let now = 5_000_000_000;
+    let now = CLIENT_NOW;
     let intended = now - 2_000_000;
     let mut e = client_engine();
     let mut out = Out(Vec::new(), vec![0; MAX_FRAME]);
@@ -538,6 +577,15 @@ fn offload_client_synack_checked_and_answered() {
         isn.wrapping_add(1),
         "the port marked established for this ISS"
     );
+    // The latency from the intended start, in XDP's histogram: 2 ms (the start known to the
+    // µs of the TSval, centred: -0.5 µs), one count.
+    let lat = p.client_latency().expect("tw_hs_lat reads");
+    let at = lat_index(2_000_000 - 500);
+    assert_eq!((lat[at], lat.iter().sum::<u64>()), (1, 1));
+    assert!(
+        lat_value(at).abs_diff(2_000_000) < 2_000_000 / 200,
+        "within 0.5%"
+    );
     let marks = p.client_marks().expect("tw_hs_marks maps (BPF_F_MMAPABLE)");
     assert_eq!(
         marks.get(CPORT),
@@ -546,7 +594,7 @@ fn offload_client_synack_checked_and_answered() {
     );
     client_answer(
         &ans,
-        ACK | FIN,
+        ACK | PSH | FIN,
         isn.wrapping_add(1),
         IRS.wrapping_add(1),
         (tsval, peer_ts),
@@ -555,6 +603,11 @@ fn offload_client_synack_checked_and_answered() {
     let mut out = Out(Vec::new(), vec![0; MAX_FRAME]);
     e.handle_frame(now + 1_000_000, &synack, &mut out);
     assert_eq!(e.stats().established, 1, "the engine accepts it too");
+    // The same SYN-ACK again (the peer retransmits it): answered, no second latency.
+    let (act, _, _) = p.run_out(&synack).unwrap();
+    assert_eq!(act, XDP_ACTION_TX);
+    let lat = p.client_latency().unwrap();
+    assert_eq!(lat.iter().sum::<u64>(), 1, "one latency per attempt");
 
     // Not ours to answer: to the engine (no socket in the probe: dropped, counted).
     let bad = |ack: u32, opts: &[u8]| seg_ports(from, SYN | ACK, IRS, ack, opts, &[]);
@@ -623,4 +676,17 @@ fn offload_client_synack_checked_and_answered() {
         IRS.wrapping_add(2),
         (tsval, peer_ts + 1),
     );
+
+    // --offload check: XDP answers even source ports only; CPORT is odd, so its SYN-ACK is
+    // the engine's (no socket in the probe: dropped, counted), and no mark or latency moves.
+    let mut h = client_hs();
+    h.client.as_mut().unwrap().half = true;
+    p.set_handshake(Some(&h)).unwrap();
+    let lat_before = p.client_latency().unwrap().iter().sum::<u64>();
+    let (_, _, moved) = p.run_out(&synack).unwrap();
+    assert_eq!(
+        (moved.dropped_no_socket, moved.xdp_client_established),
+        (1, 0)
+    );
+    assert_eq!(p.client_latency().unwrap().iter().sum::<u64>(), lat_before);
 }

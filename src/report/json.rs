@@ -96,6 +96,11 @@ pub fn summary(s: &Summary) -> Value {
     for ((name, _, _), p) in super::TRANSACTION.iter().zip(&s.transaction) {
         v[format!("{name}_ns")] = pcts(p);
     }
+    if let Some((x, e)) = &s.connect_split {
+        // Client offload: which part XDP measured (TSecr) and which the engine.
+        v["handshake_latency_xdp_ns"] = pcts(x);
+        v["handshake_latency_engine_ns"] = pcts(e);
+    }
     let pairs = |v: Vec<(&'static str, u64)>| -> Map<String, Value> {
         v.into_iter()
             .map(|(k, n)| (k.to_string(), json!(n)))

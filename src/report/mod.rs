@@ -140,6 +140,8 @@ pub struct Collector {
     stopped_at: Option<f64>,
     /// What the XDP program's handshake offload did, in engine counters (added to totals).
     offload: crate::tcp::Stats,
+    /// The part of `total.connect` XDP recorded (client offload), since the warm-up.
+    pub xdp_connect: Option<Histogram<u64>>,
 }
 
 impl Collector {
@@ -163,6 +165,7 @@ impl Collector {
             active_window: None,
             steer: Default::default(),
             offload: Default::default(),
+            xdp_connect: None,
         }
     }
 
@@ -175,6 +178,32 @@ impl Collector {
             win.1 = t;
         }
         self.offload = s;
+    }
+
+    /// The client offload's handshake latencies recorded in XDP since the last call, as
+    /// bucket counts (`tcp::offload::lat_value`): into the connect latency (from the
+    /// intended start), as the engine records it.
+    pub fn add_xdp_latency(&mut self, buckets: &[u64]) {
+        for (i, &n) in buckets.iter().enumerate().filter(|(_, n)| **n > 0) {
+            let v = crate::tcp::offload::lat_value(i);
+            crate::tcp::record_n(&mut self.interval.connect, v, n);
+            if self.measured_from.is_some() {
+                crate::tcp::record_n(&mut self.total.connect, v, n);
+                let x = self
+                    .xdp_connect
+                    .get_or_insert_with(|| Latency::new().connect);
+                crate::tcp::record_n(x, v, n);
+            }
+        }
+    }
+
+    /// The connect latency by where it was measured, when XDP measured any: (XDP, engine).
+    pub fn connect_split(&self) -> Option<(Histogram<u64>, Histogram<u64>)> {
+        let x = self.xdp_connect.as_ref()?;
+        let mut engine = self.total.connect.clone();
+        // `x` was recorded into `total.connect` value for value: never more than it holds.
+        engine.subtract(x).ok()?;
+        Some((x.clone(), engine))
     }
 
     /// Merges `r`; gives back its latency buffers (to be returned to the worker).

@@ -36,6 +36,8 @@ pub struct Summary {
     /// Client: established per second; server: accepted per second (measured part).
     pub cps: f64,
     pub connect: Pcts,
+    /// Client offload: `connect` by where it was measured (XDP, engine).
+    pub connect_split: Option<(Pcts, Pcts)>,
     pub rtt: Pcts,
     pub accept: Pcts,
     /// Server: SYN-ACK departure -> final ACK (network figure).
@@ -77,6 +79,7 @@ impl Summary {
             totals: c.totals(),
             cps: done as f64 / dur.max(1e-9),
             connect: Pcts::of(&c.total.connect),
+            connect_split: c.connect_split().map(|(x, e)| (Pcts::of(&x), Pcts::of(&e))),
             rtt: Pcts::of(&c.total.rtt),
             accept: Pcts::of(&c.total.accept),
             accept_rtt: Pcts::of(&c.total.accept_rtt),

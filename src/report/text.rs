@@ -199,6 +199,16 @@ pub fn summary(s: &Summary) -> String {
                 "Handshake latency (intended start -> SYN-ACK; includes generator lateness)",
                 &s.connect,
             ));
+            if let Some((x, e)) = &s.connect_split {
+                o.push_str(&percentile_block(
+                    "  of which measured in XDP (SYN's TSval = intended start, echoed in TSecr)",
+                    x,
+                ));
+                o.push_str(&percentile_block(
+                    "  of which measured by the engine (SYN-ACKs XDP left to it)",
+                    e,
+                ));
+            }
             o.push_str(&percentile_block(
                 "SYN->SYN-ACK RTT (network: first SYN's departure -> SYN-ACK at the wire)",
                 &s.rtt,

@@ -19,6 +19,9 @@ pub(super) struct Hooks<'a> {
     pub every_second: &'a mut dyn FnMut(),
     /// Every 100 ms and at the end: the XDP handshake offload's counters as engine stats.
     pub offload_stats: &'a mut dyn FnMut() -> Option<crate::tcp::Stats>,
+    /// At the same times: the client offload's latency buckets recorded in XDP since the
+    /// last call (`tcp::offload::lat_value`), empty when there are none.
+    pub offload_latency: &'a mut dyn FnMut() -> Vec<u64>,
 }
 
 /// The main thread's loop: merge reports, print intervals, decide when to stop.
@@ -34,6 +37,7 @@ pub(super) fn collect(
     let Hooks {
         every_second,
         offload_stats,
+        offload_latency,
     } = hooks;
     let mut col = Collector::new(returns.len(), plan.warmup);
     let mut next_second = col.started + Duration::from_secs(1);
@@ -68,6 +72,7 @@ pub(super) fn collect(
             if let Some(s) = offload_stats() {
                 col.set_offload(s);
             }
+            col.add_xdp_latency(&offload_latency());
             next_offload = now + Duration::from_millis(100);
         }
         if now >= next_second {
@@ -112,6 +117,7 @@ pub(super) fn collect(
     if let Some(s) = offload_stats() {
         col.set_offload(s);
     }
+    col.add_xdp_latency(&offload_latency());
     // The last, partial interval (drain included), so NDJSON and hlog add up to the totals.
     out.interval(plan, c, &mut col, true);
     if out.tty && !c.quiet {

@@ -441,7 +441,8 @@ pub fn plan(a: &ConnectArgs, f: &HostFacts) -> Result<Plan, RunError> {
         ),
     ));
     config.push(("memory_estimate_bytes".into(), mem.to_string()));
-    let handshake = super::offload::client(c.offload, &mut engines).map_err(RunError::usage)?;
+    let handshake = super::offload::client(c.offload, &mut engines, iface.virtual_dev)
+        .map_err(RunError::usage)?;
     config.push(("handshake".into(), handshake.echo()));
     Ok(Plan {
         role: Role::Client,

@@ -342,6 +342,21 @@ pub fn execute(mut plan: Plan) -> Result<i32, RunError> {
             .flatten()
             .map(|x| offload::server_stats(&x))
     };
+    // The client offload's latency buckets: running totals in XDP, handed on as deltas.
+    let client_offload = offloaded && plan.role == crate::tcp::Role::Client;
+    let mut lat_seen = Vec::new();
+    let mut xdp_latency = || -> Vec<u64> {
+        let Some(now) = client_offload
+            .then(|| steer.borrow().client_latency().ok())
+            .flatten()
+        else {
+            return Vec::new();
+        };
+        lat_seen.resize(now.len(), 0);
+        let delta = now.iter().zip(&lat_seen).map(|(a, b)| a - b).collect();
+        lat_seen = now;
+        delta
+    };
     let outcome = collect::collect(
         &plan,
         &c,
@@ -352,6 +367,7 @@ pub fn execute(mut plan: Plan) -> Result<i32, RunError> {
         collect::Hooks {
             every_second: &mut refresh,
             offload_stats: &mut xdp_stats,
+            offload_latency: &mut xdp_latency,
         },
     );
     for h in handles {

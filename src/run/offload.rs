@@ -40,6 +40,9 @@ impl Handshake {
 /// device (veth) `auto` keeps the engine: a peer without an XDP program of its own (a kernel
 /// peer, as a rule) silently drops XDP_TX frames, and nothing here can see the peer.
 pub fn server(arg: OffloadArg, cfg: &EngineConfig, virtual_dev: bool) -> Result<Handshake, String> {
+    if arg == OffloadArg::Check {
+        return Err("--offload check splits a client's handshakes: use it with connect".into());
+    }
     if arg == OffloadArg::Off {
         return Ok(Handshake::Engine("--offload off".into()));
     }
@@ -82,23 +85,35 @@ pub fn server(arg: OffloadArg, cfg: &EngineConfig, virtual_dev: bool) -> Result<
 }
 
 /// The client's choice. `--offload xdp` hands the SYN-ACK and the close to XDP (and turns on
-/// `xdp_isn` in every engine) where `client_blocker` allows it; `auto` keeps the engine
-/// while the client offload is new (issue 14: must-show 3 is not shown yet).
-pub fn client(arg: OffloadArg, engines: &mut [EngineConfig]) -> Result<Handshake, String> {
-    match arg {
+/// `xdp_isn` in every engine) where `client_blocker` allows it, `check` those of even source
+/// ports only; `auto` does what `xdp` does on a physical NIC when nothing blocks it, and keeps
+/// the engine on a software device (as the server's choice, for the same reason).
+pub fn client(
+    arg: OffloadArg,
+    engines: &mut [EngineConfig],
+    virtual_dev: bool,
+) -> Result<Handshake, String> {
+    let flag = match arg {
         OffloadArg::Off => return Ok(Handshake::Engine("--offload off".into())),
-        OffloadArg::Auto => {
+        OffloadArg::Auto if virtual_dev => {
             return Ok(Handshake::Engine(
-                "the client offload is new: --offload xdp to use it".into(),
+                "virtual device (veth): its peer drops XDP_TX frames unless it has an XDP \
+                 program; --offload xdp when it does"
+                    .into(),
             ));
         }
-        OffloadArg::Xdp => {}
-    }
+        OffloadArg::Auto => "auto",
+        OffloadArg::Xdp => "xdp",
+        OffloadArg::Check => "check",
+    };
     let Some(first) = engines.first() else {
-        return Err("--offload xdp: no workers".into());
+        return Err(format!("--offload {flag}: no workers"));
     };
     if let Some(why) = crate::tcp::offload::client_blocker(first) {
-        return Err(format!("--offload xdp: {why}; use --offload off"));
+        if arg == OffloadArg::Auto {
+            return Ok(Handshake::Engine(why.into()));
+        }
+        return Err(format!("--offload {flag}: {why}; use --offload off"));
     }
     let c = &first.common;
     let mut h = HsConfig {
@@ -120,11 +135,14 @@ pub fn client(arg: OffloadArg, engines: &mut [EngineConfig]) -> Result<Handshake
     if lo > hi {
         return Err("--offload xdp: no source ports".into());
     }
+    let half = arg == OffloadArg::Check;
     h.client = Some(crate::xsk::HsClient {
         isn_key,
         ports: (lo, hi),
+        half,
     });
-    Ok(Handshake::Xdp(h, None))
+    let note = half.then_some("even source ports in XDP, odd ones in the engine");
+    Ok(Handshake::Xdp(h, note))
 }
 
 /// XDP's server counters as engine counters: SYN-ACKs are cookie SYN-ACKs, final ACKs are
@@ -151,7 +169,9 @@ pub fn server_stats(x: &SteerCounters) -> Stats {
 /// SYN-ACKs went out with XDP_TX but no final ACK ever came back: the frames most likely never
 /// reached the peer. Says what to check.
 pub fn unanswered_warning(x: &SteerCounters, iface: &str) -> Option<String> {
-    if x.xdp_synacks < 100 || x.xdp_accepted + x.xdp_to_engine + x.xdp_rsts > 0 {
+    if x.xdp_synacks < 100
+        || x.xdp_accepted + x.xdp_fins_answered + x.xdp_to_engine + x.xdp_rsts > 0
+    {
         return None;
     }
     Some(format!(
@@ -223,8 +243,13 @@ mod tests {
                 .xdp()
                 .is_none()
         );
-        assert!(client(OffloadArg::Xdp, &mut []).is_err());
-        assert!(client(OffloadArg::Auto, &mut []).unwrap().xdp().is_none());
+        assert!(client(OffloadArg::Xdp, &mut [], false).is_err());
+        assert!(
+            client(OffloadArg::Auto, &mut [], true)
+                .unwrap()
+                .xdp()
+                .is_none()
+        );
     }
 
     #[test]
@@ -244,9 +269,10 @@ mod tests {
             }),
         };
         let mut e = vec![one(vec![2000, 2002]), one(vec![2001, 2003])];
-        let h = client(OffloadArg::Xdp, &mut e).unwrap();
+        let h = client(OffloadArg::Xdp, &mut e, true).unwrap();
         assert_eq!(h.echo(), "xdp");
-        assert_eq!(h.xdp().unwrap().client.unwrap().ports, (2000, 2003));
+        let hc = h.xdp().unwrap().client.unwrap();
+        assert_eq!((hc.ports, hc.half), ((2000, 2003), false));
         assert!(
             e.iter()
                 .all(|e| matches!(&e.role, RoleConfig::Client(c) if c.xdp_isn))
@@ -254,11 +280,31 @@ mod tests {
         let mut rst = vec![one(vec![2000])];
         rst[0].common.close = CloseMode::Rst;
         assert!(
-            client(OffloadArg::Xdp, &mut rst)
+            client(OffloadArg::Xdp, &mut rst, false)
                 .unwrap_err()
                 .contains("--close fin")
         );
-        assert!(client(OffloadArg::Auto, &mut e).unwrap().xdp().is_none());
+        // auto: the engine on veth; on a NIC xdp when nothing blocks it, else the engine.
+        assert!(
+            client(OffloadArg::Auto, &mut e, true)
+                .unwrap()
+                .xdp()
+                .is_none()
+        );
+        assert_eq!(
+            client(OffloadArg::Auto, &mut e, false).unwrap().echo(),
+            "xdp"
+        );
+        let auto_rst = client(OffloadArg::Auto, &mut rst, false).unwrap();
+        assert!(
+            auto_rst
+                .echo()
+                .starts_with("afxdp: XDP closes with ACK|FIN")
+        );
+        // check: half the ports.
+        let c = client(OffloadArg::Check, &mut e, true).unwrap();
+        assert!(c.xdp().unwrap().client.unwrap().half);
+        assert!(c.echo().starts_with("xdp (even source ports"));
     }
 
     #[test]

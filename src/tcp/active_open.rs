@@ -48,7 +48,8 @@ impl Engine {
         };
         // --offload xdp: the TSval is the intended start (not the send time: a late pacer's
         // lateness stays in the latency XDP measures) and the ISN hashes it with the tuple.
-        let (iss, syn_ts) = if self.p.xdp_isn && !is_v6(&key) {
+        let xdp = self.p.xdp_isn && !is_v6(&key);
+        let (iss, syn_ts) = if xdp {
             let ts = super::offload::client_tsval(intended);
             let k = self.isn_key;
             (
@@ -81,6 +82,9 @@ impl Engine {
         self.stats.active += 1;
         self.send_syn(now, slot, tx);
         self.built(Some(slot), now);
+        if xdp {
+            self.track_xdp(slot, iss.0, now);
+        }
         let rto = self.rto(0);
         self.arm(slot, now + rto);
         Ok(())

@@ -1,10 +1,9 @@
 //! Timers (retransmission, give-up, hold, TIME-WAIT), the client's configured close, and
 //! `abort_all`.
 
-use super::addrs6::is_v6;
 use super::engine::Engine;
 use super::table::Slot;
-use super::tcb::{State, Tcb, ctl};
+use super::tcb::{State, ctl};
 use super::{CloseMode, Nanos, Outcome, Role, Transmit};
 
 impl Engine {
@@ -69,25 +68,13 @@ impl Engine {
         self.finish(slot, h, o);
     }
 
-    /// XDP answered this attempt's SYN-ACK (its mark is our ISS + 1).
-    #[inline]
-    fn xdp_established(&self, t: &Tcb) -> bool {
-        !is_v6(&t.key)
-            && self
-                .xdp_marks
-                .as_ref()
-                .is_some_and(|m| m(t.key.local_port) == t.iss.add(1).0)
-    }
-
     pub(crate) fn on_timer(&mut self, now: Nanos, slot: Slot, tx: &mut impl Transmit) {
         let t = *self.table.get(slot);
         let h = self.table.hash(&t.key);
         match t.state {
             State::SynSent => {
-                if self.xdp_established(&t) {
-                    self.stats.established += 1;
-                    self.table.get_mut(slot).state = State::Established;
-                    self.finish(slot, h, Outcome::Closed);
+                if self.xdp_established(slot) {
+                    self.xdp_done(slot);
                     return;
                 }
                 if t.retries() >= self.p.syn_retries {
@@ -97,6 +84,8 @@ impl Engine {
                 self.table.get_mut(slot).bump_retries();
                 self.stats.syn_retransmits += 1;
                 self.send_syn(now, slot, tx);
+                // Same ISN and TSval: XDP marks it as the first; look for that again soon.
+                self.track_xdp(slot, t.iss.0, now);
                 let at = now + self.rto(t.retries() + 1);
                 self.arm(slot, at);
             }

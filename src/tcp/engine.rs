@@ -87,14 +87,12 @@ pub struct Engine {
     pub(crate) xfers: Xfers,
     /// The IPv6 key of the frame `emit` is writing (see `output.rs`).
     pub(crate) pending6: Option<Key>,
-    /// Client with `xdp_isn`: XDP's established mark of a source port (`tw_hs_marks`), read
-    /// when a SYN-SENT timer fires (`close.rs`).
-    pub(crate) xdp_marks: Option<XdpMarks>,
+    /// Client with `xdp_isn`: XDP's established marks (`tw_hs_marks`) and the attempts
+    /// waiting for one (`marks.rs`).
+    pub(crate) xdp: Option<super::marks::XdpClient>,
 }
 
-/// Reads the client offload's established mark of a source port: the ack (ISS + 1) of the
-/// SYN-ACK XDP answered there, 0 = none (a view of shared memory, not I/O).
-pub type XdpMarks = Box<dyn Fn(u16) -> u32 + Send>;
+pub use super::marks::XdpMarks;
 
 /// The common settings' limits (a clear message for each).
 fn check_common(c: &Common) -> Result<(), String> {
@@ -269,7 +267,7 @@ impl Engine {
             neighbours,
             departures,
             rx_at: 0,
-            xdp_marks: None,
+            xdp: None,
             xfers,
             pending6: None,
         })
@@ -400,10 +398,11 @@ impl Engine {
     }
 
     /// Client with `xdp_isn`: where XDP marks the attempts it established (`XdpMarks`). A
-    /// SYN-SENT TCB whose timer finds its ISS + 1 there ends established and closed (XDP
-    /// sent the ACK|FIN), neither retransmitted nor timed out.
+    /// SYN-SENT TCB whose ISS + 1 is found there ends established and closed (XDP sent the
+    /// ACK|PSH|FIN), neither retransmitted nor timed out: looked for every loop while its
+    /// mark is due (`marks.rs`), else when its timer fires.
     pub fn set_xdp_marks(&mut self, m: XdpMarks) {
-        self.xdp_marks = Some(m);
+        self.xdp = Some(super::marks::XdpClient::new(m));
     }
 
     /// Client: starts one connection whose open-loop schedule said `intended` (for
@@ -440,11 +439,16 @@ impl Engine {
 
     /// When `handle_timeout` should next be called (a lower bound; cheap).
     pub fn poll_timeout(&self) -> Option<Nanos> {
-        self.wheel.next_deadline()
+        let marks = self.xdp.as_ref().and_then(|x| x.oldest());
+        match (self.wheel.next_deadline(), marks) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Runs every timer due at `now` (retransmissions, give-ups, hold, TIME-WAIT).
     pub fn handle_timeout(&mut self, now: Nanos, tx: &mut impl Transmit) {
+        self.poll_xdp(now);
         self.wheel.advance(self.table.tcbs_mut(), now);
         while let Some(slot) = self.wheel.pop_expired(self.table.tcbs_mut()) {
             self.on_timer(now, slot, tx);

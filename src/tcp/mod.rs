@@ -23,6 +23,7 @@ mod established;
 mod fastpath;
 mod http;
 pub(crate) mod isn;
+mod marks;
 mod neighbours;
 pub mod offload;
 mod output;
@@ -41,6 +42,7 @@ mod tests;
 
 pub use data::{ResponseEnd, XFER_BYTES};
 pub use engine::{Engine, MAX_DATA, XdpMarks};
+pub(crate) use stats::record_n;
 pub use stats::{DropReason, LATENCY_MAX, Latency, Stats};
 pub use tcb::State;
 

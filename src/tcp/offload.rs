@@ -99,8 +99,58 @@ pub fn client_blocker(cfg: &EngineConfig) -> Option<&'static str> {
     None
 }
 
+/// Buckets of the client offload's XDP latency histogram (`tw_hs_lat`, bpf/
+/// handshake_client.h): ns values below 256 exact, then 128 buckets per power of two (each
+/// under 0.8% of its values wide) up to 2^37 ns.
+pub const LAT_BUCKETS: usize = 3968;
+
+/// The bucket of `ns` (what `tw_lat_index` computes in XDP).
+pub fn lat_index(ns: u64) -> usize {
+    if ns < 256 {
+        return ns as usize;
+    }
+    let shift = 63 - ns.leading_zeros() - 7;
+    let i = shift as u64 * 128 + (ns >> shift);
+    (i as usize).min(LAT_BUCKETS - 1)
+}
+
+/// The value a bucket stands for: its middle (HdrHistogram's equivalent-value convention).
+pub fn lat_value(i: usize) -> u64 {
+    if i < 256 {
+        return i as u64;
+    }
+    let shift = (i / 128 - 1) as u32;
+    let low = ((i - shift as usize * 128) as u64) << shift;
+    low + (1u64 << shift) / 2
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn lat_buckets_are_log_linear_and_invert() {
+        use super::{LAT_BUCKETS, lat_index, lat_value};
+        // Contiguous: each bucket's value lands in it, and the index never decreases.
+        let mut last = 0;
+        for i in 0..LAT_BUCKETS {
+            assert_eq!(lat_index(lat_value(i)), i, "bucket {i}");
+        }
+        for v in (0..40_000_000u64).step_by(997) {
+            let i = lat_index(v);
+            assert!(i >= last);
+            last = i;
+            let got = lat_value(i);
+            assert!(
+                got.abs_diff(v) as f64 <= v as f64 / 256.0 + 1.0,
+                "{v} -> {got}"
+            );
+        }
+        assert_eq!(lat_index(1 << 40), LAT_BUCKETS - 1, "clamped");
+        assert_eq!(
+            (lat_index(255), lat_index(256), lat_index(511)),
+            (255, 256, 383)
+        );
+    }
     use super::*;
 
     #[test]

@@ -8,7 +8,7 @@ use super::addrs6::is_v6;
 use super::engine::Engine;
 use super::fastpath::{Hdr, Out, v4_to_v6, write};
 use super::table::{Key, Slot};
-use super::tcb::{Tcb, opt};
+use super::tcb::{State, Tcb, opt};
 use super::{Nanos, Transmit};
 
 const SYN: u8 = TcpFlags::SYN;
@@ -150,9 +150,22 @@ impl Engine {
     #[inline]
     pub(crate) fn ts_opt(&self, t: &Tcb, now: Nanos) -> TcpOptions {
         TcpOptions {
-            timestamps: t.has(opt::TS).then_some((self.tsval(now), t.aux)),
+            timestamps: t
+                .has(opt::TS)
+                .then_some((self.segment_tsval(t, now), t.aux)),
             ..TcpOptions::default()
         }
+    }
+
+    /// A server's TSval marks the phase its peer's ACK answers, so that the XDP server
+    /// (bpf/handshake.h) tells the handshake's final ACK from the ACK of its FIN without state:
+    /// even on the SYN-ACK, odd in LAST-ACK (after our FIN; TSvals stay non-decreasing, as
+    /// PAWS needs, since both round the same millisecond clock and LAST-ACK is the last
+    /// state).
+    #[inline]
+    fn segment_tsval(&self, t: &Tcb, now: Nanos) -> u32 {
+        let v = self.tsval(now);
+        if t.state == State::LastAck { v | 1 } else { v }
     }
 
     /// Client SYN (first transmission or retransmission).
@@ -195,7 +208,8 @@ impl Engine {
                 None
             },
             sack_permitted: opts & opt::SACK != 0,
-            timestamps: (opts & opt::TS != 0).then_some((self.tsval(now), tsecr)),
+            // Even: see `segment_tsval`.
+            timestamps: (opts & opt::TS != 0).then_some((self.tsval(now) & !1, tsecr)),
         };
         let seg = Seg {
             options: o,

@@ -57,6 +57,12 @@ impl Wheel {
         t.t_next = NIL;
     }
 
+    /// Whether `t`'s timer is armed (a freed TCB's never is).
+    #[inline]
+    pub fn is_armed(t: &Tcb) -> bool {
+        t.t_prev != UNARMED
+    }
+
     /// (Re)arms `slot` to fire at the first tick at or after `at` (at least one tick ahead).
     #[inline(always)]
     pub fn arm(&mut self, tcbs: &mut [Tcb], slot: u32, at: Nanos) {

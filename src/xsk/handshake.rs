@@ -14,6 +14,7 @@ const HS_SERVER: u32 = 1;
 const HS_VERIFY: u32 = 2;
 const HS_DATA: u32 = 4;
 const HS_CLIENT: u32 = 8;
+const HS_CLIENT_HALF: u32 = 16;
 const HS_NONE: u8 = 0xff;
 /// `TW_MAX_LISTEN`.
 const MAX_LISTEN: usize = 8;
@@ -53,6 +54,8 @@ pub struct HsClient {
     pub isn_key: (u64, u64),
     /// Our source ports, inclusive.
     pub ports: (u16, u16),
+    /// `--offload check`: only the even ones (`TW_HS_CLIENT_HALF`); the engine answers the rest.
+    pub half: bool,
 }
 
 /// Mirror of `struct tw_hs_cfg`; layout pinned by a test here and `_Static_assert`s there.
@@ -114,6 +117,11 @@ impl HsConfig {
             n_listen: self.listen.len() as u8,
             flags: if self.listen.is_empty() { 0 } else { HS_SERVER }
                 | if self.client.is_some() { HS_CLIENT } else { 0 }
+                | if self.client.is_some_and(|c| c.half) {
+                    HS_CLIENT_HALF
+                } else {
+                    0
+                }
                 | if self.verify { HS_VERIFY } else { 0 }
                 | if self.data_phase { HS_DATA } else { 0 },
             ..RawHsCfg::default()
@@ -170,6 +178,43 @@ pub(super) fn read_mark(ebpf: &Ebpf, port: u16) -> Result<u32, SteerError> {
         .ok_or_else(|| err("opening", &"missing from steer.bpf.o"))?;
     let arr: Array<_, u32> = Array::try_from(map).map_err(|e| err("opening", &e))?;
     arr.get(&(port as u32), 0).map_err(|e| err("reading", &e))
+}
+
+const MAP_LAT: &str = "tw_hs_lat";
+
+/// Mirror of `struct tw_lat` (bpf/handshake_client.h): one CPU's latency buckets.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct RawLat([u64; crate::tcp::offload::LAT_BUCKETS]);
+
+// Safety: `RawLat` is `repr(C)` over a `u64` array: no padding, any bit pattern is valid.
+unsafe impl aya::Pod for RawLat {}
+
+/// The client offload's handshake latency buckets (`tw_hs_lat`), summed over CPUs: running
+/// totals since the program was loaded (`tcp::offload::lat_value` gives each one's value).
+/// One syscall (the kernel copies every CPU's 31 KiB).
+pub(super) fn read_latency(ebpf: &Ebpf) -> Result<Vec<u64>, SteerError> {
+    use aya::maps::PerCpuArray;
+    let err = |what: &str, e: &dyn std::fmt::Display| {
+        SteerError::new(
+            format!("{what} map {MAP_LAT}"),
+            None,
+            Some(e.to_string()),
+            Some("the XDP object lacks the client offload: rebuild threeway".into()),
+        )
+    };
+    let map = ebpf
+        .map(MAP_LAT)
+        .ok_or_else(|| err("opening", &"missing from steer.bpf.o"))?;
+    let arr: PerCpuArray<_, RawLat> = PerCpuArray::try_from(map).map_err(|e| err("opening", &e))?;
+    let per_cpu = arr.get(&0, 0).map_err(|e| err("reading", &e))?;
+    let mut sum = vec![0u64; crate::tcp::offload::LAT_BUCKETS];
+    for cpu in per_cpu.iter() {
+        for (s, v) in sum.iter_mut().zip(cpu.0.iter()) {
+            *s += v;
+        }
+    }
+    Ok(sum)
 }
 
 /// `tw_hs_marks` mapped into our memory: the workers read a port's mark with one load, no
@@ -265,6 +310,7 @@ mod tests {
             client: Some(HsClient {
                 isn_key: (1, 2),
                 ports: (40000, 40999),
+                half: false,
             }),
             ..HsConfig::default()
         };
@@ -274,5 +320,8 @@ mod tests {
             (HS_CLIENT, 2, 40999),
             "client only: no server flag"
         );
+        let mut check = client.clone();
+        check.client.as_mut().unwrap().half = true;
+        assert_eq!(check.to_raw().unwrap().flags, HS_CLIENT | HS_CLIENT_HALF);
     }
 }

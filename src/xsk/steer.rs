@@ -497,6 +497,11 @@ impl Steer {
         super::handshake::map_marks(&self.ebpf)
     }
 
+    /// The client offload's handshake latency buckets, running totals (`read_latency`).
+    pub fn client_latency(&self) -> Result<Vec<u64>, SteerError> {
+        super::handshake::read_latency(&self.ebpf)
+    }
+
     /// Program counters summed over CPUs.
     pub fn counters(&self) -> Result<SteerCounters, SteerError> {
         read_counters(&self.ebpf)

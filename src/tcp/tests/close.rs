@@ -331,7 +331,8 @@ fn server_close_wait_last_ack() {
             seq: iss.add(1),
             ack: irs.add(2),
             flags: TcpFlags(FIN | ACK),
-            options: ts_opts(ts, 779),
+            // In LAST-ACK our TSval is odd (the XDP server's phase marker).
+            options: ts_opts(ts | 1, 779),
             ..SEG
         }
     );
@@ -343,7 +344,7 @@ fn server_close_wait_last_ack() {
             seq: iss.add(1),
             ack: irs.add(2),
             flags: TcpFlags(FIN | ACK),
-            options: ts_opts(h.ts(), 779),
+            options: ts_opts(h.ts() | 1, 779),
             ..SEG
         }
     );

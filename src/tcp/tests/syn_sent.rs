@@ -564,3 +564,65 @@ fn xdp_mark_ends_syn_sent_established() {
         }
     }
 }
+
+/// The marks are looked for every loop, not only at the RTO: an attempt whose mark appears
+/// ends at the next `handle_timeout` (its slot free long before the RTO); one whose mark is
+/// missing past the queue's window is left to its timer, which still reads the mark when it
+/// fires, so it ends once, established.
+#[test]
+fn xdp_mark_is_polled_before_the_rto() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+
+    use crate::tcp::offload::{client_isn_of, client_tsval};
+    for late in [false, true] {
+        let cfg = tweak(base_cfg(Role::Client), |c| {
+            if let RoleConfig::Client(cl) = &mut c.role {
+                cl.xdp_isn = true;
+            }
+        });
+        let mut h = H::new(cfg);
+        let k = h.e.isn_key;
+        let iss = client_isn_of((k.0, k.1), &h.key(), client_tsval(h.now));
+        let mark = Arc::new(AtomicU32::new(0));
+        let m = mark.clone();
+        h.e.set_xdp_marks(Box::new(
+            move |p| {
+                if p == C_PORT { m.load(Relaxed) } else { 0 }
+            },
+        ));
+        h.open();
+        h.tx.frames.clear();
+        assert!(
+            h.e.poll_timeout().is_some_and(|t| t <= h.now),
+            "due at once while a mark is awaited"
+        );
+        h.advance(50_000);
+        assert_eq!(h.e.stats().active, 1, "no mark yet");
+        if late {
+            // Past the window: out of the queue, the timer's (the RTO is 10 ms here).
+            h.advance(crate::tcp::marks::WINDOW + 1);
+            mark.store(iss.wrapping_add(1), Relaxed);
+            h.advance(1_000_000);
+            assert_eq!(h.e.stats().active, 1, "left to the RTO timer");
+            h.advance_to(T0 + 12 * MS);
+        } else {
+            mark.store(iss.wrapping_add(1), Relaxed);
+            h.advance(1_000);
+        }
+        let s = *h.e.stats();
+        assert_eq!(
+            (
+                s.established,
+                s.outcome(Outcome::Closed),
+                s.syn_retransmits,
+                s.active
+            ),
+            (1, 1, 0, 0),
+            "late: {late}"
+        );
+        h.advance_to(T0 + 100 * MS);
+        assert_eq!(h.e.stats().outcome(Outcome::Closed), 1, "ended once");
+        recv!(h);
+    }
+}

@@ -151,6 +151,11 @@ impl SteerProbe {
         crate::xsk::handshake::map_marks(&self.ebpf)
     }
 
+    /// See [`Steer::client_latency`].
+    pub fn client_latency(&self) -> Result<Vec<u64>, SteerError> {
+        crate::xsk::handshake::read_latency(&self.ebpf)
+    }
+
     /// Runs the program once on `frame` and returns its action (`XDP_*` number), the frame
     /// as the program left it (an `XDP_TX` answer) and the counters it moved.
     pub fn run_out(&mut self, frame: &[u8]) -> Result<(u32, Vec<u8>, SteerCounters), SteerError> {
