@@ -3,7 +3,7 @@
 
 use crate::wire::{SeqNum, TcpRepr};
 
-use super::addrs6::is_v6;
+use super::addrs6::{Any, Family, V4, V6, is_v6};
 use super::cookie::CookieOpts;
 use super::engine::{Engine, Verdict};
 use super::stats::DropReason;
@@ -71,7 +71,7 @@ impl Engine {
             ..Tcb::default()
         };
         Wheel::init(&mut tcb);
-        let Some(slot) = self.table.insert_at(pos, h, tcb) else {
+        let Some(slot) = self.table.insert_at::<Any>(pos, h, tcb) else {
             self.stats.open_table_full += 1;
             return Err(OpenError::TableFull);
         };
@@ -80,7 +80,7 @@ impl Engine {
             self.stats.v6_attempted += 1;
         }
         self.stats.active += 1;
-        self.send_syn(now, slot, tx);
+        self.send_syn::<Any>(now, slot, tx);
         self.built(Some(slot), now);
         if xdp {
             self.track_xdp(slot, iss.0, now);
@@ -103,7 +103,7 @@ impl Engine {
         let fl = seg.flags;
         if fl.ack() && seg.ack != t.snd_nxt {
             if !fl.rst() {
-                self.send_rst_for(&t.key, seg, tx);
+                self.send_rst_for::<Any>(&t.key, seg, tx);
             }
             return Err(DropReason::AckNotAcceptable);
         }
@@ -144,7 +144,7 @@ impl Engine {
             self.stats.v6_established += 1;
         }
         if self.p.data.is_empty() {
-            self.send_ack(now, slot, tx);
+            self.send_ack::<Any>(now, slot, tx);
             self.client_done(now, slot, h, tx);
         } else {
             self.xfer_begin(slot, o.mss.unwrap_or(536), seg.window);
@@ -186,7 +186,7 @@ impl Engine {
             return Err(DropReason::NotOurs);
         }
         if !seg.flags.rst() {
-            self.send_rst_for(key, seg, tx);
+            self.send_rst_for::<Any>(key, seg, tx);
         }
         Err(DropReason::NoConnection)
     }

@@ -1,6 +1,7 @@
 //! Timers (retransmission, give-up, hold, TIME-WAIT), the client's configured close, and
 //! `abort_all`.
 
+use super::addrs6::{Any, Family};
 use super::engine::Engine;
 use super::table::Slot;
 use super::tcb::{State, ctl};
@@ -11,7 +12,7 @@ impl Engine {
     pub(crate) fn close_now(&mut self, now: Nanos, slot: Slot, h: u32, tx: &mut impl Transmit) {
         match self.p.c.close {
             CloseMode::Rst | CloseMode::None => {
-                self.send_reset(slot, tx);
+                self.send_reset::<Any>(slot, tx);
                 self.finish(slot, h, Outcome::Closed);
             }
             CloseMode::Fin => {
@@ -28,7 +29,7 @@ impl Engine {
                     t.reset_retries();
                     from
                 };
-                self.send_from(now, slot, from, tx);
+                self.send_from::<Any>(now, slot, from, tx);
                 let at = now + self.rto(0);
                 self.arm(slot, at);
             }
@@ -42,7 +43,7 @@ impl Engine {
         self.stats.active -= 1;
         if self.p.c.time_wait == 0 {
             self.disarm(slot);
-            self.table.remove(slot, h);
+            self.table.remove::<Any>(slot, h);
             return;
         }
         self.stats.time_wait += 1;
@@ -59,7 +60,7 @@ impl Engine {
             && !self.p.data.is_empty()
             && t.ctl & ctl::DONE == 0
             && !t.state.fin_sent();
-        self.send_reset(slot, tx);
+        self.send_reset::<Any>(slot, tx);
         let o = if awaiting {
             Outcome::ResponseTimeout
         } else {
@@ -83,7 +84,7 @@ impl Engine {
                 }
                 self.table.get_mut(slot).bump_retries();
                 self.stats.syn_retransmits += 1;
-                self.send_syn(now, slot, tx);
+                self.send_syn::<Any>(now, slot, tx);
                 // Same ISN and TSval: XDP marks it as the first; look for that again soon.
                 self.track_xdp(slot, t.iss.0, now);
                 let at = now + self.rto(t.retries() + 1);
@@ -103,7 +104,7 @@ impl Engine {
             }
             State::TimeWait => {
                 self.stats.time_wait -= 1;
-                self.table.remove(slot, h);
+                self.table.remove::<Any>(slot, h);
             }
             _ => {
                 if self.xfers.on() && self.data_timer(now, slot, h, tx) {
@@ -117,7 +118,7 @@ impl Engine {
                     }
                     self.table.get_mut(slot).bump_retries();
                     self.stats.data_retransmits += 1;
-                    self.send_from(now, slot, t.snd_una, tx);
+                    self.send_from::<Any>(now, slot, t.snd_una, tx);
                     let at = (now + self.rto(t.retries() + 1)).min(phase_end);
                     self.arm(slot, at);
                     return;
@@ -161,11 +162,11 @@ impl Engine {
             if t.state == State::TimeWait {
                 self.stats.time_wait -= 1;
                 self.disarm(slot);
-                self.table.remove(slot, h);
+                self.table.remove::<Any>(slot, h);
                 continue;
             }
             if t.state != State::SynSent {
-                self.send_reset(slot, tx);
+                self.send_reset::<Any>(slot, tx);
             }
             self.stats.aborted += 1;
             *match t.state {

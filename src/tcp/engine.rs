@@ -7,7 +7,7 @@ use std::net::Ipv4Addr;
 
 use crate::wire::{ChecksumMode, MacAddr, SeqNum, TcpFlags};
 
-use super::addrs6::{Addrs6, is_handle, is_v6};
+use super::addrs6::{Addrs6, Any, Family, V4, V6, is_handle, is_v6};
 use super::data::{ResponseEnd, Xfers};
 use super::fastpath;
 use super::isn::{SipKey, isn, isn_words, key_words};
@@ -666,7 +666,7 @@ impl Engine {
         }
         self.stats.active -= 1;
         self.disarm(slot);
-        self.table.remove(slot, h);
+        self.table.remove::<Any>(slot, h);
     }
 }
 

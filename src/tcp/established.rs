@@ -3,6 +3,7 @@
 
 use crate::wire::TcpRepr;
 
+use super::addrs6::{Any, Family};
 use super::data::Rx;
 use super::engine::{Engine, RCV_WND, Verdict};
 use super::stats::DropReason;
@@ -37,7 +38,7 @@ impl Engine {
                 // RFC 9293 3.10.7.4 / RFC 6191: a new incarnation may reuse a TIME-WAIT tuple.
                 self.stats.time_wait -= 1;
                 self.disarm(slot);
-                self.table.remove(slot, h);
+                self.table.remove::<Any>(slot, h);
                 let key = t.key;
                 return self.passive_open(now, &key, h, seg, tx);
             }
@@ -52,7 +53,7 @@ impl Engine {
             if fl.rst() {
                 return Err(DropReason::RstInvalid);
             }
-            self.send_ack(now, slot, tx);
+            self.send_ack::<Any>(now, slot, tx);
             if state == State::TimeWait && fl.fin() && seg.seq.add(seg_len) == t.rcv_nxt {
                 // Retransmitted FIN: ACK it again and restart the 2 MSL timer.
                 let at = now + self.p.c.time_wait;
@@ -96,7 +97,7 @@ impl Engine {
         // 5. ACK (set: segments with none of SYN/ACK/RST were filtered out).
         if state == State::SynReceived {
             if !seg.ack.after(t.snd_una) || seg.ack.after(t.snd_nxt) {
-                self.send_rst_for(&t.key, seg, tx);
+                self.send_rst_for::<Any>(&t.key, seg, tx);
                 return Err(DropReason::AckNotAcceptable);
             }
             self.stats.accepted += 1;
@@ -114,7 +115,7 @@ impl Engine {
             t.reset_retries();
         }
         if seg.ack.after(t.snd_nxt) {
-            self.send_ack(now, slot, tx);
+            self.send_ack::<Any>(now, slot, tx);
             return Err(DropReason::AckNotAcceptable);
         }
         let prev_una = self.table.get(slot).snd_una;
@@ -166,7 +167,7 @@ impl Engine {
             let t = *self.table.get(slot);
             let off = t.rcv_nxt.diff(seg.seq);
             if seg.seq.after(t.rcv_nxt) {
-                self.send_ack(now, slot, tx);
+                self.send_ack::<Any>(now, slot, tx);
                 return Err(DropReason::OutOfOrder);
             }
             if (off as usize) < seg.payload.len() {
@@ -186,7 +187,7 @@ impl Engine {
         match self.p.role {
             Role::Client => {
                 if need_ack {
-                    self.send_ack(now, slot, tx);
+                    self.send_ack::<Any>(now, slot, tx);
                 }
             }
             Role::Server => self.server_after(now, slot, new_data, need_ack, tx),
@@ -213,7 +214,7 @@ impl Engine {
         }
         match self.fin_in(now, slot, h, seg, tx) {
             FinIn::Ended => {}
-            FinIn::Ack => self.send_ack(now, slot, tx),
+            FinIn::Ack => self.send_ack::<Any>(now, slot, tx),
             FinIn::New => match self.p.role {
                 Role::Client => {
                     self.client_fin(now, slot, h, tx);
@@ -244,7 +245,7 @@ impl Engine {
             let next = match t.state {
                 State::FinWait1 => State::Closing,
                 State::FinWait2 => {
-                    self.send_ack(now, slot, tx);
+                    self.send_ack::<Any>(now, slot, tx);
                     self.enter_time_wait(now, slot, h);
                     return FinIn::Ended;
                 }
@@ -266,7 +267,7 @@ impl Engine {
     /// RFC 5961 challenge ACK; the segment is dropped.
     fn challenge(&mut self, now: Nanos, slot: Slot, tx: &mut impl Transmit) -> Verdict {
         self.stats.challenge_acks += 1;
-        self.send_ack(now, slot, tx);
+        self.send_ack::<Any>(now, slot, tx);
         Err(DropReason::Challenged)
     }
 
@@ -306,7 +307,7 @@ impl Engine {
                 t.start = now;
                 t.reset_retries();
             }
-            self.send_from(now, slot, from, tx);
+            self.send_from::<Any>(now, slot, from, tx);
             if sent_something {
                 let at = now + self.rto(0);
                 self.arm(slot, at);
@@ -316,7 +317,7 @@ impl Engine {
             return;
         }
         if need_ack {
-            self.send_ack(now, slot, tx);
+            self.send_ack::<Any>(now, slot, tx);
         }
         if new_data > 0 || t.state == State::Established {
             let t = self.table.get(slot);

@@ -3,7 +3,7 @@
 
 use crate::wire::{SeqNum, TcpRepr};
 
-use super::addrs6::is_v6;
+use super::addrs6::{Any, Family, V4, V6, is_v6};
 use super::cookie::{self, CookieOpts};
 use super::engine::{Engine, Verdict};
 use super::output::SynAck;
@@ -56,7 +56,7 @@ impl Engine {
         if !fl.syn() && self.p.cookies != CookieMode::Never {
             return self.cookie_ack(now, key, h, seg, tx);
         }
-        self.send_rst_for(key, seg, tx);
+        self.send_rst_for::<Any>(key, seg, tx);
         Err(DropReason::NoConnection)
     }
 
@@ -97,7 +97,7 @@ impl Engine {
             ));
             self.stats.syn_received += 1;
             self.stats.cookies_sent += 1;
-            self.send_synack(now, tx, key, synack(iss));
+            self.send_synack::<Any>(now, tx, key, synack(iss));
             self.built(None, now);
             return Ok(());
         }
@@ -117,10 +117,10 @@ impl Engine {
             ..Tcb::default()
         };
         Wheel::init(&mut tcb);
-        let Some(slot) = self.table.insert(h, tcb) else {
+        let Some(slot) = self.table.insert::<Any>(h, tcb) else {
             if self.p.abort_on_overflow {
                 self.stats.refused_table_full += 1;
-                self.send_rst_for(key, seg, tx);
+                self.send_rst_for::<Any>(key, seg, tx);
                 return Ok(());
             }
             return Err(DropReason::TableFull);
@@ -129,7 +129,7 @@ impl Engine {
         self.stats.active += 1;
         self.stats.half_open += 1;
         self.xfer_begin(slot, neg.mss, seg.window);
-        self.send_synack(now, tx, key, synack(iss));
+        self.send_synack::<Any>(now, tx, key, synack(iss));
         self.departures.reset(slot);
         self.built(Some(slot), now);
         let at = now + self.rto(0);
@@ -150,7 +150,7 @@ impl Engine {
         let iss = seg.ack.add(u32::MAX);
         let (w, n) = self.tuple_words(key);
         let Some(o) = cookie::decode(self.cookie_key, &w[..n], irs.0, iss.0, now) else {
-            self.send_rst_for(key, seg, tx);
+            self.send_rst_for::<Any>(key, seg, tx);
             if seg.flags.fin() {
                 // A final handshake ACK does not carry a FIN; this is a FIN for a connection
                 // that has ended (typically a peer's retransmitted FIN after our TIME-WAIT).
@@ -180,7 +180,7 @@ impl Engine {
             ..Tcb::default()
         };
         Wheel::init(&mut tcb);
-        let Some(slot) = self.table.insert(h, tcb) else {
+        let Some(slot) = self.table.insert::<Any>(h, tcb) else {
             return Err(DropReason::TableFull);
         };
         self.stats.cookies_accepted += 1;

@@ -7,7 +7,7 @@
 //!   backward shift (no tombstones), so probe lengths stay short under churn.
 //! - One keyed multiply hash per lookup; callers keep it for a later `remove`.
 
-use super::addrs6::{Addrs6, is_v6};
+use super::addrs6::{Addrs6, Family};
 use super::tcb::Tcb;
 
 /// A connection's 4-tuple from our point of view: IPv4 addresses as big-endian `u32`, IPv6
@@ -128,18 +128,18 @@ impl Table {
 
     /// Inserts a TCB for `tcb.key` (which must not be present); `None` when full.
     #[inline]
-    pub fn insert(&mut self, h: u32, tcb: Tcb) -> Option<Slot> {
+    pub fn insert<F: Family>(&mut self, h: u32, tcb: Tcb) -> Option<Slot> {
         let mut pos = h as usize & self.mask;
         while self.index[pos] != 0 {
             pos = (pos + 1) & self.mask;
         }
-        self.insert_at(pos, h, tcb)
+        self.insert_at::<F>(pos, h, tcb)
     }
 
     /// `insert` at `pos`, the position a `probe` of `tcb.key` missed at, with no insert or
     /// remove since (so it is still the first empty one of the key's probe).
     #[inline]
-    pub fn insert_at(&mut self, pos: usize, h: u32, tcb: Tcb) -> Option<Slot> {
+    pub fn insert_at<F: Family>(&mut self, pos: usize, h: u32, tcb: Tcb) -> Option<Slot> {
         let slot = self.free;
         if slot == NIL {
             return None;
@@ -151,14 +151,14 @@ impl Table {
         self.index[pos] = (h as u64) << 32 | (slot as u64 + 1);
         self.len += 1;
         let k = self.tcbs[slot as usize].key;
-        if is_v6(&k) {
+        if F::v6(&k) {
             self.v6_refs(&k, true);
         }
         Some(slot)
     }
 
-    /// Removes `slot`, whose key hashes to `h`.
-    pub fn remove(&mut self, slot: Slot, h: u32) {
+    /// Removes `slot`, whose key hashes to `h` (of family `F`).
+    pub fn remove<F: Family>(&mut self, slot: Slot, h: u32) {
         let want = (h as u64) << 32 | (slot as u64 + 1);
         let mut pos = h as usize & self.mask;
         loop {
@@ -177,7 +177,7 @@ impl Table {
         let k = t.key;
         self.free = slot;
         self.len -= 1;
-        if is_v6(&k) {
+        if F::v6(&k) {
             self.v6_refs(&k, false);
         }
     }
