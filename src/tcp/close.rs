@@ -9,11 +9,17 @@ use super::{CloseMode, Nanos, Outcome, Role, Transmit};
 
 impl Engine {
     /// Client: close an established connection as configured (`close`).
-    pub(crate) fn close_now(&mut self, now: Nanos, slot: Slot, h: u32, tx: &mut impl Transmit) {
+    pub(crate) fn close_now<F: Family>(
+        &mut self,
+        now: Nanos,
+        slot: Slot,
+        h: u32,
+        tx: &mut impl Transmit,
+    ) {
         match self.p.c.close {
             CloseMode::Rst | CloseMode::None => {
-                self.send_reset::<Any>(slot, tx);
-                self.finish(slot, h, Outcome::Closed);
+                self.send_reset::<F>(slot, tx);
+                self.finish::<F>(slot, h, Outcome::Closed);
             }
             CloseMode::Fin => {
                 let from = {
@@ -29,7 +35,7 @@ impl Engine {
                     t.reset_retries();
                     from
                 };
-                self.send_from::<Any>(now, slot, from, tx);
+                self.send_from::<F>(now, slot, from, tx);
                 let at = now + self.rto(0);
                 self.arm(slot, at);
             }
@@ -66,7 +72,7 @@ impl Engine {
         } else {
             Outcome::Timeout
         };
-        self.finish(slot, h, o);
+        self.finish::<Any>(slot, h, o);
     }
 
     pub(crate) fn on_timer(&mut self, now: Nanos, slot: Slot, tx: &mut impl Transmit) {
@@ -79,7 +85,7 @@ impl Engine {
                     return;
                 }
                 if t.retries() >= self.p.syn_retries {
-                    self.finish(slot, h, Outcome::Timeout);
+                    self.finish::<Any>(slot, h, Outcome::Timeout);
                     return;
                 }
                 self.table.get_mut(slot).bump_retries();
@@ -93,7 +99,7 @@ impl Engine {
             State::SynReceived => {
                 if t.retries() >= self.p.synack_retries {
                     self.stats.accept_failed += 1;
-                    self.release(slot, h);
+                    self.release::<Any>(slot, h);
                     return;
                 }
                 self.table.get_mut(slot).bump_retries();
@@ -132,7 +138,7 @@ impl Engine {
                         return; // held until abort_all
                     }
                     if now >= end {
-                        self.close_now(now, slot, h, tx);
+                        self.close_now::<Any>(now, slot, h, tx);
                     } else {
                         self.arm(slot, end);
                     }
@@ -175,7 +181,7 @@ impl Engine {
                 State::Established | State::CloseWait => &mut self.stats.aborted_established,
                 _ => &mut self.stats.aborted_closing,
             } += 1;
-            self.release(slot, h);
+            self.release::<Any>(slot, h);
         }
     }
 }

@@ -497,7 +497,7 @@ impl Engine {
             Progress::More => After::Continue,
             Progress::Bad => {
                 self.send_reset::<Any>(slot, tx);
-                self.finish(slot, h, Outcome::BadResponse);
+                self.finish::<Any>(slot, h, Outcome::BadResponse);
                 After::Ended
             }
             Progress::Complete => {
@@ -611,7 +611,7 @@ impl Engine {
             self.send_ack::<Any>(now, slot, tx); // else the FIN or RST that follows
         }
         let before = self.stats.active;
-        self.client_done(now, slot, h, tx);
+        self.client_done::<Any>(now, slot, h, tx);
         self.stats.active < before
     }
 
@@ -635,7 +635,7 @@ impl Engine {
             return self.response_complete(now, slot, h, tx);
         }
         self.send_reset::<Any>(slot, tx);
-        self.finish(slot, h, Outcome::ClosedEarly);
+        self.finish::<Any>(slot, h, Outcome::ClosedEarly);
         true
     }
 

@@ -7,7 +7,7 @@ use std::net::Ipv4Addr;
 
 use crate::wire::{ChecksumMode, MacAddr, SeqNum, TcpFlags};
 
-use super::addrs6::{Addrs6, Any, Family, V4, V6, is_handle, is_v6};
+use super::addrs6::{Addrs6, Family, V4, V6, is_v6};
 use super::data::{ResponseEnd, Xfers};
 use super::fastpath;
 use super::isn::{SipKey, isn, isn_words, key_words};
@@ -300,7 +300,7 @@ impl Engine {
         // The fast path's `Rx` is used in place (no `Result` re-wrapping copy of the struct,
         // which stalled on store forwarding); other frames take the IPv6 or wire-layer path.
         match fastpath::fast(frame, self.p.c.checksum == ChecksumMode::Verify) {
-            Some(f) => self.segment(now, frame, &f, tx),
+            Some(f) => self.segment::<V4>(now, frame, &f, tx),
             None => self.frame_other(now, frame, tx),
         }
     }
@@ -313,7 +313,7 @@ impl Engine {
             return self.segment6(now, frame, &f, tx);
         }
         match fastpath::parse_slow(frame, self.p.c.checksum)? {
-            fastpath::Parsed::V4(f) => self.segment(now, frame, &f, tx),
+            fastpath::Parsed::V4(f) => self.segment::<V4>(now, frame, &f, tx),
             fastpath::Parsed::V6(f) => self.segment6(now, frame, &f, tx),
         }
     }
@@ -350,14 +350,15 @@ impl Engine {
             dst,
             tcp: f.tcp,
         };
-        let r = self.segment(now, frame, &rx, tx);
+        let r = self.segment::<V6>(now, frame, &rx, tx);
         self.table.v6.release(src);
         self.table.v6.release(dst);
         r
     }
 
+    /// The one segment path, compiled per family (`F`: `V4` or `V6`, as the reader found).
     #[inline(always)]
-    fn segment(
+    fn segment<F: Family>(
         &mut self,
         now: Nanos,
         frame: &[u8],
@@ -372,27 +373,27 @@ impl Engine {
         {
             return Err(DropReason::BadFlags);
         }
-        if self.p.learn_macs && !is_handle(f.dst) {
-            self.neighbours.learn(f.src, fastpath::src_mac(frame));
-        }
         let key = Key {
             local_ip: f.dst,
             remote_ip: f.src,
             local_port: seg.dst_port,
             remote_port: seg.src_port,
         };
+        if self.p.learn_macs && !F::v6(&key) {
+            self.neighbours.learn(f.src, fastpath::src_mac(frame));
+        }
         let h = self.table.hash(&key);
         match self.table.find(&key, h) {
             Some(slot) => {
                 if self.table.get(slot).state == State::SynSent {
-                    self.syn_sent(now, slot, h, seg, tx)
+                    self.syn_sent::<F>(now, slot, h, seg, tx)
                 } else {
-                    self.synchronized(now, slot, h, seg, tx)
+                    self.synchronized::<F>(now, slot, h, seg, tx)
                 }
             }
             None => match self.p.role {
-                Role::Client => self.client_no_tcb(&key, seg, tx),
-                Role::Server => self.server_no_tcb(now, &key, h, seg, tx),
+                Role::Client => self.client_no_tcb::<F>(&key, seg, tx),
+                Role::Server => self.server_no_tcb::<F>(now, &key, h, seg, tx),
             },
         }
     }
@@ -601,8 +602,8 @@ impl Engine {
 
     /// RFC 6528 ISS for a new connection on `k` (over the IPv6 addresses themselves).
     #[inline(always)]
-    pub(crate) fn new_iss(&self, k: &Key, now: Nanos) -> SeqNum {
-        SeqNum(if is_v6(k) {
+    pub(crate) fn new_iss<F: Family>(&self, k: &Key, now: Nanos) -> SeqNum {
+        SeqNum(if F::v6(k) {
             self.iss6(k, now)
         } else {
             isn(self.isn_key, k, now)
@@ -647,26 +648,26 @@ impl Engine {
 
     /// Ends a live connection with `o` and frees its TCB.
     #[inline]
-    pub(crate) fn finish(&mut self, slot: Slot, h: u32, o: Outcome) {
+    pub(crate) fn finish<F: Family>(&mut self, slot: Slot, h: u32, o: Outcome) {
         self.stats.outcomes[o as usize] += 1;
-        if is_v6(&self.table.get(slot).key) {
+        if F::v6(&self.table.get(slot).key) {
             self.stats.v6_outcomes[o as usize] += 1;
         }
         if self.table.get(slot).state == State::SynSent {
             self.stats.handshake_failed[o as usize] += 1;
         }
-        self.release(slot, h);
+        self.release::<F>(slot, h);
     }
 
     /// Frees a live (non-TIME-WAIT) TCB, fixing the gauges.
     #[inline]
-    pub(crate) fn release(&mut self, slot: Slot, h: u32) {
+    pub(crate) fn release<F: Family>(&mut self, slot: Slot, h: u32) {
         if self.table.get(slot).state == State::SynReceived {
             self.stats.half_open -= 1;
         }
         self.stats.active -= 1;
         self.disarm(slot);
-        self.table.remove::<Any>(slot, h);
+        self.table.remove::<F>(slot, h);
     }
 }
 

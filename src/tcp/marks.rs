@@ -10,6 +10,7 @@
 
 use super::Nanos;
 use super::Outcome;
+use super::addrs6::Any;
 use super::engine::Engine;
 use super::table::Slot;
 use super::tcb::State;
@@ -131,6 +132,6 @@ impl Engine {
         let h = self.table.hash(&self.table.get(slot).key);
         self.stats.established += 1;
         self.table.get_mut(slot).state = State::Established;
-        self.finish(slot, h, Outcome::Closed);
+        self.finish::<Any>(slot, h, Outcome::Closed);
     }
 }

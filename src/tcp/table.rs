@@ -269,6 +269,7 @@ pub(crate) fn remove_at(index: &mut [u64], mask: usize, mut hole: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tcp::addrs6::Any;
 
     fn key(i: u32) -> Key {
         Key {
@@ -294,24 +295,24 @@ mod tests {
             let k = key(i);
             let h = t.hash(&k);
             assert!(t.find(&k, h).is_none());
-            let s = t.insert(h, tcb(k)).unwrap();
+            let s = t.insert::<Any>(h, tcb(k)).unwrap();
             live.push_back((k, s));
             if live.len() == 1000 {
                 assert!(t.is_full());
                 assert!(
-                    t.insert(t.hash(&key(u32::MAX)), tcb(key(u32::MAX)))
+                    t.insert::<Any>(t.hash(&key(u32::MAX)), tcb(key(u32::MAX)))
                         .is_none()
                 );
                 // remove every other old one, then the front
                 let (k, s) = live.pop_front().unwrap();
                 let h = t.hash(&k);
                 assert_eq!(t.find(&k, h), Some(s));
-                t.remove(s, h);
+                t.remove::<Any>(s, h);
                 assert!(t.find(&k, h).is_none());
             }
             if i % 7 == 0 && !live.is_empty() {
                 let (k, s) = live.remove(live.len() / 2).unwrap();
-                t.remove(s, t.hash(&k));
+                t.remove::<Any>(s, t.hash(&k));
             }
         }
         assert_eq!(t.len(), live.len());
@@ -319,7 +320,7 @@ mod tests {
             assert_eq!(t.find(k, t.hash(k)), Some(*s));
         }
         while let Some((s, h)) = t.any() {
-            t.remove(s, h);
+            t.remove::<Any>(s, h);
         }
         assert_eq!(t.len(), 0);
     }
@@ -329,8 +330,11 @@ mod tests {
         // Force every key to the same home position by using equal hashes.
         let mut t = Table::new(16, [0, 0, 0]).unwrap();
         let ks: Vec<Key> = (0..10).map(key).collect();
-        let slots: Vec<Slot> = ks.iter().map(|k| t.insert(7, tcb(*k)).unwrap()).collect();
-        t.remove(slots[3], 7);
+        let slots: Vec<Slot> = ks
+            .iter()
+            .map(|k| t.insert::<Any>(7, tcb(*k)).unwrap())
+            .collect();
+        t.remove::<Any>(slots[3], 7);
         for (i, k) in ks.iter().enumerate() {
             assert_eq!(t.find(k, 7), (i != 3).then_some(slots[i]));
         }

@@ -134,7 +134,7 @@ mod tests {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
-            v.push(x % (LATENCY_MAX + LATENCY_MAX / 8) >> (x % 30));
+            v.push((x % (LATENCY_MAX + LATENCY_MAX / 8)) >> (x % 30));
         }
         v.extend([LATENCY_MAX - 1, LATENCY_MAX, LATENCY_MAX + 1, u64::MAX]);
         v
