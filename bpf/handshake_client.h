@@ -104,6 +104,17 @@ static __always_inline void tw_lat_record(__u64 now, __u32 tsecr)
 		l->b[i] += 1;
 }
 
+/* --offload check: the port is the engine's (offload::check_port_in_xdp is its negation). */
+static __always_inline __u32 tw_check_engine(__u32 x)
+{
+	x ^= x >> 16;
+	x *= 0x85ebca6bU;
+	x ^= x >> 13;
+	x *= 0xc2b2ae35U;
+	x ^= x >> 16;
+	return x & 1;
+}
+
 /* The client ISN (offload::client_isn): the tuple's message words (isn::key_words) and the
  * SYN's TSval as the third word. */
 static __always_inline __u32 tw_client_isn(const struct tw_hs_cfg *h, const struct tw_tuple *t,
@@ -139,7 +150,7 @@ static __noinline int tw_hs_client(struct xdp_md *ctx)
 	};
 	if (t.local_port < h->cport_lo || t.local_port > h->cport_hi)
 		return TW_TO_ENGINE;
-	if ((h->flags & TW_HS_CLIENT_HALF) && (t.local_port & 1))
+	if ((h->flags & TW_HS_CLIENT_HALF) && tw_check_engine(t.local_port))
 		return TW_TO_ENGINE; /* --offload check: the engine's half */
 	__u32 seg_len = bpf_ntohs(ip->tot_len) - 20;
 	__u32 hlen = tcp->doff * 4;

@@ -368,8 +368,8 @@ pub enum OffloadArg {
     Auto,
     Xdp,
     Off,
-    /// connect: XDP answers the SYN-ACKs of even source ports, the engine the odd ones, and
-    /// both latencies are reported side by side (a check of XDP's figures on this network).
+    /// connect: XDP answers the SYN-ACKs of half the source ports, the engine the others,
+    /// and both latencies are reported side by side (a check of XDP's figures on this network).
     Check,
 }
 

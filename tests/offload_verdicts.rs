@@ -19,7 +19,7 @@ mod common;
 use std::net::{Ipv4Addr, SocketAddrV4};
 
 use threeway::tcp::offload::{
-    client_isn, client_isn_key, client_tsval, cookie_key, lat_index, lat_value,
+    check_port_in_xdp, client_isn, client_isn_key, client_tsval, cookie_key, lat_index, lat_value,
 };
 use threeway::tcp::{
     Common, CookieMode, Engine, EngineConfig, MAX_FRAME, ServerConfig, SynOptions, Transmit,
@@ -677,16 +677,26 @@ fn offload_client_synack_checked_and_answered() {
         (tsval, peer_ts + 1),
     );
 
-    // --offload check: XDP answers even source ports only; CPORT is odd, so its SYN-ACK is
-    // the engine's (no socket in the probe: dropped, counted), and no mark or latency moves.
+    // --offload check: XDP answers half the source ports (`check_port_in_xdp`): CPORT is
+    // XDP's, CPORT - 1 the engine's, whose SYN-ACK goes on (no socket in the probe: dropped,
+    // counted) with no mark or latency moved.
+    assert!(check_port_in_xdp(CPORT) && !check_port_in_xdp(CPORT - 1));
     let mut h = client_hs();
-    h.client.as_mut().unwrap().half = true;
+    let hc = h.client.as_mut().unwrap();
+    (hc.half, hc.ports) = (true, (CPORT - 1, CPORT));
     p.set_handshake(Some(&h)).unwrap();
     let lat_before = p.client_latency().unwrap().iter().sum::<u64>();
-    let (_, _, moved) = p.run_out(&synack).unwrap();
+    let theirs = seg_ports((SPORT, CPORT - 1), SYN | ACK, IRS, 1, &linux, &[]);
+    let (_, _, moved) = p.run_out(&theirs).unwrap();
     assert_eq!(
         (moved.dropped_no_socket, moved.xdp_client_established),
         (1, 0)
     );
     assert_eq!(p.client_latency().unwrap().iter().sum::<u64>(), lat_before);
+    let (act, _, moved) = p.run_out(&synack).unwrap();
+    assert_eq!(
+        (act, moved.xdp_client_established),
+        (XDP_ACTION_TX, 1),
+        "XDP's half"
+    );
 }

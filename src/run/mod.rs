@@ -259,6 +259,12 @@ pub fn execute(mut plan: Plan) -> Result<i32, RunError> {
     let mut returns = Vec::new();
     let inboxes = handoff::inboxes(plan.queues as usize, 4096)
         .map_err(|e| RunError::env(format!("cannot create the hand-off eventfds: {e}")))?;
+    // The engines first (their tables take milliseconds to set up): the epoch is the
+    // schedule's zero, so anything done after it makes the first intended starts late.
+    let mut engines = Vec::with_capacity(xsks.len());
+    for e in &plan.engines[..xsks.len()] {
+        engines.push(Engine::new(e.clone()).map_err(RunError::usage)?);
+    }
     let epoch = Instant::now();
     if let Some(h) = plan.handshake.xdp() {
         // XDP's clock is the workers': CLOCK_MONOTONIC minus the epoch's (cookie periods and
@@ -281,15 +287,19 @@ pub fn execute(mut plan: Plan) -> Result<i32, RunError> {
         ),
         _ => None,
     };
+    let half = plan
+        .handshake
+        .xdp()
+        .and_then(|h| h.client)
+        .is_some_and(|c| c.half);
     let core_ids = core_affinity::get_core_ids().unwrap_or_default();
     let mut handles = Vec::new();
     let local_mac = crate::wire::MacAddr(
         crate::xsk::iface::mac(&c.iface).map_err(|e| RunError::env(e.to_string()))?,
     );
-    for (w, xsk) in xsks.into_iter().enumerate() {
-        let mut engine = Engine::new(plan.engines[w].clone()).map_err(RunError::usage)?;
+    for (w, (xsk, mut engine)) in xsks.into_iter().zip(engines).enumerate() {
         if let Some(m) = marks.clone() {
-            engine.set_xdp_marks(Box::new(move |p| m.get(p)));
+            engine.set_xdp_marks(Box::new(move |p| m.get(p)), half);
         }
         let (back, spares) = crate::worker::exchange::exchange();
         returns.push(back);

@@ -141,7 +141,7 @@ pub fn client(
         ports: (lo, hi),
         half,
     });
-    let note = half.then_some("even source ports in XDP, odd ones in the engine");
+    let note = half.then_some("half the source ports in XDP, half in the engine");
     Ok(Handshake::Xdp(h, note))
 }
 
@@ -304,7 +304,7 @@ mod tests {
         // check: half the ports.
         let c = client(OffloadArg::Check, &mut e, true).unwrap();
         assert!(c.xdp().unwrap().client.unwrap().half);
-        assert!(c.echo().starts_with("xdp (even source ports"));
+        assert!(c.echo().starts_with("xdp (half the source ports"));
     }
 
     #[test]

@@ -401,9 +401,11 @@ impl Engine {
     /// Client with `xdp_isn`: where XDP marks the attempts it established (`XdpMarks`). A
     /// SYN-SENT TCB whose ISS + 1 is found there ends established and closed (XDP sent the
     /// ACK|PSH|FIN), neither retransmitted nor timed out: looked for every loop while its
-    /// mark is due (`marks.rs`), else when its timer fires.
-    pub fn set_xdp_marks(&mut self, m: XdpMarks) {
-        self.xdp = Some(super::marks::XdpClient::new(m));
+    /// mark is due (`marks.rs`), else when its timer fires. `half`: XDP answers only the
+    /// source ports `offload::check_port_in_xdp` picks (`--offload check`); the others are the
+    /// engine's, never marked.
+    pub fn set_xdp_marks(&mut self, m: XdpMarks, half: bool) {
+        self.xdp = Some(super::marks::XdpClient::new(m, half));
     }
 
     /// Client: starts one connection whose open-loop schedule said `intended` (for

@@ -39,13 +39,15 @@ const DONE: Slot = Slot::MAX;
 
 pub(crate) struct XdpClient {
     pub(crate) marks: XdpMarks,
+    /// `--offload check`: the engine's half of the source ports is not queued (never marked).
+    half: bool,
     ring: Box<[Entry]>,
     head: usize,
     len: usize,
 }
 
 impl XdpClient {
-    pub(crate) fn new(marks: XdpMarks) -> XdpClient {
+    pub(crate) fn new(marks: XdpMarks, half: bool) -> XdpClient {
         let e = Entry {
             slot: DONE,
             iss: 0,
@@ -53,6 +55,7 @@ impl XdpClient {
         };
         XdpClient {
             marks,
+            half,
             ring: vec![e; CAPACITY].into_boxed_slice(),
             head: 0,
             len: 0,
@@ -73,8 +76,10 @@ impl Engine {
     /// Queues an attempt whose SYN just went out (full: its timer decides, as without).
     #[inline]
     pub(crate) fn track_xdp(&mut self, slot: Slot, iss: u32, now: Nanos) {
+        let port = self.table.get(slot).key.local_port;
         if let Some(x) = self.xdp.as_mut()
             && x.len < CAPACITY
+            && (!x.half || super::offload::check_port_in_xdp(port))
         {
             let i = x.len;
             *x.at(i) = Entry {

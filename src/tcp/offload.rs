@@ -99,6 +99,22 @@ pub fn client_blocker(cfg: &EngineConfig) -> Option<&'static str> {
     None
 }
 
+/// `--offload check`: whether XDP answers source port `port` (the engine the others): the low
+/// bit of a hash of the port (murmur3's 32-bit finaliser), so that whichever ports a worker
+/// takes in turn, each half's attempts follow attempts of either half about equally often.
+/// What the worker did for the previous attempt (slept, or handled the engine's close)
+/// shifts when the next one starts, so alternating even/odd ports made the two halves'
+/// latencies differ by ~20%. `tw_check_engine` (bpf/handshake_client.h) is its negation.
+pub fn check_port_in_xdp(port: u16) -> bool {
+    let mut x = port as u32;
+    x ^= x >> 16;
+    x = x.wrapping_mul(0x85eb_ca6b);
+    x ^= x >> 13;
+    x = x.wrapping_mul(0xc2b2_ae35);
+    x ^= x >> 16;
+    x & 1 == 0
+}
+
 /// Buckets of the client offload's XDP latency histogram (`tw_hs_lat`, bpf/
 /// handshake_client.h): ns values below 256 exact, then 128 buckets per power of two (each
 /// under 0.8% of its values wide) up to 2^37 ns.

@@ -54,7 +54,8 @@ pub struct HsClient {
     pub isn_key: (u64, u64),
     /// Our source ports, inclusive.
     pub ports: (u16, u16),
-    /// `--offload check`: only the even ones (`TW_HS_CLIENT_HALF`); the engine answers the rest.
+    /// `--offload check`: only half of them (`tcp::offload::check_port_in_xdp`,
+    /// `TW_HS_CLIENT_HALF`); the engine answers the rest.
     pub half: bool,
 }
 

@@ -543,7 +543,7 @@ fn xdp_mark_ends_syn_sent_established() {
         let k = h.e.isn_key;
         let iss = client_isn_of((k.0, k.1), &h.key(), client_tsval(h.now));
         let mark = if mark_ok { iss.wrapping_add(1) } else { iss };
-        h.e.set_xdp_marks(Box::new(move |p| if p == C_PORT { mark } else { 0 }));
+        h.e.set_xdp_marks(Box::new(move |p| if p == C_PORT { mark } else { 0 }), false);
         h.open();
         h.tx.frames.clear();
         h.advance_to(T0 + 12 * MS);
@@ -586,11 +586,10 @@ fn xdp_mark_is_polled_before_the_rto() {
         let iss = client_isn_of((k.0, k.1), &h.key(), client_tsval(h.now));
         let mark = Arc::new(AtomicU32::new(0));
         let m = mark.clone();
-        h.e.set_xdp_marks(Box::new(
-            move |p| {
-                if p == C_PORT { m.load(Relaxed) } else { 0 }
-            },
-        ));
+        h.e.set_xdp_marks(
+            Box::new(move |p| if p == C_PORT { m.load(Relaxed) } else { 0 }),
+            false,
+        );
         h.open();
         h.tx.frames.clear();
         assert!(
