@@ -1,5 +1,7 @@
 //! In-memory engine benchmark: client and server engines on one core, connected by two
-//! frame rings, RST close; IPv4, and the same over IPv6 (`--no-ipv6`: not).
+//! frame rings, RST close; IPv4, and the same over IPv6 (`--no-ipv6`: not). The engines are
+//! driven as workers drive them: every received frame has its own receive stamp (the XDP
+//! wire stamps), the pacer's intended starts are spread, `departed` follows every TX batch.
 //! `cargo bench --bench engine [-- --json] [-- -n N] [-- -r RUNS]
 //! [-- --no-live | --live-only]`: the median of RUNS runs (5), with a small table and with 1M live
 //! connections in both tables (cache-cold lookups).
