@@ -442,7 +442,7 @@ impl Engine {
 
     /// When `handle_timeout` should next be called (a lower bound; cheap).
     pub fn poll_timeout(&self) -> Option<Nanos> {
-        let marks = self.xdp.as_ref().and_then(|x| x.oldest());
+        let marks = self.xdp.as_ref().and_then(|x| x.due());
         match (self.wheel.next_deadline(), marks) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),

@@ -2,11 +2,12 @@
 //! SYN-ACK and marks its source port (`tw_hs_marks`); no frame reaches the worker, so the
 //! engine has to look. Waiting for each SYN-SENT timer (one RTO) would hold every attempt's
 //! slot, port and `--max-active` place for an RTO: ports / RTO bounded the rate (~340k/s with
-//! 32k ports and 100 ms). So each open is queued here in send order, and every worker loop
-//! (`handle_timeout`, due at once while any is queued) ends the marked ones among the oldest
-//! few. Marks come back in about send order (one RTT each); one that has not come within
-//! `WINDOW` (a lost SYN or SYN-ACK) leaves the queue, and its RTO timer decides as before
-//! (retransmit, or read the mark then), so every attempt still ends exactly once.
+//! 32k ports and 100 ms). So each open (and SYN retransmission) is queued, and each
+//! `handle_timeout` looks at the oldest few: marked ones end, ended ones leave, and the rest go
+//! to the back (a lost SYN does not hold the others up, at any RTT). The attempt's RTO timer
+//! still reads the mark when it fires, so every attempt ends exactly once, whichever comes
+//! first. While attempts went out in the last `BUSY` the worker looks every loop; after that
+//! (a lull, or only lost ones left) every `IDLE_POLL`, so it can sleep.
 
 use super::Nanos;
 use super::Outcome;
@@ -20,22 +21,20 @@ use super::timer::Wheel;
 /// SYN-ACK XDP answered there, 0 = none (a view of shared memory, not I/O).
 pub type XdpMarks = Box<dyn Fn(u16) -> u32 + Send>;
 
-/// How long an attempt waits in the queue for its mark: far above a LAN's RTT, far below
-/// an RTO, so a loss costs the queue little.
-pub(crate) const WINDOW: Nanos = 2_000_000;
-/// Entries looked at per call: past a lost head, so one loss does not hold the rest back.
+/// Since the last open: looked for every loop (an RTT on a LAN is well inside).
+pub(crate) const BUSY: Nanos = 2_000_000;
+/// After that, how often.
+pub(crate) const IDLE_POLL: Nanos = 1_000_000;
+/// Entries looked at per call.
 const SCAN: usize = 32;
-/// One per source port at most (one source and one destination).
+/// One per source port at most (one source and one destination), and a retransmission's.
 const CAPACITY: usize = 1 << 16;
 
 #[derive(Clone, Copy)]
 struct Entry {
     slot: Slot,
     iss: u32,
-    sent: Nanos,
 }
-
-const DONE: Slot = Slot::MAX;
 
 pub(crate) struct XdpClient {
     pub(crate) marks: XdpMarks,
@@ -44,31 +43,39 @@ pub(crate) struct XdpClient {
     ring: Box<[Entry]>,
     head: usize,
     len: usize,
+    /// The last open's time, and when to look next.
+    last_open: Nanos,
+    next: Nanos,
 }
 
 impl XdpClient {
     pub(crate) fn new(marks: XdpMarks, half: bool) -> XdpClient {
-        let e = Entry {
-            slot: DONE,
-            iss: 0,
-            sent: 0,
-        };
         XdpClient {
             marks,
             half,
-            ring: vec![e; CAPACITY].into_boxed_slice(),
+            ring: vec![Entry { slot: 0, iss: 0 }; CAPACITY].into_boxed_slice(),
             head: 0,
             len: 0,
+            last_open: 0,
+            next: 0,
         }
     }
 
-    /// The oldest queued attempt's send time.
-    pub(crate) fn oldest(&self) -> Option<Nanos> {
-        (self.len > 0).then(|| self.ring[self.head].sent)
+    /// When `handle_timeout` should look again, while any attempt waits.
+    pub(crate) fn due(&self) -> Option<Nanos> {
+        (self.len > 0).then_some(self.next)
     }
 
-    fn at(&mut self, i: usize) -> &mut Entry {
-        &mut self.ring[(self.head + i) & (CAPACITY - 1)]
+    fn push(&mut self, e: Entry) {
+        self.ring[(self.head + self.len) & (CAPACITY - 1)] = e;
+        self.len += 1;
+    }
+
+    fn pop(&mut self) -> Entry {
+        let e = self.ring[self.head];
+        self.head = (self.head + 1) & (CAPACITY - 1);
+        self.len -= 1;
+        e
     }
 }
 
@@ -81,43 +88,33 @@ impl Engine {
             && x.len < CAPACITY
             && (!x.half || super::offload::check_port_in_xdp(port))
         {
-            let i = x.len;
-            *x.at(i) = Entry {
-                slot,
-                iss,
-                sent: now,
-            };
-            x.len += 1;
+            x.push(Entry { slot, iss });
+            (x.last_open, x.next) = (now, now);
         }
     }
 
-    /// Ends the queued attempts XDP marked established (among the oldest `SCAN`), and drops
-    /// from the queue those that ended otherwise or waited past `WINDOW`.
+    /// Looks at the oldest `SCAN` queued attempts: ends those XDP marked established, drops
+    /// those that ended otherwise, and sends the others to the back.
     pub(crate) fn poll_xdp(&mut self, now: Nanos) {
         let Some(mut x) = self.xdp.take() else {
             return;
         };
-        for i in 0..x.len.min(SCAN) {
-            let e = *x.at(i);
-            if e.slot == DONE {
-                continue;
-            }
+        for _ in 0..x.len.min(SCAN) {
+            let e = x.pop();
             let t = self.table.get(e.slot);
             // A freed slot is unarmed; a reused one has another ISS.
             let live = t.state == State::SynSent && t.iss.0 == e.iss && Wheel::is_armed(t);
             if !live {
-                x.at(i).slot = DONE;
-            } else if (x.marks)(t.key.local_port) == e.iss.wrapping_add(1) {
-                x.at(i).slot = DONE;
+                continue;
+            }
+            if (x.marks)(t.key.local_port) == e.iss.wrapping_add(1) {
                 self.xdp_done(e.slot);
-            } else if now.saturating_sub(e.sent) > WINDOW {
-                x.at(i).slot = DONE; // its RTO timer decides
+            } else {
+                x.push(e);
             }
         }
-        while x.len > 0 && x.at(0).slot == DONE {
-            x.head = (x.head + 1) & (CAPACITY - 1);
-            x.len -= 1;
-        }
+        let busy = now.saturating_sub(x.last_open) < BUSY;
+        x.next = if busy { now } else { now + IDLE_POLL };
         self.xdp = Some(x);
     }
 

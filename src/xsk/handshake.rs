@@ -162,18 +162,23 @@ pub(super) fn write_hs(ebpf: &mut Ebpf, h: Option<&HsConfig>) -> Result<(), Stee
 
 const MAP_MARKS: &str = "tw_hs_marks";
 
-/// The client offload's established mark of source `port` (`tw_hs_marks`, bpf/
-/// handshake_client.h): the ack (ISS + 1) of the SYN-ACK XDP last answered there, 0 = none.
-/// A syscall per read; the workers' path is to map the array (BPF_F_MMAPABLE).
-pub(super) fn read_mark(ebpf: &Ebpf, port: u16) -> Result<u32, SteerError> {
-    let err = |what: &str, e: &dyn std::fmt::Display| {
+/// The error for `what` ("opening", "reading") failing on the client offload's map `map`.
+fn client_map_err(map: &'static str) -> impl Fn(&str, &dyn std::fmt::Display) -> SteerError {
+    move |what, e| {
         SteerError::new(
-            format!("{what} map {MAP_MARKS}"),
+            format!("{what} map {map}"),
             None,
             Some(e.to_string()),
             Some("the XDP object lacks the client offload: rebuild threeway".into()),
         )
-    };
+    }
+}
+
+/// The client offload's established mark of source `port` (`tw_hs_marks`, bpf/
+/// handshake_client.h): the ack (ISS + 1) of the SYN-ACK XDP last answered there, 0 = none.
+/// A syscall per read; the workers' path is to map the array (BPF_F_MMAPABLE).
+pub(super) fn read_mark(ebpf: &Ebpf, port: u16) -> Result<u32, SteerError> {
+    let err = client_map_err(MAP_MARKS);
     let map = ebpf
         .map(MAP_MARKS)
         .ok_or_else(|| err("opening", &"missing from steer.bpf.o"))?;
@@ -196,14 +201,7 @@ unsafe impl aya::Pod for RawLat {}
 /// One syscall (the kernel copies every CPU's 31 KiB).
 pub(super) fn read_latency(ebpf: &Ebpf) -> Result<Vec<u64>, SteerError> {
     use aya::maps::PerCpuArray;
-    let err = |what: &str, e: &dyn std::fmt::Display| {
-        SteerError::new(
-            format!("{what} map {MAP_LAT}"),
-            None,
-            Some(e.to_string()),
-            Some("the XDP object lacks the client offload: rebuild threeway".into()),
-        )
-    };
+    let err = client_map_err(MAP_LAT);
     let map = ebpf
         .map(MAP_LAT)
         .ok_or_else(|| err("opening", &"missing from steer.bpf.o"))?;

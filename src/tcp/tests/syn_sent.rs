@@ -527,21 +527,27 @@ fn xdp_isn_binds_the_intended_start() {
     assert_eq!(h.e.stats().established, 1);
 }
 
+/// A client engine with `xdp_isn` and the ISS its first attempt will have.
+fn xdp_client() -> (H, u32) {
+    use crate::tcp::offload::{client_isn_of, client_tsval};
+    let cfg = tweak(base_cfg(Role::Client), |c| {
+        if let RoleConfig::Client(cl) = &mut c.role {
+            cl.xdp_isn = true;
+        }
+    });
+    let h = H::new(cfg);
+    let k = h.e.isn_key;
+    let iss = client_isn_of((k.0, k.1), &h.key(), client_tsval(h.now));
+    (h, iss)
+}
+
 /// XDP answered the SYN-ACK (its mark on our port is ISS + 1): the SYN-SENT timer ends the
 /// attempt established and closed, with no retransmission; a mark of another attempt does
 /// not.
 #[test]
 fn xdp_mark_ends_syn_sent_established() {
-    use crate::tcp::offload::{client_isn_of, client_tsval};
     for (mark_ok, want) in [(true, (1, 1, 0, 0)), (false, (0, 0, 1, 1))] {
-        let cfg = tweak(base_cfg(Role::Client), |c| {
-            if let RoleConfig::Client(cl) = &mut c.role {
-                cl.xdp_isn = true;
-            }
-        });
-        let mut h = H::new(cfg);
-        let k = h.e.isn_key;
-        let iss = client_isn_of((k.0, k.1), &h.key(), client_tsval(h.now));
+        let (mut h, iss) = xdp_client();
         let mark = if mark_ok { iss.wrapping_add(1) } else { iss };
         h.e.set_xdp_marks(Box::new(move |p| if p == C_PORT { mark } else { 0 }), false);
         h.open();
@@ -566,24 +572,17 @@ fn xdp_mark_ends_syn_sent_established() {
 }
 
 /// The marks are looked for every loop, not only at the RTO: an attempt whose mark appears
-/// ends at the next `handle_timeout` (its slot free long before the RTO); one whose mark is
-/// missing past the queue's window is left to its timer, which still reads the mark when it
-/// fires, so it ends once, established.
+/// ends at the next `handle_timeout` (its slot free long before the RTO). Past `BUSY` since
+/// the last open the engine looks every `IDLE_POLL` instead (the worker may sleep), and a
+/// slow mark still ends the attempt before its RTO; either way once.
 #[test]
 fn xdp_mark_is_polled_before_the_rto() {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 
-    use crate::tcp::offload::{client_isn_of, client_tsval};
+    use crate::tcp::marks::{BUSY, IDLE_POLL};
     for late in [false, true] {
-        let cfg = tweak(base_cfg(Role::Client), |c| {
-            if let RoleConfig::Client(cl) = &mut c.role {
-                cl.xdp_isn = true;
-            }
-        });
-        let mut h = H::new(cfg);
-        let k = h.e.isn_key;
-        let iss = client_isn_of((k.0, k.1), &h.key(), client_tsval(h.now));
+        let (mut h, iss) = xdp_client();
         let mark = Arc::new(AtomicU32::new(0));
         let m = mark.clone();
         h.e.set_xdp_marks(
@@ -599,16 +598,16 @@ fn xdp_mark_is_polled_before_the_rto() {
         h.advance(50_000);
         assert_eq!(h.e.stats().active, 1, "no mark yet");
         if late {
-            // Past the window: out of the queue, the timer's (the RTO is 10 ms here).
-            h.advance(crate::tcp::marks::WINDOW + 1);
+            // A slow mark (the RTO is 10 ms here): looked for every IDLE_POLL.
+            h.advance(BUSY + 1);
+            assert_eq!(h.e.poll_timeout(), Some(h.now + IDLE_POLL), "idle polling");
             mark.store(iss.wrapping_add(1), Relaxed);
-            h.advance(1_000_000);
-            assert_eq!(h.e.stats().active, 1, "left to the RTO timer");
-            h.advance_to(T0 + 12 * MS);
+            h.advance(IDLE_POLL);
         } else {
             mark.store(iss.wrapping_add(1), Relaxed);
             h.advance(1_000);
         }
+        assert!(h.now < T0 + 10 * MS, "before the RTO");
         let s = *h.e.stats();
         assert_eq!(
             (
