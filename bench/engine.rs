@@ -1,5 +1,7 @@
 //! In-memory engine benchmark: client and server engines on one core, connected by two
-//! frame rings, RST close; IPv4, and the same over IPv6 (`--no-ipv6`: not).
+//! frame rings, RST close; IPv4, and the same over IPv6 (`--no-ipv6`: not). The engines are
+//! driven as workers drive them: every received frame has its own receive stamp (the XDP
+//! wire stamps), the pacer's intended starts are spread, `departed` follows every TX batch.
 //! `cargo bench --bench engine [-- --json] [-- -n N] [-- -r RUNS]
 //! [-- --no-live | --live-only]`: the median of RUNS runs (5), with a small table and with 1M live
 //! connections in both tables (cache-cold lookups).
@@ -106,8 +108,32 @@ fn fill(client: &mut Engine, server: &mut Engine, live: usize, now: Nanos) {
     assert_eq!((client.active(), server.active()), (live, live));
 }
 
+/// Simulated time between the phases of a burst (open, server RX, client RX, ...): the
+/// latencies recorded are microseconds, as on a network.
+const PHASE: Nanos = 5_000;
+/// Spacing of the pacer's intended starts within a burst, and of the receive stamps of a
+/// burst's frames: every frame has its own wire time, as the XDP stamps give a worker.
+const OPEN_EVERY: Nanos = 75;
+const RX_EVERY: Nanos = 11;
+
+/// One RX burst of `ring` into `e` as a worker handles it: the burst's lookups warmed (a
+/// table past the caches), each frame with its own receive stamp (before `now`), then the
+/// TX batch's departure reported.
+fn rx_burst(e: &mut Engine, now: Nanos, ring: &mut Ring, out: &mut Ring) {
+    if e.warms() {
+        std::hint::black_box((0..ring.n).fold(0, |a, i| a ^ e.warm_frame(ring.frame(i))));
+    }
+    let first = now - ring.n as Nanos * RX_EVERY;
+    for i in 0..ring.n {
+        e.handle_frame_at(now, first + i as Nanos * RX_EVERY, ring.frame(i), out);
+    }
+    ring.n = 0;
+    e.departed(now + PHASE / 10);
+}
+
 /// Runs `n` handshakes beside `live` live connections; returns (wall seconds, CPU seconds,
-/// handshakes completed).
+/// handshakes completed). Driven as workers drive the engines: distinct intended starts and
+/// receive stamps, `departed` after every TX batch.
 fn run(n: u64, checksum: ChecksumMode, live: usize, v6: bool) -> (f64, f64, u64) {
     let cap = live + 4 * BATCH;
     let mut client = Engine::new(cfg(Role::Client, checksum, cap, live, v6)).expect("client");
@@ -122,24 +148,24 @@ fn run(n: u64, checksum: ChecksumMode, live: usize, v6: bool) -> (f64, f64, u64)
     while opened < n {
         // Each burst's lookups are warmed first, as the worker does (a no-op for a small table).
         std::hint::black_box(client.warm_opens(BATCH));
-        for _ in 0..BATCH {
-            if client.open(now, now, &mut c2s).is_ok() {
+        // The pacer's intended starts: spread over the time since the last burst.
+        let first = now - BATCH as Nanos * OPEN_EVERY;
+        for i in 0..BATCH {
+            if client
+                .open(now, first + i as Nanos * OPEN_EVERY, &mut c2s)
+                .is_ok()
+            {
                 opened += 1;
             }
         }
+        client.departed(now + PHASE / 10);
         while c2s.n > 0 || s2c.n > 0 {
-            std::hint::black_box((0..c2s.n).fold(0, |a, i| a ^ server.warm_frame(c2s.frame(i))));
-            for i in 0..c2s.n {
-                server.handle_frame(now, c2s.frame(i), &mut s2c);
-            }
-            c2s.n = 0;
-            std::hint::black_box((0..s2c.n).fold(0, |a, i| a ^ client.warm_frame(s2c.frame(i))));
-            for i in 0..s2c.n {
-                client.handle_frame(now, s2c.frame(i), &mut c2s);
-            }
-            s2c.n = 0;
+            now += PHASE;
+            rx_burst(&mut server, now, &mut c2s, &mut s2c);
+            now += PHASE;
+            rx_burst(&mut client, now, &mut s2c, &mut c2s);
         }
-        now += 20_000; // simulated time moves on
+        now += PHASE; // simulated time moves on
         client.handle_timeout(now, &mut c2s);
         server.handle_timeout(now, &mut s2c);
     }

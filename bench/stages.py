@@ -17,7 +17,7 @@ import sys
 
 # (pattern on the inlined function name or file, stage); first match wins.
 RULES = [
-    (r"hdrhistogram|stats::record", "histogram"),
+    (r"hdrhistogram|stats::record|tally::|tcp/tally", "histogram"),
     (r"checksum|ipv4_header_ok|sum_options", "checksum"),
     (r"fastpath::fast|fastpath::parse|wire::headers|wire::tcp|TcpOptions::parse|wire/headers|wire/tcp", "parse"),
     (r"fastpath::write|write_options|TcpOptions::words|output::|tcp/output|tcp/fastpath", "emit"),

@@ -3,10 +3,10 @@
 
 use crate::wire::{SeqNum, TcpRepr};
 
-use super::addrs6::is_v6;
+use super::addrs6::{Family, V4, V6, is_v6};
 use super::cookie::CookieOpts;
 use super::engine::{Engine, Verdict};
-use super::stats::{DropReason, record};
+use super::stats::DropReason;
 use super::table::{Key, Slot};
 use super::tcb::{State, Tcb, ctl, decode_lag, encode_lag};
 use super::timer::Wheel;
@@ -36,19 +36,36 @@ impl Engine {
                 let k = tuples.current();
                 tuples.advance();
                 let h = self.table.hash(&k);
-                if self.table.find(&k, h).is_none() {
-                    found = Some((k, h));
+                if let Err(pos) = self.table.probe(&k, h) {
+                    found = Some((k, h, pos));
                     break;
                 }
             }
         }
-        let Some((key, h)) = found else {
+        let Some((key, h, pos)) = found else {
             self.stats.open_no_tuple += 1;
             return Err(OpenError::NoTuple);
         };
+        if is_v6(&key) {
+            self.open_tuple::<V6>(now, intended, key, (h, pos), tx)
+        } else {
+            self.open_tuple::<V4>(now, intended, key, (h, pos), tx)
+        }
+    }
+
+    /// The SYN of a new connection on `key` (hash `h`; `pos`: where its index probe missed).
+    #[inline(always)]
+    fn open_tuple<F: Family>(
+        &mut self,
+        now: Nanos,
+        intended: Nanos,
+        key: Key,
+        (h, pos): (u32, usize),
+        tx: &mut impl Transmit,
+    ) -> Result<(), OpenError> {
         // --offload xdp: the TSval is the intended start (not the send time: a late pacer's
         // lateness stays in the latency XDP measures) and the ISN hashes it with the tuple.
-        let xdp = self.p.xdp_isn && !is_v6(&key);
+        let xdp = self.p.xdp_isn && !F::v6(&key);
         // The TSval carries the intended start in µs: taken to the nearest µs here, so that
         // XDP's latency (from the TSval) and the engine's (from `intended`) are one figure.
         let intended = if xdp {
@@ -64,7 +81,7 @@ impl Engine {
                 ts,
             )
         } else {
-            (self.new_iss(&key, now), 0)
+            (self.new_iss::<F>(&key, now), 0)
         };
         let mut tcb = Tcb {
             key,
@@ -78,16 +95,16 @@ impl Engine {
             ..Tcb::default()
         };
         Wheel::init(&mut tcb);
-        let Some(slot) = self.table.insert(h, tcb) else {
+        let Some(slot) = self.table.insert_at::<F>(pos, h, tcb) else {
             self.stats.open_table_full += 1;
             return Err(OpenError::TableFull);
         };
         self.stats.attempted += 1;
-        if is_v6(&key) {
+        if F::v6(&key) {
             self.stats.v6_attempted += 1;
         }
         self.stats.active += 1;
-        self.send_syn(now, slot, tx);
+        self.send_syn::<F>(now, slot, tx);
         self.built(Some(slot), now);
         if xdp {
             self.track_xdp(slot, iss.0, now);
@@ -98,7 +115,7 @@ impl Engine {
     }
 
     /// SYN-SENT (RFC 9293 3.10.7.3).
-    pub(crate) fn syn_sent(
+    pub(crate) fn syn_sent<F: Family>(
         &mut self,
         now: Nanos,
         slot: Slot,
@@ -110,7 +127,7 @@ impl Engine {
         let fl = seg.flags;
         if fl.ack() && seg.ack != t.snd_nxt {
             if !fl.rst() {
-                self.send_rst_for(&t.key, seg, tx);
+                self.send_rst_for::<F>(&t.key, seg, tx);
             }
             return Err(DropReason::AckNotAcceptable);
         }
@@ -118,7 +135,7 @@ impl Engine {
             if !fl.ack() {
                 return Err(DropReason::RstInvalid);
             }
-            self.finish(slot, h, Outcome::Refused);
+            self.finish::<F>(slot, h, Outcome::Refused);
             return Ok(());
         }
         if !fl.syn() || !fl.ack() {
@@ -130,8 +147,8 @@ impl Engine {
         // moved `start` there and added the wait to the lag).
         let rx = self.rx_at;
         let intended = t.start.saturating_sub(decode_lag(t.aux));
-        record(&mut self.lat.connect, rx.saturating_sub(intended));
-        record(&mut self.lat.rtt, rx.saturating_sub(t.start)); // start: the SYN's departure
+        self.tally.connect.record(rx.saturating_sub(intended));
+        self.tally.rtt.record(rx.saturating_sub(t.start)); // start: the SYN's departure
         let o = &seg.options;
         let bits = CookieOpts::negotiate(o, &self.p.c.syn_options).tcb_bits();
         {
@@ -147,12 +164,12 @@ impl Engine {
             t.reset_retries();
         }
         self.stats.established += 1;
-        if is_v6(&self.table.get(slot).key) {
+        if F::v6(&self.table.get(slot).key) {
             self.stats.v6_established += 1;
         }
         if self.p.data.is_empty() {
-            self.send_ack(now, slot, tx);
-            self.client_done(now, slot, h, tx);
+            self.send_ack::<F>(now, slot, tx);
+            self.client_done::<F>(now, slot, h, tx);
         } else {
             self.xfer_begin(slot, o.mss.unwrap_or(536), seg.window);
             self.start_request(now, slot, intended, tx);
@@ -161,7 +178,13 @@ impl Engine {
     }
 
     /// The request/response phase is over: hold, or close now.
-    pub(crate) fn client_done(&mut self, now: Nanos, slot: Slot, h: u32, tx: &mut impl Transmit) {
+    pub(crate) fn client_done<F: Family>(
+        &mut self,
+        now: Nanos,
+        slot: Slot,
+        h: u32,
+        tx: &mut impl Transmit,
+    ) {
         {
             let t = self.table.get_mut(slot);
             t.ctl |= ctl::DONE;
@@ -174,12 +197,12 @@ impl Engine {
         } else if self.p.c.close == super::CloseMode::None {
             self.disarm(slot);
         } else {
-            self.close_now(now, slot, h, tx);
+            self.close_now::<F>(now, slot, h, tx);
         }
     }
 
     /// Client: a segment for one of our tuples with no TCB (RFC 9293 3.10.7.1, CLOSED).
-    pub(crate) fn client_no_tcb(
+    pub(crate) fn client_no_tcb<F: Family>(
         &mut self,
         key: &Key,
         seg: &TcpRepr<'_>,
@@ -193,7 +216,7 @@ impl Engine {
             return Err(DropReason::NotOurs);
         }
         if !seg.flags.rst() {
-            self.send_rst_for(key, seg, tx);
+            self.send_rst_for::<F>(key, seg, tx);
         }
         Err(DropReason::NoConnection)
     }

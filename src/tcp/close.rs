@@ -1,6 +1,7 @@
 //! Timers (retransmission, give-up, hold, TIME-WAIT), the client's configured close, and
 //! `abort_all`.
 
+use super::addrs6::{Any, Family};
 use super::engine::Engine;
 use super::table::Slot;
 use super::tcb::{State, ctl};
@@ -8,11 +9,17 @@ use super::{CloseMode, Nanos, Outcome, Role, Transmit};
 
 impl Engine {
     /// Client: close an established connection as configured (`close`).
-    pub(crate) fn close_now(&mut self, now: Nanos, slot: Slot, h: u32, tx: &mut impl Transmit) {
+    pub(crate) fn close_now<F: Family>(
+        &mut self,
+        now: Nanos,
+        slot: Slot,
+        h: u32,
+        tx: &mut impl Transmit,
+    ) {
         match self.p.c.close {
             CloseMode::Rst | CloseMode::None => {
-                self.send_reset(slot, tx);
-                self.finish(slot, h, Outcome::Closed);
+                self.send_reset::<F>(slot, tx);
+                self.finish::<F>(slot, h, Outcome::Closed);
             }
             CloseMode::Fin => {
                 let from = {
@@ -28,7 +35,7 @@ impl Engine {
                     t.reset_retries();
                     from
                 };
-                self.send_from(now, slot, from, tx);
+                self.send_from::<F>(now, slot, from, tx);
                 let at = now + self.rto(0);
                 self.arm(slot, at);
             }
@@ -42,7 +49,7 @@ impl Engine {
         self.stats.active -= 1;
         if self.p.c.time_wait == 0 {
             self.disarm(slot);
-            self.table.remove(slot, h);
+            self.table.remove::<Any>(slot, h);
             return;
         }
         self.stats.time_wait += 1;
@@ -59,13 +66,13 @@ impl Engine {
             && !self.p.data.is_empty()
             && t.ctl & ctl::DONE == 0
             && !t.state.fin_sent();
-        self.send_reset(slot, tx);
+        self.send_reset::<Any>(slot, tx);
         let o = if awaiting {
             Outcome::ResponseTimeout
         } else {
             Outcome::Timeout
         };
-        self.finish(slot, h, o);
+        self.finish::<Any>(slot, h, o);
     }
 
     pub(crate) fn on_timer(&mut self, now: Nanos, slot: Slot, tx: &mut impl Transmit) {
@@ -78,12 +85,12 @@ impl Engine {
                     return;
                 }
                 if t.retries() >= self.p.syn_retries {
-                    self.finish(slot, h, Outcome::Timeout);
+                    self.finish::<Any>(slot, h, Outcome::Timeout);
                     return;
                 }
                 self.table.get_mut(slot).bump_retries();
                 self.stats.syn_retransmits += 1;
-                self.send_syn(now, slot, tx);
+                self.send_syn::<Any>(now, slot, tx);
                 // Same ISN and TSval: XDP marks it as the first; look for that again soon.
                 self.track_xdp(slot, t.iss.0, now);
                 let at = now + self.rto(t.retries() + 1);
@@ -92,7 +99,7 @@ impl Engine {
             State::SynReceived => {
                 if t.retries() >= self.p.synack_retries {
                     self.stats.accept_failed += 1;
-                    self.release(slot, h);
+                    self.release::<Any>(slot, h);
                     return;
                 }
                 self.table.get_mut(slot).bump_retries();
@@ -103,7 +110,7 @@ impl Engine {
             }
             State::TimeWait => {
                 self.stats.time_wait -= 1;
-                self.table.remove(slot, h);
+                self.table.remove::<Any>(slot, h);
             }
             _ => {
                 if self.xfers.on() && self.data_timer(now, slot, h, tx) {
@@ -117,7 +124,7 @@ impl Engine {
                     }
                     self.table.get_mut(slot).bump_retries();
                     self.stats.data_retransmits += 1;
-                    self.send_from(now, slot, t.snd_una, tx);
+                    self.send_from::<Any>(now, slot, t.snd_una, tx);
                     let at = (now + self.rto(t.retries() + 1)).min(phase_end);
                     self.arm(slot, at);
                     return;
@@ -131,7 +138,7 @@ impl Engine {
                         return; // held until abort_all
                     }
                     if now >= end {
-                        self.close_now(now, slot, h, tx);
+                        self.close_now::<Any>(now, slot, h, tx);
                     } else {
                         self.arm(slot, end);
                     }
@@ -161,11 +168,11 @@ impl Engine {
             if t.state == State::TimeWait {
                 self.stats.time_wait -= 1;
                 self.disarm(slot);
-                self.table.remove(slot, h);
+                self.table.remove::<Any>(slot, h);
                 continue;
             }
             if t.state != State::SynSent {
-                self.send_reset(slot, tx);
+                self.send_reset::<Any>(slot, tx);
             }
             self.stats.aborted += 1;
             *match t.state {
@@ -174,7 +181,7 @@ impl Engine {
                 State::Established | State::CloseWait => &mut self.stats.aborted_established,
                 _ => &mut self.stats.aborted_closing,
             } += 1;
-            self.release(slot, h);
+            self.release::<Any>(slot, h);
         }
     }
 }

@@ -43,6 +43,7 @@ pub struct CookieOpts {
 
 impl CookieOpts {
     /// The negotiated options of a SYN: `ours` are what we allow.
+    #[inline]
     pub fn negotiate(peer: &TcpOptions, ours: &super::SynOptions) -> CookieOpts {
         CookieOpts {
             mss: peer.mss.unwrap_or(536),
@@ -58,6 +59,7 @@ impl CookieOpts {
 
     /// The TCB's option bits (`Tcb::opts`): the one packing of negotiated options into a
     /// connection (the SYN-ACK's options are unpacked from them in `send_synack`).
+    #[inline]
     pub fn tcb_bits(&self) -> u8 {
         use super::tcb::opt;
         let mut bits = 0u8;

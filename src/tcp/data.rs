@@ -12,6 +12,7 @@
 
 use crate::wire::{SeqNum, TcpRepr};
 
+use super::addrs6::Any;
 use super::engine::Engine;
 use super::http::{Feed, Http};
 use super::output::Seg;
@@ -139,10 +140,14 @@ enum Progress {
 
 impl Engine {
     /// A new synchronized connection: fresh data state (peer MSS and window from its SYN).
+    #[inline]
     pub(crate) fn xfer_begin(&mut self, slot: Slot, peer_mss: u16, window: u16) {
-        if !self.xfers.on() {
-            return;
+        if self.xfers.on() {
+            self.xfer_init(slot, peer_mss, window);
         }
+    }
+
+    fn xfer_init(&mut self, slot: Slot, peer_mss: u16, window: u16) {
         let t = *self.table.get(slot);
         let ours = self.p.c.syn_options.mss.unwrap_or(1460);
         let opts = if t.has(opt::TS) { 12 } else { 0 };
@@ -243,7 +248,7 @@ impl Engine {
             let tm = self.table.get_mut(slot);
             tm.state = next;
             tm.snd_nxt = t.snd_nxt.add(1);
-            self.send_from(now, slot, t.snd_nxt, tx);
+            self.send_from::<Any>(now, slot, t.snd_nxt, tx);
             sent = true;
         }
         sent
@@ -286,7 +291,7 @@ impl Engine {
             scaled: t.has(opt::WS),
             ..Seg::bare(flags, seq, t.rcv_nxt)
         };
-        self.emit(tx, &t.key, seg);
+        self.emit::<Any>(tx, &t.key, seg);
         n as u32
     }
 
@@ -379,7 +384,7 @@ impl Engine {
         };
         if data_left == 0 {
             // Only our FIN is outstanding.
-            self.send_from(now, slot, t.snd_una, tx);
+            self.send_from::<Any>(now, slot, t.snd_una, tx);
             return;
         }
         let n = data_left.min(mss).min(self.payload_room(&t, t.snd_una));
@@ -401,19 +406,19 @@ impl Engine {
         let t = *self.table.get(slot);
         if t.state.fin_received() {
             if seg.seq.add(seg.payload.len() as u32).after(t.rcv_nxt) {
-                self.send_ack(now, slot, tx);
+                self.send_ack::<Any>(now, slot, tx);
                 return Err(DropReason::DataAfterFin);
             }
             return Ok(Rx::Continue);
         }
         if seg.seq.after(t.rcv_nxt) {
-            self.send_ack(now, slot, tx);
+            self.send_ack::<Any>(now, slot, tx);
             return Err(DropReason::OutOfOrder);
         }
         let off = t.rcv_nxt.diff(seg.seq) as usize;
         if off >= seg.payload.len() {
             // All old (our ACK was lost): ACK again at once.
-            self.send_ack(now, slot, tx);
+            self.send_ack::<Any>(now, slot, tx);
             return Ok(Rx::Continue);
         }
         // Accept up to the window we advertised; the peer resends the rest.
@@ -462,7 +467,7 @@ impl Engine {
         if x.unacked >= 2 || !full || seg.flags.psh() || seg.flags.fin() {
             if self.table.get(slot).state.fin_received() || !seg.flags.fin() {
                 self.stats.acks_sent += 1;
-                self.send_ack(now, slot, tx);
+                self.send_ack::<Any>(now, slot, tx);
             }
             self.xfers.get(slot).unacked = 0;
         }
@@ -491,8 +496,8 @@ impl Engine {
         match self.frame_response(slot, fresh) {
             Progress::More => After::Continue,
             Progress::Bad => {
-                self.send_reset(slot, tx);
-                self.finish(slot, h, Outcome::BadResponse);
+                self.send_reset::<Any>(slot, tx);
+                self.finish::<Any>(slot, h, Outcome::BadResponse);
                 After::Ended
             }
             Progress::Complete => {
@@ -598,15 +603,15 @@ impl Engine {
                 self.table.get_mut(slot).start = now;
                 let at = now + self.p.think;
                 self.arm(slot, at);
-                self.send_ack(now, slot, tx);
+                self.send_ack::<Any>(now, slot, tx);
             }
             return false;
         }
         if self.p.c.hold > 0 || self.p.c.close == super::CloseMode::None {
-            self.send_ack(now, slot, tx); // else the FIN or RST that follows
+            self.send_ack::<Any>(now, slot, tx); // else the FIN or RST that follows
         }
         let before = self.stats.active;
-        self.client_done(now, slot, h, tx);
+        self.client_done::<Any>(now, slot, h, tx);
         self.stats.active < before
     }
 
@@ -626,11 +631,11 @@ impl Engine {
         let by_fin = self.p.response_end == ResponseEnd::Fin
             || (self.p.response_end == ResponseEnd::Http && x.http.until_fin());
         if by_fin && x.flags & xf::FIRST_BYTE != 0 {
-            self.send_ack(now, slot, tx);
+            self.send_ack::<Any>(now, slot, tx);
             return self.response_complete(now, slot, h, tx);
         }
-        self.send_reset(slot, tx);
-        self.finish(slot, h, Outcome::ClosedEarly);
+        self.send_reset::<Any>(slot, tx);
+        self.finish::<Any>(slot, h, Outcome::ClosedEarly);
         true
     }
 
@@ -706,7 +711,7 @@ impl Engine {
     pub(crate) fn server_fin_in(&mut self, now: Nanos, slot: Slot, tx: &mut impl Transmit) {
         self.xfers.get(slot).flags |= xf::FIN_AFTER;
         if !self.push(now, slot, tx) {
-            self.send_ack(now, slot, tx);
+            self.send_ack::<Any>(now, slot, tx);
         }
         self.arm_data(now, slot);
     }

@@ -7,7 +7,7 @@ use std::net::Ipv4Addr;
 
 use crate::wire::{ChecksumMode, MacAddr, SeqNum, TcpFlags};
 
-use super::addrs6::{Addrs6, is_handle, is_v6};
+use super::addrs6::{Addrs6, Family, V4, V6, is_v6};
 use super::data::{ResponseEnd, Xfers};
 use super::fastpath;
 use super::isn::{SipKey, isn, isn_words, key_words};
@@ -15,6 +15,7 @@ use super::neighbours::Neighbours;
 use super::stamps::{Departures, NO_SLOT};
 use super::stats::{DropReason, Latency, Stats, record_n};
 use super::table::{Key, MAX_CAPACITY, Slot, Table};
+use super::tally::Tallies;
 use super::tcb::State;
 use super::timer::Wheel;
 use super::tuple::Tuples;
@@ -57,6 +58,9 @@ pub(crate) struct Params {
     /// The window field of our SYN / SYN-ACK, of later segments with and without scaling.
     pub win_syn: u16,
     pub win_scaled: u16,
+    /// `c.peer_mac` is ZERO (a server that learns its peers' MACs, `neighbours`): tested per
+    /// frame, so kept as one flag rather than a 6-byte compare.
+    pub learn_macs: bool,
 }
 
 /// The sans-IO handshake engine of one worker (client or server).
@@ -69,6 +73,8 @@ pub struct Engine {
     pub(crate) cookie_key: SipKey,
     pub(crate) stats: Stats,
     pub(crate) lat: Latency,
+    /// The per-handshake latencies since the last `take_latency` (added into `lat` there).
+    pub(crate) tally: Tallies,
     /// Peer MACs by remote address (server, `peer_mac` ZERO): frames go to the host of
     /// their connection, never to whoever sent last.
     pub(crate) neighbours: Neighbours,
@@ -138,6 +144,7 @@ impl Engine {
         let win_syn = c.rcv_window.min(0xffff) as u16;
         let win_scaled = (c.rcv_window >> c.syn_options.wscale.unwrap_or(0)).min(0xffff) as u16;
         let rcv_window = c.rcv_window;
+        let learn_macs = c.peer_mac == MacAddr::ZERO;
         let mut p = Params {
             role: role_kind,
             c,
@@ -158,6 +165,7 @@ impl Engine {
             rcv_window,
             win_syn,
             win_scaled,
+            learn_macs,
         };
         let table_key = secret.derive(3);
         let mut table = Table::new(p.c.capacity, [table_key.0, table_key.1, secret.derive(4).0])?;
@@ -255,6 +263,7 @@ impl Engine {
             cookie_key: secret.derive(2),
             stats: Stats::default(),
             lat: Latency::new(),
+            tally: Tallies::new(),
             neighbours,
             departures,
             rx_at: 0,
@@ -291,7 +300,7 @@ impl Engine {
         // The fast path's `Rx` is used in place (no `Result` re-wrapping copy of the struct,
         // which stalled on store forwarding); other frames take the IPv6 or wire-layer path.
         match fastpath::fast(frame, self.p.c.checksum == ChecksumMode::Verify) {
-            Some(f) => self.segment(now, frame, &f, tx),
+            Some(f) => self.segment::<V4>(now, frame, &f, tx),
             None => self.frame_other(now, frame, tx),
         }
     }
@@ -304,7 +313,7 @@ impl Engine {
             return self.segment6(now, frame, &f, tx);
         }
         match fastpath::parse_slow(frame, self.p.c.checksum)? {
-            fastpath::Parsed::V4(f) => self.segment(now, frame, &f, tx),
+            fastpath::Parsed::V4(f) => self.segment::<V4>(now, frame, &f, tx),
             fastpath::Parsed::V6(f) => self.segment6(now, frame, &f, tx),
         }
     }
@@ -341,14 +350,15 @@ impl Engine {
             dst,
             tcp: f.tcp,
         };
-        let r = self.segment(now, frame, &rx, tx);
+        let r = self.segment::<V6>(now, frame, &rx, tx);
         self.table.v6.release(src);
         self.table.v6.release(dst);
         r
     }
 
+    /// The one segment path, compiled per family (`F`: `V4` or `V6`, as the reader found).
     #[inline(always)]
-    fn segment(
+    fn segment<F: Family>(
         &mut self,
         now: Nanos,
         frame: &[u8],
@@ -363,27 +373,27 @@ impl Engine {
         {
             return Err(DropReason::BadFlags);
         }
-        if self.p.c.peer_mac == MacAddr::ZERO && !is_handle(f.dst) {
-            self.neighbours.learn(f.src, fastpath::src_mac(frame));
-        }
         let key = Key {
             local_ip: f.dst,
             remote_ip: f.src,
             local_port: seg.dst_port,
             remote_port: seg.src_port,
         };
+        if self.p.learn_macs && !F::v6(&key) {
+            self.neighbours.learn(f.src, fastpath::src_mac(frame));
+        }
         let h = self.table.hash(&key);
         match self.table.find(&key, h) {
             Some(slot) => {
                 if self.table.get(slot).state == State::SynSent {
-                    self.syn_sent(now, slot, h, seg, tx)
+                    self.syn_sent::<F>(now, slot, h, seg, tx)
                 } else {
-                    self.synchronized(now, slot, h, seg, tx)
+                    self.synchronized::<F>(now, slot, h, seg, tx)
                 }
             }
             None => match self.p.role {
-                Role::Client => self.client_no_tcb(&key, seg, tx),
-                Role::Server => self.server_no_tcb(now, &key, h, seg, tx),
+                Role::Client => self.client_no_tcb::<F>(&key, seg, tx),
+                Role::Server => self.server_no_tcb::<F>(now, &key, h, seg, tx),
             },
         }
     }
@@ -466,6 +476,7 @@ impl Engine {
     /// old buffers, reset in place: no allocation (the worker's report path; the report's
     /// buffers come back from the main thread to be passed here again).
     pub fn take_latency(&mut self, into: &mut Latency) {
+        self.tally.merge_into(&mut self.lat);
         into.reset();
         std::mem::swap(&mut self.lat, into);
     }
@@ -593,8 +604,8 @@ impl Engine {
 
     /// RFC 6528 ISS for a new connection on `k` (over the IPv6 addresses themselves).
     #[inline(always)]
-    pub(crate) fn new_iss(&self, k: &Key, now: Nanos) -> SeqNum {
-        SeqNum(if is_v6(k) {
+    pub(crate) fn new_iss<F: Family>(&self, k: &Key, now: Nanos) -> SeqNum {
+        SeqNum(if F::v6(k) {
             self.iss6(k, now)
         } else {
             isn(self.isn_key, k, now)
@@ -638,25 +649,27 @@ impl Engine {
     }
 
     /// Ends a live connection with `o` and frees its TCB.
-    pub(crate) fn finish(&mut self, slot: Slot, h: u32, o: Outcome) {
+    #[inline]
+    pub(crate) fn finish<F: Family>(&mut self, slot: Slot, h: u32, o: Outcome) {
         self.stats.outcomes[o as usize] += 1;
-        if is_v6(&self.table.get(slot).key) {
+        if F::v6(&self.table.get(slot).key) {
             self.stats.v6_outcomes[o as usize] += 1;
         }
         if self.table.get(slot).state == State::SynSent {
             self.stats.handshake_failed[o as usize] += 1;
         }
-        self.release(slot, h);
+        self.release::<F>(slot, h);
     }
 
     /// Frees a live (non-TIME-WAIT) TCB, fixing the gauges.
-    pub(crate) fn release(&mut self, slot: Slot, h: u32) {
+    #[inline]
+    pub(crate) fn release<F: Family>(&mut self, slot: Slot, h: u32) {
         if self.table.get(slot).state == State::SynReceived {
             self.stats.half_open -= 1;
         }
         self.stats.active -= 1;
         self.disarm(slot);
-        self.table.remove(slot, h);
+        self.table.remove::<F>(slot, h);
     }
 }
 

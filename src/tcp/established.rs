@@ -3,15 +3,16 @@
 
 use crate::wire::TcpRepr;
 
+use super::addrs6::{Any, Family};
 use super::data::Rx;
 use super::engine::{Engine, RCV_WND, Verdict};
-use super::stats::{DropReason, record};
+use super::stats::DropReason;
 use super::table::Slot;
 use super::tcb::{State, ctl, opt};
 use super::{CloseMode, Nanos, Outcome, Role, Transmit};
 
 impl Engine {
-    pub(crate) fn synchronized(
+    pub(crate) fn synchronized<F: Family>(
         &mut self,
         now: Nanos,
         slot: Slot,
@@ -37,9 +38,9 @@ impl Engine {
                 // RFC 9293 3.10.7.4 / RFC 6191: a new incarnation may reuse a TIME-WAIT tuple.
                 self.stats.time_wait -= 1;
                 self.disarm(slot);
-                self.table.remove(slot, h);
+                self.table.remove::<F>(slot, h);
                 let key = t.key;
-                return self.passive_open(now, &key, h, seg, tx);
+                return self.passive_open::<F>(now, &key, h, seg, tx);
             }
             return self.challenge(now, slot, tx);
         }
@@ -52,7 +53,7 @@ impl Engine {
             if fl.rst() {
                 return Err(DropReason::RstInvalid);
             }
-            self.send_ack(now, slot, tx);
+            self.send_ack::<F>(now, slot, tx);
             if state == State::TimeWait && fl.fin() && seg.seq.add(seg_len) == t.rcv_nxt {
                 // Retransmitted FIN: ACK it again and restart the 2 MSL timer.
                 let at = now + self.p.c.time_wait;
@@ -71,14 +72,14 @@ impl Engine {
                 State::TimeWait => return Err(DropReason::UnexpectedState), // RFC 1337
                 State::SynReceived => {
                     self.stats.accept_failed += 1;
-                    self.release(slot, h);
+                    self.release::<F>(slot, h);
                 }
                 // Both FINs sent and everything but our FIN acknowledged: the exchange is
                 // complete. A peer whose TIME-WAIT ended before our retransmitted FIN (its ACK
                 // of the first one was lost) answers that FIN with an RST: a clean close, as
                 // for a kernel socket, not a failure.
                 State::LastAck | State::Closing if t.snd_una.add(1) == t.snd_nxt => {
-                    self.finish(slot, h, Outcome::Closed)
+                    self.finish::<F>(slot, h, Outcome::Closed)
                 }
                 _ => {
                     if self.p.role == Role::Client
@@ -87,7 +88,7 @@ impl Engine {
                     {
                         self.stats.request_resets += 1;
                     }
-                    self.finish(slot, h, Outcome::Reset)
+                    self.finish::<F>(slot, h, Outcome::Reset)
                 }
             }
             return Ok(());
@@ -96,25 +97,25 @@ impl Engine {
         // 5. ACK (set: segments with none of SYN/ACK/RST were filtered out).
         if state == State::SynReceived {
             if !seg.ack.after(t.snd_una) || seg.ack.after(t.snd_nxt) {
-                self.send_rst_for(&t.key, seg, tx);
+                self.send_rst_for::<F>(&t.key, seg, tx);
                 return Err(DropReason::AckNotAcceptable);
             }
             self.stats.accepted += 1;
-            if super::addrs6::is_v6(&t.key) {
+            if F::v6(&t.key) {
                 self.stats.v6_accepted += 1;
             }
             self.stats.half_open -= 1;
             let rx = self.rx_at;
-            record(&mut self.lat.accept, rx.saturating_sub(t.start));
+            self.tally.accept.record(rx.saturating_sub(t.start));
             let sent_at = self.departures.sent_at(slot, t.start);
-            record(&mut self.lat.accept_rtt, rx.saturating_sub(sent_at));
+            self.tally.accept_rtt.record(rx.saturating_sub(sent_at));
             let t = self.table.get_mut(slot);
             t.state = State::Established;
             t.start = now;
             t.reset_retries();
         }
         if seg.ack.after(t.snd_nxt) {
-            self.send_ack(now, slot, tx);
+            self.send_ack::<F>(now, slot, tx);
             return Err(DropReason::AckNotAcceptable);
         }
         let prev_una = self.table.get(slot).snd_una;
@@ -143,7 +144,7 @@ impl Engine {
                 return Ok(());
             }
             State::LastAck if fin_acked => {
-                self.finish(slot, h, Outcome::Closed);
+                self.finish::<F>(slot, h, Outcome::Closed);
                 return Ok(());
             }
             _ => {}
@@ -166,7 +167,7 @@ impl Engine {
             let t = *self.table.get(slot);
             let off = t.rcv_nxt.diff(seg.seq);
             if seg.seq.after(t.rcv_nxt) {
-                self.send_ack(now, slot, tx);
+                self.send_ack::<F>(now, slot, tx);
                 return Err(DropReason::OutOfOrder);
             }
             if (off as usize) < seg.payload.len() {
@@ -186,10 +187,10 @@ impl Engine {
         match self.p.role {
             Role::Client => {
                 if need_ack {
-                    self.send_ack(now, slot, tx);
+                    self.send_ack::<F>(now, slot, tx);
                 }
             }
-            Role::Server => self.server_after(now, slot, new_data, need_ack, tx),
+            Role::Server => self.server_after::<F>(now, slot, new_data, need_ack, tx),
         }
         Ok(())
     }
@@ -213,7 +214,7 @@ impl Engine {
         }
         match self.fin_in(now, slot, h, seg, tx) {
             FinIn::Ended => {}
-            FinIn::Ack => self.send_ack(now, slot, tx),
+            FinIn::Ack => self.send_ack::<Any>(now, slot, tx),
             FinIn::New => match self.p.role {
                 Role::Client => {
                     self.client_fin(now, slot, h, tx);
@@ -244,7 +245,7 @@ impl Engine {
             let next = match t.state {
                 State::FinWait1 => State::Closing,
                 State::FinWait2 => {
-                    self.send_ack(now, slot, tx);
+                    self.send_ack::<Any>(now, slot, tx);
                     self.enter_time_wait(now, slot, h);
                     return FinIn::Ended;
                 }
@@ -266,12 +267,12 @@ impl Engine {
     /// RFC 5961 challenge ACK; the segment is dropped.
     fn challenge(&mut self, now: Nanos, slot: Slot, tx: &mut impl Transmit) -> Verdict {
         self.stats.challenge_acks += 1;
-        self.send_ack(now, slot, tx);
+        self.send_ack::<Any>(now, slot, tx);
         Err(DropReason::Challenged)
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn server_after(
+    fn server_after<F: Family>(
         &mut self,
         now: Nanos,
         slot: Slot,
@@ -306,7 +307,7 @@ impl Engine {
                 t.start = now;
                 t.reset_retries();
             }
-            self.send_from(now, slot, from, tx);
+            self.send_from::<F>(now, slot, from, tx);
             if sent_something {
                 let at = now + self.rto(0);
                 self.arm(slot, at);
@@ -316,7 +317,7 @@ impl Engine {
             return;
         }
         if need_ack {
-            self.send_ack(now, slot, tx);
+            self.send_ack::<F>(now, slot, tx);
         }
         if new_data > 0 || t.state == State::Established {
             let t = self.table.get(slot);
@@ -327,6 +328,7 @@ impl Engine {
     }
 
     /// Server with nothing outstanding: idle timeout (`data_timeout`) unless `close` is None.
+    #[inline]
     pub(crate) fn server_idle(&mut self, now: Nanos, slot: Slot) {
         if self.p.c.close == CloseMode::None {
             self.disarm(slot);

@@ -11,6 +11,7 @@
 
 use super::Nanos;
 use super::Outcome;
+use super::addrs6::Any;
 use super::engine::Engine;
 use super::table::Slot;
 use super::tcb::State;
@@ -134,6 +135,6 @@ impl Engine {
         let h = self.table.hash(&self.table.get(slot).key);
         self.stats.established += 1;
         self.table.get_mut(slot).state = State::Established;
-        self.finish(slot, h, Outcome::Closed);
+        self.finish::<Any>(slot, h, Outcome::Closed);
     }
 }

@@ -31,6 +31,7 @@ mod passive_open;
 mod stamps;
 mod stats;
 mod table;
+mod tally;
 mod tcb;
 mod timer;
 mod tuple;

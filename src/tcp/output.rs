@@ -4,7 +4,7 @@ use std::ops::Range;
 
 use crate::wire::{MacAddr, SeqNum, TcpFlags, TcpOptions, TcpRepr};
 
-use super::addrs6::is_v6;
+use super::addrs6::{Any, Family};
 use super::engine::Engine;
 use super::fastpath::{Hdr, Out, v4_to_v6, write};
 use super::table::{Key, Slot};
@@ -25,8 +25,8 @@ pub(crate) fn ts_now(now: Nanos) -> u32 {
 
 /// The MSS we advertise on `k`: the configured (IPv4) value, 20 less for IPv6.
 #[inline]
-fn mss_for(mss: Option<u16>, k: &Key) -> Option<u16> {
-    mss.map(|m| if is_v6(k) { m.saturating_sub(20) } else { m })
+fn mss_for<F: Family>(mss: Option<u16>, k: &Key) -> Option<u16> {
+    mss.map(|m| if F::v6(k) { m.saturating_sub(20) } else { m })
 }
 
 /// One segment of ours: control bits, sequence numbers, options and the range of our
@@ -68,7 +68,7 @@ impl Engine {
     /// Writes one frame for `k`; counts `tx_frames`, `tx_full`, or `tx_no_neighbour` (server:
     /// the peer's MAC is no longer known; nothing is sent rather than a frame to another host).
     #[inline(always)]
-    pub(crate) fn emit(&mut self, tx: &mut impl Transmit, k: &Key, s: Seg) {
+    pub(crate) fn emit<F: Family>(&mut self, tx: &mut impl Transmit, k: &Key, s: Seg) {
         let Seg {
             flags,
             seq,
@@ -77,12 +77,12 @@ impl Engine {
             data,
             scaled,
         } = s;
-        let dst = if is_v6(k) {
+        let dst = if F::v6(k) {
             // Converted after the IPv4 writer (below); the key waits in memory, so nothing
             // more stays live across the writer than on the IPv4 path.
             self.pending6 = Some(*k);
             self.table.v6.mac(k.remote_ip)
-        } else if self.p.c.peer_mac != MacAddr::ZERO {
+        } else if !self.p.learn_macs {
             self.p.c.peer_mac
         } else if let Some(mac) = self.neighbours.get(k.remote_ip) {
             mac
@@ -121,7 +121,7 @@ impl Engine {
         // keeps building the segment in registers (a segment passed through memory to a
         // second writer stalls on store forwarding).
         let mut len = write(buf, &hdr, k, &seg);
-        if self.pending6.is_some() {
+        if F::MAY_BE_V6 && self.pending6.is_some() {
             len = len.and_then(|n| self.emit6(tx, n));
         }
         match len {
@@ -169,18 +169,18 @@ impl Engine {
     }
 
     /// Client SYN (first transmission or retransmission).
-    pub(crate) fn send_syn(&mut self, now: Nanos, slot: Slot, tx: &mut impl Transmit) {
+    pub(crate) fn send_syn<F: Family>(&mut self, now: Nanos, slot: Slot, tx: &mut impl Transmit) {
         let t = *self.table.get(slot);
         let s = self.p.c.syn_options;
         // The ISN XDP checks binds the SYN's TSval (kept in `rcv_nxt` while SYN-SENT), so a
         // retransmission repeats it.
-        let tsval = if self.p.xdp_isn && !is_v6(&t.key) {
+        let tsval = if self.p.xdp_isn && !F::v6(&t.key) {
             t.rcv_nxt.0
         } else {
             self.tsval(now)
         };
         let o = TcpOptions {
-            mss: mss_for(s.mss, &t.key),
+            mss: mss_for::<F>(s.mss, &t.key),
             wscale: s.wscale,
             sack_permitted: s.sack_permitted,
             timestamps: s.timestamps.then_some((tsval, 0)),
@@ -189,11 +189,17 @@ impl Engine {
             options: o,
             ..Seg::bare(SYN, t.iss, SeqNum(0))
         };
-        self.emit(tx, &t.key, seg);
+        self.emit::<F>(tx, &t.key, seg);
     }
 
     /// SYN-ACK with the options negotiated in `opts` bits (`tsecr` echoes the SYN's TSval).
-    pub(crate) fn send_synack(&mut self, now: Nanos, tx: &mut impl Transmit, k: &Key, a: SynAck) {
+    pub(crate) fn send_synack<F: Family>(
+        &mut self,
+        now: Nanos,
+        tx: &mut impl Transmit,
+        k: &Key,
+        a: SynAck,
+    ) {
         let SynAck {
             iss,
             rcv_nxt,
@@ -201,7 +207,7 @@ impl Engine {
             tsecr,
         } = a;
         let o = TcpOptions {
-            mss: mss_for(self.p.c.syn_options.mss, k),
+            mss: mss_for::<F>(self.p.c.syn_options.mss, k),
             wscale: if opts & opt::WS != 0 {
                 self.p.c.syn_options.wscale
             } else {
@@ -215,7 +221,7 @@ impl Engine {
             options: o,
             ..Seg::bare(SYN | ACK, iss, rcv_nxt)
         };
-        self.emit(tx, k, seg);
+        self.emit::<F>(tx, k, seg);
     }
 
     /// SYN-ACK retransmission / duplicate-SYN answer for a SYN-RECEIVED TCB.
@@ -227,12 +233,12 @@ impl Engine {
             opts: t.opts,
             tsecr: t.aux,
         };
-        self.send_synack(now, tx, &t.key, a);
+        self.send_synack::<Any>(now, tx, &t.key, a);
     }
 
     /// Everything from `from` to SND.NXT: our data bytes, then our FIN if it lies in that
     /// range. `from == snd_nxt` gives a pure ACK.
-    pub(crate) fn send_from(
+    pub(crate) fn send_from<F: Family>(
         &mut self,
         now: Nanos,
         slot: Slot,
@@ -256,32 +262,37 @@ impl Engine {
             scaled: t.has(opt::WS),
             ..Seg::bare(flags, from, t.rcv_nxt)
         };
-        self.emit(tx, &t.key, seg);
+        self.emit::<F>(tx, &t.key, seg);
     }
 
     /// `<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>` (also the RFC 5961 challenge ACK).
     #[inline]
-    pub(crate) fn send_ack(&mut self, now: Nanos, slot: Slot, tx: &mut impl Transmit) {
+    pub(crate) fn send_ack<F: Family>(&mut self, now: Nanos, slot: Slot, tx: &mut impl Transmit) {
         let nxt = self.table.get(slot).snd_nxt;
-        self.send_from(now, slot, nxt, tx);
+        self.send_from::<F>(now, slot, nxt, tx);
     }
 
     /// `<SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK>`: we reset a connection of ours.
-    pub(crate) fn send_reset(&mut self, slot: Slot, tx: &mut impl Transmit) {
+    pub(crate) fn send_reset<F: Family>(&mut self, slot: Slot, tx: &mut impl Transmit) {
         let t = *self.table.get(slot);
         self.stats.rsts_sent += 1;
-        self.emit(tx, &t.key, Seg::bare(RST | ACK, t.snd_nxt, t.rcv_nxt));
+        self.emit::<F>(tx, &t.key, Seg::bare(RST | ACK, t.snd_nxt, t.rcv_nxt));
     }
 
     /// RST answering a segment that has no connection (RFC 9293 3.10.7.1):
     /// `<SEQ=SEG.ACK><CTL=RST>` if it had an ACK, else `<SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>`.
-    pub(crate) fn send_rst_for(&mut self, k: &Key, seg: &TcpRepr<'_>, tx: &mut impl Transmit) {
+    pub(crate) fn send_rst_for<F: Family>(
+        &mut self,
+        k: &Key,
+        seg: &TcpRepr<'_>,
+        tx: &mut impl Transmit,
+    ) {
         self.stats.rsts_sent += 1;
         if seg.flags.ack() {
-            self.emit(tx, k, Seg::bare(RST, seg.ack, SeqNum(0)));
+            self.emit::<F>(tx, k, Seg::bare(RST, seg.ack, SeqNum(0)));
         } else {
             let len = seg.payload.len() as u32 + seg.flags.syn() as u32 + seg.flags.fin() as u32;
-            self.emit(tx, k, Seg::bare(RST | ACK, SeqNum(0), seg.seq.add(len)));
+            self.emit::<F>(tx, k, Seg::bare(RST | ACK, SeqNum(0), seg.seq.add(len)));
         }
     }
 }

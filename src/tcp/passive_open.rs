@@ -3,7 +3,7 @@
 
 use crate::wire::{SeqNum, TcpRepr};
 
-use super::addrs6::is_v6;
+use super::addrs6::Family;
 use super::cookie::{self, CookieOpts};
 use super::engine::{Engine, Verdict};
 use super::output::SynAck;
@@ -14,8 +14,9 @@ use super::timer::Wheel;
 use super::{CookieMode, Nanos, Transmit};
 
 impl Engine {
-    fn listening(&self, k: &Key) -> bool {
-        if is_v6(k) {
+    #[inline]
+    fn listening<F: Family>(&self, k: &Key) -> bool {
+        if F::v6(k) {
             return self.listening6(k);
         }
         self.p
@@ -34,7 +35,7 @@ impl Engine {
     }
 
     /// Server: a segment with no TCB.
-    pub(crate) fn server_no_tcb(
+    pub(crate) fn server_no_tcb<F: Family>(
         &mut self,
         now: Nanos,
         key: &Key,
@@ -42,7 +43,7 @@ impl Engine {
         seg: &TcpRepr<'_>,
         tx: &mut impl Transmit,
     ) -> Verdict {
-        if !self.listening(key) {
+        if !self.listening::<F>(key) {
             return Err(DropReason::NotOurs);
         }
         let fl = seg.flags;
@@ -50,17 +51,17 @@ impl Engine {
             return Err(DropReason::NoConnection);
         }
         if fl.syn() && !fl.ack() {
-            return self.passive_open(now, key, h, seg, tx);
+            return self.passive_open::<F>(now, key, h, seg, tx);
         }
         if !fl.syn() && self.p.cookies != CookieMode::Never {
-            return self.cookie_ack(now, key, h, seg, tx);
+            return self.cookie_ack::<F>(now, key, h, seg, tx);
         }
-        self.send_rst_for(key, seg, tx);
+        self.send_rst_for::<F>(key, seg, tx);
         Err(DropReason::NoConnection)
     }
 
     /// LISTEN + SYN: a SYN-RECEIVED TCB and a SYN-ACK, or a stateless cookie SYN-ACK.
-    pub(crate) fn passive_open(
+    pub(crate) fn passive_open<F: Family>(
         &mut self,
         now: Nanos,
         key: &Key,
@@ -96,11 +97,11 @@ impl Engine {
             ));
             self.stats.syn_received += 1;
             self.stats.cookies_sent += 1;
-            self.send_synack(now, tx, key, synack(iss));
+            self.send_synack::<F>(now, tx, key, synack(iss));
             self.built(None, now);
             return Ok(());
         }
-        let iss = self.new_iss(key, now);
+        let iss = self.new_iss::<F>(key, now);
         let mut tcb = Tcb {
             key: *key,
             snd_una: iss,
@@ -116,10 +117,10 @@ impl Engine {
             ..Tcb::default()
         };
         Wheel::init(&mut tcb);
-        let Some(slot) = self.table.insert(h, tcb) else {
+        let Some(slot) = self.table.insert::<F>(h, tcb) else {
             if self.p.abort_on_overflow {
                 self.stats.refused_table_full += 1;
-                self.send_rst_for(key, seg, tx);
+                self.send_rst_for::<F>(key, seg, tx);
                 return Ok(());
             }
             return Err(DropReason::TableFull);
@@ -128,7 +129,7 @@ impl Engine {
         self.stats.active += 1;
         self.stats.half_open += 1;
         self.xfer_begin(slot, neg.mss, seg.window);
-        self.send_synack(now, tx, key, synack(iss));
+        self.send_synack::<F>(now, tx, key, synack(iss));
         self.departures.reset(slot);
         self.built(Some(slot), now);
         let at = now + self.rto(0);
@@ -137,7 +138,7 @@ impl Engine {
     }
 
     /// An ACK without a TCB: a returning SYN cookie, or an ACK to nothing.
-    fn cookie_ack(
+    fn cookie_ack<F: Family>(
         &mut self,
         now: Nanos,
         key: &Key,
@@ -149,7 +150,7 @@ impl Engine {
         let iss = seg.ack.add(u32::MAX);
         let (w, n) = self.tuple_words(key);
         let Some(o) = cookie::decode(self.cookie_key, &w[..n], irs.0, iss.0, now) else {
-            self.send_rst_for(key, seg, tx);
+            self.send_rst_for::<F>(key, seg, tx);
             if seg.flags.fin() {
                 // A final handshake ACK does not carry a FIN; this is a FIN for a connection
                 // that has ended (typically a peer's retransmitted FIN after our TIME-WAIT).
@@ -179,12 +180,12 @@ impl Engine {
             ..Tcb::default()
         };
         Wheel::init(&mut tcb);
-        let Some(slot) = self.table.insert(h, tcb) else {
+        let Some(slot) = self.table.insert::<F>(h, tcb) else {
             return Err(DropReason::TableFull);
         };
         self.stats.cookies_accepted += 1;
         self.stats.accepted += 1;
-        if is_v6(key) {
+        if F::v6(key) {
             self.stats.v6_accepted += 1;
         }
         self.stats.active += 1;
@@ -192,6 +193,6 @@ impl Engine {
         self.xfer_begin(slot, o.mss, seg.window);
         self.server_idle(now, slot);
         // The ACK may carry the request and/or a FIN.
-        self.synchronized(now, slot, h, seg, tx)
+        self.synchronized::<F>(now, slot, h, seg, tx)
     }
 }

@@ -7,7 +7,7 @@
 //!   backward shift (no tombstones), so probe lengths stay short under churn.
 //! - One keyed multiply hash per lookup; callers keep it for a later `remove`.
 
-use super::addrs6::{Addrs6, is_v6};
+use super::addrs6::{Addrs6, Family};
 use super::tcb::Tcb;
 
 /// A connection's 4-tuple from our point of view: IPv4 addresses as big-endian `u32`, IPv6
@@ -82,16 +82,23 @@ impl Table {
 
     #[inline]
     pub fn find(&self, k: &Key, h: u32) -> Option<Slot> {
+        self.probe(k, h).ok()
+    }
+
+    /// `find`, and on a miss the empty index position its probe ended at: where `insert`
+    /// would put `k` (`insert_at`), so a new key's index is probed once.
+    #[inline]
+    pub fn probe(&self, k: &Key, h: u32) -> Result<Slot, usize> {
         let mut pos = h as usize & self.mask;
         loop {
             let e = self.index[pos];
             if e == 0 {
-                return None;
+                return Err(pos);
             }
             if (e >> 32) as u32 == h {
                 let slot = (e as u32).wrapping_sub(1);
                 if self.tcbs[slot as usize].key == *k {
-                    return Some(slot);
+                    return Ok(slot);
                 }
             }
             pos = (pos + 1) & self.mask;
@@ -121,29 +128,37 @@ impl Table {
 
     /// Inserts a TCB for `tcb.key` (which must not be present); `None` when full.
     #[inline]
-    pub fn insert(&mut self, h: u32, tcb: Tcb) -> Option<Slot> {
-        let slot = self.free;
-        if slot == NIL {
-            return None;
-        }
-        let t = &mut self.tcbs[slot as usize];
-        self.free = t.t_next;
-        *t = tcb;
+    pub fn insert<F: Family>(&mut self, h: u32, tcb: Tcb) -> Option<Slot> {
         let mut pos = h as usize & self.mask;
         while self.index[pos] != 0 {
             pos = (pos + 1) & self.mask;
         }
+        self.insert_at::<F>(pos, h, tcb)
+    }
+
+    /// `insert` at `pos`, the position a `probe` of `tcb.key` missed at, with no insert or
+    /// remove since (so it is still the first empty one of the key's probe).
+    #[inline]
+    pub fn insert_at<F: Family>(&mut self, pos: usize, h: u32, tcb: Tcb) -> Option<Slot> {
+        let slot = self.free;
+        if slot == NIL {
+            return None;
+        }
+        debug_assert!(self.index[pos] == 0);
+        let t = &mut self.tcbs[slot as usize];
+        self.free = t.t_next;
+        *t = tcb;
         self.index[pos] = (h as u64) << 32 | (slot as u64 + 1);
         self.len += 1;
         let k = self.tcbs[slot as usize].key;
-        if is_v6(&k) {
+        if F::v6(&k) {
             self.v6_refs(&k, true);
         }
         Some(slot)
     }
 
-    /// Removes `slot`, whose key hashes to `h`.
-    pub fn remove(&mut self, slot: Slot, h: u32) {
+    /// Removes `slot`, whose key hashes to `h` (of family `F`).
+    pub fn remove<F: Family>(&mut self, slot: Slot, h: u32) {
         let want = (h as u64) << 32 | (slot as u64 + 1);
         let mut pos = h as usize & self.mask;
         loop {
@@ -162,7 +177,7 @@ impl Table {
         let k = t.key;
         self.free = slot;
         self.len -= 1;
-        if is_v6(&k) {
+        if F::v6(&k) {
             self.v6_refs(&k, false);
         }
     }
@@ -254,6 +269,7 @@ pub(crate) fn remove_at(index: &mut [u64], mask: usize, mut hole: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tcp::addrs6::Any;
 
     fn key(i: u32) -> Key {
         Key {
@@ -279,24 +295,24 @@ mod tests {
             let k = key(i);
             let h = t.hash(&k);
             assert!(t.find(&k, h).is_none());
-            let s = t.insert(h, tcb(k)).unwrap();
+            let s = t.insert::<Any>(h, tcb(k)).unwrap();
             live.push_back((k, s));
             if live.len() == 1000 {
                 assert!(t.is_full());
                 assert!(
-                    t.insert(t.hash(&key(u32::MAX)), tcb(key(u32::MAX)))
+                    t.insert::<Any>(t.hash(&key(u32::MAX)), tcb(key(u32::MAX)))
                         .is_none()
                 );
                 // remove every other old one, then the front
                 let (k, s) = live.pop_front().unwrap();
                 let h = t.hash(&k);
                 assert_eq!(t.find(&k, h), Some(s));
-                t.remove(s, h);
+                t.remove::<Any>(s, h);
                 assert!(t.find(&k, h).is_none());
             }
             if i % 7 == 0 && !live.is_empty() {
                 let (k, s) = live.remove(live.len() / 2).unwrap();
-                t.remove(s, t.hash(&k));
+                t.remove::<Any>(s, t.hash(&k));
             }
         }
         assert_eq!(t.len(), live.len());
@@ -304,7 +320,7 @@ mod tests {
             assert_eq!(t.find(k, t.hash(k)), Some(*s));
         }
         while let Some((s, h)) = t.any() {
-            t.remove(s, h);
+            t.remove::<Any>(s, h);
         }
         assert_eq!(t.len(), 0);
     }
@@ -314,8 +330,11 @@ mod tests {
         // Force every key to the same home position by using equal hashes.
         let mut t = Table::new(16, [0, 0, 0]).unwrap();
         let ks: Vec<Key> = (0..10).map(key).collect();
-        let slots: Vec<Slot> = ks.iter().map(|k| t.insert(7, tcb(*k)).unwrap()).collect();
-        t.remove(slots[3], 7);
+        let slots: Vec<Slot> = ks
+            .iter()
+            .map(|k| t.insert::<Any>(7, tcb(*k)).unwrap())
+            .collect();
+        t.remove::<Any>(slots[3], 7);
         for (i, k) in ks.iter().enumerate() {
             assert_eq!(t.find(k, 7), (i != 3).then_some(slots[i]));
         }

@@ -64,7 +64,7 @@ impl Wheel {
     }
 
     /// (Re)arms `slot` to fire at the first tick at or after `at` (at least one tick ahead).
-    #[inline]
+    #[inline(always)]
     pub fn arm(&mut self, tcbs: &mut [Tcb], slot: u32, at: Nanos) {
         self.cancel(tcbs, slot);
         let d = at.div_ceil(1 << self.shift).max(self.cur + 1);

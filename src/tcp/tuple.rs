@@ -12,15 +12,14 @@ pub struct Tuples {
     /// longer list's length (so one index `si` serves both families without a modulo).
     s4: Vec<u32>,
     s6: Vec<u32>,
-    /// Distinct sources of each family.
-    n4: usize,
-    n6: usize,
     /// (address or handle, port); a destination takes sources of its own family.
     dests: Vec<(u32, u16)>,
     /// This worker's source ports, ascending.
     ports: Vec<u16>,
     /// Membership bitmap of `ports` (65536 bits) for `owns`.
     port_bits: Vec<u64>,
+    /// Number of distinct tuples (fixed; read by every `open`).
+    space: u64,
     si: usize,
     di: usize,
     pi: usize,
@@ -65,11 +64,14 @@ impl Tuples {
                 s.iter().copied().cycle().take(m).collect()
             }
         };
+        let per_port: usize = dests
+            .iter()
+            .map(|d| if is_handle(d.0) { s6.len() } else { s4.len() })
+            .sum();
         Ok(Tuples {
+            space: per_port as u64 * ports.len() as u64,
             s4: cycle(s4),
             s6: cycle(s6),
-            n4: s4.len(),
-            n6: s6.len(),
             dests: dests.to_vec(),
             ports,
             port_bits,
@@ -80,13 +82,9 @@ impl Tuples {
     }
 
     /// Number of distinct tuples.
+    #[inline]
     pub fn space(&self) -> u64 {
-        let per_port: u64 = self
-            .dests
-            .iter()
-            .map(|d| if is_handle(d.0) { self.n6 } else { self.n4 })
-            .sum::<usize>() as u64;
-        per_port * self.ports.len() as u64
+        self.space
     }
 
     #[inline]
