@@ -590,18 +590,24 @@ static __noinline int tw_hs_server(struct xdp_md *ctx)
 			return TW_TO_ENGINE;
 		/* ACK|FIN|PSH with no data is the third segment of a handshake closed at once
 		 * (threeway's XDP client, bpf/handshake_client.h): it is the accept as well. A
-		 * later FIN of an accepted connection carries no PSH (Linux sets it on data only). */
-		if (fl & 0x08)
+		 * later FIN of an accepted connection carries no PSH (Linux sets it on data only).
+		 * That client keeps no state either, so our FIN carries PSH too and it sends no last
+		 * ACK for it: the connection is closed here (no state waits for that ACK on either
+		 * side; a lost FIN|PSH costs nothing, as neither end would resend). */
+		int stateless = fl & 0x08;
+		if (stateless)
 			count(TW_STAT_HS_ACCEPTED);
 		/* The peer closes (CLOSE-WAIT, and we close at once: LAST-ACK), as the engine's
 		 * server does without a response: <SEQ=cookie+1><ACK=seq+1><FIN,ACK>. */
 		r.seq = ackn;
 		r.ack = seq + 1;
-		r.flags = 0x11;
+		r.flags = stateless ? 0x19 : 0x11;
 		tw_words(&r, 0, -1, 0, g.ts && o.has_ts, tsnow | 1, o.tsval);
 		int act = tw_emit(ctx, h, &r);
 		if (act < 0)
 			return tw_hs_count(TW_STAT_HS_TX_ERR, TW_TO_ENGINE);
+		if (stateless)
+			count(TW_STAT_HS_CLOSED);
 		return tw_hs_count(TW_STAT_HS_FIN_ANSWERED, act);
 	}
 	if (data_phase)

@@ -171,8 +171,6 @@ static __noinline int tw_hs_client(struct xdp_md *ctx)
 		return TW_TO_ENGINE;
 	eth = (void *)p;
 	__u32 seq = tw_be32(th, 4), ackn = tw_be32(th, 8);
-	/* Without the echoed TSval there is nothing to check the ack against. */
-	__u32 isn = o.has_ts ? tw_client_isn(h, &t, o.tsecr) : ackn - 3;
 	struct tw_reply r = {
 		.src = t.local_ip,
 		.dst = t.remote_ip,
@@ -184,15 +182,18 @@ static __noinline int tw_hs_client(struct xdp_md *ctx)
 	__builtin_memcpy(r.dst_mac, eth->h_source, 6);
 	tw_words(&r, 0, -1, 0, 1, o.tsecr, o.tsval);
 
+	/* Without the echoed TSval there is nothing to check the ack against. */
+	if (!o.has_ts)
+		return syn ? tw_hs_count(TW_STAT_HSC_BAD_SYNACK, TW_TO_ENGINE) : TW_TO_ENGINE;
+	__u32 port = t.local_port;
+	__u32 *mark = bpf_map_lookup_elem(&tw_hs_marks, &port);
 	if (syn) {
-		if (ackn != isn + 1)
+		if (ackn != tw_client_isn(h, &t, o.tsecr) + 1)
 			return tw_hs_count(TW_STAT_HSC_BAD_SYNACK, TW_TO_ENGINE);
 		r.flags = 0x19; /* ACK|PSH|FIN: PSH marks the accept (tw_hs_server) */
 		int act = tw_emit(ctx, h, &r);
 		if (act < 0)
 			return tw_hs_count(TW_STAT_HS_TX_ERR, TW_TO_ENGINE);
-		__u32 port = t.local_port;
-		__u32 *mark = bpf_map_lookup_elem(&tw_hs_marks, &port);
 		/* One latency per attempt: a repeated SYN-ACK finds its mark already set. */
 		if (mark && *mark != ackn)
 			tw_lat_record(at, o.tsecr);
@@ -200,10 +201,16 @@ static __noinline int tw_hs_client(struct xdp_md *ctx)
 			*mark = ackn;
 		return tw_hs_count(TW_STAT_HSC_ESTABLISHED, act);
 	}
-	if (ackn != isn + 2)
+	/* Later segments: this port's mark is the ack (ISS + 1) of the attempt XDP answered there
+	 * (one attempt per port in flight), so ack == mark + 1 checks them without a hash. */
+	if (!mark || *mark == 0 || ackn != *mark + 1)
 		return TW_TO_ENGINE; /* not after our ACK|FIN: the engine's */
 	if (!fin)
 		return tw_hs_count(TW_STAT_HSC_FIN_ACKED, XDP_DROP);
+	/* FIN|PSH with no data: threeway's XDP server, which keeps no state waiting for our
+	 * last ACK (bpf/handshake.h); a Linux peer sets PSH only on data. */
+	if (fl & 0x08)
+		return tw_hs_count(TW_STAT_HSC_FIN_STATELESS, XDP_DROP);
 	r.flags = 0x10; /* the last ACK */
 	int act = tw_emit(ctx, h, &r);
 	if (act < 0)

@@ -85,6 +85,7 @@ enum tw_stat {
 	TW_STAT_HSC_BAD_SYNACK = 21,  /* SYN-ACK whose ack is not our ISN + 1: to the engine */
 	TW_STAT_HSC_FIN_ANSWERED = 22,/* peer FIN after our ACK|FIN answered with ACK (XDP_TX) */
 	TW_STAT_HSC_FIN_ACKED = 23,   /* peer's ACK of our FIN: consumed */
+	TW_STAT_HSC_FIN_STATELESS = 24,/* peer FIN|PSH (threeway's XDP server): consumed, no ACK */
 	TW_STAT_MAX = 32,
 };
 

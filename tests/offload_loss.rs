@@ -95,4 +95,9 @@ fn offload_both_sides_through_20pct_loss() {
         (0.7..=0.9).contains(&acc),
         "accepted/established {acc:.3}: {s}"
     );
+    assert_eq!(
+        n(&ss["xdp_closed"]),
+        n(&s["accepted"]),
+        "closed with each accept: {ss}"
+    );
 }

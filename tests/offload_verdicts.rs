@@ -422,15 +422,32 @@ fn offload_close_and_data_phase() {
     let odd = seg(ACK, ISN + 1, c1, &ts_area(0x303b, fin_ts), &[]);
     let (_, _, moved) = p.run_out(&odd).unwrap();
     assert_eq!((moved.xdp_accepted, moved.xdp_bad_cookie), (0, 1));
-    // Threeway's XDP client closes in its third segment, ACK|PSH|FIN: accepted and answered.
+    // Threeway's XDP client closes in its third segment, ACK|PSH|FIN: accepted, answered
+    // with FIN|PSH|ACK (no last ACK will come: neither side keeps state) and closed at once.
+    // The engine, which holds a TCB, answers FIN|ACK and waits in LAST-ACK: the rest of the
+    // frame is the same.
     let closing = seg(FIN | PSH | ACK, ISN + 1, c1, &ts, &[]);
     let (act, out, moved) = p.run_out(&closing).unwrap();
     assert_eq!(
-        (act, moved.xdp_accepted, moved.xdp_fins_answered),
-        (XDP_ACTION_TX, 1, 1)
+        (
+            act,
+            moved.xdp_accepted,
+            moved.xdp_fins_answered,
+            moved.xdp_closed
+        ),
+        (XDP_ACTION_TX, 1, 1, 1)
     );
-    let want = engine_out(&mut engine(o, &[]), NOW, &closing);
-    assert_eq!(out, want[0], "byte-identical FIN|ACK to ACK|PSH|FIN");
+    let mut want = engine_out(&mut engine(o, &[]), NOW, &closing).remove(0);
+    const FLAGS: usize = 14 + 20 + 13;
+    const CSUM: usize = 14 + 20 + 16;
+    assert_eq!((want[FLAGS], out[FLAGS]), (FIN | ACK, FIN | PSH | ACK));
+    want[FLAGS] = out[FLAGS];
+    want[CSUM..CSUM + 2].copy_from_slice(&out[CSUM..CSUM + 2]);
+    assert_eq!(
+        out, want,
+        "the engine's FIN|ACK but for PSH (and the checksum)"
+    );
+    TcpFrame::parse(&out, ChecksumMode::Verify).expect("its checksum right");
     let (act, _, moved) = p.run_out(&seg(RST, ISN + 1, 0, &[], &[])).unwrap();
     assert_eq!((act, moved.xdp_rsts), (XDP_ACTION_DROP, 1));
 
@@ -675,6 +692,25 @@ fn offload_client_synack_checked_and_answered() {
         isn.wrapping_add(2),
         IRS.wrapping_add(2),
         (tsval, peer_ts + 1),
+    );
+    // threeway's XDP server marks its dataless FIN with PSH (it keeps no state waiting for
+    // the last ACK): consumed, not answered. A FIN with another ack (not this port's attempt,
+    // which its mark tells without a hash) is the engine's.
+    let stateless = seg_ports(
+        from,
+        FIN | PSH | ACK,
+        IRS + 1,
+        isn.wrapping_add(2),
+        &ts,
+        &[],
+    );
+    let (act, _, moved) = p.run_out(&stateless).unwrap();
+    assert_eq!((act, moved.xdp_client_fins_stateless), (XDP_ACTION_DROP, 1));
+    let other = seg_ports(from, FIN | ACK, IRS + 1, isn.wrapping_add(3), &ts, &[]);
+    let (_, _, moved) = p.run_out(&other).unwrap();
+    assert_eq!(
+        (moved.dropped_no_socket, moved.xdp_client_fins_answered),
+        (1, 0)
     );
 
     // --offload check (one worker): XDP answers half the source ports (`check_port_in_xdp`):

@@ -227,8 +227,8 @@ fn offload_connect_to_kernel_listener_10k() {
 
 /// Must-show 3: threeway <-> threeway with the offload on both sides (`--close fin`): every
 /// attempt established and closed in XDP on both ends, no frame reaching a worker on either
-/// side; the server accepted (the client's ACK|PSH|FIN) and closed exactly the client's
-/// established.
+/// side; the server accepted and closed (at the client's ACK|PSH|FIN) exactly the client's
+/// established, and the client consumed each of the server's FIN|PSH|ACKs.
 fn both_sides(queues: u32) {
     let p = pair(&format!("twt-ob{queues}"), queues);
     let listen = format!("{}:{PORT}", p.b.addr);
@@ -253,6 +253,15 @@ fn both_sides(queues: u32) {
         s["accepted"].as_u64(),
         Some(est),
         "the server's accepted: {s}"
+    );
+    // The stateless close: the server's FIN|PSH|ACK is consumed, with no last ACK for it.
+    assert_eq!(
+        (
+            cc["xdp_client_fins_stateless"].as_u64(),
+            cc["xdp_client_fins_answered"].as_u64()
+        ),
+        (Some(est), Some(0)),
+        "{cc}"
     );
     assert_eq!(
         (cc["redirected"].as_u64(), sc["redirected"].as_u64()),

@@ -327,6 +327,9 @@ crate::counters! {
         pub xdp_client_fins_answered,
         /// Peer ACKs of our FIN: consumed.
         pub xdp_client_fins_acked,
+        /// Peer FIN|PSHs with no data (threeway's XDP server, which keeps no state waiting
+        /// for a last ACK): consumed, not answered.
+        pub xdp_client_fins_stateless,
     }
 }
 
@@ -642,6 +645,7 @@ fn read_counters(ebpf: &Ebpf) -> Result<SteerCounters, SteerError> {
         xdp_client_bad_synack: get(STAT_HS_FIRST + 11)?,
         xdp_client_fins_answered: get(STAT_HS_FIRST + 12)?,
         xdp_client_fins_acked: get(STAT_HS_FIRST + 13)?,
+        xdp_client_fins_stateless: get(STAT_HS_FIRST + 14)?,
     })
 }
 
