@@ -488,36 +488,55 @@ static __always_inline int tw_hs_read_tcp(struct xdp_md *ctx, const struct tw_hs
 	return TW_HS_READ;
 }
 
+/* What both halves read first of a frame (IPv4, IHL 5, no VLAN: the rest is the engine's). */
+struct tw_seg {
+	struct tw_tuple t;
+	__u32 hlen;    /* the TCP header's length */
+	__u32 seg_len; /* the TCP segment's: more than hlen is data (the caller checks both, so
+			* that the verifier sees hlen's bounds where it is used) */
+	__u8 fl;       /* TCP flags */
+};
+
+/* Fills `s`; 0: not a frame the handshake paths take. */
+static __always_inline int tw_hs_segment(struct xdp_md *ctx, struct tw_seg *s)
+{
+	__u8 *p = (void *)(long)ctx->data;
+	__u8 *end = (void *)(long)ctx->data_end;
+	if (p + TW_ETH + 40 > end)
+		return 0;
+	struct ethhdr *eth = (void *)p;
+	struct iphdr *ip = (void *)(p + TW_ETH);
+	if (eth->h_proto != bpf_htons(ETH_P_IP) || ip->ihl != 5)
+		return 0;
+	struct tcphdr *tcp = (void *)(p + TW_ETH + 20);
+	s->seg_len = bpf_ntohs(ip->tot_len) - 20;
+	s->hlen = tcp->doff * 4;
+	s->fl = ((__u8 *)tcp)[13];
+	s->t.local_ip = bpf_ntohl(ip->daddr);
+	s->t.remote_ip = bpf_ntohl(ip->saddr);
+	s->t.local_port = bpf_ntohs(tcp->dest);
+	s->t.remote_port = bpf_ntohs(tcp->source);
+	return 1;
+}
+
 /* A TCP segment to one of our IPv4 addresses and steered ports, headers checked by the
- * parsers (IHL 5 here, no VLAN). Returns an XDP action, or TW_TO_ENGINE. */
+ * parsers. Returns an XDP action, or TW_TO_ENGINE. */
 static __noinline int tw_hs_server(struct xdp_md *ctx)
 {
 	__u32 zero = 0;
 	const struct tw_hs_cfg *h = bpf_map_lookup_elem(&tw_hs, &zero);
 	if (!h || !(h->flags & TW_HS_SERVER))
 		return TW_TO_ENGINE;
-	__u8 *p = (void *)(long)ctx->data;
-	__u8 *end = (void *)(long)ctx->data_end;
-	if (p + TW_ETH + 40 > end)
+	struct tw_seg s = {};
+	if (!tw_hs_segment(ctx, &s))
 		return TW_TO_ENGINE;
-	struct ethhdr *eth = (void *)p;
-	struct iphdr *ip = (void *)(p + TW_ETH);
-	if (eth->h_proto != bpf_htons(ETH_P_IP) || ip->ihl != 5)
-		return TW_TO_ENGINE;
-	struct tcphdr *tcp = (void *)(p + TW_ETH + 20);
-	__u32 seg_len = bpf_ntohs(ip->tot_len) - 20;
-	__u32 hlen = tcp->doff * 4;
-	if (hlen < 20 || hlen > 60 || seg_len != hlen)
+	__u32 hlen = s.hlen;
+	if (hlen < 20 || hlen > 60 || s.seg_len != hlen)
 		return tw_hs_count(TW_STAT_HS_TO_ENGINE, TW_TO_ENGINE); /* data: a request */
-	struct tw_tuple t = {
-		.local_ip = bpf_ntohl(ip->daddr),
-		.remote_ip = bpf_ntohl(ip->saddr),
-		.local_port = bpf_ntohs(tcp->dest),
-		.remote_port = bpf_ntohs(tcp->source),
-	};
+	struct tw_tuple t = s.t;
 	if (!tw_hs_listening(h, t.local_ip, t.local_port))
 		return TW_TO_ENGINE;
-	__u8 fl = ((__u8 *)tcp)[13];
+	__u8 fl = s.fl;
 	int syn = fl & 0x02, ack = fl & 0x10, rst = fl & 0x04, fin = fl & 0x01;
 	int data_phase = h->flags & TW_HS_DATA;
 	if (rst) {
@@ -536,12 +555,10 @@ static __noinline int tw_hs_server(struct xdp_md *ctx)
 	int read = tw_hs_read_tcp(ctx, h, &t, hlen, th, &o);
 	if (read != TW_HS_READ)
 		return read;
-	/* Re-derive: the verifier wants fresh bounds for each use below. */
-	p = (void *)(long)ctx->data;
-	end = (void *)(long)ctx->data_end;
-	if (p + TW_ETH + 40 > end)
+	__u8 *p = (void *)(long)ctx->data;
+	if (p + TW_ETH > (__u8 *)(long)ctx->data_end)
 		return TW_TO_ENGINE;
-	ip = (void *)(p + TW_ETH);
+	struct ethhdr *eth = (void *)p;
 	__u32 seq = tw_be32(th, 4), ackn = tw_be32(th, 8);
 	__u64 now = tw_hs_now_coarse(h);
 	struct tw_reply r = {

@@ -103,12 +103,13 @@ static __always_inline void tw_lat_record(__u64 now, __u32 tsecr)
 		l->b[i] += 1;
 }
 
-/* --offload check: the port is the engine's (offload::check_port_in_xdp is its negation):
- * bit 1 of the port's place in its worker's sequence (ports p, p + W, p + 2W, ...). */
+/* --offload check (cport_split = W workers, else 0): the port is the engine's
+ * (offload::check_port_in_xdp is its negation): bit 1 of the port's place in its worker's
+ * sequence (ports p, p + W, p + 2W, ...). */
 static __always_inline __u32 tw_check_engine(const struct tw_hs_cfg *h, __u32 port)
 {
-	__u32 w = h->cport_split ? h->cport_split : 1;
-	return ((port / w) >> 1) & 1;
+	__u32 w = h->cport_split;
+	return w && ((port / w) >> 1) & 1;
 }
 
 /* The client ISN (offload::client_isn): the tuple's message words (isn::key_words) and the
@@ -129,30 +130,18 @@ static __noinline int tw_hs_client(struct xdp_md *ctx)
 	const struct tw_hs_cfg *h = bpf_map_lookup_elem(&tw_hs, &zero);
 	if (!h || !(h->flags & TW_HS_CLIENT))
 		return TW_TO_ENGINE;
-	__u8 *p = (void *)(long)ctx->data;
-	__u8 *end = (void *)(long)ctx->data_end;
-	if (p + TW_ETH + 40 > end)
+	struct tw_seg s = {};
+	if (!tw_hs_segment(ctx, &s))
 		return TW_TO_ENGINE;
-	struct ethhdr *eth = (void *)p;
-	struct iphdr *ip = (void *)(p + TW_ETH);
-	if (eth->h_proto != bpf_htons(ETH_P_IP) || ip->ihl != 5)
-		return TW_TO_ENGINE;
-	struct tcphdr *tcp = (void *)(p + TW_ETH + 20);
-	struct tw_tuple t = {
-		.local_ip = bpf_ntohl(ip->daddr),
-		.remote_ip = bpf_ntohl(ip->saddr),
-		.local_port = bpf_ntohs(tcp->dest),
-		.remote_port = bpf_ntohs(tcp->source),
-	};
+	struct tw_tuple t = s.t;
 	if (t.local_port < h->cport_lo || t.local_port > h->cport_hi)
 		return TW_TO_ENGINE;
-	if ((h->flags & TW_HS_CLIENT_HALF) && tw_check_engine(h, t.local_port))
+	if (tw_check_engine(h, t.local_port))
 		return TW_TO_ENGINE; /* --offload check: the engine's half */
-	__u32 seg_len = bpf_ntohs(ip->tot_len) - 20;
-	__u32 hlen = tcp->doff * 4;
-	if (hlen < 20 || hlen > 60 || seg_len != hlen)
+	__u32 hlen = s.hlen;
+	if (hlen < 20 || hlen > 60 || s.seg_len != hlen)
 		return tw_hs_count(TW_STAT_HS_TO_ENGINE, TW_TO_ENGINE); /* data: the engine's */
-	__u8 fl = ((__u8 *)tcp)[13];
+	__u8 fl = s.fl;
 	int syn = fl & 0x02, ack = fl & 0x10, rst = fl & 0x04, fin = fl & 0x01;
 	if (rst || !ack || (syn && fin))
 		return TW_TO_ENGINE; /* refusals and oddities: the engine holds the TCB */
@@ -165,11 +154,10 @@ static __noinline int tw_hs_client(struct xdp_md *ctx)
 	int read = tw_hs_read_tcp(ctx, h, &t, hlen, th, &o);
 	if (read != TW_HS_READ)
 		return read;
-	p = (void *)(long)ctx->data;
-	end = (void *)(long)ctx->data_end;
-	if (p + TW_ETH + 40 > end)
+	__u8 *p = (void *)(long)ctx->data;
+	if (p + TW_ETH > (__u8 *)(long)ctx->data_end)
 		return TW_TO_ENGINE;
-	eth = (void *)p;
+	struct ethhdr *eth = (void *)p;
 	__u32 seq = tw_be32(th, 4), ackn = tw_be32(th, 8);
 	struct tw_reply r = {
 		.src = t.local_ip,

@@ -95,7 +95,6 @@ enum tw_stat {
 #define TW_HS_VERIFY 2u /* verify IP and TCP checksums (--checksum verify) */
 #define TW_HS_DATA 4u   /* the engine serves requests: leave it everything but SYN/final ACK */
 #define TW_HS_CLIENT 8u /* answer SYN-ACKs to our source ports (cport_lo..cport_hi) */
-#define TW_HS_CLIENT_HALF 16u /* --offload check: half the ports (cport_split) */
 #define TW_HS_NONE 0xff /* wscale: not offered */
 struct tw_hs_cfg {
 	__u64 cookie_k0;                /*   0: SipHash key of the cookie (engine cookie_key) */

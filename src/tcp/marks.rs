@@ -84,10 +84,11 @@ impl Engine {
     /// Queues an attempt whose SYN just went out (full: its timer decides, as without).
     #[inline]
     pub(crate) fn track_xdp(&mut self, slot: Slot, iss: u32, now: Nanos) {
-        let port = self.table.get(slot).key.local_port;
+        let table = &self.table;
         if let Some(x) = self.xdp.as_mut()
             && x.len < CAPACITY
-            && (x.split == 0 || super::offload::check_port_in_xdp(port, x.split))
+            && (x.split == 0
+                || super::offload::check_port_in_xdp(table.get(slot).key.local_port, x.split))
         {
             x.push(Entry { slot, iss });
             (x.last_open, x.next) = (now, now);

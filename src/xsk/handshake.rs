@@ -14,7 +14,6 @@ const HS_SERVER: u32 = 1;
 const HS_VERIFY: u32 = 2;
 const HS_DATA: u32 = 4;
 const HS_CLIENT: u32 = 8;
-const HS_CLIENT_HALF: u32 = 16;
 const HS_NONE: u8 = 0xff;
 /// `TW_MAX_LISTEN`.
 const MAX_LISTEN: usize = 8;
@@ -55,7 +54,7 @@ pub struct HsClient {
     /// Our source ports, inclusive.
     pub ports: (u16, u16),
     /// `--offload check`: the worker count, and only the ports `tcp::offload::
-    /// check_port_in_xdp` gives XDP (`TW_HS_CLIENT_HALF`); the engine answers the rest.
+    /// check_port_in_xdp` gives XDP (`tw_hs_cfg.cport_split`); the engine answers the rest.
     /// 0: every port in XDP.
     pub split: u16,
 }
@@ -120,11 +119,6 @@ impl HsConfig {
             n_listen: self.listen.len() as u8,
             flags: if self.listen.is_empty() { 0 } else { HS_SERVER }
                 | if self.client.is_some() { HS_CLIENT } else { 0 }
-                | if self.client.is_some_and(|c| c.split > 0) {
-                    HS_CLIENT_HALF
-                } else {
-                    0
-                }
                 | if self.verify { HS_VERIFY } else { 0 }
                 | if self.data_phase { HS_DATA } else { 0 },
             ..RawHsCfg::default()
@@ -325,6 +319,6 @@ mod tests {
         let mut check = client.clone();
         check.client.as_mut().unwrap().split = 2;
         let r = check.to_raw().unwrap();
-        assert_eq!((r.flags, r.cport_split), (HS_CLIENT | HS_CLIENT_HALF, 2));
+        assert_eq!((r.flags, r.cport_split), (HS_CLIENT, 2));
     }
 }
