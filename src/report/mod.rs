@@ -189,9 +189,7 @@ impl Collector {
             crate::tcp::record_n(&mut self.interval.connect, v, n);
             if self.measured_from.is_some() {
                 crate::tcp::record_n(&mut self.total.connect, v, n);
-                let x = self
-                    .xdp_connect
-                    .get_or_insert_with(|| Latency::new().connect);
+                let x = self.xdp_connect.get_or_insert_with(crate::tcp::histogram);
                 crate::tcp::record_n(x, v, n);
             }
         }

@@ -42,8 +42,8 @@ mod tests;
 
 pub use data::{ResponseEnd, XFER_BYTES};
 pub use engine::{Engine, MAX_DATA, XdpMarks};
-pub(crate) use stats::record_n;
 pub use stats::{DropReason, LATENCY_MAX, Latency, Stats};
+pub(crate) use stats::{histogram, record_n};
 pub use tcb::State;
 
 /// `size_of` of one TCB (reported by the bench).

@@ -446,7 +446,8 @@ impl Default for Latency {
     }
 }
 
-fn histogram() -> Histogram<u64> {
+/// One latency histogram, as each series of `Latency` is made.
+pub(crate) fn histogram() -> Histogram<u64> {
     // Constant, valid bounds: this cannot fail.
     let mut h = Histogram::new_with_bounds(1, LATENCY_MAX, 3).expect("valid histogram bounds");
     h.auto(false);
