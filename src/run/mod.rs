@@ -363,7 +363,11 @@ pub fn execute(mut plan: Plan) -> Result<i32, RunError> {
             return Vec::new();
         };
         lat_seen.resize(now.len(), 0);
-        let delta = now.iter().zip(&lat_seen).map(|(a, b)| a - b).collect();
+        let delta = now
+            .iter()
+            .zip(&lat_seen)
+            .map(|(a, b)| a.saturating_sub(*b))
+            .collect();
         lat_seen = now;
         delta
     };
