@@ -41,8 +41,15 @@ struct {
  * below 256 exact, then 128 buckets per power of two (relative width < 0.8%) up to 2^37 ns.
  * Per-CPU, one element (31,744 bytes, under the kernel's 32 KiB per-CPU value limit), so user
  * space reads the whole histogram with one syscall. The TSval is in µs: the engine takes each
- * intended start to the nearest µs (active_open), so the TSval carries it exactly. */
+ * intended start to the nearest µs (active_open), so the TSval carries it exactly.
+ * Element TW_LAT_ANSWERED: the SYN-ACKs XDP answered, once per attempt (the run's latency).
+ * Element TW_LAT_WITNESS, --offload check only: the engine's half timed here as well, every
+ * SYN-ACK with the right ack, before it goes on to the engine, with the same clock read as its
+ * RX stamp (tw_hs_client's `rx_ns`). The same SYN-ACKs measured by both: the XDP figure
+ * checked against the engine's with no sampling difference between them. */
 #define TW_LAT_BUCKETS 3968
+#define TW_LAT_ANSWERED 0
+#define TW_LAT_WITNESS 1
 
 struct tw_lat {
 	__u64 b[TW_LAT_BUCKETS];
@@ -50,7 +57,7 @@ struct tw_lat {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, 2);
 	__type(key, __u32);
 	__type(value, struct tw_lat);
 } tw_hs_lat SEC(".maps");
@@ -90,12 +97,11 @@ static __always_inline __u32 tw_lat_index(__u64 v)
 	return idx < TW_LAT_BUCKETS ? (__u32)idx : TW_LAT_BUCKETS - 1;
 }
 
-static __always_inline void tw_lat_record(__u64 now, __u32 tsecr)
+static __always_inline void tw_lat_record(__u64 now, __u32 tsecr, __u32 element)
 {
 	__u64 now_us = now / 1000;
 	__u64 ns = (__u64)((__u32)now_us - tsecr) * 1000 + (now - now_us * 1000);
-	__u32 zero = 0;
-	struct tw_lat *l = bpf_map_lookup_elem(&tw_hs_lat, &zero);
+	struct tw_lat *l = bpf_map_lookup_elem(&tw_hs_lat, &element);
 	if (!l)
 		return;
 	__u32 i = tw_lat_index(ns);
@@ -122,9 +128,35 @@ static __always_inline __u32 tw_client_isn(const struct tw_hs_cfg *h, const stru
 	return (__u32)tw_sip3(h->isn_k0, h->isn_k1, w0, w1, tsval);
 }
 
+/* --offload check, a segment on one of the engine's ports: a SYN-ACK with the right ack is
+ * timed (TW_LAT_WITNESS) and its arrival handed back in `rx_ns` (the raw clock, as stamp_rx
+ * reads it) for the engine's RX stamp; everything goes on to the engine, uncounted. */
+static __always_inline int tw_hs_witness(struct xdp_md *ctx, const struct tw_hs_cfg *h,
+					 const struct tw_seg *s, __u64 *rx_ns)
+{
+	__u8 fl = s->fl;
+	if ((fl & 0x17) != 0x12 || s->seg_len != s->hlen) /* SYN|ACK, no RST or FIN, no data */
+		return TW_TO_ENGINE;
+	__u64 at = tw_hs_now(h);
+	__u8 th[TW_TH_BUF] = {};
+	struct tw_opts o = {};
+	/* Not tw_hs_read_tcp: its drops would be counted twice, here and by the engine. The
+	 * checksums are the engine's to check. */
+	__u32 n = s->hlen & 63;
+	if (n < 20 || n > 60 || tw_xdp_load_bytes(ctx, TW_ETH + 20, th, n))
+		return TW_TO_ENGINE;
+	if (tw_parse_opts(th, n, &o) != TW_OPTS_OK || !o.has_ts)
+		return TW_TO_ENGINE;
+	if (tw_be32(th, 8) != tw_client_isn(h, &s->t, o.tsecr) + 1)
+		return TW_TO_ENGINE;
+	tw_lat_record(at, o.tsecr, TW_LAT_WITNESS);
+	*rx_ns = at + h->epoch_ns;
+	return TW_TO_ENGINE;
+}
+
 /* A TCP segment to one of our IPv4 addresses and steered ports (as tw_hs_server). Returns
- * an XDP action, or TW_TO_ENGINE. */
-static __noinline int tw_hs_client(struct xdp_md *ctx)
+ * an XDP action, or TW_TO_ENGINE; `rx_ns`: see tw_hs_witness (else left 0). */
+static __noinline int tw_hs_client(struct xdp_md *ctx, __u64 *rx_ns)
 {
 	__u32 zero = 0;
 	const struct tw_hs_cfg *h = bpf_map_lookup_elem(&tw_hs, &zero);
@@ -137,7 +169,7 @@ static __noinline int tw_hs_client(struct xdp_md *ctx)
 	if (t.local_port < h->cport_lo || t.local_port > h->cport_hi)
 		return TW_TO_ENGINE;
 	if (tw_check_engine(h, t.local_port))
-		return TW_TO_ENGINE; /* --offload check: the engine's half */
+		return tw_hs_witness(ctx, h, &s, rx_ns); /* --offload check: the engine's half */
 	__u32 hlen = s.hlen;
 	if (hlen < 20 || hlen > 60 || s.seg_len != hlen)
 		return tw_hs_count(TW_STAT_HS_TO_ENGINE, TW_TO_ENGINE); /* data: the engine's */
@@ -184,7 +216,7 @@ static __noinline int tw_hs_client(struct xdp_md *ctx)
 			return tw_hs_count(TW_STAT_HS_TX_ERR, TW_TO_ENGINE);
 		/* One latency per attempt: a repeated SYN-ACK finds its mark already set. */
 		if (mark && *mark != ackn)
-			tw_lat_record(at, o.tsecr);
+			tw_lat_record(at, o.tsecr, TW_LAT_ANSWERED);
 		if (mark)
 			*mark = ackn;
 		return tw_hs_count(TW_STAT_HSC_ESTABLISHED, act);

@@ -94,7 +94,7 @@ static __always_inline int pass(__u32 idx)
  * packet pointers: call just before the redirect. `cfg` is the one the program looked up
  * at entry (a second lookup per frame would buy nothing). */
 static __always_inline void stamp_rx(struct xdp_md *ctx, const struct tw_steer_cfg *cfg,
-				     int untimed)
+				     int untimed, __u64 rx_ns)
 {
 	if (!(cfg->flags & TW_CFG_RX_STAMP))
 		return; /* --rx-timestamp loop: the stamps' cost is not paid */
@@ -107,7 +107,7 @@ static __always_inline void stamp_rx(struct xdp_md *ctx, const struct tw_steer_c
 		count(TW_STAT_NO_META);
 		return;
 	}
-	m->rx_ns = untimed ? 0 : bpf_ktime_get_ns();
+	m->rx_ns = untimed ? 0 : rx_ns ? rx_ns : bpf_ktime_get_ns();
 	m->magic = TW_RX_META_MAGIC;
 	m->_pad = 0;
 }
@@ -222,12 +222,13 @@ int tw_steer(struct xdp_md *ctx)
 		int untimed = tcp->rst || tcp->fin;
 		/* --offload xdp: answered here, or left to the engine (packet pointers are
 		 * stale after the call; nothing below reads the packet). */
+		__u64 rx_ns = 0; /* read already (--offload check's engine half) */
 		int hs = tw_hs_server(ctx);
 		if (hs == TW_TO_ENGINE)
-			hs = tw_hs_client(ctx);
+			hs = tw_hs_client(ctx, &rx_ns);
 		if (hs != TW_TO_ENGINE)
 			return hs;
-		stamp_rx(ctx, cfg, untimed);
+		stamp_rx(ctx, cfg, untimed, rx_ns);
 		return to_socket(ctx, TW_STAT_REDIRECTED);
 	}
 
@@ -264,7 +265,7 @@ int tw_steer(struct xdp_md *ctx)
 		t.ipv6.dport = tcp->dest;
 		if (kernel_owns(ctx, &t, sizeof(t.ipv6), tcp))
 			return pass(TW_STAT_PASSED_SOCKET);
-		stamp_rx(ctx, cfg, tcp->rst || tcp->fin);
+		stamp_rx(ctx, cfg, tcp->rst || tcp->fin, 0);
 		return to_socket(ctx, TW_STAT_REDIRECTED);
 	}
 

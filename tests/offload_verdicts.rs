@@ -19,7 +19,8 @@ mod common;
 use std::net::{Ipv4Addr, SocketAddrV4};
 
 use threeway::tcp::offload::{
-    check_port_in_xdp, client_isn, client_isn_key, client_tsval, cookie_key, lat_index, lat_value,
+    LatSeries, check_port_in_xdp, client_isn, client_isn_key, client_tsval, cookie_key, lat_index,
+    lat_value,
 };
 use threeway::tcp::{
     Common, CookieMode, Engine, EngineConfig, MAX_FRAME, ServerConfig, SynOptions, Transmit,
@@ -596,7 +597,9 @@ fn offload_client_synack_checked_and_answered() {
     );
     // The latency from the intended start (a whole µs, as the engine takes it, so the TSval
     // carries it exactly), in XDP's histogram: 2 ms, one count.
-    let lat = p.client_latency().expect("tw_hs_lat reads");
+    let lat = p
+        .client_latency(LatSeries::Answered)
+        .expect("tw_hs_lat reads");
     let at = lat_index(2_000_000);
     assert_eq!((lat[at], lat.iter().sum::<u64>()), (1, 1));
     assert!(
@@ -623,7 +626,7 @@ fn offload_client_synack_checked_and_answered() {
     // The same SYN-ACK again (the peer retransmits it): answered, no second latency.
     let (act, _, _) = p.run_out(&synack).unwrap();
     assert_eq!(act, XDP_ACTION_TX);
-    let lat = p.client_latency().unwrap();
+    let lat = p.client_latency(LatSeries::Answered).unwrap();
     assert_eq!(lat.iter().sum::<u64>(), 1, "one latency per attempt");
 
     // Not ours to answer: to the engine (no socket in the probe: dropped, counted).
@@ -714,21 +717,62 @@ fn offload_client_synack_checked_and_answered() {
     );
 
     // --offload check (one worker): XDP answers half the source ports (`check_port_in_xdp`):
-    // CPORT is XDP's, CPORT + 1 the engine's, whose SYN-ACK goes on (no socket in the probe:
-    // dropped, counted) with no mark or latency moved.
+    // CPORT is XDP's, CPORT + 1 the engine's, whose SYN-ACKs go on (no socket in the probe:
+    // dropped, counted) with no mark or answered latency moved; one with the right ack is
+    // timed in the witness series, nothing else is.
     assert!(check_port_in_xdp(CPORT, 1) && !check_port_in_xdp(CPORT + 1, 1));
     let mut h = client_hs();
     let hc = h.client.as_mut().unwrap();
     (hc.split, hc.ports) = (1, (CPORT, CPORT + 1));
     p.set_handshake(Some(&h)).unwrap();
-    let lat_before = p.client_latency().unwrap().iter().sum::<u64>();
-    let theirs = seg_ports((SPORT, CPORT + 1), SYN | ACK, IRS, 1, &linux, &[]);
-    let (_, _, moved) = p.run_out(&theirs).unwrap();
+    let sum = |p: &SteerProbe, s| p.client_latency(s).unwrap().iter().sum::<u64>();
+    let lat_before = sum(&p, LatSeries::Answered);
+    assert_eq!(sum(&p, LatSeries::Witness), 0, "nothing witnessed yet");
+    let eport = SocketAddrV4::new(OURS, CPORT + 1);
+    let eisn = client_isn(client_isn_key(&SECRET), eport, theirs, tsval);
+    let to_engine = (SPORT, CPORT + 1);
+    for (name, f) in [
+        (
+            "wrong ack",
+            seg_ports(to_engine, SYN | ACK, IRS, 1, &linux, &[]),
+        ),
+        (
+            "no timestamps",
+            seg_ports(to_engine, SYN | ACK, IRS, eisn + 1, &[2, 4, 5, 0xb4], &[]),
+        ),
+        (
+            "refused",
+            seg_ports(to_engine, RST | ACK, 0, eisn + 1, &[], &[]),
+        ),
+        (
+            "data",
+            seg_ports(to_engine, ACK | PSH, IRS + 1, eisn + 1, &[], b"x"),
+        ),
+        (
+            "the right ack",
+            seg_ports(to_engine, SYN | ACK, IRS, eisn + 1, &linux, &[]),
+        ),
+    ] {
+        let (act, _, moved) = p.run_out(&f).unwrap();
+        assert_eq!(
+            (act, moved.dropped_no_socket, moved.xdp_client_established),
+            (XDP_ACTION_DROP, 1, 0),
+            "{name}: the engine's"
+        );
+        assert_eq!(moved.xdp_client_bad_synack, 0, "{name}: not counted in XDP");
+    }
+    assert_eq!(sum(&p, LatSeries::Answered), lat_before);
+    let w = p.client_latency(LatSeries::Witness).unwrap();
     assert_eq!(
-        (moved.dropped_no_socket, moved.xdp_client_established),
-        (1, 0)
+        (w[lat_index(2_000_000)], w.iter().sum::<u64>()),
+        (1, 1),
+        "the right SYN-ACK timed once, from the same intended start (2 ms)"
     );
-    assert_eq!(p.client_latency().unwrap().iter().sum::<u64>(), lat_before);
+    assert_eq!(
+        p.client_mark(CPORT + 1).unwrap(),
+        0,
+        "the engine's port unmarked"
+    );
     let (act, _, moved) = p.run_out(&synack).unwrap();
     assert_eq!(
         (act, moved.xdp_client_established),

@@ -321,7 +321,8 @@ fn offload_latency_agrees_with_the_engine() {
         &j["handshake_latency_xdp_ns"],
         &j["handshake_latency_engine_ns"],
     );
-    eprintln!("XDP: {x}\nengine: {e}");
+    let w = &j["handshake_latency_engine_in_xdp_ns"];
+    eprintln!("XDP: {x}\nengine: {e}\nengine in XDP: {w}");
     // Each attempt measured once, by the side that answered its SYN-ACK; about half each.
     let (nx, ne) = (x["count"].as_u64().unwrap(), e["count"].as_u64().unwrap());
     let cc = &j["counters"]["steer"];
@@ -341,4 +342,11 @@ fn offload_latency_agrees_with_the_engine() {
         q(e, "p99")
     );
     assert!((p50 - 1.0).abs() <= 0.10, "p50: {x} vs {e}");
+    for k in ["p50", "p75", "p90", "p99", "p99_9"] {
+        eprintln!("{k}: engine in XDP / engine {:.4}", q(w, k) / q(e, k));
+    }
+    eprintln!(
+        "p99 XDP half / engine half, both timed in XDP: {:.3}",
+        q(x, "p99") / q(w, "p99")
+    );
 }

@@ -101,6 +101,10 @@ pub fn summary(s: &Summary) -> Value {
         v["handshake_latency_xdp_ns"] = pcts(x);
         v["handshake_latency_engine_ns"] = pcts(e);
     }
+    if let Some(w) = &s.connect_witness {
+        // The same SYN-ACKs as the engine's figure, timed in XDP too.
+        v["handshake_latency_engine_in_xdp_ns"] = pcts(w);
+    }
     let pairs = |v: Vec<(&'static str, u64)>| -> Map<String, Value> {
         v.into_iter()
             .map(|(k, n)| (k.to_string(), json!(n)))

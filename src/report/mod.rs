@@ -142,6 +142,16 @@ pub struct Collector {
     offload: crate::tcp::Stats,
     /// The part of `total.connect` XDP recorded (client offload), since the warm-up.
     pub xdp_connect: Option<Histogram<u64>>,
+    /// `--offload check`: the engine's half timed in XDP too (not in `total.connect`).
+    xdp_witness: Option<Histogram<u64>>,
+}
+
+/// The client offload's latency buckets since the last read (`tcp::offload::LatSeries`),
+/// empty when not read.
+#[derive(Default)]
+pub struct XdpLatency {
+    pub answered: Vec<u64>,
+    pub witness: Vec<u64>,
 }
 
 impl Collector {
@@ -166,6 +176,7 @@ impl Collector {
             steer: Default::default(),
             offload: Default::default(),
             xdp_connect: None,
+            xdp_witness: None,
         }
     }
 
@@ -180,12 +191,16 @@ impl Collector {
         self.offload = s;
     }
 
-    /// The client offload's handshake latencies recorded in XDP since the last call, as
-    /// bucket counts (`tcp::offload::lat_value`): into the connect latency (from the
-    /// intended start), as the engine records it.
-    pub fn add_xdp_latency(&mut self, buckets: &[u64]) {
-        for (i, &n) in buckets.iter().enumerate().filter(|(_, n)| **n > 0) {
-            let v = crate::tcp::offload::lat_value(i);
+    /// The client offload's handshake latencies recorded in XDP since the last call: the
+    /// answered series into the connect latency (from the intended start), as the engine
+    /// records it; the witness series (`--offload check`) only beside it, for the check.
+    pub fn add_xdp_latency(&mut self, l: &XdpLatency) {
+        let counts = |b: &[u64]| {
+            let v = b.iter().enumerate().filter(|(_, n)| **n > 0);
+            v.map(|(i, &n)| (crate::tcp::offload::lat_value(i), n))
+                .collect::<Vec<_>>()
+        };
+        for (v, n) in counts(&l.answered) {
             crate::tcp::record_n(&mut self.interval.connect, v, n);
             if self.measured_from.is_some() {
                 crate::tcp::record_n(&mut self.total.connect, v, n);
@@ -193,6 +208,17 @@ impl Collector {
                 crate::tcp::record_n(x, v, n);
             }
         }
+        for (v, n) in counts(&l.witness) {
+            if self.measured_from.is_some() {
+                let w = self.xdp_witness.get_or_insert_with(crate::tcp::histogram);
+                crate::tcp::record_n(w, v, n);
+            }
+        }
+    }
+
+    /// `--offload check`: the engine's half as XDP timed it (`LatSeries::Witness`).
+    pub fn connect_witness(&self) -> Option<&Histogram<u64>> {
+        self.xdp_witness.as_ref()
     }
 
     /// The connect latency by where it was measured, when XDP measured any: (XDP, engine).

@@ -38,6 +38,8 @@ pub struct Summary {
     pub connect: Pcts,
     /// Client offload: `connect` by where it was measured (XDP, engine).
     pub connect_split: Option<(Pcts, Pcts)>,
+    /// `--offload check`: the engine's half as XDP timed it (the same SYN-ACKs as `.1`).
+    pub connect_witness: Option<Pcts>,
     pub rtt: Pcts,
     pub accept: Pcts,
     /// Server: SYN-ACK departure -> final ACK (network figure).
@@ -80,6 +82,7 @@ impl Summary {
             cps: done as f64 / dur.max(1e-9),
             connect: Pcts::of(&c.total.connect),
             connect_split: c.connect_split().map(|(x, e)| (Pcts::of(&x), Pcts::of(&e))),
+            connect_witness: c.connect_witness().map(Pcts::of),
             rtt: Pcts::of(&c.total.rtt),
             accept: Pcts::of(&c.total.accept),
             accept_rtt: Pcts::of(&c.total.accept_rtt),

@@ -209,6 +209,12 @@ pub fn summary(s: &Summary) -> String {
                     e,
                 ));
             }
+            if let Some(w) = &s.connect_witness {
+                o.push_str(&percentile_block(
+                    "  the engine's, timed in XDP as well (check: same SYN-ACKs, same clock read)",
+                    w,
+                ));
+            }
             o.push_str(&percentile_block(
                 "SYN->SYN-ACK RTT (network: first SYN's departure -> SYN-ACK at the wire)",
                 &s.rtt,

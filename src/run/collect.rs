@@ -21,7 +21,7 @@ pub(super) struct Hooks<'a> {
     pub offload_stats: &'a mut dyn FnMut() -> Option<crate::tcp::Stats>,
     /// At the same times: the client offload's latency buckets recorded in XDP since the
     /// last call (`tcp::offload::lat_value`), empty when there are none.
-    pub offload_latency: &'a mut dyn FnMut() -> Vec<u64>,
+    pub offload_latency: &'a mut dyn FnMut() -> crate::report::XdpLatency,
 }
 
 /// The main thread's loop: merge reports, print intervals, decide when to stop.

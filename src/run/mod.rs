@@ -26,7 +26,7 @@ use crate::cli::{CommonArgs, XdpModeArg, ZeroCopyArg};
 use crate::report::assert::Assertion;
 use crate::report::hlog::HlogBuffer;
 use crate::report::summary::Summary;
-use crate::report::{Collector, json, text};
+use crate::report::{Collector, XdpLatency, json, text};
 use crate::tcp::{Engine, EngineConfig, Role};
 use crate::worker::arp::ArpResponder;
 use crate::worker::pace::Pace;
@@ -266,12 +266,12 @@ pub fn execute(mut plan: Plan) -> Result<i32, RunError> {
         engines.push(Engine::new(e.clone()).map_err(RunError::usage)?);
     }
     let epoch = Instant::now();
+    let mono_epoch = crate::xsk::monotonic_epoch(epoch);
     if let Some(h) = plan.handshake.xdp() {
         // XDP's clock is the workers': CLOCK_MONOTONIC minus the epoch's (cookie periods and
-        // TSvals must agree with the engine's).
-        let epoch_ns = crate::xsk::monotonic_ns().saturating_sub(epoch.elapsed().as_nanos() as u64);
+        // TSvals must agree with the engine's; the RX stamps use the same offset).
         let h = crate::xsk::HsConfig {
-            epoch_ns,
+            epoch_ns: mono_epoch,
             ..h.clone()
         };
         steer
@@ -323,6 +323,7 @@ pub fn execute(mut plan: Plan) -> Result<i32, RunError> {
             report_every: Duration::from_millis(100).min(c.interval),
             spin: c.spin,
             wire_rx,
+            mono_epoch,
             epoch,
             control: control.clone(),
         };
@@ -352,24 +353,31 @@ pub fn execute(mut plan: Plan) -> Result<i32, RunError> {
             .flatten()
             .map(|x| offload::server_stats(&x))
     };
-    // The client offload's latency buckets: running totals in XDP, handed on as deltas.
+    // The client offload's latency buckets: running totals in XDP, handed on as deltas; the
+    // witness series (the engine's half timed in XDP) only under --offload check.
+    use crate::tcp::offload::LatSeries;
     let client_offload = offloaded && plan.role == crate::tcp::Role::Client;
-    let mut lat_seen = Vec::new();
-    let mut xdp_latency = || -> Vec<u64> {
-        let Some(now) = client_offload
-            .then(|| steer.borrow().client_latency().ok())
-            .flatten()
-        else {
-            return Vec::new();
+    let mut seen = [Vec::new(), Vec::new()];
+    let mut xdp_latency = || -> XdpLatency {
+        let mut delta = |series: LatSeries| -> Vec<u64> {
+            let wanted = client_offload && (series == LatSeries::Answered || split > 0);
+            let Some(now) = wanted
+                .then(|| steer.borrow().client_latency(series).ok())
+                .flatten()
+            else {
+                return Vec::new();
+            };
+            let prev = &mut seen[series as usize];
+            prev.resize(now.len(), 0);
+            let d = now.iter().zip(&*prev).map(|(a, b)| a.saturating_sub(*b));
+            let d = d.collect();
+            *prev = now;
+            d
         };
-        lat_seen.resize(now.len(), 0);
-        let delta = now
-            .iter()
-            .zip(&lat_seen)
-            .map(|(a, b)| a.saturating_sub(*b))
-            .collect();
-        lat_seen = now;
-        delta
+        XdpLatency {
+            answered: delta(LatSeries::Answered),
+            witness: delta(LatSeries::Witness),
+        }
     };
     let outcome = collect::collect(
         &plan,

@@ -116,6 +116,17 @@ pub fn check_port_in_xdp(port: u16, workers: u16) -> bool {
 /// under 0.8% of its values wide) up to 2^37 ns.
 pub const LAT_BUCKETS: usize = 3968;
 
+/// The elements of `tw_hs_lat`: which SYN-ACKs a histogram holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LatSeries {
+    /// The SYN-ACKs XDP answered, once per attempt: the run's latency.
+    Answered = 0,
+    /// `--offload check`: the engine's half timed in XDP as well (the same SYN-ACKs the
+    /// engine times, with the same clock read as their RX stamps), to check one against the
+    /// other with no sampling difference.
+    Witness = 1,
+}
+
 /// The bucket of `ns` (what `tw_lat_index` computes in XDP).
 pub fn lat_index(ns: u64) -> usize {
     if ns < 256 {

@@ -21,7 +21,7 @@ use crossbeam_channel::Sender;
 use crate::tcp::{
     Engine, Latency, Nanos, PortOwners, Role, Stats, Transmit, owner_by_port, owner_of,
 };
-use crate::xsk::{BindMode, TxWriter, XdpStatistics, Xsk, XskCounters, monotonic_ns};
+use crate::xsk::{BindMode, TxWriter, XdpStatistics, Xsk, XskCounters};
 use admit::{Admission, Held};
 use arp::{ArpResponder, ArpVerdict};
 use handoff::{HandoffFrame, Inbox};
@@ -53,16 +53,6 @@ const STAMP_FUTURE: Nanos = 10_000_000;
 /// closed-loop runs kick their SYNs in batches: their RTTs include the kernel's work on the
 /// frames ahead in the same kick.
 const OWN_KICK_RATE_MAX: f64 = 50_000.0;
-
-/// The worker's clock (`epoch.elapsed()`) and the XDP program's (`bpf_ktime_get_ns`, raw
-/// CLOCK_MONOTONIC) differ by the epoch's CLOCK_MONOTONIC time: read it between two reads of
-/// the worker's clock (error well under a microsecond).
-fn monotonic_epoch(epoch: Instant) -> Nanos {
-    let a = epoch.elapsed().as_nanos() as Nanos;
-    let m = monotonic_ns();
-    let b = epoch.elapsed().as_nanos() as Nanos;
-    m.saturating_sub(a + (b - a) / 2)
-}
 
 /// The receive time of a frame: its XDP stamp on the worker's clock, else `now`.
 #[inline]
@@ -114,6 +104,9 @@ pub struct WorkerPlan {
     /// Take each frame's receive time from the XDP program's stamp (else the loop clock).
     pub wire_rx: bool,
     pub epoch: Instant,
+    /// `epoch` on CLOCK_MONOTONIC (`xsk::monotonic_epoch`), read once per run: the RX stamps'
+    /// offset, and the one XDP's handshake clock uses (so both read the same time alike).
+    pub mono_epoch: Nanos,
     pub control: Arc<Control>,
 }
 
@@ -191,7 +184,7 @@ pub fn run(mut plan: WorkerPlan) {
     let (mut last_report, mut last_work) = (clock(plan.epoch), clock(plan.epoch));
     let (mut prev, mut prev_busy) = (last_work, false);
     // `None`: every frame is timed by the loop clock (`--rx-timestamp loop`).
-    let mono_epoch = plan.wire_rx.then(|| monotonic_epoch(plan.epoch));
+    let mono_epoch = plan.wire_rx.then_some(plan.mono_epoch);
     let mut error = None;
     let own_kicks = plan.xsk.mode() == BindMode::Copy
         && plan
@@ -496,17 +489,5 @@ mod tests {
             "stale or foreign: loop clock"
         );
         assert_eq!(rx_time(Some(u64::MAX), mono, now), now);
-    }
-
-    #[test]
-    fn monotonic_epoch_matches_the_instant_clock() {
-        let epoch = Instant::now() - Duration::from_millis(5);
-        let m = monotonic_epoch(epoch);
-        let since = epoch.elapsed().as_nanos() as u64;
-        let err = (monotonic_ns() - m).abs_diff(since);
-        assert!(
-            err < 1_000_000,
-            "{err} ns between CLOCK_MONOTONIC and Instant"
-        );
     }
 }

@@ -193,17 +193,22 @@ struct RawLat([u64; crate::tcp::offload::LAT_BUCKETS]);
 // Safety: `RawLat` is `repr(C)` over a `u64` array: no padding, any bit pattern is valid.
 unsafe impl aya::Pod for RawLat {}
 
-/// The client offload's handshake latency buckets (`tw_hs_lat`), summed over CPUs: running
-/// totals since the program was loaded (`tcp::offload::lat_value` gives each one's value).
-/// One syscall (the kernel copies every CPU's 31 KiB).
-pub(super) fn read_latency(ebpf: &Ebpf) -> Result<Vec<u64>, SteerError> {
+/// The client offload's handshake latency buckets (`tw_hs_lat`, element `series`), summed
+/// over CPUs: running totals since the program was loaded (`tcp::offload::lat_value` gives
+/// each one's value). One syscall (the kernel copies every CPU's 31 KiB).
+pub(super) fn read_latency(
+    ebpf: &Ebpf,
+    series: crate::tcp::offload::LatSeries,
+) -> Result<Vec<u64>, SteerError> {
     use aya::maps::PerCpuArray;
     let err = client_map_err(MAP_LAT);
     let map = ebpf
         .map(MAP_LAT)
         .ok_or_else(|| err("opening", &"missing from steer.bpf.o"))?;
     let arr: PerCpuArray<_, RawLat> = PerCpuArray::try_from(map).map_err(|e| err("opening", &e))?;
-    let per_cpu = arr.get(&0, 0).map_err(|e| err("reading", &e))?;
+    let per_cpu = arr
+        .get(&(series as u32), 0)
+        .map_err(|e| err("reading", &e))?;
     let mut sum = vec![0u64; crate::tcp::offload::LAT_BUCKETS];
     for cpu in per_cpu.iter() {
         for (s, v) in sum.iter_mut().zip(cpu.0.iter()) {

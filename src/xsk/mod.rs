@@ -30,7 +30,7 @@ pub use steer::{
     MAX_ADDR_ENTRIES, Steer, SteerConfig, SteerCounters, SteerProbe, XDP_ACTION_DROP,
     XDP_ACTION_PASS, XDP_ACTION_TX, XdpAttachMode, XdpVerdict,
 };
-pub use sys::{DEFAULT_TX_BUDGET, EventFd, XDP_MAX_TX_SKB_BUDGET, monotonic_ns};
+pub use sys::{DEFAULT_TX_BUDGET, EventFd, XDP_MAX_TX_SKB_BUDGET, monotonic_epoch, monotonic_ns};
 pub use tx::TxWriter;
 
 /// Sleeps until `e` is signalled or `timeout` passes.

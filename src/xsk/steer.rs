@@ -501,8 +501,11 @@ impl Steer {
     }
 
     /// The client offload's handshake latency buckets, running totals (`read_latency`).
-    pub fn client_latency(&self) -> Result<Vec<u64>, SteerError> {
-        super::handshake::read_latency(&self.ebpf)
+    pub fn client_latency(
+        &self,
+        series: crate::tcp::offload::LatSeries,
+    ) -> Result<Vec<u64>, SteerError> {
+        super::handshake::read_latency(&self.ebpf, series)
     }
 
     /// Program counters summed over CPUs.

@@ -99,6 +99,16 @@ fn last() -> io::Error {
     io::Error::last_os_error()
 }
 
+/// A worker's clock (`epoch.elapsed()`) and the XDP program's (`bpf_ktime_get_ns`, raw
+/// CLOCK_MONOTONIC) differ by the epoch's CLOCK_MONOTONIC time: read between two reads of the
+/// worker's clock (error well under a microsecond).
+pub fn monotonic_epoch(epoch: std::time::Instant) -> u64 {
+    let a = epoch.elapsed().as_nanos() as u64;
+    let m = monotonic_ns();
+    let b = epoch.elapsed().as_nanos() as u64;
+    m.saturating_sub(a + (b - a) / 2)
+}
+
 /// CLOCK_MONOTONIC in nanoseconds: the clock of `bpf_ktime_get_ns()` (the XDP program's RX
 /// stamps) and of `std::time::Instant` on Linux.
 pub fn monotonic_ns() -> u64 {
@@ -313,5 +323,23 @@ pub fn errno_name(errno: i32) -> &'static str {
         libc::ENETDOWN => "ENETDOWN",
         libc::ENOBUFS => "ENOBUFS",
         _ => "errno",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{monotonic_epoch, monotonic_ns};
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn monotonic_epoch_matches_the_instant_clock() {
+        let epoch = Instant::now() - Duration::from_millis(5);
+        let m = monotonic_epoch(epoch);
+        let since = epoch.elapsed().as_nanos() as u64;
+        let err = (monotonic_ns() - m).abs_diff(since);
+        assert!(
+            err < 1_000_000,
+            "{err} ns between CLOCK_MONOTONIC and Instant"
+        );
     }
 }

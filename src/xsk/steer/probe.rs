@@ -152,8 +152,11 @@ impl SteerProbe {
     }
 
     /// See [`Steer::client_latency`].
-    pub fn client_latency(&self) -> Result<Vec<u64>, SteerError> {
-        crate::xsk::handshake::read_latency(&self.ebpf)
+    pub fn client_latency(
+        &self,
+        series: crate::tcp::offload::LatSeries,
+    ) -> Result<Vec<u64>, SteerError> {
+        crate::xsk::handshake::read_latency(&self.ebpf, series)
     }
 
     /// Runs the program once on `frame` and returns its action (`XDP_*` number), the frame
