@@ -282,13 +282,16 @@ fn offload_both_sides_two_queues() {
 
 /// Must-show 6: the handshake latency XDP records (intended start in the SYN's TSval ->
 /// SYN-ACK in XDP, per-CPU log-linear buckets) agrees with the engine's (intended start ->
-/// the SYN-ACK's XDP RX stamp) on the same run: `--offload check` answers half the source
-/// ports in XDP and the others in the engine, so both halves share the rate, the peer and the
-/// machine's load at every moment (separate runs on a shared 2-core machine gave p99s
-/// 60-600 us apart for either side). Every attempt measured once; p50 within 10%. The p99s
-/// are printed, not asserted: they agree within 1-3% in most runs, but where the tail past
-/// p98 is sparse (tens of us, a few hundred samples) one half's p99 came out 0.5-2.6x the
-/// other's in about one run in three, which no 10% bound survives.
+/// the SYN-ACK's XDP RX stamp, HdrHistogram) on the same run. `--offload check` answers half
+/// the source ports in XDP and the others in the engine, so both halves share the rate, the
+/// peer and the machine's load at every moment, and times the engine's half in XDP as well.
+/// - The same SYN-ACKs, timed by both (the engine's half): every quantile from p50 to p99.9
+///   within 2% (seen: 0.3%; the buckets are 0.8% wide), the counts equal. This is the check
+///   of XDP's figure: no sampling difference, only the two computations.
+/// - The two halves (XDP's answered, the engine's): every attempt measured once; p50 within
+///   10%. Their p99s are printed, not asserted: 20,000 samples per half put p99 in a sparse
+///   tail of stalls (10-50 us, then ms), where two halves differ 0.3-5x from run to run even
+///   when the engine answers both (a control run: XDP timing both halves, answering none).
 #[test]
 fn offload_latency_agrees_with_the_engine() {
     let p = pair("twt-olat", 1);
@@ -342,11 +345,15 @@ fn offload_latency_agrees_with_the_engine() {
         q(e, "p99")
     );
     assert!((p50 - 1.0).abs() <= 0.10, "p50: {x} vs {e}");
-    for k in ["p50", "p75", "p90", "p99", "p99_9"] {
-        eprintln!("{k}: engine in XDP / engine {:.4}", q(w, k) / q(e, k));
-    }
     eprintln!(
         "p99 XDP half / engine half, both timed in XDP: {:.3}",
         q(x, "p99") / q(w, "p99")
     );
+    // The same SYN-ACKs (no loss on the pair: none repeated, so one count each).
+    assert_eq!(w["count"], e["count"], "{w} vs {e}");
+    for k in ["p50", "p75", "p90", "p99", "p99_9"] {
+        let r = q(w, k) / q(e, k);
+        eprintln!("{k}: the engine's half, XDP / engine {r:.4}");
+        assert!((r - 1.0).abs() <= 0.02, "{k}: {w} vs {e}");
+    }
 }
