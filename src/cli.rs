@@ -96,7 +96,8 @@ pub struct CommonArgs {
     /// user space paces SYNs), or `off`, every frame through AF_XDP to the engine. `auto`: xdp
     /// on a physical NIC where the run allows it, the engine on veth (the pre-flight echo says
     /// `handshake=` and why). A peer on veth needs an XDP program on its end to receive
-    /// XDP_TX frames. `check` (connect): half the handshakes each way, both latencies shown.
+    /// XDP_TX frames. `check` (connect): half the handshakes each way, the engine's half timed in
+    /// XDP too, all latencies shown.
     #[arg(long, value_enum, default_value_t = OffloadArg::Auto)]
     pub offload: OffloadArg,
     /// Connection table capacity per worker.
@@ -368,8 +369,9 @@ pub enum OffloadArg {
     Auto,
     Xdp,
     Off,
-    /// connect: XDP answers the SYN-ACKs of half the source ports, the engine the others,
-    /// and both latencies are reported side by side (a check of XDP's figures on this network).
+    /// connect: XDP answers the SYN-ACKs of half the source ports, the engine the others; XDP
+    /// times the engine's half as well, and the latencies are reported side by side (a check
+    /// of XDP's figures on this network: the same SYN-ACKs timed both ways).
     Check,
 }
 
