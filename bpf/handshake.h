@@ -142,6 +142,8 @@ static __always_inline int tw_cookie_ok(const struct tw_hs_cfg *h, const struct 
 /* ---- Reading a TCP header (copied to the stack: every offset below is a masked scalar) ---- */
 
 #define TW_TH_BUF 64
+/* 8-aligned, so that tw_sum60 reads it in 32-bit words. */
+#define TW_TH_ALIGN __attribute__((aligned(8)))
 
 enum tw_opt_parse { TW_OPTS_OK = 0, TW_OPTS_BAD = 1 };
 
@@ -255,16 +257,6 @@ static __always_inline int tw_parse_opts(const __u8 *th, __u32 hlen, struct tw_o
 	return w.bad ? TW_OPTS_BAD : TW_OPTS_OK;
 }
 
-/* One's-complement sum (unfolded) of the 16-bit words of th[0..60] (zero beyond hlen). */
-static __always_inline __u32 tw_sum60(const __u8 *th)
-{
-	__u32 acc = 0;
-#pragma unroll
-	for (int i = 0; i < 60; i += 2)
-		acc += (__u32)th[i] << 8 | th[i + 1];
-	return acc;
-}
-
 static __always_inline __u16 tw_fold(__u64 acc)
 {
 	acc = (acc >> 32) + (acc & 0xffffffff);
@@ -272,6 +264,21 @@ static __always_inline __u16 tw_fold(__u64 acc)
 	acc = (acc >> 16) + (acc & 0xffff);
 	acc = (acc >> 16) + (acc & 0xffff);
 	return (__u16)acc;
+}
+
+/* One's-complement sum, folded, of the big-endian 16-bit words of th[0..60] (zero beyond
+ * hlen; `th` 8-aligned, TW_TH_ALIGN). Read as 15 native 32-bit words, not 30 byte pairs (a
+ * quarter of the instructions, four times per connection): the sum of the little-endian
+ * words is the byte swap of the big-endian words' sum (RFC 1071, 2.B). */
+static __always_inline __u32 tw_sum60(const __u8 *th)
+{
+	const __u32 *w = (const void *)th;
+	__u64 acc = 0;
+#pragma unroll
+	for (int i = 0; i < 15; i++)
+		acc += w[i];
+	__u16 le = tw_fold(acc);
+	return (__u32)(le >> 8 | (le & 0xff) << 8);
 }
 
 static __always_inline __u32 tw_w32(__u32 v)
@@ -550,7 +557,7 @@ static __noinline int tw_hs_server(struct xdp_md *ctx)
 	if (!syn && !ack)
 		return TW_TO_ENGINE;
 
-	__u8 th[TW_TH_BUF] = {};
+	__u8 th[TW_TH_BUF] TW_TH_ALIGN = {};
 	struct tw_opts o = {};
 	int read = tw_hs_read_tcp(ctx, h, &t, hlen, th, &o);
 	if (read != TW_HS_READ)

@@ -138,7 +138,7 @@ static __always_inline int tw_hs_witness(struct xdp_md *ctx, const struct tw_hs_
 	if ((fl & 0x17) != 0x12 || s->seg_len != s->hlen) /* SYN|ACK, no RST or FIN, no data */
 		return TW_TO_ENGINE;
 	__u64 at = tw_hs_now(h);
-	__u8 th[TW_TH_BUF] = {};
+	__u8 th[TW_TH_BUF] TW_TH_ALIGN = {};
 	struct tw_opts o = {};
 	/* Not tw_hs_read_tcp: its drops would be counted twice, here and by the engine. The
 	 * checksums are the engine's to check. */
@@ -181,7 +181,7 @@ static __noinline int tw_hs_client(struct xdp_md *ctx, __u64 *rx_ns)
 	 * which the engine's RX stamp, taken at the hook, does not include). */
 	__u64 at = syn ? tw_hs_now(h) : 0;
 
-	__u8 th[TW_TH_BUF] = {};
+	__u8 th[TW_TH_BUF] TW_TH_ALIGN = {};
 	struct tw_opts o = {};
 	int read = tw_hs_read_tcp(ctx, h, &t, hlen, th, &o);
 	if (read != TW_HS_READ)
