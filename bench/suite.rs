@@ -562,6 +562,8 @@ fn main() {
     let mem = memory_1m();
     let med = |i: usize| stats(&samples[i].iter().map(|s| s.cps).collect::<Vec<_>>()).0;
     let raw = med(0);
+    // A comparison with a row that did not run (`--only`) is NaN (JSON null), not a figure.
+    let over = |a: f64, b: f64| if a > 0.0 && b > 0.0 { a / b } else { f64::NAN };
     let mut out = serde_json::Map::new();
     println!(
         "\nthreeway benchmark: {} rounds x {}s per row; veth with 2 queues, AF_XDP copy mode; threeway: 2 workers per side on cores 0,1 (512 in flight); kernel: 2 threads per side",
@@ -596,7 +598,7 @@ fn main() {
         "threeway --http -> nginx {:.0} requests/s vs wrk -H 'Connection: close' -> nginx {:.0}/s: {:.2}x",
         med(http0 + 1),
         med(http0),
-        med(http0 + 1) / med(http0).max(1.0)
+        over(med(http0 + 1), med(http0))
     );
     // Side by side in the same rounds: the XDP RX stamps' cost (issue 19's < 3% budget).
     let row_of = |name: &str| RSTS.iter().position(|r| *r == name).unwrap();
@@ -604,7 +606,7 @@ fn main() {
         med(row_of("threeway_threeway")),
         med(row_of("threeway_threeway_loop_clock")),
     );
-    let cost = 100.0 * (1.0 - stamped / loop_clock.max(1.0));
+    let cost = 100.0 * (1.0 - over(stamped, loop_clock));
     println!(
         "
 XDP RX stamps: threeway <-> threeway {stamped:.0}/s stamped vs {loop_clock:.0}/s with --rx-timestamp loop: {cost:.1}% cost"
@@ -612,7 +614,7 @@ XDP RX stamps: threeway <-> threeway {stamped:.0}/s stamped vs {loop_clock:.0}/s
     out.insert("rx_stamp_cost_pct".into(), json!(cost));
     // Side by side in the same rounds: IPv6 against IPv4 (issue 13's target: within 10%).
     let v6 = med(row_of("threeway_threeway_ipv6"));
-    let ratio = v6 / stamped.max(1.0);
+    let ratio = over(v6, stamped);
     println!(
         "IPv6: threeway <-> threeway {v6:.0}/s over IPv6 vs {stamped:.0}/s over IPv4: {ratio:.3} x"
     );
@@ -641,9 +643,9 @@ Handshake offload (serve --offload xdp; the client stays on AF_XDP): threeway <-
 {tto:.0}/s vs {tt:.0}/s AF_XDP-only ({:.2}x), vs kernel <-> kernel {:.2}x; kernel clients -> \
 serve {kto:.0}/s vs {kt:.0}/s ({:.2}x); AF_XDP frames per connection {fo:.2} vs {fa:.2}, \
 user-space (worker busy) ns per connection {no:.0} vs {na:.0}",
-        tto / tt.max(1.0),
-        tto / med(1).max(1.0),
-        kto / kt.max(1.0),
+        over(tto, tt),
+        over(tto, med(1)),
+        over(kto, kt),
     );
     let both = med(row_of("threeway_threeway_offload_both"));
     let (fb, nb) = cost_of("threeway_threeway_offload_both");
@@ -651,19 +653,19 @@ user-space (worker busy) ns per connection {no:.0} vs {na:.0}",
         "Both sides offloaded (connect --offload xdp --close fin, serve --offload xdp): {both:.0}/s \
 vs {tt:.0}/s AF_XDP-only ({:.2}x, goal 2x), vs kernel <-> kernel {:.2}x (goal 10x); AF_XDP \
 frames per connection {fb:.2} vs {fa:.2}, user-space ns per connection {nb:.0} vs {na:.0}",
-        both / tt.max(1.0),
-        both / med(1).max(1.0),
+        over(both, tt),
+        over(both, med(1)),
     );
     out.insert(
         "offload_both".into(),
-        json!({"cps": both, "ratio_to_afxdp": both / tt.max(1.0),
-            "ratio_to_kernel_kernel": both / med(1).max(1.0),
+        json!({"cps": both, "ratio_to_afxdp": over(both, tt),
+            "ratio_to_kernel_kernel": over(both, med(1)),
             "afxdp_frames_per_conn": fb, "user_ns_per_conn": nb}),
     );
     out.insert(
         "offload".into(),
-        json!({"threeway_threeway_cps": tto, "afxdp_only_cps": tt, "ratio_to_afxdp": tto / tt.max(1.0),
-            "ratio_to_kernel_kernel": tto / med(1).max(1.0), "kernel_clients_cps": kto, "kernel_clients_afxdp_cps": kt,
+        json!({"threeway_threeway_cps": tto, "afxdp_only_cps": tt, "ratio_to_afxdp": over(tto, tt),
+            "ratio_to_kernel_kernel": over(tto, med(1)), "kernel_clients_cps": kto, "kernel_clients_afxdp_cps": kt,
             "afxdp_frames_per_conn": fo, "afxdp_frames_per_conn_afxdp_only": fa,
             "user_ns_per_conn": no, "user_ns_per_conn_afxdp_only": na}),
     );
