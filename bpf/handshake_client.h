@@ -110,12 +110,18 @@ static __always_inline void tw_lat_record(__u64 now, __u32 tsecr, __u32 element)
 }
 
 /* --offload check (cport_split = W workers, else 0): the port is the engine's
- * (offload::check_port_in_xdp is its negation): bit 1 of the port's place in its worker's
- * sequence (ports p, p + W, p + 2W, ...). */
+ * (offload::check_port_in_xdp is its negation): the port's place in its worker's sequence
+ * (ports p, p + W, p + 2W, ...) in blocks of four, in the order XXEE, EEXX, XEEX or EXXE
+ * that a Fibonacci hash of the block picks (0x963c: the orders' engine places, a nibble
+ * each). */
 static __always_inline __u32 tw_check_engine(const struct tw_hs_cfg *h, __u32 port)
 {
 	__u32 w = h->cport_split;
-	return w && ((port / w) >> 1) & 1;
+	if (!w)
+		return 0;
+	__u32 seq = port / w;
+	__u32 order = ((seq >> 2) * 0x9e3779b1u) >> 30;
+	return (0x963cu >> (order * 4 + (seq & 3))) & 1;
 }
 
 /* The client ISN (offload::client_isn): the tuple's message words (isn::key_words) and the

@@ -717,10 +717,10 @@ fn offload_client_synack_checked_and_answered() {
     );
 
     // --offload check (one worker): XDP answers half the source ports (`check_port_in_xdp`):
-    // CPORT is XDP's, CPORT + 1 the engine's, whose SYN-ACKs go on (no socket in the probe:
+    // CPORT + 1 is XDP's, CPORT the engine's, whose SYN-ACKs go on (no socket in the probe:
     // dropped, counted) with no mark or answered latency moved; one with the right ack is
     // timed in the witness series, nothing else is.
-    assert!(check_port_in_xdp(CPORT, 1) && !check_port_in_xdp(CPORT + 1, 1));
+    assert!(!check_port_in_xdp(CPORT, 1) && check_port_in_xdp(CPORT + 1, 1));
     let mut h = client_hs();
     let hc = h.client.as_mut().unwrap();
     (hc.split, hc.ports) = (1, (CPORT, CPORT + 1));
@@ -728,30 +728,16 @@ fn offload_client_synack_checked_and_answered() {
     let sum = |p: &SteerProbe, s| p.client_latency(s).unwrap().iter().sum::<u64>();
     let lat_before = sum(&p, LatSeries::Answered);
     assert_eq!(sum(&p, LatSeries::Witness), 0, "nothing witnessed yet");
-    let eport = SocketAddrV4::new(OURS, CPORT + 1);
-    let eisn = client_isn(client_isn_key(&SECRET), eport, theirs, tsval);
-    let to_engine = (SPORT, CPORT + 1);
+    let (mark_before, eisn) = (p.client_mark(CPORT).unwrap(), isn);
     for (name, f) in [
-        (
-            "wrong ack",
-            seg_ports(to_engine, SYN | ACK, IRS, 1, &linux, &[]),
-        ),
-        (
-            "no timestamps",
-            seg_ports(to_engine, SYN | ACK, IRS, eisn + 1, &[2, 4, 5, 0xb4], &[]),
-        ),
-        (
-            "refused",
-            seg_ports(to_engine, RST | ACK, 0, eisn + 1, &[], &[]),
-        ),
+        ("wrong ack", bad(1, &linux)),
+        ("no timestamps", bad(eisn + 1, &[2, 4, 5, 0xb4])),
+        ("refused", seg_ports(from, RST | ACK, 0, eisn + 1, &[], &[])),
         (
             "data",
-            seg_ports(to_engine, ACK | PSH, IRS + 1, eisn + 1, &[], b"x"),
+            seg_ports(from, ACK | PSH, IRS + 1, eisn + 1, &[], b"x"),
         ),
-        (
-            "the right ack",
-            seg_ports(to_engine, SYN | ACK, IRS, eisn + 1, &linux, &[]),
-        ),
+        ("the right ack", synack.clone()),
     ] {
         let (act, _, moved) = p.run_out(&f).unwrap();
         assert_eq!(
@@ -769,14 +755,18 @@ fn offload_client_synack_checked_and_answered() {
         "the right SYN-ACK timed once, from the same intended start (2 ms)"
     );
     assert_eq!(
-        p.client_mark(CPORT + 1).unwrap(),
-        0,
-        "the engine's port unmarked"
+        p.client_mark(CPORT).unwrap(),
+        mark_before,
+        "the engine's port's mark untouched"
     );
-    let (act, _, moved) = p.run_out(&synack).unwrap();
+    let xport = SocketAddrV4::new(OURS, CPORT + 1);
+    let xisn = client_isn(client_isn_key(&SECRET), xport, theirs, tsval);
+    let xdps = seg_ports((SPORT, CPORT + 1), SYN | ACK, IRS, xisn + 1, &linux, &[]);
+    let (act, _, moved) = p.run_out(&xdps).unwrap();
     assert_eq!(
         (act, moved.xdp_client_established),
         (XDP_ACTION_TX, 1),
         "XDP's half"
     );
+    assert_eq!(sum(&p, LatSeries::Answered), lat_before + 1);
 }

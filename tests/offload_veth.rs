@@ -283,15 +283,20 @@ fn offload_both_sides_two_queues() {
 /// Must-show 6: the handshake latency XDP records (intended start in the SYN's TSval ->
 /// SYN-ACK in XDP, per-CPU log-linear buckets) agrees with the engine's (intended start ->
 /// the SYN-ACK's XDP RX stamp, HdrHistogram) on the same run. `--offload check` answers half
-/// the source ports in XDP and the others in the engine, so both halves share the rate, the
-/// peer and the machine's load at every moment, and times the engine's half in XDP as well.
+/// the source ports in XDP and the others in the engine (`check_port_in_xdp`), so both
+/// halves share the rate, the peer and the machine's load at every moment, and times the
+/// engine's half in XDP as well. 100,000 at 25k/s: one pass over the source ports (a second
+/// pass finds the engine's ports still in TIME-WAIT more often, and the halves drift apart).
 /// - The same SYN-ACKs, timed by both (the engine's half): every quantile from p50 to p99.9
-///   within 2% (seen: 0.3%; the buckets are 0.8% wide), the counts equal. This is the check
-///   of XDP's figure: no sampling difference, only the two computations.
-/// - The two halves (XDP's answered, the engine's): every attempt measured once; p50 within
-///   10%. Their p99s are printed, not asserted: 20,000 samples per half put p99 in a sparse
-///   tail of stalls (10-50 us, then ms), where two halves differ 0.3-5x from run to run even
-///   when the engine answers both (a control run: XDP timing both halves, answering none).
+///   within 2% (seen: 0.4%; the buckets are 0.8% wide), the counts equal. The check of XDP's
+///   figure with no sampling difference, only the two computations.
+/// - The two halves (XDP's answered, the engine's): every attempt measured once, about half
+///   each; p50 within 10% (seen: 1%); p99 within 25% (seen: within 10% in 15 of 16 runs,
+///   worst 0.88). p99 lies in a sparse tail (here 0.1% of the samples spans ~20% of the
+///   value: timer ticks and other periodic work delaying one attempt each), where the two
+///   halves' p99 differ by sampling alone by ~5% (sd) at 50,000 samples each. The bound
+///   catches a split that is not even: the fixed order XXEE put every tick-delayed attempt
+///   in one half (the ticks, every 4 ms, are 100 attempts apart) and the p99s 0.3-3x apart.
 #[test]
 fn offload_latency_agrees_with_the_engine() {
     let p = pair("twt-olat", 1);
@@ -303,9 +308,9 @@ fn offload_latency_agrees_with_the_engine() {
     let args = [
         &target[..],
         "-n",
-        "40000",
+        "100000",
         "-r",
-        "20k",
+        "25k",
         "--offload",
         "check",
         "--close",
@@ -319,7 +324,7 @@ fn offload_latency_agrees_with_the_engine() {
             .starts_with("xdp (half"),
         "{j}"
     );
-    assert_eq!(j["established"].as_u64(), Some(40000), "{j}");
+    assert_eq!(j["established"].as_u64(), Some(100000), "{j}");
     let (x, e) = (
         &j["handshake_latency_xdp_ns"],
         &j["handshake_latency_engine_ns"],
@@ -331,10 +336,10 @@ fn offload_latency_agrees_with_the_engine() {
     let cc = &j["counters"]["steer"];
     assert_eq!(
         (nx + ne, Some(nx)),
-        (40000, cc["xdp_client_established"].as_u64()),
+        (100000, cc["xdp_client_established"].as_u64()),
         "{j}"
     );
-    assert!((18000..=22000).contains(&nx), "{nx} of 40000 in XDP");
+    assert!((45000..=55000).contains(&nx), "{nx} of 100000 in XDP");
     let q = |h: &serde_json::Value, k: &str| h[k].as_f64().unwrap();
     let (p50, p99) = (q(x, "p50") / q(e, "p50"), q(x, "p99") / q(e, "p99"));
     eprintln!(
@@ -349,6 +354,7 @@ fn offload_latency_agrees_with_the_engine() {
         "p99 XDP half / engine half, both timed in XDP: {:.3}",
         q(x, "p99") / q(w, "p99")
     );
+    assert!((p99 - 1.0).abs() <= 0.25, "p99: {x} vs {e}");
     // The same SYN-ACKs (no loss on the pair: none repeated, so one count each).
     assert_eq!(w["count"], e["count"], "{w} vs {e}");
     for k in ["p50", "p75", "p90", "p99", "p99_9"] {

@@ -100,16 +100,29 @@ pub fn client_blocker(cfg: &EngineConfig) -> Option<&'static str> {
 }
 
 /// `--offload check`: whether XDP answers source port `port` (the engine the others) when
-/// `workers` workers take the ports in turn (worker w: p, p + W, p + 2W, ...): bit 1 of the
-/// port's place in that sequence, so each worker's attempts go XDP, XDP, engine, engine, ...
-/// Each half then follows either half equally often (what the worker did for the previous
-/// attempt, slept or handled the engine's close, shifts when the next one starts: strict
-/// alternation made the halves' p50 differ ~20%), and a burst of attempts after a stall is
-/// split evenly (a hash of the port split bursts unevenly, and the halves' p99 with them).
+/// `workers` workers take the ports in turn (worker w: p, p + W, p + 2W, ...). The port's
+/// place in that sequence, in blocks of four, each two XDP and two engine in one of the four
+/// orders XXEE, EEXX, XEEX, EXXE, picked by a Fibonacci hash of the block's number:
+/// - each half follows either half equally often (what the worker did for the previous
+///   attempt, slept or handled the engine's close, shifts when the next one starts: strict
+///   alternation made the halves' p50 differ ~20%);
+/// - a burst of attempts after a stall is split within two (a hash of each port split
+///   bursts unevenly);
+/// - a cost that comes back every 2^k attempts falls in both halves alike. With the fixed
+///   order XXEE, every 16th attempt was 3-5x slower at p90 on this VM (something in the
+///   kernel with a period of 16), all of those fell in one half, and its p99 came out 0.3-3x
+///   the other's, by the run's phase.
+///
 /// `tw_check_engine` (bpf/handshake_client.h) is its negation.
 pub fn check_port_in_xdp(port: u16, workers: u16) -> bool {
-    (port / workers.max(1)) & 2 == 0
+    let seq = (port / workers.max(1)) as u32;
+    let order = (seq >> 2).wrapping_mul(0x9e37_79b1) >> 30;
+    // Bit `place` of nibble `order`: the engine's places of XXEE, EEXX, XEEX, EXXE.
+    (CHECK_ORDERS >> (order * 4 + (seq & 3))) & 1 == 0
 }
+
+/// The four orders of a block of `check_port_in_xdp` as nibbles, bit set = the engine's.
+const CHECK_ORDERS: u32 = 0x963c;
 
 /// Buckets of the client offload's XDP latency histogram (`tw_hs_lat`, bpf/
 /// handshake_client.h): ns values below 256 exact, then 128 buckets per power of two (each
@@ -149,6 +162,35 @@ pub fn lat_value(i: usize) -> u64 {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn check_split_is_balanced_blocks_in_hashed_orders() {
+        use super::check_port_in_xdp;
+        for workers in [1u16, 2, 3] {
+            let seq: Vec<bool> = (0..16384u32)
+                .map(|i| check_port_in_xdp((i * workers as u32) as u16, workers))
+                .collect();
+            // Two of each four to each half; all four orders used.
+            assert!(seq.chunks(4).all(|b| b.iter().filter(|x| **x).count() == 2));
+            let orders: std::collections::HashSet<_> = seq.chunks(4).collect();
+            assert_eq!(orders.len(), 4, "{orders:?}");
+            // Half of each place modulo 2^k (k <= 6) goes to each half, and each half follows
+            // either half about equally often.
+            for m in [2usize, 4, 8, 16, 32, 64] {
+                for r in 0..m {
+                    let at: Vec<_> = seq.iter().skip(r).step_by(m).collect();
+                    let x = at.iter().filter(|b| ***b).count() as f64 / at.len() as f64;
+                    assert!(
+                        (x - 0.5).abs() < 0.06,
+                        "workers {workers} mod {m} = {r}: {x}"
+                    );
+                }
+            }
+            let after_x = seq.windows(2).filter(|w| w[0]).map(|w| w[1] as u32);
+            let (n, x) = after_x.fold((0, 0), |(n, x), b| (n + 1, x + b));
+            assert!((x as f64 / n as f64 - 0.5).abs() < 0.03, "{x} of {n}");
+        }
+    }
 
     #[test]
     fn lat_buckets_are_log_linear_and_invert() {
