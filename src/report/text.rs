@@ -322,6 +322,9 @@ pub fn summary(s: &Summary) -> String {
         sc.dropped_no_socket,
         rx_time_source(s),
     );
+    if let Some(line) = xdp_handshake_line(sc) {
+        let _ = writeln!(o, "{line}");
+    }
     let _ = writeln!(
         o,
         "CPU:         {} workers, {:.0}% busy; {:.2} us of work per connection; process CPU {:.2}s = {:.2} us per connection (idle busy-polling included)",
@@ -442,4 +445,77 @@ fn by_family(st: &crate::tcp::Stats) -> String {
         fmt_si(st.v6_established as f64),
         fmt_si(closed6 as f64),
     )
+}
+
+/// What the handshake offload did in XDP (frames that never reached a worker), when it did
+/// anything: `Packets` counts the engine's frames.
+fn xdp_handshake_line(sc: &crate::xsk::SteerCounters) -> Option<String> {
+    let n = |v: u64| fmt_si(v as f64);
+    let server = sc.xdp_synacks + sc.xdp_accepted + sc.xdp_rsts + sc.xdp_bad_cookie > 0;
+    let client = sc.xdp_client_established + sc.xdp_client_bad_synack > 0;
+    let common = format!(
+        "bad checksum {}  to the engine {}  resize errors {}",
+        n(sc.xdp_bad_checksum),
+        n(sc.xdp_to_engine),
+        n(sc.xdp_tx_errors)
+    );
+    if server {
+        Some(format!(
+            "XDP handshake (server): SYN-ACKs {}  accepted {}  FINs answered {}  closed {}  RSTs dropped {}  bad cookies {}  {common}",
+            n(sc.xdp_synacks),
+            n(sc.xdp_accepted),
+            n(sc.xdp_fins_answered),
+            n(sc.xdp_closed),
+            n(sc.xdp_rsts),
+            n(sc.xdp_bad_cookie),
+        ))
+    } else if client {
+        Some(format!(
+            "XDP handshake (client): SYN-ACKs answered {}  bad SYN-ACKs {}  FINs answered {}  FIN ACKs {}  stateless FINs {}  {common}",
+            n(sc.xdp_client_established),
+            n(sc.xdp_client_bad_synack),
+            n(sc.xdp_client_fins_answered),
+            n(sc.xdp_client_fins_acked),
+            n(sc.xdp_client_fins_stateless),
+        ))
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::xdp_handshake_line;
+    use crate::xsk::SteerCounters;
+
+    #[test]
+    fn xdp_handshake_line_says_what_xdp_did() {
+        assert_eq!(xdp_handshake_line(&SteerCounters::default()), None);
+        let c = SteerCounters {
+            xdp_client_established: 1000,
+            xdp_client_fins_stateless: 998,
+            xdp_bad_checksum: 2,
+            ..SteerCounters::default()
+        };
+        let l = xdp_handshake_line(&c).unwrap();
+        assert!(
+            l.starts_with("XDP handshake (client): SYN-ACKs answered 1.0k"),
+            "{l}"
+        );
+        assert!(
+            l.contains("stateless FINs 998") && l.contains("bad checksum 2"),
+            "{l}"
+        );
+        let s = SteerCounters {
+            xdp_synacks: 5,
+            xdp_accepted: 4,
+            xdp_bad_cookie: 1,
+            ..SteerCounters::default()
+        };
+        let l = xdp_handshake_line(&s).unwrap();
+        assert!(
+            l.contains("(server): SYN-ACKs 5  accepted 4") && l.contains("bad cookies 1"),
+            "{l}"
+        );
+    }
 }
