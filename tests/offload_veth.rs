@@ -291,7 +291,7 @@ fn offload_both_sides_two_queues() {
 ///   within 2% (seen: 0.4%; the buckets are 0.8% wide), the counts equal. The check of XDP's
 ///   figure with no sampling difference, only the two computations.
 /// - The two halves (XDP's answered, the engine's): every attempt measured once, about half
-///   each; p50 within 10% (seen: 1%); p99 within 25% (seen: within 10% in 15 of 16 runs,
+///   each; p50 within 10% (seen: 1%); p99 within 25% (seen: within 10% in 17 of 18 runs,
 ///   worst 0.88). p99 lies in a sparse tail (here 0.1% of the samples spans ~20% of the
 ///   value: timer ticks and other periodic work delaying one attempt each), where the two
 ///   halves' p99 differ by sampling alone by ~5% (sd) at 50,000 samples each. The bound
