@@ -475,16 +475,27 @@ static __always_inline __u64 tw_hs_now_coarse(const struct tw_hs_cfg *h)
  * parsed into `o`, and, with TW_HS_VERIFY, both checksums checked. Returns TW_HS_READ, or the
  * verdict for a segment that is not ours to answer (counted). Packet pointers the caller
  * holds must be re-derived afterwards (the verifier wants fresh bounds after the helpers). */
-static __always_inline int tw_hs_read_tcp(struct xdp_md *ctx, const struct tw_hs_cfg *h,
-					  const struct tw_tuple *t, __u32 hlen, __u8 *th,
+/* The TCP header (`hlen` bytes, 20-60) copied to `th` and its options parsed into `o`, with
+ * nothing counted or checked: TW_OPTS_OK, TW_OPTS_BAD (odd options), or -1 (no header). */
+static __always_inline int tw_hs_load_tcp(struct xdp_md *ctx, __u32 hlen, __u8 *th,
 					  struct tw_opts *o)
 {
 	__u32 n = hlen & 63;
 	if (n < 20 || n > 60)
-		return TW_TO_ENGINE;
+		return -1;
 	if (tw_xdp_load_bytes(ctx, TW_ETH + 20, th, n))
+		return -1;
+	return tw_parse_opts(th, n, o);
+}
+
+static __always_inline int tw_hs_read_tcp(struct xdp_md *ctx, const struct tw_hs_cfg *h,
+					  const struct tw_tuple *t, __u32 hlen, __u8 *th,
+					  struct tw_opts *o)
+{
+	int opts = tw_hs_load_tcp(ctx, hlen, th, o);
+	if (opts < 0)
 		return TW_TO_ENGINE;
-	if (tw_parse_opts(th, n, o) != TW_OPTS_OK)
+	if (opts != TW_OPTS_OK)
 		return tw_hs_count(TW_STAT_HS_TO_ENGINE, TW_TO_ENGINE);
 	__u8 *p = (void *)(long)ctx->data;
 	__u8 *end = (void *)(long)ctx->data_end;

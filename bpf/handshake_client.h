@@ -148,10 +148,7 @@ static __always_inline int tw_hs_witness(struct xdp_md *ctx, const struct tw_hs_
 	struct tw_opts o = {};
 	/* Not tw_hs_read_tcp: its drops would be counted twice, here and by the engine. The
 	 * checksums are the engine's to check. */
-	__u32 n = s->hlen & 63;
-	if (n < 20 || n > 60 || tw_xdp_load_bytes(ctx, TW_ETH + 20, th, n))
-		return TW_TO_ENGINE;
-	if (tw_parse_opts(th, n, &o) != TW_OPTS_OK || !o.has_ts)
+	if (tw_hs_load_tcp(ctx, s->hlen, th, &o) != TW_OPTS_OK || !o.has_ts)
 		return TW_TO_ENGINE;
 	if (tw_be32(th, 8) != tw_client_isn(h, &s->t, o.tsecr) + 1)
 		return TW_TO_ENGINE;

@@ -146,6 +146,12 @@ pub struct Collector {
     xdp_witness: Option<Histogram<u64>>,
 }
 
+/// The (value, count) of each non-empty XDP latency bucket (`tcp::offload::lat_value`).
+fn xdp_counts(buckets: &[u64]) -> impl Iterator<Item = (u64, u64)> + '_ {
+    let v = buckets.iter().enumerate().filter(|(_, n)| **n > 0);
+    v.map(|(i, &n)| (crate::tcp::offload::lat_value(i), n))
+}
+
 /// The client offload's latency buckets since the last read (`tcp::offload::LatSeries`),
 /// empty when not read.
 #[derive(Default)]
@@ -195,12 +201,7 @@ impl Collector {
     /// answered series into the connect latency (from the intended start), as the engine
     /// records it; the witness series (`--offload check`) only beside it, for the check.
     pub fn add_xdp_latency(&mut self, l: &XdpLatency) {
-        let counts = |b: &[u64]| {
-            let v = b.iter().enumerate().filter(|(_, n)| **n > 0);
-            v.map(|(i, &n)| (crate::tcp::offload::lat_value(i), n))
-                .collect::<Vec<_>>()
-        };
-        for (v, n) in counts(&l.answered) {
+        for (v, n) in xdp_counts(&l.answered) {
             crate::tcp::record_n(&mut self.interval.connect, v, n);
             if self.measured_from.is_some() {
                 crate::tcp::record_n(&mut self.total.connect, v, n);
@@ -208,7 +209,7 @@ impl Collector {
                 crate::tcp::record_n(x, v, n);
             }
         }
-        for (v, n) in counts(&l.witness) {
+        for (v, n) in xdp_counts(&l.witness) {
             if self.measured_from.is_some() {
                 let w = self.xdp_witness.get_or_insert_with(crate::tcp::histogram);
                 crate::tcp::record_n(w, v, n);

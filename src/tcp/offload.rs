@@ -109,9 +109,9 @@ pub fn client_blocker(cfg: &EngineConfig) -> Option<&'static str> {
 /// - a burst of attempts after a stall is split within two (a hash of each port split
 ///   bursts unevenly);
 /// - a cost that comes back every 2^k attempts falls in both halves alike. With the fixed
-///   order XXEE, every 16th attempt was 3-5x slower at p90 on this VM (something in the
-///   kernel with a period of 16), all of those fell in one half, and its p99 came out 0.3-3x
-///   the other's, by the run's phase.
+///   order XXEE, the attempt the 4 ms timer tick delays (HZ=250: every 80th at 20k/s, a
+///   fixed place in an exactly paced sequence) was 3-5x slower at p90, all of those fell in
+///   one half, and its p99 came out 0.3-3x the other's, by the run's phase.
 ///
 /// `tw_check_engine` (bpf/handshake_client.h) is its negation.
 pub fn check_port_in_xdp(port: u16, workers: u16) -> bool {
